@@ -1,0 +1,70 @@
+//! The OComms HTTP API, independent of any platform.
+//!
+//! # Layout
+//! - [`ports`]: what a runtime must provide (SQL, room publishing, time/randomness/logs).
+//! - [`http`]: the neutral request/response types adapters convert to and from.
+//! - [`router`]: path and method dispatch; the one place errors become responses.
+//! - [`routes`]: one module per resource: parse, authorize, call [`repo`], map the result.
+//! - [`repo`]: the SQL, one module per aggregate.
+//! - [`auth`]: passwords, JWT access tokens, refresh-token rotation.
+//!
+//! Adapters (the Spin component, the edge worker, native benches) build an [`Api`] from
+//! their port implementations and call [`Api::handle`] per request.
+
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod ports;
+pub mod repo;
+mod row;
+pub mod router;
+pub mod routes;
+
+pub use http::{Method, Request, Response};
+
+/// Deployment settings the handlers need. Secrets come from the platform's variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HMAC key for access tokens; at least 32 bytes.
+    pub jwt_secret: Vec<u8>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    /// Public base URL of the web app, for invite links (no trailing slash).
+    pub public_url: String,
+}
+
+impl Config {
+    pub const DEFAULT_ACCESS_TTL_SECS: i64 = 15 * 60;
+    pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+    pub fn new(jwt_secret: impl Into<Vec<u8>>, public_url: impl Into<String>) -> Self {
+        Self {
+            jwt_secret: jwt_secret.into(),
+            access_ttl_secs: Self::DEFAULT_ACCESS_TTL_SECS,
+            refresh_ttl_secs: Self::DEFAULT_REFRESH_TTL_SECS,
+            public_url: public_url.into().trim_end_matches('/').to_string(),
+        }
+    }
+}
+
+/// The API over one set of ports. Cheap to build per request.
+pub struct Api<S, R, E> {
+    pub sql: S,
+    pub rooms: R,
+    pub env: E,
+    pub config: Config,
+}
+
+impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<S, R, E> {
+    pub async fn handle(&self, req: Request) -> Response {
+        router::dispatch(self, req).await
+    }
+
+    /// Hands committed events to the room. Failures are logged: the event is stored and
+    /// clients backfill, so the request still succeeds.
+    pub(crate) async fn publish(&self, event: &ocomms_core::event::ChannelEvent) {
+        if let Err(e) = self.rooms.publish(event).await {
+            self.env.log_error(&format!("publish to channel {} seq {}: {e}", event.channel_id, event.seq));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The ports every runtime implements. They are deliberately small: SQL in, rows out; an
+//! event to a room; the time and some random bytes. Futures are not `Send`, because Spin and
+//! Workers run them on one thread.
+
+use ocomms_core::event::ChannelEvent;
+
+/// A value bound to or read from a SQL statement. Adapters map it to their driver's types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Uuid(uuid::Uuid),
+    Json(serde_json::Value),
+    /// `timestamptz`, as microseconds since the Unix epoch.
+    Timestamp(i64),
+}
+
+/// One result row: column names and values, in select order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    pub columns: std::sync::Arc<[String]>,
+    pub values: Vec<Value>,
+}
+
+/// A database failure as the adapter saw it. `code` is the SQLSTATE, `constraint` the violated
+/// constraint's name when PostgreSQL reports one, so handlers can map them to domain errors.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("database error{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+pub struct DbError {
+    pub code: Option<String>,
+    pub constraint: Option<String>,
+    pub message: String,
+}
+
+impl DbError {
+    pub fn other(message: impl Into<String>) -> Self {
+        Self { code: None, constraint: None, message: message.into() }
+    }
+    pub fn is_unique_violation(&self) -> bool {
+        self.code.as_deref() == Some("23505")
+    }
+}
+
+/// PostgreSQL access. Each call is one statement and therefore one transaction: handlers
+/// that must change several rows atomically do it in one statement (CTEs), which also works
+/// behind transaction-pooling proxies such as Hyperdrive.
+#[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
+pub trait Sql {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+}
+
+/// Delivery of committed events to the channel's room. Best effort: PostgreSQL already holds
+/// the event, and clients backfill gaps, so a failure here is logged, never returned.
+#[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
+pub trait RoomPublisher {
+    async fn publish(&self, event: &ChannelEvent) -> Result<(), PublishError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("publish failed: {0}")]
+pub struct PublishError(pub String);
+
+/// Time, randomness and diagnostics come from the platform (WASI, JS, or a test's values).
+pub trait Env {
+    fn now_ms(&self) -> i64;
+    fn fill_random(&self, buf: &mut [u8]);
+    /// Internal failures go here (the client only sees "internal error").
+    fn log_error(&self, message: &str);
+
+    fn random_array<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.fill_random(&mut b);
+        b
+    }
+}
+

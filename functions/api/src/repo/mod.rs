@@ -1,0 +1,17 @@
+//! SQL for each aggregate. Functions take the [`Sql`](crate::ports::Sql) port and return
+//! domain values; they authorize nothing (handlers do, through `ocomms_core::policy`).
+
+pub mod channels;
+pub mod events;
+pub mod messages;
+pub mod sessions;
+pub mod users;
+pub mod workspaces;
+
+/// The SQL expression for a `timestamptz` column as epoch milliseconds.
+#[macro_export]
+macro_rules! ms {
+    ($col:literal) => {
+        concat!("(extract(epoch from ", $col, ") * 1000)::int8")
+    };
+}

@@ -1,0 +1,26 @@
+//! Handlers, one module per resource. Each handler: authenticate, parse, authorize through
+//! `ocomms_core::policy`, call the repo, publish committed events, shape the reply.
+
+pub mod auth;
+pub mod channels;
+pub mod messages;
+pub mod workspaces;
+
+use ocomms_core::ApiError;
+
+use crate::auth::{jwt, Caller};
+use crate::error::Result;
+use crate::http::Request;
+use crate::ports::{Env, RoomPublisher, Sql};
+use crate::repo::sessions;
+use crate::Api;
+
+/// The bearer token's caller, provided the session is live and the user active.
+pub async fn authenticate<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Caller> {
+    let token = req.bearer().ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+    let caller = jwt::verify(&api.config.jwt_secret, token, api.env.now_ms())?;
+    if !sessions::is_live(&api.sql, caller.user_id, caller.session_id).await? {
+        return Err(ApiError::unauthenticated("session has ended").into());
+    }
+    Ok(caller)
+}

@@ -1,0 +1,163 @@
+//! Channel events and the WebSocket frames that carry them.
+//!
+//! A committed change to a channel is a [`ChannelEvent`] with the channel's next `seq`. The
+//! same value is stored in PostgreSQL (for backfill), published to the room (for fan-out) and
+//! sent to clients, as JSON text frames or MessagePack binary frames.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, UserId};
+
+/// One committed, ordered change to a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelEvent {
+    pub channel_id: ChannelId,
+    /// Position in the channel's total order; dense, starting at 1.
+    pub seq: i64,
+    /// `message.posted`, `member.joined`, `member.left`, `channel.updated`, ...
+    pub kind: String,
+    /// The event's body, e.g. the message for `message.posted`.
+    pub data: serde_json::Value,
+    /// Commit time, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+pub mod kind {
+    pub const MESSAGE_POSTED: &str = "message.posted";
+    pub const MEMBER_JOINED: &str = "member.joined";
+    pub const MEMBER_LEFT: &str = "member.left";
+    pub const CHANNEL_CREATED: &str = "channel.created";
+}
+
+/// Channels a socket is subscribed to, with the last seq the server has for each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub channel_id: ChannelId,
+    pub last_seq: i64,
+}
+
+/// Frames the server sends on a WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame after authentication: who you are and where each channel stands.
+    Hello { user_id: UserId, subscriptions: Vec<Subscription> },
+    Event { event: ChannelEvent },
+    /// Ephemeral and never stored: typing and presence. `seq` is the channel's current seq,
+    /// so a client can still order it against stored events.
+    Typing { channel_id: ChannelId, seq: i64, user_id: UserId },
+    Presence { user_id: UserId, status: Presence },
+    /// Now subscribed to a channel joined after the hello.
+    Subscribed { subscription: Subscription },
+    Unsubscribed { channel_id: ChannelId },
+    /// The server dropped events for this socket (it was too slow): fetch
+    /// `/channels/{id}/events?after=<last seen>` for every channel, then carry on.
+    Resync { reason: String },
+    Pong { nonce: Option<u64> },
+    Error { code: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+/// Frames a client may send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Browsers cannot set headers on a WebSocket, so the token comes as the first frame
+    /// (never in the URL, which ends up in logs).
+    Auth { token: String },
+    Ping { nonce: Option<u64> },
+    Typing { channel_id: ChannelId },
+    SetPresence { status: Presence },
+}
+
+/// The two wire encodings. MessagePack uses named fields so both decode to the same shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    MsgPack,
+}
+
+/// The WebSocket subprotocol that selects MessagePack.
+pub const MSGPACK_SUBPROTOCOL: &str = "ocomms.msgpack";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("invalid JSON frame: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid MessagePack frame: {0}")]
+    MsgPackDecode(#[from] rmp_serde::decode::Error),
+    #[error("cannot encode MessagePack frame: {0}")]
+    MsgPackEncode(#[from] rmp_serde::encode::Error),
+    #[error("frame is too large ({0} bytes)")]
+    TooLarge(usize),
+}
+
+/// Largest client frame accepted; client frames are small commands.
+pub const MAX_CLIENT_FRAME_BYTES: usize = 16 * 1024;
+
+impl Encoding {
+    pub fn encode(self, frame: &ServerFrame) -> Result<Vec<u8>, FrameError> {
+        Ok(match self {
+            Self::Json => serde_json::to_vec(frame)?,
+            Self::MsgPack => rmp_serde::to_vec_named(frame)?,
+        })
+    }
+
+    pub fn decode_client(self, bytes: &[u8]) -> Result<ClientFrame, FrameError> {
+        if bytes.len() > MAX_CLIENT_FRAME_BYTES {
+            return Err(FrameError::TooLarge(bytes.len()));
+        }
+        Ok(match self {
+            Self::Json => serde_json::from_slice(bytes)?,
+            Self::MsgPack => rmp_serde::from_slice(bytes)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ServerFrame {
+        ServerFrame::Event {
+            event: ChannelEvent {
+                channel_id: ChannelId(uuid::Uuid::from_u128(7)),
+                seq: 3,
+                kind: kind::MESSAGE_POSTED.into(),
+                data: serde_json::json!({"text": "hi", "n": [1, 2]}),
+                at_ms: 1_700_000_000_000,
+            },
+        }
+    }
+
+    #[test]
+    fn json_and_msgpack_round_trip_server_frames() {
+        for enc in [Encoding::Json, Encoding::MsgPack] {
+            let bytes = enc.encode(&sample()).unwrap();
+            let back: ServerFrame = match enc {
+                Encoding::Json => serde_json::from_slice(&bytes).unwrap(),
+                Encoding::MsgPack => rmp_serde::from_slice(&bytes).unwrap(),
+            };
+            assert_eq!(back, sample());
+        }
+    }
+
+    #[test]
+    fn client_frames_decode_and_reject_garbage() {
+        let f = Encoding::Json.decode_client(br#"{"type":"ping","nonce":5}"#).unwrap();
+        assert_eq!(f, ClientFrame::Ping { nonce: Some(5) });
+        let mp = rmp_serde::to_vec_named(&ClientFrame::Auth { token: "t".into() }).unwrap();
+        assert_eq!(Encoding::MsgPack.decode_client(&mp).unwrap(), ClientFrame::Auth { token: "t".into() });
+        assert!(Encoding::Json.decode_client(b"{").is_err());
+        assert!(Encoding::Json.decode_client(br#"{"type":"nope"}"#).is_err());
+        assert!(Encoding::MsgPack.decode_client(&[0xc1]).is_err());
+        assert!(Encoding::Json.decode_client(&vec![b' '; MAX_CLIENT_FRAME_BYTES + 1]).is_err());
+    }
+}

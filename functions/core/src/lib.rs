@@ -1,0 +1,19 @@
+//! The OComms domain core, shared by every runtime (Spin component, edge worker, host).
+//!
+//! # Layout
+//! - [`error`]: the closed set of error codes clients see, and their HTTP statuses.
+//! - [`ids`]: typed identifiers, so a channel id is never passed where a user id belongs.
+//! - [`validate`]: input rules (emails, names, message text) with their documented limits.
+//! - [`policy`]: who may do what; pure functions of roles and memberships.
+//! - [`event`]: channel events and the WebSocket frames that carry them.
+//!
+//! Nothing here performs I/O, reads a clock or draws randomness, so it builds for native,
+//! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod policy;
+pub mod validate;
+
+pub use error::{ApiError, ErrorCode};

@@ -1,0 +1,207 @@
+//! Authorization policy: pure decisions over roles and memberships.
+//!
+//! Handlers load the facts (is the caller a member, with which role, of which channel kind)
+//! and ask here; nothing in this module can see the database, so every rule is unit-tested.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+/// A member's role in a workspace, most privileged first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Guest,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+            Self::Guest => "guest",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "owner" => Self::Owner,
+            "admin" => Self::Admin,
+            "member" => Self::Member,
+            "guest" => Self::Guest,
+            _ => return None,
+        })
+    }
+    fn at_least(self, other: Role) -> bool {
+        self <= other
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Public,
+    Private,
+    Dm,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+            Self::Dm => "dm",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "public" => Self::Public,
+            "private" => Self::Private,
+            "dm" => Self::Dm,
+            _ => return None,
+        })
+    }
+}
+
+/// What the caller is to a channel, as loaded by the handler.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelAccess {
+    /// The caller's active role in the channel's workspace; `None` if not a member.
+    pub role: Option<Role>,
+    pub kind: ChannelKind,
+    pub is_channel_member: bool,
+    pub archived: bool,
+}
+
+/// Channels the caller cannot see are reported as missing, so ids cannot be probed.
+fn hidden() -> ApiError {
+    ApiError::not_found("channel")
+}
+
+/// May the caller read the channel's history and events?
+pub fn can_read_channel(a: &ChannelAccess) -> Result<(), ApiError> {
+    match (a.role, a.kind) {
+        (None, _) => Err(hidden()),
+        (Some(_), _) if a.is_channel_member => Ok(()),
+        // Public channels are readable by full members before joining (Slack's preview);
+        // guests only see channels they were added to.
+        (Some(Role::Guest), ChannelKind::Public) => Err(ApiError::forbidden("guests may read only channels they belong to")),
+        (Some(_), ChannelKind::Public) => Ok(()),
+        (Some(_), ChannelKind::Private | ChannelKind::Dm) => Err(hidden()),
+    }
+}
+
+/// May the caller post into the channel? Membership is required, even for admins: an admin
+/// who is not in a private channel cannot post into it.
+pub fn can_post(a: &ChannelAccess) -> Result<(), ApiError> {
+    can_read_channel(a)?;
+    if !a.is_channel_member {
+        return Err(ApiError::forbidden("join the channel before posting"));
+    }
+    if a.archived {
+        return Err(ApiError::forbidden("the channel is archived"));
+    }
+    Ok(())
+}
+
+/// May the caller join the channel on their own?
+pub fn can_join(a: &ChannelAccess) -> Result<(), ApiError> {
+    match (a.role, a.kind) {
+        (None, _) => Err(hidden()),
+        (Some(Role::Guest), _) => Err(ApiError::forbidden("guests cannot join channels on their own")),
+        (Some(_), ChannelKind::Public) if a.archived => Err(ApiError::forbidden("the channel is archived")),
+        (Some(_), ChannelKind::Public) => Ok(()),
+        (Some(_), ChannelKind::Private | ChannelKind::Dm) => Err(hidden()),
+    }
+}
+
+pub fn can_create_channel(role: Option<Role>) -> Result<(), ApiError> {
+    match role {
+        None => Err(ApiError::not_found("workspace")),
+        Some(Role::Guest) => Err(ApiError::forbidden("guests cannot create channels")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Inviting new people into the workspace: admins and owners.
+pub fn can_invite(role: Option<Role>) -> Result<(), ApiError> {
+    match role {
+        None => Err(ApiError::not_found("workspace")),
+        Some(r) if r.at_least(Role::Admin) => Ok(()),
+        Some(_) => Err(ApiError::forbidden("only admins can create invites")),
+    }
+}
+
+pub fn can_view_workspace(role: Option<Role>) -> Result<Role, ApiError> {
+    role.ok_or_else(|| ApiError::not_found("workspace"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ChannelKind::*;
+    use Role::*;
+
+    fn access(role: Option<Role>, kind: ChannelKind, member: bool) -> ChannelAccess {
+        ChannelAccess { role, kind, is_channel_member: member, archived: false }
+    }
+
+    #[test]
+    fn outsiders_see_nothing() {
+        for kind in [Public, Private, Dm] {
+            for member in [false, true] {
+                let a = access(None, kind, member);
+                assert_eq!(can_read_channel(&a).unwrap_err().status(), 404);
+                assert!(can_post(&a).is_err());
+                assert!(can_join(&a).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn admin_not_in_private_channel_cannot_post_or_read() {
+        let a = access(Some(Admin), Private, false);
+        assert_eq!(can_read_channel(&a).unwrap_err().status(), 404);
+        assert!(can_post(&a).is_err());
+        assert!(can_join(&a).is_err());
+    }
+
+    #[test]
+    fn public_channels() {
+        for role in [Owner, Admin, Member] {
+            let a = access(Some(role), Public, false);
+            assert!(can_read_channel(&a).is_ok());
+            assert_eq!(can_post(&a).unwrap_err().status(), 403);
+            assert!(can_join(&a).is_ok());
+            assert!(can_post(&access(Some(role), Public, true)).is_ok());
+        }
+        let g = access(Some(Guest), Public, false);
+        assert!(can_read_channel(&g).is_err());
+        assert!(can_join(&g).is_err());
+        assert!(can_post(&access(Some(Guest), Public, true)).is_ok());
+    }
+
+    #[test]
+    fn archived_channels_are_read_only() {
+        let mut a = access(Some(Member), Public, true);
+        a.archived = true;
+        assert!(can_read_channel(&a).is_ok());
+        assert!(can_post(&a).is_err());
+    }
+
+    #[test]
+    fn workspace_roles() {
+        assert!(can_invite(Some(Owner)).is_ok());
+        assert!(can_invite(Some(Admin)).is_ok());
+        assert!(can_invite(Some(Member)).is_err());
+        assert!(can_invite(None).is_err());
+        assert!(can_create_channel(Some(Member)).is_ok());
+        assert!(can_create_channel(Some(Guest)).is_err());
+        for r in [Owner, Admin, Member, Guest] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

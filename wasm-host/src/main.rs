@@ -1,0 +1,3 @@
+fn main(){}
+mod manifest;
+mod runtime;

@@ -1,0 +1,458 @@
+//! The wasmtime engine that serves Spin components (spin-sdk 5.2, WASI 0.2).
+//!
+//! A component exports `wasi:http/incoming-handler@0.2.x` and may import:
+//! - WASI 0.2 (`wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random`, `wasi:filesystem`,
+//!   `wasi:sockets` — no preopened directories, no network access except through wasi-http);
+//! - `wasi:http/outgoing-handler`, checked against the component's `allowed_outbound_hosts`
+//!   (Spin syntax, see [`AllowedHosts`]); a disallowed request fails with the wasi-http error
+//!   code `HTTP-request-denied`. Allowed requests that the [`OutboundInterceptor`] handles are
+//!   answered in-process; the rest go out through wasmtime-wasi-http's client;
+//! - `spin:postgres/postgres@4.0.0` (`spin_sdk::pg4`), backed by the component's
+//!   deadpool-postgres pool (the address passed to `open` is ignored);
+//! - `fermyon:spin/variables@2.0.0` (`spin_sdk::variables`), from a resolved map.
+//!
+//! # Usage
+//!
+//! ```ignore
+//! let runtime = Runtime::new(RuntimeConfig::default())?;
+//! // Compiling is CPU-heavy and blocking: call it from `spawn_blocking` in async code.
+//! let api = runtime.load_component("api", Path::new("api.wasm"), ComponentContext {
+//!     variables, allowed_outbound_hosts, pg: Some(pool), interceptor: None,
+//! })?;
+//! let response = api.handle(request).await?; // http::Request<Bytes> -> http::Response<Bytes>
+//! ```
+//!
+//! Every request runs in a fresh instance (pooling allocator, pre-instantiated component).
+//! A trap or a timeout fails only that request, as [`HandleError`].
+//!
+//! # Limits
+//!
+//! - Memory: each linear memory is capped at [`RuntimeConfig::max_instance_memory_bytes`]
+//!   (pool slot size and a per-store `StoreLimits`).
+//! - Concurrency: at most [`RuntimeConfig::max_instances`] instances exist at once; beyond
+//!   that, instantiation fails and `handle` returns [`HandleError::Other`].
+//! - Time: [`RuntimeConfig::request_timeout`] per request, from instantiation until the
+//!   response body is complete. A background thread increments the engine epoch every
+//!   10 ms; on each tick running guest code yields to the async executor (so a spinning
+//!   guest does not monopolise a worker thread), and once the deadline has passed the
+//!   guest traps (`Trap::Interrupt`). Time spent awaiting the host (a slow query, an
+//!   outgoing request) is bounded by a tokio timeout at the same deadline. Both yield
+//!   [`HandleError::Timeout`].
+//! - Postgres: a query returning more than [`RuntimeConfig::max_result_rows`] rows fails with
+//!   a `query-failed` error for the guest (not a trap).
+//!
+//! # Compilation cache
+//!
+//! With [`RuntimeConfig::cache_dir`] set, compiled components are stored there as
+//! `<sha256 of the .wasm>-<engine compatibility hash>.cwasm` and loaded with
+//! `Component::deserialize_file` on later starts.
+
+mod bindings;
+mod cache;
+mod outbound;
+mod pg_types;
+mod postgres;
+mod state;
+mod variables;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimitsBuilder, Trap, UpdateDeadline,
+};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::WasiHttpView as _;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+pub use outbound::{AllowedHosts, AllowedHostsError, OutboundInterceptor};
+
+use outbound::{OutboundHooks, OutboundPolicy};
+use postgres::PgState;
+use state::HostState;
+
+/// How often the engine epoch advances.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Pool sizing per component instance. A Rust component built by wit-component has a
+/// handful of core instances (the program plus shim/fixup modules), one or two tables and
+/// one memory; these bounds leave room for composed components.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 4;
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Maximum size of each linear memory of an instance (pooling slot size and store limit).
+    pub max_instance_memory_bytes: usize,
+    /// Maximum number of instances alive at once (the pooling allocator's capacity).
+    pub max_instances: u32,
+    /// Wall-clock budget of one request, enforced with epoch interruption.
+    pub request_timeout: Duration,
+    /// Where compiled components are cached; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Maximum rows a postgres query may return to the guest.
+    pub max_result_rows: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            max_instance_memory_bytes: 64 << 20,
+            max_instances: 1000,
+            request_timeout: Duration::from_secs(30),
+            cache_dir: None,
+            max_result_rows: 10_000,
+        }
+    }
+}
+
+/// What a component instance gets from the host.
+#[derive(Default)]
+pub struct ComponentContext {
+    /// `spin:variables` values (already resolved).
+    pub variables: HashMap<String, String>,
+    /// Spin `allowed_outbound_hosts` entries, e.g. `"http://rooms.internal"`,
+    /// `"https://*.example.com:443"`, `"*://*:*"`.
+    pub allowed_outbound_hosts: Vec<String>,
+    /// The database behind `spin:postgres`; `None` makes `open` fail with `connection-failed`.
+    pub pg: Option<deadpool_postgres::Pool>,
+    /// In-process handling of some outgoing requests.
+    pub interceptor: Option<Arc<dyn OutboundInterceptor>>,
+}
+
+impl fmt::Debug for ComponentContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentContext")
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("allowed_outbound_hosts", &self.allowed_outbound_hosts)
+            .field("pg", &self.pg.is_some())
+            .field("interceptor", &self.interceptor.is_some())
+            .finish()
+    }
+}
+
+/// Why a request could not be answered by the component.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The request ran out of time (map to 503).
+    #[error("the component did not answer within the request timeout")]
+    Timeout,
+    /// The guest trapped, e.g. panicked (map to 500).
+    #[error("the component trapped: {0}")]
+    Trap(String),
+    /// Anything else: instance limit reached, the guest sent no response, ... (map to 500).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The engine, linker and epoch ticker. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cfg: RuntimeConfig,
+    _ticker: EpochTicker,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("cfg", &self.inner.cfg).finish()
+    }
+}
+
+/// Increments the engine epoch every [`EPOCH_TICK`] on a dedicated OS thread (not a tokio
+/// task: guests spinning on every worker thread would starve it and never be interrupted).
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .context("spawning the epoch thread")?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// Creates the engine (pooling allocator, epoch interruption) and the linker with WASI,
+    /// wasi-http, spin:postgres and spin:variables.
+    pub fn new(cfg: RuntimeConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(cfg.max_instances > 0, "max_instances must be positive");
+        anyhow::ensure!(
+            cfg.max_instance_memory_bytes >= 64 << 10,
+            "max_instance_memory_bytes must be at least one wasm page (64 KiB)"
+        );
+        let n = cfg.max_instances;
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+            .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+            .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+            .total_stacks(n)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
+            .max_memory_size(cfg.max_instance_memory_bytes);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
+        bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
+
+        let ticker = EpochTicker::start(&engine)?;
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cfg,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Compiles (or loads from the cache) and pre-instantiates the component at `wasm_path`.
+    ///
+    /// Blocking and CPU-heavy on a cache miss; call it from `spawn_blocking` in async code.
+    /// Fails if the component imports something this host does not provide, does not export
+    /// `wasi:http/incoming-handler`, or `ctx.allowed_outbound_hosts` is invalid.
+    pub fn load_component(
+        &self,
+        id: &str,
+        wasm_path: &Path,
+        ctx: ComponentContext,
+    ) -> anyhow::Result<LoadedComponent> {
+        let allowed = AllowedHosts::parse(&ctx.allowed_outbound_hosts)
+            .with_context(|| format!("component {id}"))?;
+        let bytes = std::fs::read(wasm_path)
+            .with_context(|| format!("reading component {id} from {}", wasm_path.display()))?;
+        let component = cache::load_or_compile(
+            &self.inner.engine,
+            &bytes,
+            self.inner.cfg.cache_dir.as_deref(),
+            id,
+        )
+        .with_context(|| format!("compiling component {id} ({})", wasm_path.display()))?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("linking component {id}"))?;
+        let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
+            format!("component {id} does not export wasi:http/incoming-handler@0.2")
+        })?;
+        Ok(LoadedComponent {
+            inner: Arc::new(LoadedInner {
+                id: id.to_owned(),
+                pre,
+                variables: Arc::new(ctx.variables),
+                policy: Arc::new(OutboundPolicy {
+                    allowed,
+                    interceptor: ctx.interceptor,
+                }),
+                pg: ctx.pg,
+                runtime: Arc::clone(&self.inner),
+            }),
+        })
+    }
+}
+
+/// A compiled, linked component, ready to serve requests. Cheap to clone.
+#[derive(Clone)]
+pub struct LoadedComponent {
+    inner: Arc<LoadedInner>,
+}
+
+struct LoadedInner {
+    id: String,
+    pre: ProxyPre<HostState>,
+    variables: Arc<HashMap<String, String>>,
+    policy: Arc<OutboundPolicy>,
+    pg: Option<deadpool_postgres::Pool>,
+    runtime: Arc<RuntimeInner>,
+}
+
+impl fmt::Debug for LoadedComponent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedComponent")
+            .field("id", &self.inner.id)
+            .field("policy", &self.inner.policy)
+            .finish()
+    }
+}
+
+/// Classifies an error from instantiating or running the guest.
+fn classify(err: &wasmtime::Error) -> HandleError {
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => HandleError::Timeout,
+        Some(_) => HandleError::Trap(format!("{err:#}")),
+        None if err.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => {
+            HandleError::Trap(format!("{err:#}"))
+        }
+        None => HandleError::Other(format!("{err:#}")),
+    }
+}
+
+impl LoadedComponent {
+    /// The id given to [`Runtime::load_component`].
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// Runs one request through a fresh instance and returns the fully buffered response.
+    ///
+    /// Body limits are the caller's business. The request URI should carry the authority
+    /// (or a `Host` header should be present); `localhost` is assumed otherwise. Its scheme
+    /// defaults to `http`.
+    pub async fn handle(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, HandleError> {
+        let inner = &self.inner;
+        let rt = &inner.runtime;
+        let deadline = Instant::now() + rt.cfg.request_timeout;
+
+        let state = HostState {
+            table: wasmtime::component::ResourceTable::new(),
+            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            http: WasiHttpCtx::new(),
+            http_hooks: OutboundHooks {
+                policy: Arc::clone(&inner.policy),
+            },
+            pg: PgState::new(inner.pg.clone(), rt.cfg.max_result_rows),
+            variables: Arc::clone(&inner.variables),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(rt.cfg.max_instance_memory_bytes)
+                .build(),
+            deadline,
+        };
+        let mut store = Store::new(&rt.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let (mut parts, body) = req.into_parts();
+        let scheme = match parts.uri.scheme_str() {
+            Some("https") => Scheme::Https,
+            _ => Scheme::Http,
+        };
+        if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
+            parts
+                .headers
+                .insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
+        }
+        let req = http::Request::from_parts(parts, Full::new(body));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (req, out) = {
+            let mut http = store.data_mut().http();
+            let req = http
+                .new_incoming_request(scheme, req)
+                .map_err(|e| HandleError::Other(format!("{e:#}")))?;
+            let out = http
+                .new_response_outparam(tx)
+                .map_err(|e| HandleError::Other(format!("{e:#}")))?;
+            (req, out)
+        };
+
+        let pre = inner.pre.clone();
+        // The store moves into the guest future so that it (and with it the response
+        // outparam and body sender) is dropped as soon as the guest is done.
+        let guest = async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        };
+        let response = async move {
+            let resp = match rx.await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(code)) => return Err(format!("the component answered with error {code:?}")),
+                Err(_) => return Err("the component did not send a response".to_owned()),
+            };
+            let (parts, body) = resp.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| format!("reading the component's response body: {e}"))?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, body))
+        };
+
+        let both = async { tokio::join!(guest, response) };
+        match tokio::time::timeout_at(deadline.into(), both).await {
+            Err(_) => Err(HandleError::Timeout),
+            Ok((Err(e), _)) => {
+                let err = classify(&e);
+                match &err {
+                    HandleError::Timeout => {
+                        tracing::warn!(component = %inner.id, "request timed out");
+                    }
+                    _ => tracing::error!(component = %inner.id, error = %err, "request failed"),
+                }
+                Err(err)
+            }
+            Ok((Ok(()), Err(msg))) => Err(HandleError::Other(msg)),
+            Ok((Ok(()), Ok(resp))) => Ok(resp),
+        }
+    }
+}
+
+#[cfg(test)]
+mod e2e_tests;

@@ -1,0 +1,341 @@
+//! `spin:postgres/postgres@4.0.0` over the component's deadpool-postgres pool.
+//!
+//! `connection.open(address)` ignores `address`: the host decides which database a component
+//! uses. All connections a single instance opens share one pooled client, taken from the pool
+//! on the first `open` and returned when the instance (the request) ends, so one request
+//! holds at most one database connection.
+//!
+//! A connection is *not* returned to the pool (it is detached and closed instead) when the
+//! instance ends while a statement is still in flight (the request timed out) or inside a
+//! transaction the guest opened with `BEGIN`/`START TRANSACTION` and did not finish: the next
+//! request must not inherit a busy connection or a stale transaction.
+
+use std::error::Error as _;
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use wasmtime::component::Resource;
+
+use super::bindings::spin::postgres::postgres::{
+    Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue,
+    QueryError, RowSet,
+};
+use super::pg_types::{Cell, Param, data_type, encode_param};
+use super::state::HostState;
+
+/// The host side of a `connection` resource.
+pub struct PgConnection {
+    client: Arc<deadpool_postgres::Object>,
+}
+
+/// Per-instance postgres state.
+pub(crate) struct PgState {
+    pool: Option<deadpool_postgres::Pool>,
+    client: Option<Arc<deadpool_postgres::Object>>,
+    max_rows: usize,
+    /// A statement was started and has not completed (still true if its future was dropped).
+    busy: bool,
+    /// The guest opened a transaction that it has not committed or rolled back.
+    in_transaction: bool,
+}
+
+impl Drop for PgState {
+    fn drop(&mut self) {
+        if !(self.busy || self.in_transaction) {
+            return;
+        }
+        if let Some(client) = self.client.take() {
+            // The resource table (dropped before this state) held the only other references.
+            match Arc::try_unwrap(client) {
+                Ok(object) => {
+                    tracing::debug!(
+                        busy = self.busy,
+                        in_transaction = self.in_transaction,
+                        "discarding postgres connection instead of returning it to the pool"
+                    );
+                    drop(deadpool_postgres::Object::take(object));
+                }
+                Err(_) => tracing::warn!("postgres connection still shared at instance end"),
+            }
+        }
+    }
+}
+
+/// How a statement affects the session's transaction state, judged by its first keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxEffect {
+    Begin,
+    End,
+    None,
+}
+
+fn tx_effect(statement: &str) -> TxEffect {
+    let word: String = statement
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "begin" | "start" => TxEffect::Begin,
+        "commit" | "rollback" | "end" | "abort" => TxEffect::End,
+        _ => TxEffect::None,
+    }
+}
+
+impl PgState {
+    pub(crate) fn new(pool: Option<deadpool_postgres::Pool>, max_rows: usize) -> Self {
+        Self {
+            pool,
+            client: None,
+            max_rows,
+            busy: false,
+            in_transaction: false,
+        }
+    }
+
+    /// Runs one statement, tracking whether it completes and its transaction effect.
+    async fn run<T>(
+        &mut self,
+        statement: &str,
+        fut: impl Future<Output = Result<T, PgError>>,
+    ) -> Result<T, PgError> {
+        self.busy = true;
+        let result = fut.await;
+        self.busy = false;
+        match tx_effect(statement) {
+            TxEffect::Begin if result.is_ok() => self.in_transaction = true,
+            // A failed COMMIT also ends the transaction.
+            TxEffect::End => self.in_transaction = false,
+            _ => {}
+        }
+        result
+    }
+
+    async fn client(&mut self) -> Result<Arc<deadpool_postgres::Object>, PgError> {
+        if let Some(client) = &self.client
+            && !client.is_closed()
+        {
+            return Ok(Arc::clone(client));
+        }
+        let pool = self.pool.as_ref().ok_or_else(|| {
+            PgError::ConnectionFailed("no database is configured for this component".to_owned())
+        })?;
+        let client = pool.get().await.map_err(|e| {
+            tracing::warn!(error = %error_chain(&e), "postgres pool: cannot get a connection");
+            PgError::ConnectionFailed(error_chain(&e))
+        })?;
+        let client = Arc::new(client);
+        self.client = Some(Arc::clone(&client));
+        Ok(client)
+    }
+}
+
+/// `e` followed by its sources, skipping sources whose text is already included.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Maps a driver error to the WIT error, keeping PostgreSQL's message and SQLSTATE.
+pub(crate) fn pg_error(e: &tokio_postgres::Error) -> PgError {
+    if let Some(db) = e.as_db_error() {
+        let mut extras = Vec::new();
+        let mut push = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                extras.push((k.to_owned(), v));
+            }
+        };
+        push("hint", db.hint().map(str::to_owned));
+        push(
+            "position",
+            db.position().map(|p| match p {
+                tokio_postgres::error::ErrorPosition::Original(p) => p.to_string(),
+                tokio_postgres::error::ErrorPosition::Internal { position, query } => {
+                    format!("{position} in internal query {query}")
+                }
+            }),
+        );
+        push("where", db.where_().map(str::to_owned));
+        push("schema", db.schema().map(str::to_owned));
+        push("table", db.table().map(str::to_owned));
+        push("column", db.column().map(str::to_owned));
+        push("datatype", db.datatype().map(str::to_owned));
+        push("constraint", db.constraint().map(str::to_owned));
+        push("file", db.file().map(str::to_owned));
+        push("line", db.line().map(|l| l.to_string()));
+        push("routine", db.routine().map(str::to_owned));
+        return PgError::QueryFailed(QueryError::DbError(DbError {
+            as_text: db.to_string(),
+            severity: db.severity().to_owned(),
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            extras,
+        }));
+    }
+    let text = error_chain(e);
+    if e.is_closed() {
+        PgError::ConnectionFailed(text)
+    } else if e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+        PgError::ConnectionFailed(text)
+    } else {
+        PgError::QueryFailed(QueryError::Text(text))
+    }
+}
+
+/// Prepares `statement` and encodes `params` against its parameter types.
+async fn prepare(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    params: Vec<ParameterValue>,
+) -> Result<(tokio_postgres::Statement, Vec<Param>), PgError> {
+    let stmt = client
+        .prepare_cached(statement)
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let types = stmt.params();
+    if types.len() != params.len() {
+        return Err(PgError::BadParameter(format!(
+            "statement has {} parameter(s) but {} value(s) were given",
+            types.len(),
+            params.len()
+        )));
+    }
+    let params = params
+        .into_iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, (value, ty))| {
+            encode_param(value, ty).map_err(|m| PgError::BadParameter(format!("${}: {m}", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((stmt, params))
+}
+
+impl HostState {
+    fn pg_client(
+        &self,
+        conn: &Resource<PgConnection>,
+    ) -> wasmtime::Result<Arc<deadpool_postgres::Object>> {
+        Ok(Arc::clone(&self.table.get(conn)?.client))
+    }
+}
+
+async fn run_query(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    params: Vec<ParameterValue>,
+    max_rows: usize,
+) -> Result<RowSet, PgError> {
+    let (stmt, params) = prepare(client, statement, params).await?;
+    let columns: Vec<Column> = stmt
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_owned(),
+            data_type: data_type(c.type_()),
+        })
+        .collect();
+    let stream = client
+        .query_raw(&stmt, params.iter())
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let mut stream = std::pin::pin!(stream);
+    let mut rows = Vec::new();
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(|e| pg_error(&e))?;
+        if rows.len() >= max_rows {
+            return Err(PgError::QueryFailed(QueryError::Text(format!(
+                "query returned more than the maximum of {max_rows} rows; add a LIMIT"
+            ))));
+        }
+        let values = (0..row.len())
+            .map(|i| {
+                row.try_get::<_, Cell>(i).map(|c| c.0).map_err(|e| {
+                    PgError::ValueConversionFailed(format!(
+                        "column {:?}: {}",
+                        columns.get(i).map_or("?", |c| c.name.as_str()),
+                        error_chain(&e)
+                    ))
+                })
+            })
+            .collect::<Result<Vec<DbValue>, _>>()?;
+        rows.push(values);
+    }
+    Ok(RowSet { columns, rows })
+}
+
+impl HostConnection for HostState {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+        tracing::trace!(%address, "spin:postgres open (address ignored; using the host's pool)");
+        let client = match self.pg.client().await {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok(self.table.push(PgConnection { client })?))
+    }
+
+    async fn query(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<RowSet, PgError>> {
+        let client = self.pg_client(&conn)?;
+        let max_rows = self.pg.max_rows;
+        let fut = run_query(&client, &statement, params, max_rows);
+        Ok(self.pg.run(&statement, fut).await)
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, PgError>> {
+        let client = self.pg_client(&conn)?;
+        let fut = async {
+            let (stmt, params) = prepare(&client, &statement, params).await?;
+            client
+                .execute_raw(&stmt, params.iter())
+                .await
+                .map_err(|e| pg_error(&e))
+        };
+        Ok(self.pg.run(&statement, fut).await)
+    }
+
+    async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+impl Host for HostState {}
+
+#[cfg(test)]
+mod tests {
+    use super::{TxEffect, tx_effect};
+
+    #[test]
+    fn transaction_keywords() {
+        assert_eq!(tx_effect("  BEGIN"), TxEffect::Begin);
+        assert_eq!(tx_effect("start transaction isolation level serializable"), TxEffect::Begin);
+        assert_eq!(tx_effect("COMMIT;"), TxEffect::End);
+        assert_eq!(tx_effect("rollback"), TxEffect::End);
+        assert_eq!(tx_effect("SELECT 1"), TxEffect::None);
+        assert_eq!(tx_effect("beginning"), TxEffect::None);
+    }
+}
