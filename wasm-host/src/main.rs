@@ -1,3 +1,79 @@
-fn main(){}
-mod manifest;
-mod runtime;
+//! The `wasm-host` command line.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use wasm_host::host::{serve, HostConfig};
+
+const USAGE: &str = "usage: wasm-host [options]
+
+  --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
+  --manifest PATH        the Spin manifest (default spin.toml)
+  --data-dir PATH        secrets, cache and the managed PostgreSQL (default .ocomms)
+  --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
+  --web-dir PATH         the web client's files (default web/dist or web)
+  --request-timeout SECS deadline for one component request (default 10)
+
+Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
+
+fn parse_args() -> Result<HostConfig> {
+    let mut cfg = HostConfig::defaults();
+    if let Ok(v) = std::env::var("OCOMMS_LISTEN") {
+        cfg.listen = v.parse().context("OCOMMS_LISTEN")?;
+    }
+    cfg.database_url = std::env::var("OCOMMS_DATABASE_URL").ok().filter(|s| !s.is_empty());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => cfg.listen = value("--listen")?.parse().context("--listen")?,
+            "--manifest" => cfg.manifest = value("--manifest")?.into(),
+            "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
+            "--database-url" => cfg.database_url = Some(value("--database-url")?),
+            "--web-dir" => cfg.web_dir = Some(value("--web-dir")?.into()),
+            "--request-timeout" => {
+                let secs: f64 = value("--request-timeout")?.parse().context("--request-timeout")?;
+                cfg.request_timeout = Duration::from_secs_f64(secs);
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    Ok(cfg)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OCOMMS_LOG").unwrap_or_else(|_| "info".into());
+    if std::env::var("OCOMMS_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let result = match parse_args() {
+        Ok(cfg) => serve(cfg, shutdown_signal()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        eprintln!("wasm-host: {e:#}");
+        std::process::exit(1);
+    }
+}

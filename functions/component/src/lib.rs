@@ -1,1 +1,66 @@
+//! The OComms API as a Spin HTTP component (WASI 0.2, `wasm32-wasip2`).
+//!
+//! # Layout
+//! - this file: the `#[http_component]` entry; converts Spin's request/response to the API's.
+//! - [`pg`]: the `Sql` port over `spin:postgres@4.0.0`.
+//! - [`rooms`]: the `RoomPublisher` port: one authenticated POST to the rooms service.
+//! - [`env`]: clock, randomness and logs from WASI.
+//!
+//! Configuration comes from Spin variables: `jwt_secret`, `rooms_url`, `rooms_secret`,
+//! `db_url`, `public_url`. The same bytes run on Spin and inside `wasm-host`.
 
+mod env;
+mod pg;
+mod rooms;
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code, reason = "#[http_component] generates the component export glue")]
+mod entry {
+    use ocomms_api::{Api, Config, Method, Request};
+    use spin_sdk::http::{IntoResponse, Request as SpinRequest, Response as SpinResponse};
+    use spin_sdk::http_component;
+    use spin_sdk::variables;
+
+    use crate::{env::WasiEnv, pg::SpinPg, rooms::HttpRooms};
+
+    #[http_component]
+    async fn handle(req: SpinRequest) -> anyhow::Result<impl IntoResponse> {
+        let api = match build() {
+            Ok(api) => api,
+            Err(e) => {
+                eprintln!("ocomms component misconfigured: {e}");
+                let body = ocomms_core::ApiError::new(ocomms_core::ErrorCode::Unavailable, "service misconfigured").to_json();
+                return Ok(SpinResponse::builder().status(503).header("content-type", "application/json").body(body.to_string()).build());
+            }
+        };
+        let resp = api.handle(convert(req)).await;
+        let mut b = SpinResponse::builder();
+        b.status(resp.status);
+        for (k, v) in &resp.headers {
+            b.header(k.as_str(), v.as_str());
+        }
+        Ok(b.body(resp.body).build())
+    }
+
+    fn build() -> anyhow::Result<Api<SpinPg, HttpRooms, WasiEnv>> {
+        let secret = variables::get("jwt_secret")?;
+        anyhow::ensure!(secret.len() >= 32, "jwt_secret must be at least 32 bytes");
+        Ok(Api {
+            sql: SpinPg::new(variables::get("db_url")?),
+            rooms: HttpRooms { base_url: variables::get("rooms_url")?, secret: variables::get("rooms_secret")? },
+            env: WasiEnv,
+            config: Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default()),
+        })
+    }
+
+    fn convert(req: SpinRequest) -> Request {
+        let method = Method::parse(&req.method().to_string());
+        let mut out = Request::new(method, req.path_and_query().unwrap_or(req.path()));
+        out.headers = req
+            .headers()
+            .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+            .collect();
+        out.body = req.into_body();
+        out
+    }
+}

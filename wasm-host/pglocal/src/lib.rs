@@ -168,7 +168,8 @@ impl Cluster {
             }
             Auth::Password(p) => {
                 // The password goes through a file readable only by the server's user.
-                let pwfile = dir.join(".initdb-pw");
+                // initdb wants an empty directory, so the file sits beside it.
+                let pwfile = dir.with_extension("initdb-pw");
                 std::fs::write(&pwfile, p).map_err(io(&pwfile))?;
                 if self.as_postgres {
                     self.run("chown", {
@@ -185,7 +186,7 @@ impl Cluster {
             cmd.arg("--no-sync");
         }
         let res = self.run("initdb", cmd).await;
-        let _ = std::fs::remove_file(dir.join(".initdb-pw"));
+        let _ = std::fs::remove_file(dir.with_extension("initdb-pw"));
         res
     }
 

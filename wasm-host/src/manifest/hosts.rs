@@ -98,7 +98,10 @@ impl AllowedHost {
                 Some((h, p)) => (h, Some(p)),
                 None => (rest, None),
             };
-            (parse_host(host).map_err(|why| format!("{why} in {raw:?}"))?, port)
+            (
+                parse_host(host).map_err(|why| format!("{why} in {raw:?}"))?,
+                port,
+            )
         };
 
         let port = match port {

@@ -26,7 +26,9 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
     }
     let wrong = if delim == '-' { '_' } else { '-' };
     if id.contains(wrong) {
-        return Err(format!("words must be separated with {delim:?}, not {wrong:?}"));
+        return Err(format!(
+            "words must be separated with {delim:?}, not {wrong:?}"
+        ));
     }
     for word in id.split(delim) {
         let mut chars = word.chars();
@@ -70,7 +72,16 @@ mod tests {
         for ok in ["api", "rooms-api", "v2-api", "API", "a1"] {
             assert!(check_component_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "rooms_api", "-api", "api-", "a--b", "2api", "Api", "api.x"] {
+        for bad in [
+            "",
+            "rooms_api",
+            "-api",
+            "api-",
+            "a--b",
+            "2api",
+            "Api",
+            "api.x",
+        ] {
             assert!(check_component_id(bad).is_err(), "{bad}");
         }
     }
@@ -80,7 +91,15 @@ mod tests {
         for ok in ["jwt_secret", "a", "rooms_url2"] {
             assert!(check_variable_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "JWT_SECRET", "jwt-secret", "_x", "x_", "1x", "jwtSecret"] {
+        for bad in [
+            "",
+            "JWT_SECRET",
+            "jwt-secret",
+            "_x",
+            "x_",
+            "1x",
+            "jwtSecret",
+        ] {
             assert!(check_variable_name(bad).is_err(), "{bad}");
         }
     }

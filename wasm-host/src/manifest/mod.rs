@@ -62,7 +62,6 @@
 
 // This module is the host's manifest API: until the host calls every item (and uses every
 // re-export below), the unused parts should not warn.
-#![allow(dead_code, unused_imports)]
 
 mod error;
 mod hosts;
@@ -150,7 +149,10 @@ pub enum FileMount {
     /// A path or glob pattern relative to the manifest, mounted at the same relative path.
     Pattern(String),
     /// `{ source = "dir-or-file", destination = "/guest/path" }`.
-    Placement { source: PathBuf, destination: String },
+    Placement {
+        source: PathBuf,
+        destination: String,
+    },
 }
 
 /// `[component.<id>.build]`; wasm-host does not build components, the data is kept for tools.

@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a Spin manifest (`spin_manifest_version = 2`)")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a Spin manifest (`spin_manifest_version = 2`)"
+)]
 pub(super) struct RawManifest {
     /// Checked before deserializing (see `check_version`); only declared so it is not unknown.
     #[serde(rename = "spin_manifest_version")]
@@ -33,7 +36,10 @@ pub(super) struct RawApplication {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a variable table: `{ required = true }` or `{ default = \"...\" }`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a variable table: `{ required = true }` or `{ default = \"...\" }`"
+)]
 pub(super) struct RawVariable {
     #[serde(default)]
     pub required: bool,
@@ -44,14 +50,20 @@ pub(super) struct RawVariable {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a table of trigger arrays (`[[trigger.http]]`)")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of trigger arrays (`[[trigger.http]]`)"
+)]
 pub(super) struct RawTriggers {
     #[serde(default)]
     pub http: Vec<RawHttpTrigger>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an http trigger table with `route` and `component`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an http trigger table with `route` and `component`"
+)]
 pub(super) struct RawHttpTrigger {
     pub route: RawRoute,
     #[serde(deserialize_with = "component_ref")]
@@ -61,7 +73,10 @@ pub(super) struct RawHttpTrigger {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a component table (`[component.<id>]` with `source = \"...\"`)")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a component table (`[component.<id>]` with `source = \"...\"`)"
+)]
 pub(super) struct RawComponent {
     #[serde(deserialize_with = "local_source")]
     pub source: String,
@@ -131,7 +146,10 @@ pub(super) enum RawFileMount {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "`{ source = \"...\", destination = \"...\" }`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "`{ source = \"...\", destination = \"...\" }`"
+)]
 struct Placement {
     source: String,
     destination: String,

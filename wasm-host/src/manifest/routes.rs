@@ -26,7 +26,10 @@ impl Route {
                 "route {route:?} must start with `/` (e.g. `/api/...` or `/health`)"
             ));
         }
-        if route.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+        if route
+            .chars()
+            .any(|c| c.is_whitespace() || c == '?' || c == '#')
+        {
             return Err(format!(
                 "route {route:?} must be a plain URL path (no whitespace, query or fragment)"
             ));
@@ -134,13 +137,25 @@ mod tests {
     fn parse_routes() {
         assert_eq!(Route::parse("/..."), Ok(Route::Prefix(String::new())));
         assert_eq!(Route::parse("/api/..."), Ok(Route::Prefix("/api".into())));
-        assert_eq!(Route::parse("/api/v1/..."), Ok(Route::Prefix("/api/v1".into())));
+        assert_eq!(
+            Route::parse("/api/v1/..."),
+            Ok(Route::Prefix("/api/v1".into()))
+        );
         assert_eq!(Route::parse("/"), Ok(Route::Exact("/".into())));
         assert_eq!(Route::parse("/health"), Ok(Route::Exact("/health".into())));
         assert_eq!(Route::parse("/health/"), Ok(Route::Exact("/health".into())));
         for bad in [
-            "", "api", "api/...", "/api...", "/a/.../b", "//x", "/a//b", "/api//...", "/a b",
-            "/a?b", "/users/:id",
+            "",
+            "api",
+            "api/...",
+            "/api...",
+            "/a/.../b",
+            "//x",
+            "/a//b",
+            "/api//...",
+            "/a b",
+            "/a?b",
+            "/users/:id",
         ] {
             assert!(Route::parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -203,9 +218,18 @@ mod tests {
 
     #[test]
     fn exact_beats_prefix_regardless_of_order() {
-        let triggers = vec![trigger("/api/health", "health"), trigger("/api/health/...", "sub")];
-        assert_eq!(route(&triggers, "/api/health").map(|t| t.component.as_str()), Some("health"));
-        assert_eq!(route(&triggers, "/api/health/x").map(|t| t.component.as_str()), Some("sub"));
+        let triggers = vec![
+            trigger("/api/health", "health"),
+            trigger("/api/health/...", "sub"),
+        ];
+        assert_eq!(
+            route(&triggers, "/api/health").map(|t| t.component.as_str()),
+            Some("health")
+        );
+        assert_eq!(
+            route(&triggers, "/api/health/x").map(|t| t.component.as_str()),
+            Some("sub")
+        );
     }
 
     #[test]

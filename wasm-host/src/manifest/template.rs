@@ -67,7 +67,10 @@ impl Template {
     }
 
     /// Renders the template, asking `lookup` for each referenced variable's value.
-    pub fn render<E>(&self, mut lookup: impl FnMut(&str) -> Result<String, E>) -> Result<String, E> {
+    pub fn render<E>(
+        &self,
+        mut lookup: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<String, E> {
         let mut out = String::with_capacity(self.raw.len());
         for part in &self.parts {
             match part {

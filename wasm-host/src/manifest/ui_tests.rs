@@ -22,12 +22,19 @@ fn manifest_ui() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 10, "expected the manifest-ui cases in {}", dir.display());
+    assert!(
+        inputs.len() >= 10,
+        "expected the manifest-ui cases in {}",
+        dir.display()
+    );
 
     let bless = std::env::var_os("MANIFEST_UI_BLESS").is_some();
     let mut failures = Vec::new();
     for input in &inputs {
-        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = std::fs::read_to_string(input).expect("readable input");
         let expected_path = input.with_extension("err");
         let expected = std::fs::read_to_string(&expected_path).ok();
@@ -57,7 +64,11 @@ fn manifest_ui() {
             }
         }
     }
-    assert!(failures.is_empty(), "manifest-ui failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "manifest-ui failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

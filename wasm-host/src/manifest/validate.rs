@@ -24,8 +24,10 @@ pub(super) fn parse(text: &str, dir: &Path) -> Result<Manifest, ManifestError> {
     if let Some(error) = syntax_errors.into_iter().next() {
         let span = error.span().unwrap_or(0..0);
         let field = spans::path_at(document.get_ref(), &span);
-        return Err(ManifestError::new(ErrorKind::Syntax, field, error.message())
-            .at(Some(Location::from_offset(text, span.start))));
+        return Err(
+            ManifestError::new(ErrorKind::Syntax, field, error.message())
+                .at(Some(Location::from_offset(text, span.start))),
+        );
     }
     let root = document.into_inner();
     let cx = Context { text, root: &root };
@@ -77,8 +79,10 @@ impl Context<'_> {
                 "missing `spin_manifest_version`; wasm-host reads Spin manifests with \
                  `spin_manifest_version = 2`"
             };
-            return Err(ManifestError::new(ErrorKind::Invalid, FieldPath::root(), reason)
-                .at(Some(Location { line: 1, column: 1 })));
+            return Err(
+                ManifestError::new(ErrorKind::Invalid, FieldPath::root(), reason)
+                    .at(Some(Location { line: 1, column: 1 })),
+            );
         };
         let shown = match version.get_ref() {
             DeValue::Integer(i) if i.radix() == 10 && i.as_str() == VERSION => return Ok(()),
@@ -103,7 +107,9 @@ impl Context<'_> {
         };
         match triggers.keys().find(|k| k.get_ref() != "http") {
             Some(other) => Err(self.invalid(
-                FieldPath::root().key("trigger").key(other.get_ref().as_ref()),
+                FieldPath::root()
+                    .key("trigger")
+                    .key(other.get_ref().as_ref()),
                 format!(
                     "`{}` triggers are not supported by wasm-host; it runs only [[trigger.http]]",
                     other.get_ref()
@@ -130,8 +136,9 @@ impl Context<'_> {
         let mut variables = BTreeMap::new();
         for (name, var) in raw.variables {
             let field = FieldPath::root().key("variables").key(name.as_str());
-            ids::check_variable_name(&name)
-                .map_err(|why| self.invalid(field.clone(), format!("invalid variable name: {why}")))?;
+            ids::check_variable_name(&name).map_err(|why| {
+                self.invalid(field.clone(), format!("invalid variable name: {why}"))
+            })?;
             match (var.required, &var.default) {
                 (true, Some(_)) => {
                     return Err(self.invalid(
@@ -188,8 +195,9 @@ impl Context<'_> {
         app_variables: &BTreeMap<String, Variable>,
     ) -> Result<Component, ManifestError> {
         let field = FieldPath::root().key("component").key(id);
-        ids::check_component_id(id)
-            .map_err(|why| self.invalid(field.clone(), format!("invalid component id `{id}`: {why}")))?;
+        ids::check_component_id(id).map_err(|why| {
+            self.invalid(field.clone(), format!("invalid component id `{id}`: {why}"))
+        })?;
 
         if raw.source.trim().is_empty() {
             return Err(self.invalid(field.key("source"), "`source` must not be empty"));
@@ -197,9 +205,8 @@ impl Context<'_> {
 
         let mut allowed_outbound_hosts = Vec::with_capacity(raw.allowed_outbound_hosts.len());
         for (i, entry) in raw.allowed_outbound_hosts.iter().enumerate() {
-            let host = AllowedHost::parse(entry).map_err(|why| {
-                self.invalid(field.key("allowed_outbound_hosts").index(i), why)
-            })?;
+            let host = AllowedHost::parse(entry)
+                .map_err(|why| self.invalid(field.key("allowed_outbound_hosts").index(i), why))?;
             allowed_outbound_hosts.push(host);
         }
 
@@ -218,8 +225,12 @@ impl Context<'_> {
             ids::check_variable_name(&name).map_err(|why| {
                 self.invalid(var_field.clone(), format!("invalid variable name: {why}"))
             })?;
-            let template = Template::parse(&value).map_err(|why| self.invalid(var_field.clone(), why))?;
-            if let Some(undefined) = template.variables().find(|v| !app_variables.contains_key(*v)) {
+            let template =
+                Template::parse(&value).map_err(|why| self.invalid(var_field.clone(), why))?;
+            if let Some(undefined) = template
+                .variables()
+                .find(|v| !app_variables.contains_key(*v))
+            {
                 return Err(self.invalid(
                     var_field,
                     format!(
@@ -353,10 +364,7 @@ impl Context<'_> {
                      `{{ type = \"spin\" }}` is"
                 ),
             )),
-            None => Err(self.invalid(
-                field.clone(),
-                "executor must be `{ type = \"spin\" }`",
-            )),
+            None => Err(self.invalid(field.clone(), "executor must be `{ type = \"spin\" }`")),
         }
     }
 }

@@ -67,7 +67,11 @@ pub(crate) fn load_or_compile(
     }
     let started = std::time::Instant::now();
     let component = Component::new(engine, bytes)?;
-    tracing::info!(component = id, elapsed_ms = started.elapsed().as_millis(), "compiled component");
+    tracing::info!(
+        component = id,
+        elapsed_ms = started.elapsed().as_millis(),
+        "compiled component"
+    );
     if let Err(e) = store(dir, &path, &component) {
         tracing::warn!(component = id, error = %format!("{e:#}"), "cannot cache compilation");
     }

@@ -67,8 +67,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimitsBuilder, Trap, UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap, UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -76,7 +76,7 @@ use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
-pub use outbound::{AllowedHosts, AllowedHostsError, OutboundInterceptor};
+pub use outbound::{AllowedHosts, OutboundInterceptor};
 
 use outbound::{OutboundHooks, OutboundPolicy};
 use postgres::PgState;
@@ -172,7 +172,9 @@ struct RuntimeInner {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("cfg", &self.inner.cfg).finish()
+        f.debug_struct("Runtime")
+            .field("cfg", &self.inner.cfg)
+            .finish()
     }
 }
 
@@ -288,9 +290,11 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("linking component {id}"))?;
-        let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
-            format!("component {id} does not export wasi:http/incoming-handler@0.2")
-        })?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!("component {id} does not export wasi:http/incoming-handler@0.2")
+            })?;
         Ok(LoadedComponent {
             inner: Arc::new(LoadedInner {
                 id: id.to_owned(),
@@ -351,7 +355,9 @@ impl LoadedComponent {
 
     /// Runs one request through a fresh instance and returns the fully buffered response.
     ///
-    /// Body limits are the caller's business. The request URI should carry the authority
+    /// Must run inside a tokio runtime. The response body is buffered without a size limit
+    /// (it is bounded by the guest's time budget). Request body limits are the caller's
+    /// business. The request URI should carry the authority
     /// (or a `Host` header should be present); `localhost` is assumed otherwise. Its scheme
     /// defaults to `http`.
     pub async fn handle(
@@ -393,9 +399,10 @@ impl LoadedComponent {
             _ => Scheme::Http,
         };
         if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
-            parts
-                .headers
-                .insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
+            parts.headers.insert(
+                http::header::HOST,
+                http::HeaderValue::from_static("localhost"),
+            );
         }
         let req = http::Request::from_parts(parts, Full::new(body));
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -439,13 +446,9 @@ impl LoadedComponent {
         match tokio::time::timeout_at(deadline.into(), both).await {
             Err(_) => Err(HandleError::Timeout),
             Ok((Err(e), _)) => {
+                // Logging is left to the caller, which sees the error.
                 let err = classify(&e);
-                match &err {
-                    HandleError::Timeout => {
-                        tracing::warn!(component = %inner.id, "request timed out");
-                    }
-                    _ => tracing::error!(component = %inner.id, error = %err, "request failed"),
-                }
+                tracing::debug!(component = %inner.id, error = %err, "guest failed");
                 Err(err)
             }
             Ok((Ok(()), Err(msg))) => Err(HandleError::Other(msg)),
@@ -455,4 +458,32 @@ impl LoadedComponent {
 }
 
 #[cfg(test)]
-mod e2e_tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_limits_fit_the_pool() {
+        let rt = Runtime::new(RuntimeConfig::default()).expect("runtime with default limits");
+        assert_eq!(rt.inner.cfg.max_instances, 1000);
+    }
+
+    #[test]
+    fn invalid_allowed_hosts_fail_loading() {
+        let rt = Runtime::new(RuntimeConfig {
+            max_instances: 2,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let err = rt
+            .load_component(
+                "x",
+                Path::new("/nonexistent.wasm"),
+                ComponentContext {
+                    allowed_outbound_hosts: vec!["example.com".to_owned()],
+                    ..ComponentContext::default()
+                },
+            )
+            .expect_err("invalid entry");
+        assert!(format!("{err:#}").contains("example.com"), "{err:#}");
+    }
+}

@@ -454,7 +454,11 @@ mod tests {
 
     #[test]
     fn ips_and_cidr() {
-        let a = hosts(&["http://127.0.0.1:*", "http://[::1]:8080", "https://10.0.0.0/8"]);
+        let a = hosts(&[
+            "http://127.0.0.1:*",
+            "http://[::1]:8080",
+            "https://10.0.0.0/8",
+        ]);
         assert!(a.allows("http", "127.0.0.1", Some(3000)));
         assert!(!a.allows("http", "127.0.0.2", Some(3000)));
         assert!(a.allows("http", "[::1]", Some(8080)));
@@ -490,7 +494,10 @@ mod tests {
             "ht-tp://example.com",
             "http://10.0.0.0/33",
         ] {
-            assert!(AllowedHosts::parse(&[bad]).is_err(), "{bad} should be rejected");
+            assert!(
+                AllowedHosts::parse(&[bad]).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 }

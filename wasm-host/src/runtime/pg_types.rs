@@ -99,7 +99,10 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
             _ => Param::Text(float_text(f64::from(v))),
         },
         ParameterValue::Floating64(v) => match base {
-            #[allow(clippy::cast_possible_truncation, reason = "float4 column: precision loss intended")]
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "float4 column: precision loss intended"
+            )]
             Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
             Type::FLOAT8 => Param::Binary(v.to_be_bytes().to_vec()),
             _ => Param::Text(float_text(v)),
@@ -163,13 +166,15 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
         },
         ParameterValue::Uuid(s) => match base {
             Type::UUID => {
-                let u = uuid::Uuid::parse_str(&s).map_err(|e| format!("invalid uuid {s:?}: {e}"))?;
+                let u =
+                    uuid::Uuid::parse_str(&s).map_err(|e| format!("invalid uuid {s:?}: {e}"))?;
                 Param::Binary(u.as_bytes().to_vec())
             }
             _ => Param::Text(s),
         },
         ParameterValue::Jsonb(b) => {
-            let text = String::from_utf8(b).map_err(|_| "jsonb value is not valid UTF-8".to_owned())?;
+            let text =
+                String::from_utf8(b).map_err(|_| "jsonb value is not valid UTF-8".to_owned())?;
             match base {
                 Type::JSONB => {
                     let mut v = Vec::with_capacity(text.len() + 1);
@@ -199,7 +204,11 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
         ParameterValue::ArrayDecimal(v) | ParameterValue::ArrayStr(v) => {
             Param::Text(array_text(v.into_iter()))
         }
-        ParameterValue::Interval(Interval { micros, days, months }) => match base {
+        ParameterValue::Interval(Interval {
+            micros,
+            days,
+            months,
+        }) => match base {
             Type::INTERVAL => {
                 let mut v = Vec::with_capacity(16);
                 v.extend_from_slice(&micros.to_be_bytes());
@@ -228,9 +237,15 @@ fn encode_int(v: i64, base: &Type, ty: &Type) -> Result<Param, String> {
                 .to_vec(),
         ),
         Type::INT8 => Param::Binary(v.to_be_bytes().to_vec()),
-        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "float column: rounding intended"
+        )]
         Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
-        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "float column: rounding intended"
+        )]
         Type::FLOAT8 => Param::Binary((v as f64).to_be_bytes().to_vec()),
         _ => Param::Text(v.to_string()),
     })
@@ -283,7 +298,11 @@ fn range_text(
     let mut out = String::new();
     match &lo {
         Some((v, k)) => {
-            out.push(if matches!(k, RangeBoundKind::Inclusive) { '[' } else { '(' });
+            out.push(if matches!(k, RangeBoundKind::Inclusive) {
+                '['
+            } else {
+                '('
+            });
             out.push_str(&quote_element(v));
         }
         None => out.push('('),
@@ -292,7 +311,11 @@ fn range_text(
     match &hi {
         Some((v, k)) => {
             out.push_str(&quote_element(v));
-            out.push(if matches!(k, RangeBoundKind::Inclusive) { ']' } else { ')' });
+            out.push(if matches!(k, RangeBoundKind::Inclusive) {
+                ']'
+            } else {
+                ')'
+            });
         }
         None => out.push(')'),
     }
@@ -331,7 +354,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 fn days_from_ymd(y: i32, m: u8, d: u8) -> Result<i64, String> {
     let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
-    if (1..=12).contains(&m) && civil_from_days(days) == (i64::from(y), u32::from(m), u32::from(d)) {
+    if (1..=12).contains(&m) && civil_from_days(days) == (i64::from(y), u32::from(m), u32::from(d))
+    {
         Ok(days)
     } else {
         Err(format!("invalid date {y:04}-{m:02}-{d:02}"))
@@ -358,7 +382,12 @@ fn format_date(days: i64) -> String {
 fn format_time(micros: i64) -> String {
     let secs = micros / 1_000_000;
     let frac = micros % 1_000_000;
-    format!("{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}.{frac:06}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// A UTC timestamp literal from microseconds since 2000-01-01.
@@ -455,7 +484,9 @@ struct UuidString(String);
 
 impl<'a> FromSql<'a> for UuidString {
     fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        Ok(UuidString(uuid::Uuid::from_slice(raw)?.hyphenated().to_string()))
+        Ok(UuidString(
+            uuid::Uuid::from_slice(raw)?.hyphenated().to_string(),
+        ))
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -529,7 +560,15 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             }
             let (y, mo, d) = civil_from_days(micros.div_euclid(MICROS_PER_DAY) + PG_EPOCH_DAYS);
             let (h, mi, s, ns) = split_time(micros.rem_euclid(MICROS_PER_DAY))?;
-            DbValue::Datetime((i32::try_from(y)?, u8::try_from(mo)?, u8::try_from(d)?, h, mi, s, ns))
+            DbValue::Datetime((
+                i32::try_from(y)?,
+                u8::try_from(mo)?,
+                u8::try_from(d)?,
+                h,
+                mi,
+                s,
+                ns,
+            ))
         }
         Type::INTERVAL => {
             if raw.len() != 16 {
@@ -538,7 +577,11 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             let micros = i64::from_sql(&Type::INT8, &raw[..8])?;
             let days = i32::from_sql(&Type::INT4, &raw[8..12])?;
             let months = i32::from_sql(&Type::INT4, &raw[12..])?;
-            DbValue::Interval(Interval { micros, days, months })
+            DbValue::Interval(Interval {
+                micros,
+                days,
+                months,
+            })
         }
         Type::NUMERIC => DbValue::Decimal(numeric_to_string(raw)?),
         Type::INT4_RANGE => match decode_range(raw, |b| i32::from_sql(&Type::INT4, b))? {
@@ -587,7 +630,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
 }
 
 /// An empty range, expressed as `(v,v)`, which PostgreSQL also reads as empty.
-fn empty_range<T: Clone>(v: T) -> (Option<(T, RangeBoundKind)>, Option<(T, RangeBoundKind)>) {
+fn empty_range<T: Clone>(v: T) -> Bounds<T> {
     (
         Some((v.clone(), RangeBoundKind::Exclusive)),
         Some((v, RangeBoundKind::Exclusive)),
@@ -616,12 +659,13 @@ fn split_time(micros: i64) -> Result<(u8, u8, u8, u32), BoxError> {
 }
 
 type Bound<T> = Option<(T, RangeBoundKind)>;
+type Bounds<T> = (Bound<T>, Bound<T>);
 
 /// Decodes a binary range; `None` for an empty range.
 fn decode_range<T>(
     raw: &[u8],
     elem: impl Fn(&[u8]) -> Result<T, BoxError>,
-) -> Result<Option<(Bound<T>, Bound<T>)>, BoxError> {
+) -> Result<Option<Bounds<T>>, BoxError> {
     const EMPTY: u8 = 0x01;
     const LB_INC: u8 = 0x02;
     const UB_INC: u8 = 0x04;
@@ -737,7 +781,8 @@ mod tests {
 
     #[test]
     fn numeric_decoding() {
-        let n = |a, b, c, d, e: &[i16]| numeric_to_string(&numeric(a, b, c, d, e)).expect("numeric");
+        let n =
+            |a, b, c, d, e: &[i16]| numeric_to_string(&numeric(a, b, c, d, e)).expect("numeric");
         assert_eq!(n(0, 0, 0, 0, &[]), "0");
         assert_eq!(n(0, 0, 0, 2, &[]), "0.00");
         assert_eq!(n(1, 0, 0, 0, &[42]), "42");
@@ -779,9 +824,15 @@ mod tests {
             Ok(Param::Text("x".into()))
         );
         assert!(encode_param(ParameterValue::Uuid("nope".into()), &Type::UUID).is_err());
-        assert_eq!(encode_param(ParameterValue::DbNull, &Type::TIMESTAMPTZ), Ok(Param::Null));
         assert_eq!(
-            encode_param(ParameterValue::Timestamp(PG_EPOCH_UNIX_SECS + 1), &Type::TIMESTAMPTZ),
+            encode_param(ParameterValue::DbNull, &Type::TIMESTAMPTZ),
+            Ok(Param::Null)
+        );
+        assert_eq!(
+            encode_param(
+                ParameterValue::Timestamp(PG_EPOCH_UNIX_SECS + 1),
+                &Type::TIMESTAMPTZ
+            ),
             Ok(Param::Binary(1_000_000i64.to_be_bytes().to_vec()))
         );
         assert_eq!(

@@ -10,6 +10,11 @@
 //! transaction the guest opened with `BEGIN`/`START TRANSACTION` and did not finish: the next
 //! request must not inherit a busy connection or a stale transaction.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "the WIT error type is large; it is built once per failed statement"
+)]
+
 use std::error::Error as _;
 use std::sync::Arc;
 
@@ -17,8 +22,8 @@ use futures::StreamExt as _;
 use wasmtime::component::Resource;
 
 use super::bindings::spin::postgres::postgres::{
-    Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue,
-    QueryError, RowSet,
+    Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue, QueryError,
+    RowSet,
 };
 use super::pg_types::{Cell, Param, data_type, encode_param};
 use super::state::HostState;
@@ -184,9 +189,7 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> PgError {
         }));
     }
     let text = error_chain(e);
-    if e.is_closed() {
-        PgError::ConnectionFailed(text)
-    } else if e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+    if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
         PgError::ConnectionFailed(text)
     } else {
         PgError::QueryFailed(QueryError::Text(text))
@@ -332,7 +335,10 @@ mod tests {
     #[test]
     fn transaction_keywords() {
         assert_eq!(tx_effect("  BEGIN"), TxEffect::Begin);
-        assert_eq!(tx_effect("start transaction isolation level serializable"), TxEffect::Begin);
+        assert_eq!(
+            tx_effect("start transaction isolation level serializable"),
+            TxEffect::Begin
+        );
         assert_eq!(tx_effect("COMMIT;"), TxEffect::End);
         assert_eq!(tx_effect("rollback"), TxEffect::End);
         assert_eq!(tx_effect("SELECT 1"), TxEffect::None);

@@ -14,6 +14,8 @@ use super::outbound::OutboundHooks;
 use super::postgres::PgState;
 
 pub(crate) struct HostState {
+    // Field order matters: the table (holding the guest's `connection` resources) must be
+    // dropped before `pg`, whose `Drop` may detach the shared pooled client.
     pub(crate) table: ResourceTable,
     pub(crate) wasi: WasiCtx,
     pub(crate) http: WasiHttpCtx,

@@ -1,0 +1,138 @@
+//! Start-up and shutdown: configuration in, a serving host out.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use ocomms_rooms::RoomLimits;
+
+use crate::db::{Database, PgSql};
+use crate::hub::Hub;
+use crate::manifest;
+use crate::metrics::Metrics;
+use crate::rooms_link::InProcessRooms;
+use crate::runtime::{ComponentContext, Runtime, RuntimeConfig};
+use crate::server::{self, AppState};
+
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub listen: SocketAddr,
+    pub manifest: PathBuf,
+    /// Secrets, compiled-component cache and the managed PostgreSQL live here.
+    pub data_dir: PathBuf,
+    /// Use this database instead of the managed one.
+    pub database_url: Option<String>,
+    pub web_dir: Option<PathBuf>,
+    pub request_timeout: Duration,
+    pub max_instance_memory_bytes: usize,
+    pub max_instances: u32,
+    pub db_connections: usize,
+}
+
+impl HostConfig {
+    pub fn defaults() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            manifest: PathBuf::from("spin.toml"),
+            data_dir: PathBuf::from(".ocomms"),
+            database_url: None,
+            web_dir: None,
+            request_timeout: Duration::from_secs(10),
+            max_instance_memory_bytes: 64 << 20,
+            max_instances: 1000,
+            db_connections: 32,
+        }
+    }
+}
+
+/// Runs until `shutdown` resolves, then stops accepting, drains requests and sockets, and
+/// stops the managed database.
+pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+    let manifest = manifest::load(&cfg.manifest).with_context(|| format!("load {}", cfg.manifest.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("create {}", cfg.data_dir.display()))?;
+    let db = Database::open(cfg.database_url.as_deref(), &cfg.data_dir, cfg.db_connections).await?;
+
+    let jwt_secret = match manifest::env_variable("jwt_secret") {
+        Some(s) => s,
+        None => crate::secrets::load_or_create(&cfg.data_dir.join("jwt-secret"))?,
+    };
+    let rooms_secret = match manifest::env_variable("rooms_secret") {
+        Some(s) => s,
+        None => crate::secrets::load_or_create(&cfg.data_dir.join("rooms-secret"))?,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let hub = Arc::new(Hub::new(RoomLimits::default(), metrics.clone()));
+    let runtime = Runtime::new(RuntimeConfig {
+        max_instance_memory_bytes: cfg.max_instance_memory_bytes,
+        max_instances: cfg.max_instances,
+        request_timeout: cfg.request_timeout,
+        cache_dir: Some(cfg.data_dir.join("cache")),
+        max_result_rows: 10_000,
+    })?;
+    let mut components = HashMap::new();
+    for (id, component) in &manifest.components {
+        let source = manifest.component_source(id).with_context(|| format!("component {id} has no source"))?;
+        let provided = |name: &str| match name {
+            "jwt_secret" => Some(jwt_secret.clone()),
+            "rooms_secret" => Some(rooms_secret.clone()),
+            other => manifest::env_variable(other),
+        };
+        let variables = manifest.resolve_variables(id, &provided)?;
+        let ctx = ComponentContext {
+            variables,
+            allowed_outbound_hosts: component.allowed_outbound_hosts.iter().map(|h| h.to_string()).collect(),
+            pg: Some(db.pool.clone()),
+            interceptor: Some(Arc::new(InProcessRooms { hub: hub.clone(), secret: rooms_secret.clone() })),
+        };
+        let rt = runtime.clone();
+        let id2 = id.clone();
+        let loaded = tokio::task::spawn_blocking(move || rt.load_component(&id2, &source, ctx))
+            .await?
+            .with_context(|| format!("load component {id}"))?;
+        tracing::info!(component = %id, "component ready");
+        components.insert(id.clone(), loaded);
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let web_dir = cfg.web_dir.clone().or_else(default_web_dir);
+    let state = Arc::new(AppState {
+        hub,
+        metrics,
+        triggers: manifest.triggers.clone(),
+        components,
+        sql: PgSql { pool: db.pool.clone() },
+        jwt_secret: jwt_secret.into_bytes(),
+        rooms_secret,
+        web_dir,
+        shutdown: stop_rx.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("ocomms listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    let mut stop_rx2 = stop_rx.clone();
+    let app = server::router(state);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_rx2.changed().await;
+    });
+    let server_task = tokio::spawn(async move { serve.await });
+    shutdown.await;
+    tracing::info!("shutting down: draining requests and closing sockets");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(Duration::from_secs(15), server_task).await {
+        Ok(r) => r??,
+        Err(_) => tracing::warn!("requests still running after 15 s; stopping anyway"),
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The built web client next to the working directory, if any.
+fn default_web_dir() -> Option<PathBuf> {
+    ["web/dist", "web"].into_iter().map(PathBuf::from).find(|p| p.join("index.html").is_file())
+}

@@ -1,0 +1,203 @@
+//! The native room hub: one [`Room`] per channel that has listeners, and the live sockets.
+//!
+//! All state sits behind one mutex that is never held across an await; fan-out is a
+//! `try_send` into each socket's bounded queue. A socket whose queue is full is not dropped
+//! and not silently skipped: it is flagged, and its writer tells the client to resync from
+//! PostgreSQL.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ocomms_core::event::{kind, ChannelEvent, ServerFrame, Subscription};
+use ocomms_core::ids::{ChannelId, UserId};
+use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
+use tokio::sync::{mpsc, Notify};
+
+use crate::metrics::Metrics;
+
+pub type ConnId = u64;
+pub type Frame = Arc<ServerFrame>;
+
+/// Frames buffered per socket before it counts as lagging.
+pub const SOCKET_QUEUE: usize = 1024;
+
+/// What a socket task keeps to hear from the hub.
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub rx: mpsc::Receiver<Frame>,
+    /// Set when a frame could not be queued; the writer sends `resync` and clears it.
+    pub lagged: Arc<AtomicBool>,
+    pub wake: Arc<Notify>,
+}
+
+struct Conn {
+    user: UserId,
+    tx: mpsc::Sender<Frame>,
+    lagged: Arc<AtomicBool>,
+    wake: Arc<Notify>,
+    channels: HashSet<ChannelId>,
+}
+
+#[derive(Default)]
+struct Inner {
+    rooms: HashMap<ChannelId, Room<ConnId>>,
+    conns: HashMap<ConnId, Conn>,
+    by_user: HashMap<UserId, HashSet<ConnId>>,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    limits: RoomLimits,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(limits: RoomLimits, metrics: Arc<Metrics>) -> Self {
+        Self { inner: Mutex::new(Inner::default()), next_id: AtomicU64::new(1), limits, metrics }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn register(&self, user: UserId) -> ConnHandle {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let wake = Arc::new(Notify::new());
+        let mut inner = self.lock();
+        inner.conns.insert(id, Conn { user, tx, lagged: lagged.clone(), wake: wake.clone(), channels: HashSet::new() });
+        inner.by_user.entry(user).or_default().insert(id);
+        self.metrics.sockets.fetch_add(1, Ordering::Relaxed);
+        ConnHandle { id, rx, lagged, wake }
+    }
+
+    /// Subscribes a socket to a channel whose stored seq is `db_seq`.
+    pub fn subscribe(&self, conn: ConnId, channel: ChannelId, db_seq: i64) -> Result<Subscription, RoomError> {
+        let mut inner = self.lock();
+        subscribe_locked(&mut inner, self.limits, conn, channel, db_seq, &self.metrics)
+    }
+
+    pub fn unregister(&self, conn: ConnId) {
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.remove(&conn) else { return };
+        if let Some(set) = inner.by_user.get_mut(&c.user) {
+            set.remove(&conn);
+            if set.is_empty() {
+                inner.by_user.remove(&c.user);
+            }
+        }
+        for ch in c.channels {
+            leave_room(&mut inner, ch, conn, &self.metrics);
+        }
+        self.metrics.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Fans a committed event out. Membership events also change who listens: a user who
+    /// joined is subscribed on every open socket before the event is sent, one who left is
+    /// unsubscribed after it.
+    pub fn publish(&self, event: ChannelEvent) {
+        self.metrics.events_published.fetch_add(1, Ordering::Relaxed);
+        let mut inner = self.lock();
+        let member = event.data.get("user_id").and_then(|v| v.as_str()).and_then(|s| s.parse::<UserId>().ok());
+        let channel = event.channel_id;
+        if event.kind == kind::MEMBER_JOINED
+            && let Some(user) = member
+        {
+            let conns: Vec<ConnId> = inner.by_user.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            for c in conns {
+                if let Ok(sub) = subscribe_locked(&mut inner, self.limits, c, channel, event.seq - 1, &self.metrics) {
+                    send(&inner, c, Arc::new(ServerFrame::Subscribed { subscription: sub }), &self.metrics);
+                }
+            }
+        }
+        if let Some(room) = inner.rooms.get_mut(&channel)
+            && let Published::Fresh { delivery, .. } = room.publish(event.clone())
+        {
+            deliver(&inner, delivery, &self.metrics);
+        }
+        if event.kind == kind::MEMBER_LEFT
+            && let Some(user) = member
+        {
+            let conns: Vec<ConnId> = inner.by_user.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            for c in conns {
+                if inner.conns.get_mut(&c).is_some_and(|conn| conn.channels.remove(&channel)) {
+                    leave_room(&mut inner, channel, c, &self.metrics);
+                    send(&inner, c, Arc::new(ServerFrame::Unsubscribed { channel_id: channel }), &self.metrics);
+                }
+            }
+        }
+    }
+
+    pub fn typing(&self, conn: ConnId, channel: ChannelId, now_ms: i64) -> Result<(), RoomError> {
+        let mut inner = self.lock();
+        let room = inner.rooms.get_mut(&channel).ok_or(RoomError::NotSubscribed)?;
+        if let Some(d) = room.typing(conn, now_ms)? {
+            deliver(&inner, d, &self.metrics);
+        }
+        Ok(())
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.lock().rooms.len()
+    }
+}
+
+fn subscribe_locked(
+    inner: &mut Inner,
+    limits: RoomLimits,
+    conn: ConnId,
+    channel: ChannelId,
+    db_seq: i64,
+    metrics: &Metrics,
+) -> Result<Subscription, RoomError> {
+    let user = inner.conns.get(&conn).ok_or(RoomError::NotSubscribed)?.user;
+    let room = inner.rooms.entry(channel).or_insert_with(|| Room::new(channel, db_seq, limits));
+    room.observe_seq(db_seq);
+    let (sub, presence) = room.subscribe(conn, user)?;
+    if let Some(c) = inner.conns.get_mut(&conn) {
+        c.channels.insert(channel);
+    }
+    if let Some(d) = presence {
+        deliver(inner, d, metrics);
+    }
+    Ok(sub)
+}
+
+fn leave_room(inner: &mut Inner, channel: ChannelId, conn: ConnId, metrics: &Metrics) {
+    let Some(room) = inner.rooms.get_mut(&channel) else { return };
+    let presence = room.unsubscribe(conn);
+    if room.is_idle() {
+        inner.rooms.remove(&channel);
+    }
+    if let Some(d) = presence {
+        deliver(inner, d, metrics);
+    }
+}
+
+fn deliver(inner: &Inner, d: Delivery<ConnId>, metrics: &Metrics) {
+    let frame = Arc::new(d.frame);
+    for c in d.to {
+        send(inner, c, frame.clone(), metrics);
+    }
+}
+
+fn send(inner: &Inner, conn: ConnId, frame: Frame, metrics: &Metrics) {
+    let Some(c) = inner.conns.get(&conn) else { return };
+    match c.tx.try_send(frame) {
+        Ok(()) => {
+            metrics.deliveries.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            if !c.lagged.swap(true, Ordering::AcqRel) {
+                metrics.lagged.fetch_add(1, Ordering::Relaxed);
+            }
+            c.wake.notify_one();
+        }
+        // The socket task is ending; unregister will clean up.
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}

@@ -1,0 +1,23 @@
+//! `wasm-host`: OComms on one machine.
+//!
+//! # Layout
+//! - [`host`]: start-up and graceful shutdown; [`server`]: the HTTP front (axum).
+//! - [`manifest`]: reads and validates `spin.toml` (Spin manifest v2).
+//! - [`runtime`]: wasmtime with the pooling allocator; serves Spin components with WASI,
+//!   wasi-http, `spin:postgres` and variables.
+//! - [`db`]: the managed or configured PostgreSQL, its pool, and the API's `Sql` port natively.
+//! - [`hub`] and [`ws`]: the rooms (the pure state machine from `ocomms-rooms`) and the
+//!   WebSockets that listen to them; [`rooms_link`] lets components publish without a socket.
+//! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
+
+pub mod db;
+pub mod host;
+pub mod hub;
+pub mod manifest;
+pub mod metrics;
+pub mod rooms_link;
+pub mod runtime;
+pub mod secrets;
+pub mod server;
+pub mod web;
+pub mod ws;

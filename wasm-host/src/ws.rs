@@ -1,0 +1,179 @@
+//! One WebSocket per client connection, subscribed to all of the user's channels.
+//!
+//! Protocol: JSON text frames, or MessagePack binary frames with the `ocomms.msgpack`
+//! subprotocol. The client authenticates with `Authorization: Bearer` on the upgrade, or
+//! (browsers cannot set headers) with an `auth` frame first; never with a token in the URL.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures::{SinkExt as _, StreamExt as _};
+use ocomms_api::auth::{jwt, Caller};
+use ocomms_api::ports::{Sql as _, Value};
+use ocomms_core::event::{ClientFrame, Encoding, ServerFrame, Subscription, MSGPACK_SUBPROTOCOL};
+use ocomms_core::ids::ChannelId;
+
+use crate::server::AppState;
+
+/// How long a client has to send its `auth` frame.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_EVERY: Duration = Duration::from_secs(30);
+const JSON_SUBPROTOCOL: &str = "ocomms.json";
+
+pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::to_string);
+    ws.protocols([MSGPACK_SUBPROTOCOL, JSON_SUBPROTOCOL])
+        .max_message_size(ocomms_core::event::MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let encoding = match socket.protocol().and_then(|p| p.to_str().ok()) {
+                Some(MSGPACK_SUBPROTOCOL) => Encoding::MsgPack,
+                _ => Encoding::Json,
+            };
+            serve(state, socket, encoding, bearer).await;
+        })
+}
+
+fn encode(encoding: Encoding, frame: &ServerFrame) -> Option<Message> {
+    let bytes = encoding.encode(frame).ok()?;
+    Some(match encoding {
+        Encoding::Json => Message::Text(Utf8Bytes::try_from(bytes).ok()?),
+        Encoding::MsgPack => Message::Binary(bytes.into()),
+    })
+}
+
+fn decode(encoding: Encoding, msg: &Message) -> Option<Result<ClientFrame, String>> {
+    let bytes: &[u8] = match msg {
+        Message::Text(t) => t.as_bytes(),
+        Message::Binary(b) => b,
+        _ => return None,
+    };
+    // Clients may send either kind of frame; the subprotocol decides what the server sends.
+    let enc = if matches!(msg, Message::Binary(_)) { Encoding::MsgPack } else { Encoding::Json };
+    let _ = encoding;
+    Some(enc.decode_client(bytes).map_err(|e| e.to_string()))
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<Caller, &'static str> {
+    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+    let caller = jwt::verify(&state.jwt_secret, token, now).map_err(|_| "invalid or expired token")?;
+    match ocomms_api::repo::sessions::is_live(&state.sql, caller.user_id, caller.session_id).await {
+        Ok(true) => Ok(caller),
+        Ok(false) => Err("session has ended"),
+        Err(_) => Err("database unavailable"),
+    }
+}
+
+/// The channels the user belongs to (in workspaces they are still in) and their seqs.
+async fn channels_of(state: &AppState, caller: &Caller) -> Result<Vec<(ChannelId, i64)>, String> {
+    let rows = state
+        .sql
+        .query(
+            "SELECT c.id, c.last_seq FROM channel_members cm
+             JOIN channels c ON c.id = cm.channel_id
+             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL
+             WHERE cm.user_id = $1",
+            &[Value::Uuid(caller.user_id.0)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    rows.iter().map(|r| Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))).collect()
+}
+
+async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, bearer: Option<String>) {
+    let token = match bearer {
+        Some(t) => t,
+        None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
+            Ok(Some(Ok(msg))) => match decode(encoding, &msg) {
+                Some(Ok(ClientFrame::Auth { token })) => token,
+                _ => return close(&mut socket, 4001, "first frame must be auth").await,
+            },
+            _ => return close(&mut socket, 4001, "authentication timed out").await,
+        },
+    };
+    let caller = match authenticate(&state, &token).await {
+        Ok(c) => c,
+        Err(reason) => return close(&mut socket, 4001, reason).await,
+    };
+    let channels = match channels_of(&state, &caller).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "load channels for socket");
+            return close(&mut socket, 1011, "server error").await;
+        }
+    };
+    let mut handle = state.hub.register(caller.user_id);
+    let mut subscriptions: Vec<Subscription> = Vec::with_capacity(channels.len());
+    for (ch, seq) in channels {
+        match state.hub.subscribe(handle.id, ch, seq) {
+            Ok(s) => subscriptions.push(s),
+            Err(e) => tracing::warn!(channel = %ch, error = %e, "cannot subscribe socket"),
+        }
+    }
+    let hello = ServerFrame::Hello { user_id: caller.user_id, subscriptions };
+    let (mut tx, mut rx) = socket.split();
+    let mut ok = match encode(encoding, &hello) {
+        Some(m) => tx.send(m).await.is_ok(),
+        None => false,
+    };
+    let mut shutdown = state.shutdown.clone();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    while ok {
+        tokio::select! {
+            frame = handle.rx.recv() => {
+                let Some(frame) = frame else { break };
+                ok = match encode(encoding, &frame) { Some(m) => tx.send(m).await.is_ok(), None => true };
+            }
+            _ = handle.wake.notified() => {
+                if handle.lagged.swap(false, Ordering::AcqRel) {
+                    let resync = ServerFrame::Resync { reason: "too slow: events were dropped; fetch /events?after=<last seq> for each channel".into() };
+                    ok = match encode(encoding, &resync) { Some(m) => tx.send(m).await.is_ok(), None => true };
+                }
+            }
+            msg = rx.next() => {
+                let Some(Ok(msg)) = msg else { break };
+                if matches!(msg, Message::Close(_)) { break }
+                if let Some(reply) = on_client_frame(&state, handle.id, encoding, &msg) {
+                    ok = match encode(encoding, &reply) { Some(m) => tx.send(m).await.is_ok(), None => true };
+                }
+            }
+            _ = ping.tick() => {
+                ok = tx.send(Message::Ping(Default::default())).await.is_ok();
+            }
+            _ = shutdown.changed() => {
+                let _ = tx.send(Message::Close(Some(CloseFrame { code: 1012, reason: "server restarting".into() }))).await;
+                break;
+            }
+        }
+    }
+    state.hub.unregister(handle.id);
+}
+
+fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Message) -> Option<ServerFrame> {
+    let frame = match decode(encoding, msg)? {
+        Ok(f) => f,
+        Err(e) => return Some(ServerFrame::Error { code: "bad_frame".into(), message: e }),
+    };
+    match frame {
+        ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+        ClientFrame::Typing { channel_id } => {
+            let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+            state.hub.typing(conn, channel_id, now).err().map(|e| ServerFrame::Error { code: "not_subscribed".into(), message: e.to_string() })
+        }
+        ClientFrame::Auth { .. } => Some(ServerFrame::Error { code: "already_authenticated".into(), message: "this socket is authenticated".into() }),
+        ClientFrame::SetPresence { .. } => None,
+    }
+}

@@ -1,0 +1,88 @@
+//! Building each part of the product.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{run, step, toolchain, Options};
+
+pub const COMPONENT_TARGET: &str = "wasm32-wasip2";
+pub const EDGE_TARGET: &str = "wasm32-unknown-unknown";
+/// Where the host and spin.toml expect the component (the manifest's `source`).
+pub const COMPONENT_OUT: &str = "target/components/ocomms_component.wasm";
+pub const EDGE_OUT: &str = "target/edge/ocomms_edge.wasm";
+
+pub fn build(opts: &Options, what: &str) -> Result<()> {
+    match what {
+        "all" => {
+            component(opts)?;
+            edge(opts)?;
+            web()?;
+            host(opts.release)
+        }
+        "component" => component(opts),
+        "edge" => edge(opts),
+        "host" => host(opts.release),
+        "web" => web(),
+        other => bail!("unknown build target {other:?}: use all, component, edge, host or web"),
+    }
+}
+
+fn root() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// Builds a wasm crate for `target` and copies the artefact to `dest`.
+fn wasm(opts: &Options, package: &str, target: &str, artefact: &str, dest: &str) -> Result<()> {
+    let root = root();
+    let tc = toolchain::for_target(target, opts.offline)?;
+    println!("    {}", toolchain::describe(&tc, target));
+    let mut cmd = toolchain::cargo_build(&tc, target, &root)?;
+    cmd.args(["--package", package, "--profile", "wasm"]);
+    run(&mut cmd).with_context(|| toolchain::describe(&tc, target))?;
+    let built = toolchain::out_dir(&tc, target, "wasm", &root).join(artefact);
+    let dest = root.join(dest);
+    std::fs::create_dir_all(dest.parent().unwrap_or(Path::new(".")))?;
+    std::fs::copy(&built, &dest).with_context(|| format!("copy {} to {}", built.display(), dest.display()))?;
+    let size = std::fs::metadata(&dest)?.len();
+    println!("    {} ({} KiB)", dest.display(), size / 1024);
+    Ok(())
+}
+
+pub fn component(opts: &Options) -> Result<()> {
+    step("build functions component (wasm32-wasip2)", || {
+        wasm(opts, "ocomms-component", COMPONENT_TARGET, "ocomms_component.wasm", COMPONENT_OUT)
+    })
+}
+
+pub fn edge(opts: &Options) -> Result<()> {
+    step("build edge worker (wasm32-unknown-unknown)", || wasm(opts, "ocomms-edge", EDGE_TARGET, "ocomms_edge.wasm", EDGE_OUT))
+}
+
+pub fn host(release: bool) -> Result<()> {
+    step(if release { "build host (release)" } else { "build host" }, || {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "--package", "wasm-host"]);
+        if release {
+            cmd.arg("--release");
+        }
+        run(&mut cmd)
+    })
+}
+
+/// The web client: static files today; an npm build once `web/package.json` exists.
+pub fn web() -> Result<()> {
+    step("build web client", || {
+        let web = root().join("web");
+        if web.join("package.json").exists() {
+            crate::system::ensure_node()?;
+            let install = if web.join("package-lock.json").exists() { "ci" } else { "install" };
+            run(Command::new("npm").arg(install).arg("--no-audit").arg("--no-fund").current_dir(&web))?;
+            run(Command::new("npm").args(["run", "build"]).current_dir(&web))?;
+        } else if !web.join("index.html").exists() {
+            bail!("web/ has neither package.json nor index.html");
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,77 @@
+//! System packages: installed with apt when we are root, otherwise named with the exact
+//! command to run.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::toolchain::which;
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+/// Installs Debian packages, or explains how to.
+pub fn apt_install(packages: &[&str], purpose: &str) -> Result<()> {
+    let cmd = format!("apt-get install -y {}", packages.join(" "));
+    if !is_root() || which("apt-get").is_none() {
+        bail!("{purpose} is missing. Install it with: sudo apt-get update && sudo {cmd}");
+    }
+    println!("    installing {purpose}: {cmd}");
+    let update = Command::new("apt-get").args(["update", "-qq"]).status();
+    if !update.is_ok_and(|s| s.success()) {
+        println!("    apt-get update failed; trying the install with the current package lists");
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()?;
+    if !status.success() {
+        bail!("`{cmd}` failed ({status}); {purpose} is required");
+    }
+    Ok(())
+}
+
+/// PostgreSQL server binaries, for the managed database and the test harness.
+pub fn ensure_postgres() -> Result<()> {
+    let found = which("initdb").is_some()
+        || std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("bin/initdb").exists());
+    if found {
+        return Ok(());
+    }
+    apt_install(&["postgresql"], "the PostgreSQL server")
+}
+
+/// Node.js and npm, for the web client build and the browser and edge tests.
+pub fn ensure_node() -> Result<()> {
+    if which("node").is_some() && which("npm").is_some() {
+        return Ok(());
+    }
+    apt_install(&["nodejs", "npm"], "Node.js and npm")
+}
+
+/// Runs a command and kills it if it outlives `limit`.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<()> {
+    let mut child = cmd.spawn()?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if status.success() {
+                return Ok(());
+            }
+            bail!("{cmd:?} failed with {status}");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,104 @@
+//! The user-facing tasks: run the product, run the tests, run CI.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{build, run as run_cmd, step, system, Options};
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds everything and starts the host in the foreground.
+pub fn run(opts: &Options, extra: &[String]) -> Result<()> {
+    system::ensure_postgres()?;
+    build::build(opts, "all")?;
+    let profile = if opts.release { "release" } else { "debug" };
+    let host = std::env::current_dir()?.join("target").join(profile).join("wasm-host");
+    println!("==> starting {} (Ctrl-C stops it)", host.display());
+    let status = Command::new(&host).args(extra).status().with_context(|| format!("start {}", host.display()))?;
+    if !status.success() {
+        bail!("the host exited with {status}");
+    }
+    Ok(())
+}
+
+/// Builds every target, then runs every test, and closes with one summary line.
+pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
+    let started = Instant::now();
+    step("check system packages", system::ensure_postgres)?;
+    build::build(opts, "all")?;
+    let counts = step("cargo test --workspace", || cargo_test(extra))?;
+    println!("\nall phases took {:.1}s", started.elapsed().as_secs_f64());
+    println!("tests: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.ignored);
+    if counts.failed > 0 {
+        bail!("{} tests failed", counts.failed);
+    }
+    if counts.passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
+}
+
+/// What CI runs: formatting, lints, then the README's test command.
+pub fn ci(opts: &Options) -> Result<()> {
+    step("cargo fmt --check", || run_cmd(cargo().args(["fmt", "--all", "--check"])))?;
+    step("cargo clippy -D warnings", || {
+        run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    })?;
+    test(opts, &[])
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Runs `cargo test`, streaming its output and adding up every binary's result line.
+fn cargo_test(extra: &[String]) -> Result<Counts> {
+    let mut child = cargo()
+        .args(["test", "--workspace"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("start cargo test")?;
+    let mut counts = Counts::default();
+    let stdout = child.stdout.take().context("cargo test stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            counts.passed += number_before(rest, " passed");
+            counts.failed += number_before(rest, " failed");
+            counts.ignored += number_before(rest, " ignored");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() && counts.failed == 0 {
+        bail!("cargo test failed ({status}) before reporting failures: see the output above");
+    }
+    Ok(counts)
+}
+
+fn number_before(s: &str, label: &str) -> u64 {
+    s.split(';')
+        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_result_lines() {
+        let l = "ok. 12 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.1s";
+        assert_eq!(super::number_before(l, " passed"), 12);
+        assert_eq!(super::number_before(l, " failed"), 1);
+        assert_eq!(super::number_before(l, " ignored"), 2);
+        assert_eq!(super::number_before("FAILED. 3 passed; 4 failed;", " failed"), 4);
+    }
+}
