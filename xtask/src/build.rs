@@ -56,6 +56,13 @@ pub fn component(opts: &Options) -> Result<()> {
     })
 }
 
+/// Test-only components (e.g. one that loops forever, for the deadline test).
+pub fn fixtures(opts: &Options) -> Result<()> {
+    step("build test fixture components (wasm32-wasip2)", || {
+        wasm(opts, "ocomms-fixture-looper", COMPONENT_TARGET, "ocomms_fixture_looper.wasm", "target/components/looper.wasm")
+    })
+}
+
 pub fn edge(opts: &Options) -> Result<()> {
     step("build edge worker (wasm32-unknown-unknown)", || wasm(opts, "ocomms-edge", EDGE_TARGET, "ocomms_edge.wasm", EDGE_OUT))
 }

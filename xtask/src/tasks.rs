@@ -31,6 +31,7 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     let started = Instant::now();
     step("check system packages", system::ensure_postgres)?;
     build::build(opts, "all")?;
+    build::fixtures(opts)?;
     let counts = step("cargo test --workspace", || cargo_test(extra))?;
     println!("\nall phases took {:.1}s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.ignored);
