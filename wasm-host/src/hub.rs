@@ -201,3 +201,77 @@ fn send(inner: &Inner, conn: ConnId, frame: Frame, metrics: &Metrics) {
         Err(mpsc::error::TrySendError::Closed(_)) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    const CH: ChannelId = ChannelId(Uuid::from_u128(1));
+    const CH2: ChannelId = ChannelId(Uuid::from_u128(2));
+    const ANN: UserId = UserId(Uuid::from_u128(10));
+    const BOB: UserId = UserId(Uuid::from_u128(11));
+
+    fn ev(channel: ChannelId, seq: i64, kind: &str, data: serde_json::Value) -> ChannelEvent {
+        ChannelEvent { channel_id: channel, seq, kind: kind.into(), data, at_ms: 0 }
+    }
+
+    fn hub() -> Hub {
+        Hub::new(RoomLimits::default(), Arc::new(Metrics::default()))
+    }
+
+    fn drain(h: &mut ConnHandle) -> Vec<ServerFrame> {
+        let mut out = Vec::new();
+        while let Ok(f) = h.rx.try_recv() {
+            out.push((*f).clone());
+        }
+        out
+    }
+
+    #[test]
+    fn events_reach_subscribers_of_the_channel_only() {
+        let hub = hub();
+        let mut a = hub.register(ANN);
+        let mut b = hub.register(BOB);
+        hub.subscribe(a.id, CH, 0).unwrap();
+        hub.subscribe(b.id, CH2, 0).unwrap();
+        drain(&mut a);
+        hub.publish(ev(CH, 1, kind::MESSAGE_POSTED, serde_json::json!({})));
+        assert!(matches!(drain(&mut a).as_slice(), [ServerFrame::Event { event }] if event.seq == 1));
+        assert!(drain(&mut b).is_empty());
+    }
+
+    #[test]
+    fn joining_subscribes_open_sockets_and_leaving_unsubscribes() {
+        let hub = hub();
+        let mut b = hub.register(BOB);
+        let joined = serde_json::json!({ "user_id": BOB.to_string() });
+        hub.publish(ev(CH, 5, kind::MEMBER_JOINED, joined.clone()));
+        let frames = drain(&mut b);
+        assert!(matches!(&frames[0], ServerFrame::Subscribed { subscription } if subscription.channel_id == CH));
+        assert!(matches!(&frames[1], ServerFrame::Event { event } if event.seq == 5));
+        hub.publish(ev(CH, 6, kind::MESSAGE_POSTED, serde_json::json!({})));
+        assert_eq!(drain(&mut b).len(), 1);
+        hub.publish(ev(CH, 7, kind::MEMBER_LEFT, joined));
+        let frames = drain(&mut b);
+        assert!(matches!(&frames[0], ServerFrame::Event { event } if event.seq == 7));
+        assert!(matches!(&frames[1], ServerFrame::Unsubscribed { channel_id } if *channel_id == CH));
+        hub.publish(ev(CH, 8, kind::MESSAGE_POSTED, serde_json::json!({})));
+        assert!(drain(&mut b).is_empty());
+        assert_eq!(hub.room_count(), 0, "the room went away with its last listener");
+    }
+
+    #[test]
+    fn a_full_queue_flags_the_socket_instead_of_dropping_it_silently() {
+        let hub = hub();
+        let mut a = hub.register(ANN);
+        hub.subscribe(a.id, CH, 0).unwrap();
+        for seq in 1..=(SOCKET_QUEUE as i64 + 10) {
+            hub.publish(ev(CH, seq, kind::MESSAGE_POSTED, serde_json::json!({})));
+        }
+        assert!(a.lagged.load(Ordering::Acquire));
+        assert_eq!(drain(&mut a).len(), SOCKET_QUEUE);
+        hub.unregister(a.id);
+        assert_eq!(hub.room_count(), 0);
+    }
+}
