@@ -9,9 +9,9 @@
 //! Configuration comes from Spin variables: `jwt_secret`, `rooms_url`, `rooms_secret`,
 //! `db_url`, `public_url`. The same bytes run on Spin and inside `wasm-host`.
 
-mod env;
-mod pg;
-mod rooms;
+pub mod env;
+pub mod pg;
+pub mod rooms;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code, reason = "#[http_component] generates the component export glue")]
