@@ -9,6 +9,7 @@
 //!   are root, otherwise named precisely.
 //! - [`tasks`]: `run`, `test`, `ci`.
 
+mod bench;
 mod build;
 mod system;
 mod tasks;
@@ -26,6 +27,8 @@ commands:
   test                build every target and run the whole test suite
   ci                  cargo fmt --check, clippy -D warnings, then `test`
   build [what]        what: all (default), component, edge, host, web
+  bench [flags]       start a host and print throughput, latency and memory figures
+                      (see bench/README.md for the flags)
 
 options:
   --offline-toolchain   build wasm targets with Debian's rustc-web and build-std, without
@@ -59,6 +62,7 @@ fn real_main() -> Result<()> {
         Some("run") => tasks::run(&opts, &args[1..]),
         Some("test") => tasks::test(&opts, &args[1..]),
         Some("ci") => tasks::ci(&opts),
+        Some("bench") => bench::bench(&opts, &args[1..]),
         Some("build") => build::build(&opts, args.get(1).map_or("all", String::as_str)),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
