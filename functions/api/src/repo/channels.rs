@@ -44,8 +44,20 @@ impl Channel {
 }
 
 pub enum CreateOutcome {
-    Created(Channel),
+    /// The channel, and its first event: the creator's `member.joined` at seq 1.
+    Created(Channel, ChannelEvent),
     NameTaken,
+}
+
+/// The creator's join, as the create statements store it (seq 1, commit time).
+pub fn creator_joined(channel: ChannelId, creator: UserId, at_ms: i64) -> ChannelEvent {
+    ChannelEvent {
+        channel_id: channel,
+        seq: 1,
+        kind: kind::MEMBER_JOINED.into(),
+        data: serde_json::json!({ "user_id": creator }),
+        at_ms,
+    }
 }
 
 /// Creates a channel with its creator as first member (seq 1, `member.joined`).
@@ -84,7 +96,10 @@ pub async fn create(
             .first()
             .map(Channel::from_row)
             .transpose()?
-            .map(CreateOutcome::Created)
+            .map(|ch| {
+                let ev = creator_joined(ch.id, creator, ch.created_at_ms);
+                CreateOutcome::Created(ch, ev)
+            })
             .ok_or_else(|| DbError::other("insert returned no row")),
         Err(e) if e.is_unique_violation() => Ok(CreateOutcome::NameTaken),
         Err(e) => Err(e),

@@ -42,7 +42,11 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
     };
     let id = ChannelId::from_bytes(api.env.random_array());
     match channels::create(&api.sql, id, ws, &name, kind, &topic, caller.user_id).await? {
-        channels::CreateOutcome::Created(ch) => Ok(Response::created(json!({ "channel": ch }))),
+        channels::CreateOutcome::Created(ch, joined) => {
+            // The creator's open sockets subscribe on this event.
+            api.publish(&joined).await;
+            Ok(Response::created(json!({ "channel": ch })))
+        }
         channels::CreateOutcome::NameTaken => {
             Err(ApiError::new(ErrorCode::Conflict, format!("a channel named {name} exists")).into())
         }

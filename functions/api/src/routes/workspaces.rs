@@ -44,6 +44,7 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
     let id = WorkspaceId::from_bytes(api.env.random_array());
     let general = ChannelId::from_bytes(api.env.random_array());
     let ws = workspaces::create(&api.sql, id, &name, caller.user_id, general).await?;
+    api.publish(&channels::creator_joined(general, caller.user_id, ws.created_at_ms)).await;
     Ok(Response::created(json!({ "workspace": ws, "default_channel_id": general })))
 }
 
