@@ -145,7 +145,8 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
         self.connections_per_user.remove(&user);
         self.typing.remove(&user);
         let to = self.all();
-        (!to.is_empty()).then_some(Delivery { to, frame: ServerFrame::Presence { user_id: user, status: Presence::Offline } })
+        (!to.is_empty())
+            .then_some(Delivery { to, frame: ServerFrame::Presence { user_id: user, status: Presence::Offline } })
     }
 
     /// A committed event arrives. Publishing is at-least-once, so duplicates are dropped here;
@@ -180,7 +181,8 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
             return Some(Vec::new());
         }
         let first = self.backlog.front()?.seq;
-        let contiguous = self.backlog.iter().zip(first..).all(|(e, s)| e.seq == s) && self.backlog.back()?.seq == self.last_seq;
+        let contiguous =
+            self.backlog.iter().zip(first..).all(|(e, s)| e.seq == s) && self.backlog.back()?.seq == self.last_seq;
         (contiguous && first <= seq + 1).then(|| self.backlog.iter().filter(|e| e.seq > seq).cloned().collect())
     }
 

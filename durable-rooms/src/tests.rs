@@ -70,7 +70,10 @@ fn presence_follows_first_and_last_connection() {
     let mut r = room();
     assert_eq!(r.subscribe(1, ANN).unwrap().1, None, "nobody to tell");
     let (_, p) = r.subscribe(2, BOB).unwrap();
-    assert_eq!(p.unwrap(), Delivery { to: vec![1], frame: ServerFrame::Presence { user_id: BOB, status: Presence::Online } });
+    assert_eq!(
+        p.unwrap(),
+        Delivery { to: vec![1], frame: ServerFrame::Presence { user_id: BOB, status: Presence::Online } }
+    );
     assert_eq!(r.subscribe(3, BOB).unwrap().1, None, "second tab is not news");
     assert_eq!(r.unsubscribe(2), None);
     let off = r.unsubscribe(3).unwrap();

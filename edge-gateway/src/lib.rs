@@ -4,7 +4,7 @@
 //! API's error shape; the API routes (through the functions API crate with edge adapters)
 //! and the per-channel Durable Objects are the edge deployment's work (see docs/edge.md).
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {

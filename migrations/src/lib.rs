@@ -27,7 +27,9 @@ pub enum MigrateError {
          restore the original file or migrate by hand"
     )]
     ChecksumMismatch { version: i32, name: String, recorded: String, current: String },
-    #[error("the database has migration {version} ({name}) which this build does not know: it is newer than this binary")]
+    #[error(
+        "the database has migration {version} ({name}) which this build does not know: it is newer than this binary"
+    )]
     Unknown { version: i32, name: String },
     #[error("migration {version} ({name}) failed: {message}")]
     Failed { version: i32, name: String, message: String },

@@ -1,6 +1,6 @@
 //! The migration runner against a real PostgreSQL.
 
-use ocomms_migrate::{run, run_set, MigrateError, Migration, MIGRATIONS};
+use ocomms_migrate::{MIGRATIONS, MigrateError, Migration, run, run_set};
 
 #[tokio::test]
 async fn applies_once_and_records_checksums() {

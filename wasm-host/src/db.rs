@@ -31,7 +31,11 @@ impl Database {
             }
         };
         let config: tokio_postgres::Config = url.parse().context("parse the database URL")?;
-        let mgr = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let mgr = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(mgr).max_size(max_connections).build().context("build the connection pool")?;
         let mut client = pool.get().await.context("connect to PostgreSQL")?;
         let applied = ocomms_migrate::run(&mut client).await.context("apply migrations")?;

@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ocomms_core::event::{kind, ChannelEvent, ServerFrame, Subscription};
+use ocomms_core::event::{ChannelEvent, ServerFrame, Subscription, kind};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{Notify, mpsc};
 
 use crate::metrics::Metrics;
 

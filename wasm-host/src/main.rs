@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
-use wasm_host::host::{serve, HostConfig};
+use anyhow::{Context as _, Result, bail};
+use wasm_host::host::{HostConfig, serve};
 
 const USAGE: &str = "usage: wasm-host [options]
 

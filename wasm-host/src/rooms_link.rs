@@ -24,18 +24,32 @@ impl OutboundInterceptor for InProcessRooms {
         authority == ROOMS_AUTHORITY && scheme == "http"
     }
 
-    fn intercept(&self, req: http::Request<Bytes>) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>> {
+    fn intercept(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>> {
         let reply = |status: StatusCode, body: String| {
-            http::Response::builder().status(status).header("content-type", "application/json").body(Bytes::from(body)).unwrap_or_default()
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Bytes::from(body))
+                .unwrap_or_default()
         };
         let resp = if !rooms_authorized(req.headers(), &self.secret) {
-            reply(StatusCode::UNAUTHORIZED, ocomms_core::ApiError::unauthenticated("bad rooms secret").to_json().to_string())
+            reply(
+                StatusCode::UNAUTHORIZED,
+                ocomms_core::ApiError::unauthenticated("bad rooms secret").to_json().to_string(),
+            )
         } else {
             let segs: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
             match (req.method() == http::Method::POST, segs.as_slice()) {
-                (true, ["internal", "rooms", channel, "events"]) => match publish_event(&self.hub, channel, req.body()) {
+                (true, ["internal", "rooms", channel, "events"]) => match publish_event(&self.hub, channel, req.body())
+                {
                     Ok(()) => reply(StatusCode::ACCEPTED, String::new()),
-                    Err(e) => reply(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_json().to_string()),
+                    Err(e) => reply(
+                        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                        e.to_json().to_string(),
+                    ),
                 },
                 _ => reply(StatusCode::NOT_FOUND, ocomms_core::ApiError::not_found("route").to_json().to_string()),
             }

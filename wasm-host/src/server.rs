@@ -2,16 +2,16 @@
 //! and everything else routed by spin.toml to a component.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use ocomms_core::event::ChannelEvent;
 use ocomms_core::ids::ChannelId;
 use ocomms_core::{ApiError, ErrorCode};
@@ -67,7 +67,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 pub fn json_error(e: &ApiError) -> Response {
-    let mut r = (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(e.to_json())).into_response();
+    let mut r =
+        (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(e.to_json()))
+            .into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     r
 }
@@ -80,12 +82,15 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count())).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count()))
+        .into_response()
 }
 
 /// Checks the rooms secret (constant-time) on an internal publish.
 pub fn rooms_authorized(headers: &HeaderMap, secret: &str) -> bool {
-    let Some(got) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+    let Some(got) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    else {
         return false;
     };
     got.len() == secret.len() && got.bytes().zip(secret.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
@@ -104,7 +109,12 @@ pub fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiErr
 }
 
 /// The rooms service's public face, for a component running on another Spin runtime.
-async fn rooms_publish(State(state): State<Arc<AppState>>, UrlPath(channel): UrlPath<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn rooms_publish(
+    State(state): State<Arc<AppState>>,
+    UrlPath(channel): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !rooms_authorized(&headers, &state.rooms_secret) {
         return json_error(&ApiError::unauthenticated("bad rooms secret"));
     }
@@ -136,13 +146,19 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
 async fn run_component(state: &AppState, component: &LoadedComponent, req: Request) -> Response {
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return json_error(&ApiError::new(ErrorCode::BadRequest, format!("request headers exceed {MAX_HEADER_BYTES} bytes")));
+        return json_error(&ApiError::new(
+            ErrorCode::BadRequest,
+            format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
+        ));
     }
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return json_error(&ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {MAX_REQUEST_BYTES} bytes")));
+            return json_error(&ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body exceeds {MAX_REQUEST_BYTES} bytes"),
+            ));
         }
     };
     let req = http::Request::from_parts(parts, body);

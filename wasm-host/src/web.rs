@@ -4,7 +4,7 @@
 use std::path::{Component, Path};
 
 use axum::body::Body;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ocomms_core::ApiError;
 
@@ -46,7 +46,12 @@ pub async fn serve(dir: Option<&Path>, url_path: &str) -> Response {
     match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let cache = if file.ends_with("index.html") { "no-cache" } else { "public, max-age=300" };
-            (StatusCode::OK, [(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, cache)], Body::from(bytes)).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, cache)],
+                Body::from(bytes),
+            )
+                .into_response()
         }
         Err(_) => not_found(),
     }

@@ -4,18 +4,18 @@
 //! subprotocol. The client authenticates with `Authorization: Bearer` on the upgrade, or
 //! (browsers cannot set headers) with an `auth` frame first; never with a token in the URL.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt as _, StreamExt as _};
-use ocomms_api::auth::{jwt, Caller};
+use ocomms_api::auth::{Caller, jwt};
 use ocomms_api::ports::{Sql as _, Value};
-use ocomms_core::event::{ClientFrame, Encoding, ServerFrame, Subscription, MSGPACK_SUBPROTOCOL};
+use ocomms_core::event::{ClientFrame, Encoding, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription};
 use ocomms_core::ids::ChannelId;
 
 use crate::server::AppState;
@@ -94,7 +94,11 @@ async fn channels_of(state: &AppState, caller: &Caller) -> Result<Vec<(ChannelId
         )
         .await
         .map_err(|e| e.to_string())?;
-    rows.iter().map(|r| Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))).collect()
+    rows.iter()
+        .map(|r| {
+            Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))
+        })
+        .collect()
 }
 
 async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, bearer: Option<String>) {
@@ -176,9 +180,16 @@ fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Messag
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
         ClientFrame::Typing { channel_id } => {
             let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
-            state.hub.typing(conn, channel_id, now).err().map(|e| ServerFrame::Error { code: "not_subscribed".into(), message: e.to_string() })
+            state
+                .hub
+                .typing(conn, channel_id, now)
+                .err()
+                .map(|e| ServerFrame::Error { code: "not_subscribed".into(), message: e.to_string() })
         }
-        ClientFrame::Auth { .. } => Some(ServerFrame::Error { code: "already_authenticated".into(), message: "this socket is authenticated".into() }),
+        ClientFrame::Auth { .. } => Some(ServerFrame::Error {
+            code: "already_authenticated".into(),
+            message: "this socket is authenticated".into(),
+        }),
         ClientFrame::SetPresence { .. } => None,
     }
 }

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::{run, step, toolchain, Options};
+use crate::{Options, run, step, toolchain};
 
 pub const COMPONENT_TARGET: &str = "wasm32-wasip2";
 pub const EDGE_TARGET: &str = "wasm32-unknown-unknown";
@@ -59,12 +59,20 @@ pub fn component(opts: &Options) -> Result<()> {
 /// Test-only components (e.g. one that loops forever, for the deadline test).
 pub fn fixtures(opts: &Options) -> Result<()> {
     step("build test fixture components (wasm32-wasip2)", || {
-        wasm(opts, "ocomms-fixture-looper", COMPONENT_TARGET, "ocomms_fixture_looper.wasm", "target/components/looper.wasm")
+        wasm(
+            opts,
+            "ocomms-fixture-looper",
+            COMPONENT_TARGET,
+            "ocomms_fixture_looper.wasm",
+            "target/components/looper.wasm",
+        )
     })
 }
 
 pub fn edge(opts: &Options) -> Result<()> {
-    step("build edge worker (wasm32-unknown-unknown)", || wasm(opts, "ocomms-edge", EDGE_TARGET, "ocomms_edge.wasm", EDGE_OUT))
+    step("build edge worker (wasm32-unknown-unknown)", || {
+        wasm(opts, "ocomms-edge", EDGE_TARGET, "ocomms_edge.wasm", EDGE_OUT)
+    })
 }
 
 pub fn host(release: bool) -> Result<()> {

@@ -17,7 +17,7 @@ mod toolchain;
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 
@@ -44,7 +44,8 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut opts = Options { offline: std::env::var_os("OCOMMS_OFFLINE_TOOLCHAIN").is_some_and(|v| v == "1"), release: false };
+    let mut opts =
+        Options { offline: std::env::var_os("OCOMMS_OFFLINE_TOOLCHAIN").is_some_and(|v| v == "1"), release: false };
     args.retain(|a| match a.as_str() {
         "--offline-toolchain" => {
             opts.offline = true;

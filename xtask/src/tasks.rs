@@ -4,9 +4,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::{build, run as run_cmd, step, system, Options};
+use crate::{Options, build, run as run_cmd, step, system};
 
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -62,12 +62,8 @@ struct Counts {
 
 /// Runs `cargo test`, streaming its output and adding up every binary's result line.
 fn cargo_test(extra: &[String]) -> Result<Counts> {
-    let mut child = cargo()
-        .args(["test", "--workspace"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("start cargo test")?;
+    let mut child =
+        cargo().args(["test", "--workspace"]).args(extra).stdout(Stdio::piped()).spawn().context("start cargo test")?;
     let mut counts = Counts::default();
     let stdout = child.stdout.take().context("cargo test stdout")?;
     for line in BufReader::new(stdout).lines() {
@@ -88,7 +84,9 @@ fn cargo_test(extra: &[String]) -> Result<Counts> {
 
 fn number_before(s: &str, label: &str) -> u64 {
     s.split(';')
-        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label)?.parse().ok())
+        .find_map(|part| {
+            part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label)?.parse().ok()
+        })
         .unwrap_or(0)
 }
 

@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 use crate::system;
 
-pub const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "wasi-libc", "rust-web-llvm", "lld-22"];
+pub const DEBIAN_PACKAGES: &[&str] =
+    &["rustc-web", "cargo-web", "rust-web-src", "wasi-libc", "rust-web-llvm", "lld-22"];
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_STD_SRC: &str = "/usr/lib/rustlib/src/rust/library";
@@ -90,7 +91,8 @@ pub fn cargo_build(tc: &Toolchain, target: &str, root: &Path) -> Result<Command>
         Toolchain::Debian => {
             let mut c = Command::new(DEBIAN_CARGO);
             // The rustup proxies come first on PATH; pin every tool to Debian's.
-            let path = format!("{DEBIAN_TOOL_BIN}:{DEBIAN_TOOL_BIN}/gcc-ld:{}", std::env::var("PATH").unwrap_or_default());
+            let path =
+                format!("{DEBIAN_TOOL_BIN}:{DEBIAN_TOOL_BIN}/gcc-ld:{}", std::env::var("PATH").unwrap_or_default());
             c.env("PATH", path)
                 .env("RUSTC", DEBIAN_RUSTC)
                 .env_remove("RUSTUP_TOOLCHAIN")

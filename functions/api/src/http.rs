@@ -75,9 +75,10 @@ impl Request {
 
     /// One query parameter, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query.split('&').filter_map(|kv| kv.split_once('=').or(Some((kv, "")))).find_map(|(k, v)| {
-            (percent_decode(k).as_deref() == Some(name)).then(|| percent_decode(v)).flatten()
-        })
+        self.query
+            .split('&')
+            .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+            .find_map(|(k, v)| (percent_decode(k).as_deref() == Some(name)).then(|| percent_decode(v)).flatten())
     }
 
     /// A numeric query parameter; present but malformed is a 400, not a silent default.

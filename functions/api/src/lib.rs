@@ -16,9 +16,9 @@ pub mod error;
 pub mod http;
 pub mod ports;
 pub mod repo;
-mod row;
 pub mod router;
 pub mod routes;
+mod row;
 
 pub use http::{Method, Request, Response};
 

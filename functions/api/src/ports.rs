@@ -77,4 +77,3 @@ pub trait Env {
         b
     }
 }
-

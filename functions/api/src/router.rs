@@ -3,11 +3,11 @@
 
 use ocomms_core::{ApiError, ErrorCode};
 
+use crate::Api;
 use crate::error::Error;
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::routes::{auth, channels, messages, workspaces};
-use crate::Api;
 
 pub const PREFIX: &str = "/api/v1/";
 

@@ -29,8 +29,13 @@ mod entry {
             Ok(api) => api,
             Err(e) => {
                 eprintln!("ocomms component misconfigured: {e}");
-                let body = ocomms_core::ApiError::new(ocomms_core::ErrorCode::Unavailable, "service misconfigured").to_json();
-                return Ok(SpinResponse::builder().status(503).header("content-type", "application/json").body(body.to_string()).build());
+                let body =
+                    ocomms_core::ApiError::new(ocomms_core::ErrorCode::Unavailable, "service misconfigured").to_json();
+                return Ok(SpinResponse::builder()
+                    .status(503)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .build());
             }
         };
         let resp = api.handle(convert(req)).await;
@@ -56,10 +61,8 @@ mod entry {
     fn convert(req: SpinRequest) -> Request {
         let method = Method::parse(&req.method().to_string());
         let mut out = Request::new(method, req.path_and_query().unwrap_or(req.path()));
-        out.headers = req
-            .headers()
-            .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
-            .collect();
+        out.headers =
+            req.headers().filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string()))).collect();
         out.body = req.into_body();
         out
     }

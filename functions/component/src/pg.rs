@@ -25,7 +25,9 @@ impl Sql for SpinPg {
             let columns: std::sync::Arc<[String]> = set.columns.iter().map(|c| c.name.clone()).collect();
             set.rows
                 .into_iter()
-                .map(|r| Ok(Row { columns: columns.clone(), values: r.into_iter().map(from_db).collect::<Result<_, _>>()? }))
+                .map(|r| {
+                    Ok(Row { columns: columns.clone(), values: r.into_iter().map(from_db).collect::<Result<_, _>>()? })
+                })
                 .collect()
         }
         #[cfg(not(target_arch = "wasm32"))]

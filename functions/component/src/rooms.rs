@@ -22,7 +22,8 @@ impl RoomPublisher for HttpRooms {
                 .header("authorization", format!("Bearer {}", self.secret))
                 .body(body)
                 .build();
-            let resp: spin_sdk::http::Response = spin_sdk::http::send(req).await.map_err(|e| PublishError(e.to_string()))?;
+            let resp: spin_sdk::http::Response =
+                spin_sdk::http::send(req).await.map_err(|e| PublishError(e.to_string()))?;
             if !(200..300).contains(resp.status()) {
                 return Err(PublishError(format!("rooms answered {}", resp.status())));
             }

@@ -33,10 +33,7 @@ impl ErrorCode {
             Self::ValidationFailed => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::Unauthenticated
-            | Self::TokenExpired
-            | Self::TokenReused
-            | Self::InvalidCredentials => 401,
+            Self::Unauthenticated | Self::TokenExpired | Self::TokenReused | Self::InvalidCredentials => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -120,9 +117,24 @@ mod tests {
     fn as_str_matches_serde() {
         use ErrorCode::*;
         for code in [
-            BadRequest, InvalidJson, ValidationFailed, PayloadTooLarge, UnsupportedMediaType,
-            Unauthenticated, TokenExpired, TokenReused, InvalidCredentials, Forbidden, NotFound,
-            MethodNotAllowed, Conflict, EmailTaken, Gone, RateLimited, Internal, Unavailable,
+            BadRequest,
+            InvalidJson,
+            ValidationFailed,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            Unauthenticated,
+            TokenExpired,
+            TokenReused,
+            InvalidCredentials,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            EmailTaken,
+            Gone,
+            RateLimited,
+            Internal,
+            Unavailable,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert!((400..600).contains(&code.status()));
@@ -132,10 +144,7 @@ mod tests {
     #[test]
     fn json_shape() {
         let e = ApiError::not_found("channel");
-        assert_eq!(
-            e.to_json(),
-            serde_json::json!({"error":{"code":"not_found","message":"channel not found"}})
-        );
+        assert_eq!(e.to_json(), serde_json::json!({"error":{"code":"not_found","message":"channel not found"}}));
         assert_eq!(e.status(), 404);
     }
 }

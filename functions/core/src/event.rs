@@ -41,20 +41,43 @@ pub struct Subscription {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// First frame after authentication: who you are and where each channel stands.
-    Hello { user_id: UserId, subscriptions: Vec<Subscription> },
-    Event { event: ChannelEvent },
+    Hello {
+        user_id: UserId,
+        subscriptions: Vec<Subscription>,
+    },
+    Event {
+        event: ChannelEvent,
+    },
     /// Ephemeral and never stored: typing and presence. `seq` is the channel's current seq,
     /// so a client can still order it against stored events.
-    Typing { channel_id: ChannelId, seq: i64, user_id: UserId },
-    Presence { user_id: UserId, status: Presence },
+    Typing {
+        channel_id: ChannelId,
+        seq: i64,
+        user_id: UserId,
+    },
+    Presence {
+        user_id: UserId,
+        status: Presence,
+    },
     /// Now subscribed to a channel joined after the hello.
-    Subscribed { subscription: Subscription },
-    Unsubscribed { channel_id: ChannelId },
+    Subscribed {
+        subscription: Subscription,
+    },
+    Unsubscribed {
+        channel_id: ChannelId,
+    },
     /// The server dropped events for this socket (it was too slow): fetch
     /// `/channels/{id}/events?after=<last seen>` for every channel, then carry on.
-    Resync { reason: String },
-    Pong { nonce: Option<u64> },
-    Error { code: String, message: String },
+    Resync {
+        reason: String,
+    },
+    Pong {
+        nonce: Option<u64>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +94,18 @@ pub enum Presence {
 pub enum ClientFrame {
     /// Browsers cannot set headers on a WebSocket, so the token comes as the first frame
     /// (never in the URL, which ends up in logs).
-    Auth { token: String },
-    Ping { nonce: Option<u64> },
-    Typing { channel_id: ChannelId },
-    SetPresence { status: Presence },
+    Auth {
+        token: String,
+    },
+    Ping {
+        nonce: Option<u64>,
+    },
+    Typing {
+        channel_id: ChannelId,
+    },
+    SetPresence {
+        status: Presence,
+    },
 }
 
 /// The two wire encodings. MessagePack uses named fields so both decode to the same shape.

@@ -88,7 +88,9 @@ pub fn can_read_channel(a: &ChannelAccess) -> Result<(), ApiError> {
         (Some(_), _) if a.is_channel_member => Ok(()),
         // Public channels are readable by full members before joining (Slack's preview);
         // guests only see channels they were added to.
-        (Some(Role::Guest), ChannelKind::Public) => Err(ApiError::forbidden("guests may read only channels they belong to")),
+        (Some(Role::Guest), ChannelKind::Public) => {
+            Err(ApiError::forbidden("guests may read only channels they belong to"))
+        }
         (Some(_), ChannelKind::Public) => Ok(()),
         (Some(_), ChannelKind::Private | ChannelKind::Dm) => Err(hidden()),
     }

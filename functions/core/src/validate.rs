@@ -38,9 +38,7 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
 
 pub fn password(raw: &str) -> Result<(), ApiError> {
     if raw.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::validation(format!(
-            "password must have at least {MIN_PASSWORD_CHARS} characters"
-        )));
+        return Err(ApiError::validation(format!("password must have at least {MIN_PASSWORD_CHARS} characters")));
     }
     if raw.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::validation("password is too long"));
@@ -75,9 +73,7 @@ pub fn channel_name(raw: &str) -> Result<String, ApiError> {
         )));
     }
     if !s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-        return Err(ApiError::validation(
-            "channel name may contain only letters, digits, '-' and '_'",
-        ));
+        return Err(ApiError::validation("channel name may contain only letters, digits, '-' and '_'"));
     }
     Ok(s)
 }

@@ -44,7 +44,8 @@ impl TestDb {
 }
 
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.with_context(|| format!("connect {url}"))?;
+    let (client, conn) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.with_context(|| format!("connect {url}"))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -61,7 +62,10 @@ pub async fn fresh_db() -> Result<TestDb> {
     let shared = shared().await?;
     let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
     let admin = connect(&format!("{}/postgres", shared.url_base)).await?;
-    admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}")).await.context("create test database")?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        .await
+        .context("create test database")?;
     Ok(TestDb { url: format!("{}/{name}", shared.url_base), name, port: shared.port })
 }
 
@@ -79,7 +83,11 @@ async fn shared() -> Result<&'static Shared> {
 }
 
 async fn start() -> Result<Shared> {
-    let root = std::env::temp_dir().join(format!("ocomms-pg-{}-{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed)));
+    let root = std::env::temp_dir().join(format!(
+        "ocomms-pg-{}-{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     let data_dir: PathBuf = root.join("data");
     let port = ocomms_pglocal::free_port()?;

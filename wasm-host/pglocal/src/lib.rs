@@ -135,7 +135,11 @@ impl Cluster {
     }
 
     async fn run(&self, what: &str, mut cmd: Command) -> Result<(), PgError> {
-        let out = cmd.stdin(Stdio::null()).output().await.map_err(|e| PgError::Command { what: what.into(), detail: e.to_string() })?;
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| PgError::Command { what: what.into(), detail: e.to_string() })?;
         if out.status.success() {
             Ok(())
         } else {
@@ -235,7 +239,10 @@ impl Cluster {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 let log = std::fs::read_to_string(self.opts.data_dir.join("server.log")).unwrap_or_default();
-                return Err(PgError::Command { what: "postgres".into(), detail: format!("exited with {status}: {log}") });
+                return Err(PgError::Command {
+                    what: "postgres".into(),
+                    detail: format!("exited with {status}: {log}"),
+                });
             }
             if tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls).await.is_ok() {
                 return Ok(());

@@ -39,10 +39,7 @@ impl Location {
         }
         let before = &text[..offset];
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Location {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
+        Location { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
     }
 }
 
@@ -108,10 +105,8 @@ impl fmt::Display for FieldPath {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let bare = !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    let bare =
+                        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                     if bare {
                         f.write_str(key)?;
                     } else {
@@ -148,14 +143,7 @@ pub struct ManifestError {
 
 impl ManifestError {
     pub(super) fn new(kind: ErrorKind, field: FieldPath, reason: impl Into<String>) -> Self {
-        ManifestError {
-            kind,
-            file: None,
-            location: None,
-            field,
-            reason: reason.into(),
-            source: None,
-        }
+        ManifestError { kind, file: None, location: None, field, reason: reason.into(), source: None }
     }
 
     pub(super) fn at(mut self, location: Option<Location>) -> Self {

@@ -13,13 +13,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Schemes wasm-host can open connections for, with their well-known ports.
-pub const SCHEMES: &[(&str, u16)] = &[
-    ("http", 80),
-    ("https", 443),
-    ("postgres", 5432),
-    ("mysql", 3306),
-    ("redis", 6379),
-];
+pub const SCHEMES: &[(&str, u16)] =
+    &[("http", 80), ("https", 443), ("postgres", 5432), ("mysql", 3306), ("redis", 6379)];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostPattern {
@@ -54,14 +49,9 @@ impl AllowedHost {
         const SHAPE: &str = "expected `scheme://host[:port]`, e.g. `https://example.com`, \
                              `postgres://localhost:5432` or `*://*.internal:*`";
         if raw.contains("{{") {
-            return Err(
-                "variable templates in allowed_outbound_hosts are not supported by wasm-host"
-                    .to_string(),
-            );
+            return Err("variable templates in allowed_outbound_hosts are not supported by wasm-host".to_string());
         }
-        let (scheme, rest) = raw
-            .split_once("://")
-            .ok_or_else(|| format!("{raw:?} has no scheme; {SHAPE}"))?;
+        let (scheme, rest) = raw.split_once("://").ok_or_else(|| format!("{raw:?} has no scheme; {SHAPE}"))?;
         let scheme = match scheme {
             "*" => None,
             s if SCHEMES.iter().any(|(name, _)| *name == s) => Some(s.to_string()),
@@ -74,23 +64,15 @@ impl AllowedHost {
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#', '@']) {
-            return Err(format!(
-                "{raw:?} must not contain a path, query or credentials; {SHAPE}"
-            ));
+            return Err(format!("{raw:?} must not contain a path, query or credentials; {SHAPE}"));
         }
 
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (addr, after) = v6
-                .split_once(']')
-                .ok_or_else(|| format!("unterminated `[` in {raw:?}"))?;
-            addr.parse::<Ipv6Addr>()
-                .map_err(|_| format!("invalid IPv6 address `{addr}` in {raw:?}"))?;
+            let (addr, after) = v6.split_once(']').ok_or_else(|| format!("unterminated `[` in {raw:?}"))?;
+            addr.parse::<Ipv6Addr>().map_err(|_| format!("invalid IPv6 address `{addr}` in {raw:?}"))?;
             let port = match after {
                 "" => None,
-                p => Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| format!("unexpected `{p}` after `]` in {raw:?}"))?,
-                ),
+                p => Some(p.strip_prefix(':').ok_or_else(|| format!("unexpected `{p}` after `]` in {raw:?}"))?),
             };
             (HostPattern::Exact(addr.to_ascii_lowercase()), port)
         } else {
@@ -98,31 +80,21 @@ impl AllowedHost {
                 Some((h, p)) => (h, Some(p)),
                 None => (rest, None),
             };
-            (
-                parse_host(host).map_err(|why| format!("{why} in {raw:?}"))?,
-                port,
-            )
+            (parse_host(host).map_err(|why| format!("{why} in {raw:?}"))?, port)
         };
 
         let port = match port {
             None => match &scheme {
                 Some(s) => PortSpec::Exact(well_known_port(s).unwrap_or(0)),
                 None => {
-                    return Err(format!(
-                        "{raw:?} needs a port (a number, a range or `*`) because its scheme is `*`"
-                    ));
+                    return Err(format!("{raw:?} needs a port (a number, a range or `*`) because its scheme is `*`"));
                 }
             },
             Some("*") => PortSpec::Any,
             Some(p) => parse_port(p).map_err(|why| format!("{why} in {raw:?}"))?,
         };
 
-        Ok(AllowedHost {
-            scheme,
-            host,
-            port,
-            raw: raw.to_string(),
-        })
+        Ok(AllowedHost { scheme, host, port, raw: raw.to_string() })
     }
 
     /// The entry as written.
@@ -133,16 +105,13 @@ impl AllowedHost {
     /// Whether a connection to `scheme://host:port` is allowed by this entry. `host` is compared
     /// case-insensitively; pass IPv6 addresses without brackets.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        let scheme_ok = self
-            .scheme
-            .as_deref()
-            .is_none_or(|s| s.eq_ignore_ascii_case(scheme));
+        let scheme_ok = self.scheme.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(scheme));
         let host = host.to_ascii_lowercase();
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::Subdomains(domain) => host
-                .strip_suffix(domain.as_str())
-                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+            HostPattern::Subdomains(domain) => {
+                host.strip_suffix(domain.as_str()).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+            }
             HostPattern::Exact(exact) => *exact == host,
         };
         let port_ok = match self.port {
@@ -162,10 +131,7 @@ impl fmt::Display for AllowedHost {
 
 /// The well-known port of a supported scheme.
 pub fn well_known_port(scheme: &str) -> Option<u16> {
-    SCHEMES
-        .iter()
-        .find(|(name, _)| *name == scheme)
-        .map(|(_, port)| *port)
+    SCHEMES.iter().find(|(name, _)| *name == scheme).map(|(_, port)| *port)
 }
 
 fn parse_host(host: &str) -> Result<HostPattern, String> {
@@ -197,9 +163,7 @@ fn check_dns_name(name: &str) -> Result<(), String> {
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !valid {
-            return Err(format!(
-                "invalid host `{name}` (use a DNS name, an IP address, `*` or `*.domain`)"
-            ));
+            return Err(format!("invalid host `{name}` (use a DNS name, an IP address, `*` or `*.domain`)"));
         }
     }
     Ok(())

@@ -26,9 +26,7 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
     }
     let wrong = if delim == '-' { '_' } else { '-' };
     if id.contains(wrong) {
-        return Err(format!(
-            "words must be separated with {delim:?}, not {wrong:?}"
-        ));
+        return Err(format!("words must be separated with {delim:?}, not {wrong:?}"));
     }
     for word in id.split(delim) {
         let mut chars = word.chars();
@@ -36,9 +34,7 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
             return Err(format!("{delim:?}-separated words must not be empty"));
         };
         if !first.is_ascii_alphabetic() {
-            return Err(format!(
-                "{delim:?}-separated words must start with an ASCII letter; got {first:?}"
-            ));
+            return Err(format!("{delim:?}-separated words must start with an ASCII letter; got {first:?}"));
         }
         let upper = first.is_ascii_uppercase();
         for c in chars {
@@ -46,9 +42,7 @@ fn check_id(id: &str, delim: char, lower_only: bool) -> Result<(), String> {
                 continue;
             }
             if !c.is_ascii_alphanumeric() {
-                return Err(format!(
-                    "{delim:?}-separated words may only contain ASCII letters and digits; got {c:?}"
-                ));
+                return Err(format!("{delim:?}-separated words may only contain ASCII letters and digits; got {c:?}"));
             }
             if c.is_ascii_uppercase() != upper {
                 return Err(format!(
@@ -72,16 +66,7 @@ mod tests {
         for ok in ["api", "rooms-api", "v2-api", "API", "a1"] {
             assert!(check_component_id(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "rooms_api",
-            "-api",
-            "api-",
-            "a--b",
-            "2api",
-            "Api",
-            "api.x",
-        ] {
+        for bad in ["", "rooms_api", "-api", "api-", "a--b", "2api", "Api", "api.x"] {
             assert!(check_component_id(bad).is_err(), "{bad}");
         }
     }
@@ -91,15 +76,7 @@ mod tests {
         for ok in ["jwt_secret", "a", "rooms_url2"] {
             assert!(check_variable_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "JWT_SECRET",
-            "jwt-secret",
-            "_x",
-            "x_",
-            "1x",
-            "jwtSecret",
-        ] {
+        for bad in ["", "JWT_SECRET", "jwt-secret", "_x", "x_", "1x", "jwtSecret"] {
             assert!(check_variable_name(bad).is_err(), "{bad}");
         }
     }

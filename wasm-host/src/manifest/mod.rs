@@ -149,10 +149,7 @@ pub enum FileMount {
     /// A path or glob pattern relative to the manifest, mounted at the same relative path.
     Pattern(String),
     /// `{ source = "dir-or-file", destination = "/guest/path" }`.
-    Placement {
-        source: PathBuf,
-        destination: String,
-    },
+    Placement { source: PathBuf, destination: String },
 }
 
 /// `[component.<id>.build]`; wasm-host does not build components, the data is kept for tools.
@@ -168,11 +165,7 @@ pub struct BuildConfig {
 /// manifest's directory. Errors carry the file name.
 pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        let mut error = ManifestError::new(
-            ErrorKind::Io,
-            FieldPath::root(),
-            format!("cannot read the manifest: {e}"),
-        );
+        let mut error = ManifestError::new(ErrorKind::Io, FieldPath::root(), format!("cannot read the manifest: {e}"));
         error.source = Some(e);
         error.in_file(path.to_path_buf())
     })?;
@@ -228,11 +221,7 @@ impl Manifest {
         Ok(resolved)
     }
 
-    fn variable_value(
-        &self,
-        name: &str,
-        provided: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<String, ManifestError> {
+    fn variable_value(&self, name: &str, provided: &dyn Fn(&str) -> Option<String>) -> Result<String, ManifestError> {
         let field = FieldPath::root().key("variables").key(name);
         let Some(variable) = self.variables.get(name) else {
             // Parsing rejects templates over undeclared variables; this is for hand-built values.
@@ -261,8 +250,6 @@ impl Manifest {
     /// The path of a component's `.wasm`: its `source` resolved against [`Manifest::dir`].
     /// `None` if there is no such component.
     pub fn component_source(&self, component: &str) -> Option<PathBuf> {
-        self.components
-            .get(component)
-            .map(|c| self.dir.join(&c.source))
+        self.components.get(component).map(|c| self.dir.join(&c.source))
     }
 }

@@ -8,10 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a Spin manifest (`spin_manifest_version = 2`)"
-)]
+#[serde(deny_unknown_fields, expecting = "a Spin manifest (`spin_manifest_version = 2`)")]
 pub(super) struct RawManifest {
     /// Checked before deserializing (see `check_version`); only declared so it is not unknown.
     #[serde(rename = "spin_manifest_version")]
@@ -36,10 +33,7 @@ pub(super) struct RawApplication {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a variable table: `{ required = true }` or `{ default = \"...\" }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a variable table: `{ required = true }` or `{ default = \"...\" }`")]
 pub(super) struct RawVariable {
     #[serde(default)]
     pub required: bool,
@@ -50,20 +44,14 @@ pub(super) struct RawVariable {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a table of trigger arrays (`[[trigger.http]]`)"
-)]
+#[serde(deny_unknown_fields, expecting = "a table of trigger arrays (`[[trigger.http]]`)")]
 pub(super) struct RawTriggers {
     #[serde(default)]
     pub http: Vec<RawHttpTrigger>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "an http trigger table with `route` and `component`"
-)]
+#[serde(deny_unknown_fields, expecting = "an http trigger table with `route` and `component`")]
 pub(super) struct RawHttpTrigger {
     pub route: RawRoute,
     #[serde(deserialize_with = "component_ref")]
@@ -73,10 +61,7 @@ pub(super) struct RawHttpTrigger {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a component table (`[component.<id>]` with `source = \"...\"`)"
-)]
+#[serde(deny_unknown_fields, expecting = "a component table (`[component.<id>]` with `source = \"...\"`)")]
 pub(super) struct RawComponent {
     #[serde(deserialize_with = "local_source")]
     pub source: String,
@@ -129,8 +114,7 @@ impl<'de> Deserialize<'de> for RawRoute {
                 Ok(RawRoute::Path(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRoute, A::Error> {
-                let private =
-                    PrivateRoute::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let private = PrivateRoute::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(RawRoute::Private(private.private))
             }
         }
@@ -146,10 +130,7 @@ pub(super) enum RawFileMount {
 }
 
 #[derive(Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "`{ source = \"...\", destination = \"...\" }`"
-)]
+#[serde(deny_unknown_fields, expecting = "`{ source = \"...\", destination = \"...\" }`")]
 struct Placement {
     source: String,
     destination: String,
@@ -168,10 +149,7 @@ impl<'de> Deserialize<'de> for RawFileMount {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFileMount, A::Error> {
                 let p = Placement::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawFileMount::Placement {
-                    source: p.source,
-                    destination: p.destination,
-                })
+                Ok(RawFileMount::Placement { source: p.source, destination: p.destination })
             }
         }
         deserializer.deserialize_any(FileVisitor)

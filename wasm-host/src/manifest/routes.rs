@@ -22,17 +22,10 @@ impl Route {
     /// Parses a route string as written in the manifest.
     pub fn parse(route: &str) -> Result<Self, String> {
         if !route.starts_with('/') {
-            return Err(format!(
-                "route {route:?} must start with `/` (e.g. `/api/...` or `/health`)"
-            ));
+            return Err(format!("route {route:?} must start with `/` (e.g. `/api/...` or `/health`)"));
         }
-        if route
-            .chars()
-            .any(|c| c.is_whitespace() || c == '?' || c == '#')
-        {
-            return Err(format!(
-                "route {route:?} must be a plain URL path (no whitespace, query or fragment)"
-            ));
+        if route.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+            return Err(format!("route {route:?} must be a plain URL path (no whitespace, query or fragment)"));
         }
         let (base, wildcard) = match route.strip_suffix("/...") {
             Some(base) => (base, true),
@@ -41,9 +34,7 @@ impl Route {
         let segments: Vec<&str> = base.split('/').skip(1).collect();
         for (i, segment) in segments.iter().enumerate() {
             if segment.contains("...") {
-                return Err(format!(
-                    "route {route:?}: `...` is only allowed as a final `/...` segment"
-                ));
+                return Err(format!("route {route:?}: `...` is only allowed as a final `/...` segment"));
             }
             if segment.starts_with(':') {
                 return Err(format!(
@@ -71,9 +62,7 @@ impl Route {
     /// matches.
     pub fn matches(&self, path: &str) -> bool {
         match self {
-            Route::Exact(exact) => {
-                path == exact || (exact != "/" && path.strip_suffix('/') == Some(exact.as_str()))
-            }
+            Route::Exact(exact) => path == exact || (exact != "/" && path.strip_suffix('/') == Some(exact.as_str())),
             Route::Prefix(prefix) => match path.strip_prefix(prefix.as_str()) {
                 Some(rest) => rest.is_empty() || rest.starts_with('/'),
                 None => false,
@@ -124,11 +113,7 @@ mod tests {
 
     fn trigger(route: &str, component: &str) -> HttpTrigger {
         HttpTrigger {
-            route: if route == "private" {
-                Route::Private
-            } else {
-                Route::parse(route).expect("valid route")
-            },
+            route: if route == "private" { Route::Private } else { Route::parse(route).expect("valid route") },
             component: component.to_string(),
         }
     }
@@ -137,26 +122,13 @@ mod tests {
     fn parse_routes() {
         assert_eq!(Route::parse("/..."), Ok(Route::Prefix(String::new())));
         assert_eq!(Route::parse("/api/..."), Ok(Route::Prefix("/api".into())));
-        assert_eq!(
-            Route::parse("/api/v1/..."),
-            Ok(Route::Prefix("/api/v1".into()))
-        );
+        assert_eq!(Route::parse("/api/v1/..."), Ok(Route::Prefix("/api/v1".into())));
         assert_eq!(Route::parse("/"), Ok(Route::Exact("/".into())));
         assert_eq!(Route::parse("/health"), Ok(Route::Exact("/health".into())));
         assert_eq!(Route::parse("/health/"), Ok(Route::Exact("/health".into())));
-        for bad in [
-            "",
-            "api",
-            "api/...",
-            "/api...",
-            "/a/.../b",
-            "//x",
-            "/a//b",
-            "/api//...",
-            "/a b",
-            "/a?b",
-            "/users/:id",
-        ] {
+        for bad in
+            ["", "api", "api/...", "/api...", "/a/.../b", "//x", "/a//b", "/api//...", "/a b", "/a?b", "/users/:id"]
+        {
             assert!(Route::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -218,18 +190,9 @@ mod tests {
 
     #[test]
     fn exact_beats_prefix_regardless_of_order() {
-        let triggers = vec![
-            trigger("/api/health", "health"),
-            trigger("/api/health/...", "sub"),
-        ];
-        assert_eq!(
-            route(&triggers, "/api/health").map(|t| t.component.as_str()),
-            Some("health")
-        );
-        assert_eq!(
-            route(&triggers, "/api/health/x").map(|t| t.component.as_str()),
-            Some("sub")
-        );
+        let triggers = vec![trigger("/api/health", "health"), trigger("/api/health/...", "sub")];
+        assert_eq!(route(&triggers, "/api/health").map(|t| t.component.as_str()), Some("health"));
+        assert_eq!(route(&triggers, "/api/health/x").map(|t| t.component.as_str()), Some("sub"));
     }
 
     #[test]

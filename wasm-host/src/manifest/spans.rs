@@ -17,11 +17,7 @@ use super::error::{FieldPath, Segment};
 /// The field whose key or value most tightly encloses `target` (the deepest one on ties).
 /// Returns the root path when nothing smaller than the document encloses it.
 pub(super) fn path_at(root: &DeTable<'_>, target: &Range<usize>) -> FieldPath {
-    let mut walker = Walker {
-        target,
-        current: FieldPath::root(),
-        best: None,
-    };
+    let mut walker = Walker { target, current: FieldPath::root(), best: None };
     walker.table(root);
     walker.best.map(|(_, _, path)| path).unwrap_or_default()
 }
@@ -66,9 +62,7 @@ impl Walker<'_> {
         let depth = self.current.segments().len();
         let better = match &self.best {
             None => true,
-            Some((best_len, best_depth, _)) => {
-                len < *best_len || (len == *best_len && depth > *best_depth)
-            }
+            Some((best_len, best_depth, _)) => len < *best_len || (len == *best_len && depth > *best_depth),
         };
         if better {
             self.best = Some((len, depth, self.current.clone()));

@@ -30,23 +30,17 @@ impl Template {
                 parts.push(TemplatePart::Literal(rest[..open].to_string()));
             }
             let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("unterminated `{{{{` in template {raw:?}"))?;
+            let close = after.find("}}").ok_or_else(|| format!("unterminated `{{{{` in template {raw:?}"))?;
             let name = after[..close].trim();
-            ids::check_variable_name(name).map_err(|why| {
-                format!("invalid variable reference `{{{{ {name} }}}}` in template {raw:?}: {why}")
-            })?;
+            ids::check_variable_name(name)
+                .map_err(|why| format!("invalid variable reference `{{{{ {name} }}}}` in template {raw:?}: {why}"))?;
             parts.push(TemplatePart::Variable(name.to_string()));
             rest = &after[close + 2..];
         }
         if !rest.is_empty() {
             parts.push(TemplatePart::Literal(rest.to_string()));
         }
-        Ok(Template {
-            raw: raw.to_string(),
-            parts,
-        })
+        Ok(Template { raw: raw.to_string(), parts })
     }
 
     /// The template as written in the manifest.
@@ -67,10 +61,7 @@ impl Template {
     }
 
     /// Renders the template, asking `lookup` for each referenced variable's value.
-    pub fn render<E>(
-        &self,
-        mut lookup: impl FnMut(&str) -> Result<String, E>,
-    ) -> Result<String, E> {
+    pub fn render<E>(&self, mut lookup: impl FnMut(&str) -> Result<String, E>) -> Result<String, E> {
         let mut out = String::with_capacity(self.raw.len());
         for part in &self.parts {
             match part {

@@ -55,10 +55,7 @@ fn template_parsing() {
     assert_eq!(t.as_str(), "a{{ x }}b{{y2}}{{  z  }}");
 
     let plain = Template::parse("just text }} here").expect("valid");
-    assert_eq!(
-        plain.parts(),
-        &[TemplatePart::Literal("just text }} here".into())]
-    );
+    assert_eq!(plain.parts(), &[TemplatePart::Literal("just text }} here".into())]);
     assert_eq!(Template::parse("").expect("valid").parts(), &[]);
 
     assert!(Template::parse("{{ x").is_err());
@@ -76,10 +73,7 @@ fn template_rendering() {
             _ => "s3cret".to_string(),
         })
     });
-    assert_eq!(
-        rendered,
-        Ok("postgres://ocomms:s3cret@db/ocomms".to_string())
-    );
+    assert_eq!(rendered, Ok("postgres://ocomms:s3cret@db/ocomms".to_string()));
 
     let failed: Result<String, String> = t.render(|name| Err(name.to_string()));
     assert_eq!(failed, Err("user".to_string()));
@@ -107,9 +101,7 @@ fn resolve_variables_uses_provided_then_defaults() {
 #[test]
 fn resolve_variables_missing_required() {
     let m = base();
-    let e = m
-        .resolve_variables("api", &|_| None)
-        .expect_err("jwt_secret is required");
+    let e = m.resolve_variables("api", &|_| None).expect_err("jwt_secret is required");
     assert_eq!(e.kind, ErrorKind::MissingVariable);
     assert_eq!(
         e.to_string(),
@@ -117,9 +109,7 @@ fn resolve_variables_missing_required() {
          SPIN_VARIABLE_JWT_SECRET or provide it in the host configuration"
     );
 
-    let e = m
-        .resolve_variables("nope", &|_| None)
-        .expect_err("unknown component");
+    let e = m.resolve_variables("nope", &|_| None).expect_err("unknown component");
     assert_eq!(e.kind, ErrorKind::UnknownComponent);
 }
 
@@ -131,97 +121,52 @@ fn env_variable_names() {
 #[test]
 fn component_source_resolution() {
     let m = base();
-    assert_eq!(
-        m.component_source("api"),
-        Some(Path::new("/app/api.wasm").to_path_buf())
-    );
+    assert_eq!(m.component_source("api"), Some(Path::new("/app/api.wasm").to_path_buf()));
     assert_eq!(m.component_source("nope"), None);
 
     let abs = BASE.replace("source = \"api.wasm\"", "source = \"/opt/api.wasm\"");
     let m = parse(&abs, Path::new("/app")).expect("parses");
-    assert_eq!(
-        m.component_source("api"),
-        Some(Path::new("/opt/api.wasm").to_path_buf())
-    );
+    assert_eq!(m.component_source("api"), Some(Path::new("/opt/api.wasm").to_path_buf()));
 }
 
 #[test]
 fn parsed_shape() {
     let m = base();
     assert_eq!(m.dir, Path::new("/app"));
-    assert_eq!(
-        m.triggers,
-        vec![HttpTrigger {
-            route: Route::Prefix("/api".into()),
-            component: "api".into()
-        }]
-    );
+    assert_eq!(m.triggers, vec![HttpTrigger { route: Route::Prefix("/api".into()), component: "api".into() }]);
     assert!(m.variables["jwt_secret"].required);
     assert!(m.variables["jwt_secret"].secret);
-    assert_eq!(
-        m.variables["rooms_url"].default.as_deref(),
-        Some("http://rooms.internal")
-    );
+    assert_eq!(m.variables["rooms_url"].default.as_deref(), Some("http://rooms.internal"));
     let api = &m.components["api"];
     assert_eq!(api.allowed_outbound_hosts.len(), 2);
     assert!(api.allowed_outbound_hosts[1].allows("postgres", "localhost", 5432));
-    assert_eq!(
-        route(&m.triggers, "/api/x").map(|t| t.component.as_str()),
-        Some("api")
-    );
+    assert_eq!(route(&m.triggers, "/api/x").map(|t| t.component.as_str()), Some("api"));
     assert!(route(&m.triggers, "/").is_none());
 }
 
 #[test]
 fn locations_are_one_based_lines_and_columns() {
     let text = "a = 1\nbb = \"é\" x\n";
-    assert_eq!(
-        Location::from_offset(text, 0),
-        Location { line: 1, column: 1 }
-    );
-    assert_eq!(
-        Location::from_offset(text, 6),
-        Location { line: 2, column: 1 }
-    );
+    assert_eq!(Location::from_offset(text, 0), Location { line: 1, column: 1 });
+    assert_eq!(Location::from_offset(text, 6), Location { line: 2, column: 1 });
     // Columns count characters: `x` follows the two-byte `é`.
     let x = text.find(" x").expect("x") + 1;
-    assert_eq!(
-        Location::from_offset(text, x),
-        Location {
-            line: 2,
-            column: 10
-        }
-    );
-    assert_eq!(
-        Location::from_offset(text, 1000),
-        Location { line: 3, column: 1 }
-    );
+    assert_eq!(Location::from_offset(text, x), Location { line: 2, column: 10 });
+    assert_eq!(Location::from_offset(text, 1000), Location { line: 3, column: 1 });
 }
 
 #[test]
 fn field_paths_display() {
-    let p = FieldPath::root()
-        .key("component")
-        .key("api")
-        .key("allowed_outbound_hosts")
-        .index(1);
+    let p = FieldPath::root().key("component").key("api").key("allowed_outbound_hosts").index(1);
     assert_eq!(p.to_string(), "component.api.allowed_outbound_hosts[1]");
-    assert_eq!(
-        FieldPath::root()
-            .key("environment")
-            .key("MY.KEY")
-            .to_string(),
-        "environment.\"MY.KEY\""
-    );
+    assert_eq!(FieldPath::root().key("environment").key("MY.KEY").to_string(), "environment.\"MY.KEY\"");
 }
 
 #[test]
 fn serde_errors_carry_path_and_location() {
     // An unknown field inside an inline table in an array of tables.
-    let text = BASE.replace(
-        "component = \"api\"\n",
-        "component = \"api\"\nexecutor = { type = \"spin\", argv = \"x\" }\n",
-    );
+    let text =
+        BASE.replace("component = \"api\"\n", "component = \"api\"\nexecutor = { type = \"spin\", argv = \"x\" }\n");
     let e = parse_err(&text);
     assert_eq!(e.kind, ErrorKind::Invalid);
     assert_eq!(e.field.to_string(), "trigger.http[0].executor.argv");
@@ -231,10 +176,7 @@ fn serde_errors_carry_path_and_location() {
     let text = BASE.replace("\"postgres://localhost\"]", "42]");
     let e = parse_err(&text);
     assert_eq!(e.kind, ErrorKind::Schema);
-    assert_eq!(
-        e.field.to_string(),
-        "component.api.allowed_outbound_hosts[1]"
-    );
+    assert_eq!(e.field.to_string(), "component.api.allowed_outbound_hosts[1]");
     assert_eq!(e.location.map(|l| l.line), Some(17));
 
     // A missing field in an array-of-tables element points at its header.
@@ -253,10 +195,7 @@ fn serde_errors_carry_path_and_location() {
 #[test]
 fn executor_rules() {
     let with = |executor: &str| {
-        BASE.replace(
-            "component = \"api\"\n",
-            &format!("component = \"api\"\nexecutor = {executor}\n"),
-        )
+        BASE.replace("component = \"api\"\n", &format!("component = \"api\"\nexecutor = {executor}\n"))
     };
     assert!(parse(&with("{ type = \"spin\" }"), Path::new("/app")).is_ok());
     let e = parse_err(&with("{ type = \"wagi\" }"));
@@ -274,18 +213,12 @@ fn private_routes() {
     let text = BASE.replace("route = \"/api/...\"", "route = { private = false }");
     assert_eq!(parse_err(&text).field.to_string(), "trigger.http[0].route");
     let text = BASE.replace("route = \"/api/...\"", "route = { public = true }");
-    assert_eq!(
-        parse_err(&text).reason,
-        "unknown field `public`, expected `private`"
-    );
+    assert_eq!(parse_err(&text).reason, "unknown field `public`, expected `private`");
 }
 
 #[test]
 fn variables_need_required_or_default() {
-    let text = BASE.replace(
-        "db_user = { default = \"ocomms\" }",
-        "db_user = { secret = true }",
-    );
+    let text = BASE.replace("db_user = { default = \"ocomms\" }", "db_user = { secret = true }");
     let e = parse_err(&text);
     assert_eq!(e.field.to_string(), "variables.db_user");
     assert_eq!(e.location.map(|l| l.line), Some(9));
@@ -308,17 +241,11 @@ fn load_reports_the_file() {
     let missing = Path::new("/definitely/not/here/spin.toml");
     let e = load(missing).expect_err("no such file");
     assert_eq!(e.kind, ErrorKind::Io);
-    assert!(
-        e.to_string()
-            .starts_with("/definitely/not/here/spin.toml: cannot read the manifest")
-    );
+    assert!(e.to_string().starts_with("/definitely/not/here/spin.toml: cannot read the manifest"));
 
     let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifest-ui");
     let m = load(&ui.join("valid.toml")).expect("valid.toml loads");
     assert_eq!(m.dir, ui);
     let e = load(&ui.join("wrong-version.toml")).expect_err("invalid");
-    assert!(e.to_string().starts_with(&format!(
-        "{}: line ",
-        ui.join("wrong-version.toml").display()
-    )));
+    assert!(e.to_string().starts_with(&format!("{}: line ", ui.join("wrong-version.toml").display())));
 }

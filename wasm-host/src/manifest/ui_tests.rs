@@ -22,29 +22,21 @@ fn manifest_ui() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
     inputs.sort();
-    assert!(
-        inputs.len() >= 10,
-        "expected the manifest-ui cases in {}",
-        dir.display()
-    );
+    assert!(inputs.len() >= 10, "expected the manifest-ui cases in {}", dir.display());
 
     let bless = std::env::var_os("MANIFEST_UI_BLESS").is_some();
     let mut failures = Vec::new();
     for input in &inputs {
-        let name = input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = std::fs::read_to_string(input).expect("readable input");
         let expected_path = input.with_extension("err");
         let expected = std::fs::read_to_string(&expected_path).ok();
         let result = parse(&text, &dir);
         match (result, expected) {
             (Ok(_), None) => {}
-            (Ok(_), Some(expected)) => failures.push(format!(
-                "{name}: parsed, but expected the error\n  {}",
-                expected.trim_end()
-            )),
+            (Ok(_), Some(expected)) => {
+                failures.push(format!("{name}: parsed, but expected the error\n  {}", expected.trim_end()))
+            }
             (Err(e), _) if bless => {
                 std::fs::write(&expected_path, format!("{e}\n")).expect("write .err");
             }
@@ -64,11 +56,7 @@ fn manifest_ui() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "manifest-ui failures:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "manifest-ui failures:\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -78,9 +66,6 @@ fn valid_manifest_contents() {
     let manifest = parse(&text, &dir).expect("valid.toml parses");
     assert_eq!(manifest.application.name, "ocomms");
     assert!(manifest.components.contains_key("api"));
-    assert_eq!(
-        manifest.component_source("api"),
-        Some(dir.join("target/wasm32-wasip2/wasm/ocomms_component.wasm"))
-    );
+    assert_eq!(manifest.component_source("api"), Some(dir.join("target/wasm32-wasip2/wasm/ocomms_component.wasm")));
     assert!(!manifest.triggers.is_empty());
 }

@@ -11,10 +11,7 @@ use super::error::{ErrorKind, FieldPath, Location, ManifestError};
 use super::hosts::AllowedHost;
 use super::raw::{RawComponent, RawFileMount, RawHttpTrigger, RawManifest, RawRoute};
 use super::template::Template;
-use super::{
-    Application, BuildConfig, Component, FileMount, HttpTrigger, Manifest, Route, Variable, ids,
-    spans,
-};
+use super::{Application, BuildConfig, Component, FileMount, HttpTrigger, Manifest, Route, Variable, ids, spans};
 
 /// The manifest version wasm-host understands.
 const VERSION: &str = "2";
@@ -24,10 +21,8 @@ pub(super) fn parse(text: &str, dir: &Path) -> Result<Manifest, ManifestError> {
     if let Some(error) = syntax_errors.into_iter().next() {
         let span = error.span().unwrap_or(0..0);
         let field = spans::path_at(document.get_ref(), &span);
-        return Err(
-            ManifestError::new(ErrorKind::Syntax, field, error.message())
-                .at(Some(Location::from_offset(text, span.start))),
-        );
+        return Err(ManifestError::new(ErrorKind::Syntax, field, error.message())
+            .at(Some(Location::from_offset(text, span.start))));
     }
     let root = document.into_inner();
     let cx = Context { text, root: &root };
@@ -38,12 +33,8 @@ pub(super) fn parse(text: &str, dir: &Path) -> Result<Manifest, ManifestError> {
     let whole = Spanned::new(0..text.len(), root.clone());
     let raw = RawManifest::deserialize(toml::Deserializer::from(whole)).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
-        ManifestError::new(
-            ErrorKind::Schema,
-            spans::path_at(&root, &span),
-            error.message(),
-        )
-        .at(Some(Location::from_offset(text, span.start)))
+        ManifestError::new(ErrorKind::Schema, spans::path_at(&root, &span), error.message())
+            .at(Some(Location::from_offset(text, span.start)))
     })?;
 
     cx.convert(raw, dir)
@@ -58,8 +49,7 @@ impl Context<'_> {
     /// A validation error at `field`, located at its key (or array element) when the field is
     /// in the document.
     fn invalid(&self, field: FieldPath, reason: impl Into<String>) -> ManifestError {
-        let location = spans::span_of(self.root, &field)
-            .map(|span| Location::from_offset(self.text, span.start));
+        let location = spans::span_of(self.root, &field).map(|span| Location::from_offset(self.text, span.start));
         ManifestError::new(ErrorKind::Invalid, field, reason).at(location)
     }
 
@@ -79,10 +69,8 @@ impl Context<'_> {
                 "missing `spin_manifest_version`; wasm-host reads Spin manifests with \
                  `spin_manifest_version = 2`"
             };
-            return Err(
-                ManifestError::new(ErrorKind::Invalid, FieldPath::root(), reason)
-                    .at(Some(Location { line: 1, column: 1 })),
-            );
+            return Err(ManifestError::new(ErrorKind::Invalid, FieldPath::root(), reason)
+                .at(Some(Location { line: 1, column: 1 })));
         };
         let shown = match version.get_ref() {
             DeValue::Integer(i) if i.radix() == 10 && i.as_str() == VERSION => return Ok(()),
@@ -107,13 +95,8 @@ impl Context<'_> {
         };
         match triggers.keys().find(|k| k.get_ref() != "http") {
             Some(other) => Err(self.invalid(
-                FieldPath::root()
-                    .key("trigger")
-                    .key(other.get_ref().as_ref()),
-                format!(
-                    "`{}` triggers are not supported by wasm-host; it runs only [[trigger.http]]",
-                    other.get_ref()
-                ),
+                FieldPath::root().key("trigger").key(other.get_ref().as_ref()),
+                format!("`{}` triggers are not supported by wasm-host; it runs only [[trigger.http]]", other.get_ref()),
             )),
             None => Ok(()),
         }
@@ -127,18 +110,15 @@ impl Context<'_> {
             authors: raw.application.authors,
         };
         if application.name.trim().is_empty() {
-            return Err(self.invalid(
-                FieldPath::root().key("application").key("name"),
-                "the application name must not be empty",
-            ));
+            return Err(self
+                .invalid(FieldPath::root().key("application").key("name"), "the application name must not be empty"));
         }
 
         let mut variables = BTreeMap::new();
         for (name, var) in raw.variables {
             let field = FieldPath::root().key("variables").key(name.as_str());
-            ids::check_variable_name(&name).map_err(|why| {
-                self.invalid(field.clone(), format!("invalid variable name: {why}"))
-            })?;
+            ids::check_variable_name(&name)
+                .map_err(|why| self.invalid(field.clone(), format!("invalid variable name: {why}")))?;
             match (var.required, &var.default) {
                 (true, Some(_)) => {
                     return Err(self.invalid(
@@ -179,13 +159,7 @@ impl Context<'_> {
 
         let triggers = self.triggers(raw.trigger.http, &components)?;
 
-        Ok(Manifest {
-            application,
-            variables,
-            triggers,
-            components,
-            dir: dir.to_path_buf(),
-        })
+        Ok(Manifest { application, variables, triggers, components, dir: dir.to_path_buf() })
     }
 
     fn component(
@@ -195,9 +169,8 @@ impl Context<'_> {
         app_variables: &BTreeMap<String, Variable>,
     ) -> Result<Component, ManifestError> {
         let field = FieldPath::root().key("component").key(id);
-        ids::check_component_id(id).map_err(|why| {
-            self.invalid(field.clone(), format!("invalid component id `{id}`: {why}"))
-        })?;
+        ids::check_component_id(id)
+            .map_err(|why| self.invalid(field.clone(), format!("invalid component id `{id}`: {why}")))?;
 
         if raw.source.trim().is_empty() {
             return Err(self.invalid(field.key("source"), "`source` must not be empty"));
@@ -222,15 +195,10 @@ impl Context<'_> {
         let mut variables = BTreeMap::new();
         for (name, value) in raw.variables {
             let var_field = field.key("variables").key(name.as_str());
-            ids::check_variable_name(&name).map_err(|why| {
-                self.invalid(var_field.clone(), format!("invalid variable name: {why}"))
-            })?;
-            let template =
-                Template::parse(&value).map_err(|why| self.invalid(var_field.clone(), why))?;
-            if let Some(undefined) = template
-                .variables()
-                .find(|v| !app_variables.contains_key(*v))
-            {
+            ids::check_variable_name(&name)
+                .map_err(|why| self.invalid(var_field.clone(), format!("invalid variable name: {why}")))?;
+            let template = Template::parse(&value).map_err(|why| self.invalid(var_field.clone(), why))?;
+            if let Some(undefined) = template.variables().find(|v| !app_variables.contains_key(*v)) {
                 return Err(self.invalid(
                     var_field,
                     format!(
@@ -247,13 +215,9 @@ impl Context<'_> {
             .into_iter()
             .map(|f| match f {
                 RawFileMount::Pattern(p) => FileMount::Pattern(p),
-                RawFileMount::Placement {
-                    source,
-                    destination,
-                } => FileMount::Placement {
-                    source: PathBuf::from(source),
-                    destination,
-                },
+                RawFileMount::Placement { source, destination } => {
+                    FileMount::Placement { source: PathBuf::from(source), destination }
+                }
             })
             .collect();
 
@@ -294,17 +258,12 @@ impl Context<'_> {
                 };
                 return Err(self.invalid(
                     field.key("component"),
-                    format!(
-                        "trigger refers to component `{}`, which is not defined ({defined})",
-                        trigger.component
-                    ),
+                    format!("trigger refers to component `{}`, which is not defined ({defined})", trigger.component),
                 ));
             }
 
             let route = match trigger.route {
-                RawRoute::Path(path) => {
-                    Route::parse(&path).map_err(|why| self.invalid(field.key("route"), why))?
-                }
+                RawRoute::Path(path) => Route::parse(&path).map_err(|why| self.invalid(field.key("route"), why))?,
                 RawRoute::Private(true) => Route::Private,
                 RawRoute::Private(false) => {
                     return Err(self.invalid(
@@ -326,27 +285,19 @@ impl Context<'_> {
                         Some(line) => format!("{first_field} (line {line})"),
                         None => first_field.to_string(),
                     };
-                    return Err(self.invalid(
-                        field.key("route"),
-                        format!("duplicate route `{route}`: already used by {at}"),
-                    ));
+                    return Err(
+                        self.invalid(field.key("route"), format!("duplicate route `{route}`: already used by {at}"))
+                    );
                 }
                 seen.insert(route.clone(), i);
             }
 
-            triggers.push(HttpTrigger {
-                route,
-                component: trigger.component,
-            });
+            triggers.push(HttpTrigger { route, component: trigger.component });
         }
         Ok(triggers)
     }
 
-    fn check_executor(
-        &self,
-        field: &FieldPath,
-        executor: &BTreeMap<String, toml::Value>,
-    ) -> Result<(), ManifestError> {
+    fn check_executor(&self, field: &FieldPath, executor: &BTreeMap<String, toml::Value>) -> Result<(), ManifestError> {
         match executor.get("type").and_then(|t| t.as_str()) {
             Some("spin") => {
                 if let Some(extra) = executor.keys().find(|k| *k != "type") {

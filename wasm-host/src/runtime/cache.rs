@@ -19,10 +19,7 @@ fn cache_path(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
 }
 
 /// Loads a precompiled artefact written by [`store`].
-#[allow(
-    unsafe_code,
-    reason = "Component::deserialize_file is unsafe: it maps native code from disk"
-)]
+#[allow(unsafe_code, reason = "Component::deserialize_file is unsafe: it maps native code from disk")]
 fn load(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     // SAFETY: the file was produced by `Component::serialize` for an engine with the same
     // compatibility hash (it is in the file name) and lives in the host's private cache
@@ -67,11 +64,7 @@ pub(crate) fn load_or_compile(
     }
     let started = std::time::Instant::now();
     let component = Component::new(engine, bytes)?;
-    tracing::info!(
-        component = id,
-        elapsed_ms = started.elapsed().as_millis(),
-        "compiled component"
-    );
+    tracing::info!(component = id, elapsed_ms = started.elapsed().as_millis(), "compiled component");
     if let Err(e) = store(dir, &path, &component) {
         tracing::warn!(component = id, error = %format!("{e:#}"), "cannot cache compilation");
     }

@@ -67,8 +67,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Trap, UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
+    UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -172,9 +172,7 @@ struct RuntimeInner {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime")
-            .field("cfg", &self.inner.cfg)
-            .finish()
+        f.debug_struct("Runtime").field("cfg", &self.inner.cfg).finish()
     }
 }
 
@@ -242,24 +240,11 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )?;
+        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        bindings::fermyon::spin::variables::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
 
         let ticker = EpochTicker::start(&engine)?;
-        Ok(Self {
-            inner: Arc::new(RuntimeInner {
-                engine,
-                linker,
-                cfg,
-                _ticker: ticker,
-            }),
-        })
+        Ok(Self { inner: Arc::new(RuntimeInner { engine, linker, cfg, _ticker: ticker }) })
     }
 
     /// Compiles (or loads from the cache) and pre-instantiates the component at `wasm_path`.
@@ -267,23 +252,12 @@ impl Runtime {
     /// Blocking and CPU-heavy on a cache miss; call it from `spawn_blocking` in async code.
     /// Fails if the component imports something this host does not provide, does not export
     /// `wasi:http/incoming-handler`, or `ctx.allowed_outbound_hosts` is invalid.
-    pub fn load_component(
-        &self,
-        id: &str,
-        wasm_path: &Path,
-        ctx: ComponentContext,
-    ) -> anyhow::Result<LoadedComponent> {
-        let allowed = AllowedHosts::parse(&ctx.allowed_outbound_hosts)
-            .with_context(|| format!("component {id}"))?;
-        let bytes = std::fs::read(wasm_path)
-            .with_context(|| format!("reading component {id} from {}", wasm_path.display()))?;
-        let component = cache::load_or_compile(
-            &self.inner.engine,
-            &bytes,
-            self.inner.cfg.cache_dir.as_deref(),
-            id,
-        )
-        .with_context(|| format!("compiling component {id} ({})", wasm_path.display()))?;
+    pub fn load_component(&self, id: &str, wasm_path: &Path, ctx: ComponentContext) -> anyhow::Result<LoadedComponent> {
+        let allowed = AllowedHosts::parse(&ctx.allowed_outbound_hosts).with_context(|| format!("component {id}"))?;
+        let bytes =
+            std::fs::read(wasm_path).with_context(|| format!("reading component {id} from {}", wasm_path.display()))?;
+        let component = cache::load_or_compile(&self.inner.engine, &bytes, self.inner.cfg.cache_dir.as_deref(), id)
+            .with_context(|| format!("compiling component {id} ({})", wasm_path.display()))?;
         let pre = self
             .inner
             .linker
@@ -292,18 +266,13 @@ impl Runtime {
             .with_context(|| format!("linking component {id}"))?;
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!("component {id} does not export wasi:http/incoming-handler@0.2")
-            })?;
+            .with_context(|| format!("component {id} does not export wasi:http/incoming-handler@0.2"))?;
         Ok(LoadedComponent {
             inner: Arc::new(LoadedInner {
                 id: id.to_owned(),
                 pre,
                 variables: Arc::new(ctx.variables),
-                policy: Arc::new(OutboundPolicy {
-                    allowed,
-                    interceptor: ctx.interceptor,
-                }),
+                policy: Arc::new(OutboundPolicy { allowed, interceptor: ctx.interceptor }),
                 pg: ctx.pg,
                 runtime: Arc::clone(&self.inner),
             }),
@@ -328,10 +297,7 @@ struct LoadedInner {
 
 impl fmt::Debug for LoadedComponent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoadedComponent")
-            .field("id", &self.inner.id)
-            .field("policy", &self.inner.policy)
-            .finish()
+        f.debug_struct("LoadedComponent").field("id", &self.inner.id).field("policy", &self.inner.policy).finish()
     }
 }
 
@@ -340,9 +306,7 @@ fn classify(err: &wasmtime::Error) -> HandleError {
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => HandleError::Timeout,
         Some(_) => HandleError::Trap(format!("{err:#}")),
-        None if err.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => {
-            HandleError::Trap(format!("{err:#}"))
-        }
+        None if err.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => HandleError::Trap(format!("{err:#}")),
         None => HandleError::Other(format!("{err:#}")),
     }
 }
@@ -360,10 +324,7 @@ impl LoadedComponent {
     /// business. The request URI should carry the authority
     /// (or a `Host` header should be present); `localhost` is assumed otherwise. Its scheme
     /// defaults to `http`.
-    pub async fn handle(
-        &self,
-        req: http::Request<Bytes>,
-    ) -> Result<http::Response<Bytes>, HandleError> {
+    pub async fn handle(&self, req: http::Request<Bytes>) -> Result<http::Response<Bytes>, HandleError> {
         let inner = &self.inner;
         let rt = &inner.runtime;
         let deadline = Instant::now() + rt.cfg.request_timeout;
@@ -372,14 +333,10 @@ impl LoadedComponent {
             table: wasmtime::component::ResourceTable::new(),
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
-            http_hooks: OutboundHooks {
-                policy: Arc::clone(&inner.policy),
-            },
+            http_hooks: OutboundHooks { policy: Arc::clone(&inner.policy) },
             pg: PgState::new(inner.pg.clone(), rt.cfg.max_result_rows),
             variables: Arc::clone(&inner.variables),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(rt.cfg.max_instance_memory_bytes)
-                .build(),
+            limits: StoreLimitsBuilder::new().memory_size(rt.cfg.max_instance_memory_bytes).build(),
             deadline,
         };
         let mut store = Store::new(&rt.engine, state);
@@ -399,21 +356,14 @@ impl LoadedComponent {
             _ => Scheme::Http,
         };
         if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
-            parts.headers.insert(
-                http::header::HOST,
-                http::HeaderValue::from_static("localhost"),
-            );
+            parts.headers.insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
         }
         let req = http::Request::from_parts(parts, Full::new(body));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (req, out) = {
             let mut http = store.data_mut().http();
-            let req = http
-                .new_incoming_request(scheme, req)
-                .map_err(|e| HandleError::Other(format!("{e:#}")))?;
-            let out = http
-                .new_response_outparam(tx)
-                .map_err(|e| HandleError::Other(format!("{e:#}")))?;
+            let req = http.new_incoming_request(scheme, req).map_err(|e| HandleError::Other(format!("{e:#}")))?;
+            let out = http.new_response_outparam(tx).map_err(|e| HandleError::Other(format!("{e:#}")))?;
             (req, out)
         };
 
@@ -422,10 +372,7 @@ impl LoadedComponent {
         // outparam and body sender) is dropped as soon as the guest is done.
         let guest = async move {
             let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         };
         let response = async move {
             let resp = match rx.await {
@@ -434,11 +381,8 @@ impl LoadedComponent {
                 Err(_) => return Err("the component did not send a response".to_owned()),
             };
             let (parts, body) = resp.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| format!("reading the component's response body: {e}"))?
-                .to_bytes();
+            let body =
+                body.collect().await.map_err(|e| format!("reading the component's response body: {e}"))?.to_bytes();
             Ok(http::Response::from_parts(parts, body))
         };
 
@@ -469,11 +413,7 @@ mod tests {
 
     #[test]
     fn invalid_allowed_hosts_fail_loading() {
-        let rt = Runtime::new(RuntimeConfig {
-            max_instances: 2,
-            ..RuntimeConfig::default()
-        })
-        .expect("runtime");
+        let rt = Runtime::new(RuntimeConfig { max_instances: 2, ..RuntimeConfig::default() }).expect("runtime");
         let err = rt
             .load_component(
                 "x",

@@ -81,10 +81,8 @@ impl AllowedHosts {
         let entries = entries
             .iter()
             .map(|e| {
-                AllowedHost::parse(e.as_ref()).map_err(|reason| AllowedHostsError {
-                    entry: e.as_ref().to_owned(),
-                    reason,
-                })
+                AllowedHost::parse(e.as_ref())
+                    .map_err(|reason| AllowedHostsError { entry: e.as_ref().to_owned(), reason })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { entries })
@@ -100,9 +98,7 @@ impl AllowedHosts {
         };
         let ip = host.parse::<IpAddr>().ok();
         self.entries.iter().any(|e| {
-            e.scheme.as_deref().is_none_or(|s| s == scheme)
-                && e.host.matches(&host, ip)
-                && e.port.matches(port)
+            e.scheme.as_deref().is_none_or(|s| s == scheme) && e.host.matches(&host, ip) && e.port.matches(port)
         })
     }
 
@@ -115,14 +111,12 @@ impl AllowedHosts {
 impl AllowedHost {
     fn parse(entry: &str) -> Result<Self, String> {
         let entry = entry.trim();
-        let (scheme, rest) = entry
-            .split_once("://")
-            .ok_or_else(|| "missing scheme, expected <scheme>://<host>[:<port>] (use '*://*:*' to allow everything)".to_owned())?;
+        let (scheme, rest) = entry.split_once("://").ok_or_else(|| {
+            "missing scheme, expected <scheme>://<host>[:<port>] (use '*://*:*' to allow everything)".to_owned()
+        })?;
         let scheme = match scheme {
             "*" => None,
-            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) => {
-                Some(s.to_ascii_lowercase())
-            }
+            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) => Some(s.to_ascii_lowercase()),
             s => return Err(format!("invalid scheme {s:?}")),
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -167,9 +161,7 @@ fn split_host_port(s: &str) -> Result<(&str, Option<&str>), String> {
         return Err("missing host".to_owned());
     }
     if let Some(after) = s.strip_prefix('[') {
-        let end = after
-            .find(']')
-            .ok_or_else(|| "unterminated '[' in host".to_owned())?;
+        let end = after.find(']').ok_or_else(|| "unterminated '[' in host".to_owned())?;
         let host = &s[..end + 2];
         let rest = &after[end + 1..];
         return match rest {
@@ -200,12 +192,9 @@ impl HostPattern {
             return Err("missing host".to_owned());
         }
         if let Some((addr, bits)) = host.split_once('/') {
-            let addr: IpAddr = normalize_host(addr)
-                .parse()
-                .map_err(|_| format!("host {host:?} must not contain a path"))?;
-            let bits: u8 = bits
-                .parse()
-                .map_err(|_| format!("invalid CIDR prefix length in {host:?}"))?;
+            let addr: IpAddr =
+                normalize_host(addr).parse().map_err(|_| format!("host {host:?} must not contain a path"))?;
+            let bits: u8 = bits.parse().map_err(|_| format!("invalid CIDR prefix length in {host:?}"))?;
             let max = if addr.is_ipv4() { 32 } else { 128 };
             if bits > max {
                 return Err(format!("CIDR prefix length {bits} exceeds {max}"));
@@ -225,10 +214,7 @@ impl HostPattern {
         if host.contains('*') {
             return Err("wildcards are only allowed as a leading '*.'".to_owned());
         }
-        if !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        {
+        if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
             return Err(format!("invalid host {host:?}"));
         }
         Ok(Self::Name(host))
@@ -257,10 +243,7 @@ impl PortPattern {
 }
 
 fn normalize_host(host: &str) -> String {
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
@@ -280,9 +263,7 @@ fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => prefix_eq(&n.octets(), &i.octets(), bits),
         (IpAddr::V6(n), IpAddr::V6(i)) => prefix_eq(&n.octets(), &i.octets(), bits),
-        (IpAddr::V4(n), IpAddr::V6(i)) => i
-            .to_ipv4_mapped()
-            .is_some_and(|i| prefix_eq(&n.octets(), &i.octets(), bits)),
+        (IpAddr::V4(n), IpAddr::V6(i)) => i.to_ipv4_mapped().is_some_and(|i| prefix_eq(&n.octets(), &i.octets(), bits)),
         (IpAddr::V6(_), IpAddr::V4(_)) => false,
     }
 }
@@ -322,19 +303,14 @@ pub(crate) struct OutboundHooks {
 type SendFuture = Box<
     dyn Future<
             Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                ),
+                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>),
                 HttpError,
             >,
         > + Send,
 >;
 
 fn full_body(bytes: Bytes) -> WasiBody {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -352,10 +328,7 @@ impl WasiHttpHooks for OutboundHooks {
             let Some(authority) = uri.authority().cloned() else {
                 return Err(HttpError::HttpRequestUriInvalid);
             };
-            if !policy
-                .allowed
-                .allows(&scheme, authority.host(), authority.port_u16())
-            {
+            if !policy.allowed.allows(&scheme, authority.host(), authority.port_u16()) {
                 tracing::warn!(
                     %scheme, %authority,
                     "outgoing request denied by allowed_outbound_hosts"
@@ -374,8 +347,7 @@ impl WasiHttpHooks for OutboundHooks {
                 let fallback = req.clone();
                 if let Some(answer) = interceptor.intercept(req) {
                     let resp = answer.await.map(full_body);
-                    let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
-                        Box::new(async { Ok(()) });
+                    let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
                     return Ok((resp, io));
                 }
                 request = fallback.map(full_body);
@@ -454,11 +426,7 @@ mod tests {
 
     #[test]
     fn ips_and_cidr() {
-        let a = hosts(&[
-            "http://127.0.0.1:*",
-            "http://[::1]:8080",
-            "https://10.0.0.0/8",
-        ]);
+        let a = hosts(&["http://127.0.0.1:*", "http://[::1]:8080", "https://10.0.0.0/8"]);
         assert!(a.allows("http", "127.0.0.1", Some(3000)));
         assert!(!a.allows("http", "127.0.0.2", Some(3000)));
         assert!(a.allows("http", "[::1]", Some(8080)));
@@ -494,10 +462,7 @@ mod tests {
             "ht-tp://example.com",
             "http://10.0.0.0/33",
         ] {
-            assert!(
-                AllowedHosts::parse(&[bad]).is_err(),
-                "{bad} should be rejected"
-            );
+            assert!(AllowedHosts::parse(&[bad]).is_err(), "{bad} should be rejected");
         }
     }
 }

@@ -16,9 +16,7 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 
-use super::bindings::spin::postgres::postgres::{
-    DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind,
-};
+use super::bindings::spin::postgres::postgres::{DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -99,10 +97,7 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
             _ => Param::Text(float_text(f64::from(v))),
         },
         ParameterValue::Floating64(v) => match base {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "float4 column: precision loss intended"
-            )]
+            #[allow(clippy::cast_possible_truncation, reason = "float4 column: precision loss intended")]
             Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
             Type::FLOAT8 => Param::Binary(v.to_be_bytes().to_vec()),
             _ => Param::Text(float_text(v)),
@@ -110,19 +105,18 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
         ParameterValue::Str(s) => Param::Text(s),
         ParameterValue::Binary(b) => match base {
             Type::BYTEA => Param::Binary(b),
-            Type::JSON | Type::JSONB | Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
-                Param::Text(String::from_utf8(b).map_err(|_| {
-                    format!("binary value for a parameter of type {ty} is not valid UTF-8")
-                })?)
-            }
+            Type::JSON | Type::JSONB | Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Param::Text(
+                String::from_utf8(b)
+                    .map_err(|_| format!("binary value for a parameter of type {ty} is not valid UTF-8"))?,
+            ),
             _ => return Err(mismatch("binary")),
         },
         ParameterValue::Date((y, m, d)) => {
             let days = days_from_ymd(y, m, d)?;
             match base {
                 Type::DATE => {
-                    let pg_days = i32::try_from(days - PG_EPOCH_DAYS)
-                        .map_err(|_| format!("date {y}-{m}-{d} out of range"))?;
+                    let pg_days =
+                        i32::try_from(days - PG_EPOCH_DAYS).map_err(|_| format!("date {y}-{m}-{d} out of range"))?;
                     Param::Binary(pg_days.to_be_bytes().to_vec())
                 }
                 _ => Param::Text(format_date(days)),
@@ -166,15 +160,13 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
         },
         ParameterValue::Uuid(s) => match base {
             Type::UUID => {
-                let u =
-                    uuid::Uuid::parse_str(&s).map_err(|e| format!("invalid uuid {s:?}: {e}"))?;
+                let u = uuid::Uuid::parse_str(&s).map_err(|e| format!("invalid uuid {s:?}: {e}"))?;
                 Param::Binary(u.as_bytes().to_vec())
             }
             _ => Param::Text(s),
         },
         ParameterValue::Jsonb(b) => {
-            let text =
-                String::from_utf8(b).map_err(|_| "jsonb value is not valid UTF-8".to_owned())?;
+            let text = String::from_utf8(b).map_err(|_| "jsonb value is not valid UTF-8".to_owned())?;
             match base {
                 Type::JSONB => {
                     let mut v = Vec::with_capacity(text.len() + 1);
@@ -186,29 +178,17 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
             }
         }
         ParameterValue::Decimal(s) => Param::Text(s),
-        ParameterValue::RangeInt32((lo, hi)) => Param::Text(range_text(
-            lo.map(|(v, k)| (v.to_string(), k)),
-            hi.map(|(v, k)| (v.to_string(), k)),
-        )),
-        ParameterValue::RangeInt64((lo, hi)) => Param::Text(range_text(
-            lo.map(|(v, k)| (v.to_string(), k)),
-            hi.map(|(v, k)| (v.to_string(), k)),
-        )),
+        ParameterValue::RangeInt32((lo, hi)) => {
+            Param::Text(range_text(lo.map(|(v, k)| (v.to_string(), k)), hi.map(|(v, k)| (v.to_string(), k))))
+        }
+        ParameterValue::RangeInt64((lo, hi)) => {
+            Param::Text(range_text(lo.map(|(v, k)| (v.to_string(), k)), hi.map(|(v, k)| (v.to_string(), k))))
+        }
         ParameterValue::RangeDecimal((lo, hi)) => Param::Text(range_text(lo, hi)),
-        ParameterValue::ArrayInt32(v) => {
-            Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string()))))
-        }
-        ParameterValue::ArrayInt64(v) => {
-            Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string()))))
-        }
-        ParameterValue::ArrayDecimal(v) | ParameterValue::ArrayStr(v) => {
-            Param::Text(array_text(v.into_iter()))
-        }
-        ParameterValue::Interval(Interval {
-            micros,
-            days,
-            months,
-        }) => match base {
+        ParameterValue::ArrayInt32(v) => Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string())))),
+        ParameterValue::ArrayInt64(v) => Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string())))),
+        ParameterValue::ArrayDecimal(v) | ParameterValue::ArrayStr(v) => Param::Text(array_text(v.into_iter())),
+        ParameterValue::Interval(Interval { micros, days, months }) => match base {
             Type::INTERVAL => {
                 let mut v = Vec::with_capacity(16);
                 v.extend_from_slice(&micros.to_be_bytes());
@@ -224,28 +204,12 @@ pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, St
 fn encode_int(v: i64, base: &Type, ty: &Type) -> Result<Param, String> {
     let out_of_range = || format!("value {v} is out of range for a parameter of type {ty}");
     Ok(match *base {
-        Type::INT2 => Param::Binary(
-            i16::try_from(v)
-                .map_err(|_| out_of_range())?
-                .to_be_bytes()
-                .to_vec(),
-        ),
-        Type::INT4 => Param::Binary(
-            i32::try_from(v)
-                .map_err(|_| out_of_range())?
-                .to_be_bytes()
-                .to_vec(),
-        ),
+        Type::INT2 => Param::Binary(i16::try_from(v).map_err(|_| out_of_range())?.to_be_bytes().to_vec()),
+        Type::INT4 => Param::Binary(i32::try_from(v).map_err(|_| out_of_range())?.to_be_bytes().to_vec()),
         Type::INT8 => Param::Binary(v.to_be_bytes().to_vec()),
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "float column: rounding intended"
-        )]
+        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
         Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "float column: rounding intended"
-        )]
+        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
         Type::FLOAT8 => Param::Binary((v as f64).to_be_bytes().to_vec()),
         _ => Param::Text(v.to_string()),
     })
@@ -291,18 +255,11 @@ fn array_text(items: impl Iterator<Item = Option<String>>) -> String {
 }
 
 /// A range literal, e.g. `[1,10)`; a missing bound is unbounded.
-fn range_text(
-    lo: Option<(String, RangeBoundKind)>,
-    hi: Option<(String, RangeBoundKind)>,
-) -> String {
+fn range_text(lo: Option<(String, RangeBoundKind)>, hi: Option<(String, RangeBoundKind)>) -> String {
     let mut out = String::new();
     match &lo {
         Some((v, k)) => {
-            out.push(if matches!(k, RangeBoundKind::Inclusive) {
-                '['
-            } else {
-                '('
-            });
+            out.push(if matches!(k, RangeBoundKind::Inclusive) { '[' } else { '(' });
             out.push_str(&quote_element(v));
         }
         None => out.push('('),
@@ -311,11 +268,7 @@ fn range_text(
     match &hi {
         Some((v, k)) => {
             out.push_str(&quote_element(v));
-            out.push(if matches!(k, RangeBoundKind::Inclusive) {
-                ']'
-            } else {
-                ')'
-            });
+            out.push(if matches!(k, RangeBoundKind::Inclusive) { ']' } else { ')' });
         }
         None => out.push(')'),
     }
@@ -354,8 +307,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 fn days_from_ymd(y: i32, m: u8, d: u8) -> Result<i64, String> {
     let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));
-    if (1..=12).contains(&m) && civil_from_days(days) == (i64::from(y), u32::from(m), u32::from(d))
-    {
+    if (1..=12).contains(&m) && civil_from_days(days) == (i64::from(y), u32::from(m), u32::from(d)) {
         Ok(days)
     } else {
         Err(format!("invalid date {y:04}-{m:02}-{d:02}"))
@@ -372,22 +324,13 @@ fn time_micros(h: u8, m: u8, s: u8, ns: u32) -> Result<i64, String> {
 /// `YYYY-MM-DD` (with ` BC` for years before 1), from days since 1970-01-01.
 fn format_date(days: i64) -> String {
     let (y, m, d) = civil_from_days(days);
-    if y <= 0 {
-        format!("{:04}-{m:02}-{d:02} BC", 1 - y)
-    } else {
-        format!("{y:04}-{m:02}-{d:02}")
-    }
+    if y <= 0 { format!("{:04}-{m:02}-{d:02} BC", 1 - y) } else { format!("{y:04}-{m:02}-{d:02}") }
 }
 
 fn format_time(micros: i64) -> String {
     let secs = micros / 1_000_000;
     let frac = micros % 1_000_000;
-    format!(
-        "{:02}:{:02}:{:02}.{frac:06}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// A UTC timestamp literal from microseconds since 2000-01-01.
@@ -437,11 +380,9 @@ pub(crate) fn data_type(ty: &Type) -> DbDataType {
         Type::INT2_ARRAY | Type::INT4_ARRAY => DbDataType::ArrayInt32,
         Type::INT8_ARRAY => DbDataType::ArrayInt64,
         Type::NUMERIC_ARRAY => DbDataType::ArrayDecimal,
-        Type::TEXT_ARRAY
-        | Type::VARCHAR_ARRAY
-        | Type::BPCHAR_ARRAY
-        | Type::NAME_ARRAY
-        | Type::UUID_ARRAY => DbDataType::ArrayStr,
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY | Type::NAME_ARRAY | Type::UUID_ARRAY => {
+            DbDataType::ArrayStr
+        }
         Type::INTERVAL => DbDataType::Interval,
         _ if ty.name() == "citext" => DbDataType::Str,
         _ => DbDataType::Other(ty.name().to_owned()),
@@ -484,9 +425,7 @@ struct UuidString(String);
 
 impl<'a> FromSql<'a> for UuidString {
     fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        Ok(UuidString(
-            uuid::Uuid::from_slice(raw)?.hyphenated().to_string(),
-        ))
+        Ok(UuidString(uuid::Uuid::from_slice(raw)?.hyphenated().to_string()))
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -513,10 +452,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
         Kind::Enum(_) => return Ok(DbValue::Str(std::str::from_utf8(raw)?.to_owned())),
         Kind::Array(member) if matches!(member.kind(), Kind::Enum(_)) => {
             return Ok(DbValue::ArrayStr(
-                decode_array::<TextString>(ty, raw)?
-                    .into_iter()
-                    .map(|o| o.map(|t| t.0))
-                    .collect(),
+                decode_array::<TextString>(ty, raw)?.into_iter().map(|o| o.map(|t| t.0)).collect(),
             ));
         }
         _ => {}
@@ -560,15 +496,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             }
             let (y, mo, d) = civil_from_days(micros.div_euclid(MICROS_PER_DAY) + PG_EPOCH_DAYS);
             let (h, mi, s, ns) = split_time(micros.rem_euclid(MICROS_PER_DAY))?;
-            DbValue::Datetime((
-                i32::try_from(y)?,
-                u8::try_from(mo)?,
-                u8::try_from(d)?,
-                h,
-                mi,
-                s,
-                ns,
-            ))
+            DbValue::Datetime((i32::try_from(y)?, u8::try_from(mo)?, u8::try_from(d)?, h, mi, s, ns))
         }
         Type::INTERVAL => {
             if raw.len() != 16 {
@@ -577,11 +505,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             let micros = i64::from_sql(&Type::INT8, &raw[..8])?;
             let days = i32::from_sql(&Type::INT4, &raw[8..12])?;
             let months = i32::from_sql(&Type::INT4, &raw[12..])?;
-            DbValue::Interval(Interval {
-                micros,
-                days,
-                months,
-            })
+            DbValue::Interval(Interval { micros, days, months })
         }
         Type::NUMERIC => DbValue::Decimal(numeric_to_string(raw)?),
         Type::INT4_RANGE => match decode_range(raw, |b| i32::from_sql(&Type::INT4, b))? {
@@ -596,33 +520,19 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             Some((lo, hi)) => DbValue::RangeDecimal((lo, hi)),
             None => DbValue::RangeDecimal(empty_range("0".to_owned())),
         },
-        Type::INT2_ARRAY => DbValue::ArrayInt32(
-            decode_array::<i16>(ty, raw)?
-                .into_iter()
-                .map(|o| o.map(i32::from))
-                .collect(),
-        ),
+        Type::INT2_ARRAY => {
+            DbValue::ArrayInt32(decode_array::<i16>(ty, raw)?.into_iter().map(|o| o.map(i32::from)).collect())
+        }
         Type::INT4_ARRAY => DbValue::ArrayInt32(decode_array::<i32>(ty, raw)?),
         Type::INT8_ARRAY => DbValue::ArrayInt64(decode_array::<i64>(ty, raw)?),
-        Type::NUMERIC_ARRAY => DbValue::ArrayDecimal(
-            decode_array::<NumericString>(ty, raw)?
-                .into_iter()
-                .map(|o| o.map(|n| n.0))
-                .collect(),
-        ),
-        Type::UUID_ARRAY => DbValue::ArrayStr(
-            decode_array::<UuidString>(ty, raw)?
-                .into_iter()
-                .map(|o| o.map(|u| u.0))
-                .collect(),
-        ),
+        Type::NUMERIC_ARRAY => {
+            DbValue::ArrayDecimal(decode_array::<NumericString>(ty, raw)?.into_iter().map(|o| o.map(|n| n.0)).collect())
+        }
+        Type::UUID_ARRAY => {
+            DbValue::ArrayStr(decode_array::<UuidString>(ty, raw)?.into_iter().map(|o| o.map(|u| u.0)).collect())
+        }
         Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY | Type::NAME_ARRAY => {
-            DbValue::ArrayStr(
-                decode_array::<TextString>(ty, raw)?
-                    .into_iter()
-                    .map(|o| o.map(|t| t.0))
-                    .collect(),
-            )
+            DbValue::ArrayStr(decode_array::<TextString>(ty, raw)?.into_iter().map(|o| o.map(|t| t.0)).collect())
         }
         _ if ty.name() == "citext" => DbValue::Str(std::str::from_utf8(raw)?.to_owned()),
         _ => DbValue::Unsupported(raw.to_vec()),
@@ -631,10 +541,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
 
 /// An empty range, expressed as `(v,v)`, which PostgreSQL also reads as empty.
 fn empty_range<T: Clone>(v: T) -> Bounds<T> {
-    (
-        Some((v.clone(), RangeBoundKind::Exclusive)),
-        Some((v, RangeBoundKind::Exclusive)),
-    )
+    (Some((v.clone(), RangeBoundKind::Exclusive)), Some((v, RangeBoundKind::Exclusive)))
 }
 
 /// A one-dimensional array (multi-dimensional arrays are an error).
@@ -662,10 +569,7 @@ type Bound<T> = Option<(T, RangeBoundKind)>;
 type Bounds<T> = (Bound<T>, Bound<T>);
 
 /// Decodes a binary range; `None` for an empty range.
-fn decode_range<T>(
-    raw: &[u8],
-    elem: impl Fn(&[u8]) -> Result<T, BoxError>,
-) -> Result<Option<Bounds<T>>, BoxError> {
+fn decode_range<T>(raw: &[u8], elem: impl Fn(&[u8]) -> Result<T, BoxError>) -> Result<Option<Bounds<T>>, BoxError> {
     const EMPTY: u8 = 0x01;
     const LB_INC: u8 = 0x02;
     const UB_INC: u8 = 0x04;
@@ -687,23 +591,11 @@ fn decode_range<T>(
         }
         let (value, tail) = tail.split_at(len);
         rest = tail;
-        let kind = if inc {
-            RangeBoundKind::Inclusive
-        } else {
-            RangeBoundKind::Exclusive
-        };
+        let kind = if inc { RangeBoundKind::Inclusive } else { RangeBoundKind::Exclusive };
         Ok((elem(value)?, kind))
     };
-    let lo = if flags & LB_INF == 0 {
-        Some(take(flags & LB_INC != 0)?)
-    } else {
-        None
-    };
-    let hi = if flags & UB_INF == 0 {
-        Some(take(flags & UB_INC != 0)?)
-    } else {
-        None
-    };
+    let lo = if flags & LB_INF == 0 { Some(take(flags & LB_INC != 0)?) } else { None };
+    let hi = if flags & UB_INF == 0 { Some(take(flags & UB_INC != 0)?) } else { None };
     Ok(Some((lo, hi)))
 }
 
@@ -718,9 +610,7 @@ fn numeric_to_string(raw: &[u8]) -> Result<String, BoxError> {
     let weight = i64::from(word(1)?.cast_signed());
     let sign = word(2)?;
     let dscale = usize::from(word(3)?);
-    let digits = (0..ndigits)
-        .map(|i| word(4 + i))
-        .collect::<Result<Vec<u16>, _>>()?;
+    let digits = (0..ndigits).map(|i| word(4 + i)).collect::<Result<Vec<u16>, _>>()?;
     match sign {
         0x0000 | 0x4000 => {}
         0xC000 => return Ok("NaN".to_owned()),
@@ -728,12 +618,7 @@ fn numeric_to_string(raw: &[u8]) -> Result<String, BoxError> {
         0xF000 => return Ok("-Infinity".to_owned()),
         other => return Err(format!("invalid numeric sign {other:#x}").into()),
     }
-    let digit = |i: i64| -> u16 {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| digits.get(i).copied())
-            .unwrap_or(0)
-    };
+    let digit = |i: i64| -> u16 { usize::try_from(i).ok().and_then(|i| digits.get(i).copied()).unwrap_or(0) };
     let mut s = String::new();
     if sign == 0x4000 {
         s.push('-');
@@ -781,8 +666,7 @@ mod tests {
 
     #[test]
     fn numeric_decoding() {
-        let n =
-            |a, b, c, d, e: &[i16]| numeric_to_string(&numeric(a, b, c, d, e)).expect("numeric");
+        let n = |a, b, c, d, e: &[i16]| numeric_to_string(&numeric(a, b, c, d, e)).expect("numeric");
         assert_eq!(n(0, 0, 0, 0, &[]), "0");
         assert_eq!(n(0, 0, 0, 2, &[]), "0.00");
         assert_eq!(n(1, 0, 0, 0, &[42]), "42");
@@ -810,43 +694,22 @@ mod tests {
 
     #[test]
     fn params_follow_the_target_type() {
-        assert_eq!(
-            encode_param(ParameterValue::Int64(7), &Type::INT4),
-            Ok(Param::Binary(7i32.to_be_bytes().to_vec()))
-        );
+        assert_eq!(encode_param(ParameterValue::Int64(7), &Type::INT4), Ok(Param::Binary(7i32.to_be_bytes().to_vec())));
         assert!(encode_param(ParameterValue::Int64(1 << 40), &Type::INT4).is_err());
-        assert_eq!(
-            encode_param(ParameterValue::Int64(7), &Type::NUMERIC),
-            Ok(Param::Text("7".into()))
-        );
-        assert_eq!(
-            encode_param(ParameterValue::Str("x".into()), &Type::UUID),
-            Ok(Param::Text("x".into()))
-        );
+        assert_eq!(encode_param(ParameterValue::Int64(7), &Type::NUMERIC), Ok(Param::Text("7".into())));
+        assert_eq!(encode_param(ParameterValue::Str("x".into()), &Type::UUID), Ok(Param::Text("x".into())));
         assert!(encode_param(ParameterValue::Uuid("nope".into()), &Type::UUID).is_err());
+        assert_eq!(encode_param(ParameterValue::DbNull, &Type::TIMESTAMPTZ), Ok(Param::Null));
         assert_eq!(
-            encode_param(ParameterValue::DbNull, &Type::TIMESTAMPTZ),
-            Ok(Param::Null)
-        );
-        assert_eq!(
-            encode_param(
-                ParameterValue::Timestamp(PG_EPOCH_UNIX_SECS + 1),
-                &Type::TIMESTAMPTZ
-            ),
+            encode_param(ParameterValue::Timestamp(PG_EPOCH_UNIX_SECS + 1), &Type::TIMESTAMPTZ),
             Ok(Param::Binary(1_000_000i64.to_be_bytes().to_vec()))
         );
         assert_eq!(
-            encode_param(
-                ParameterValue::ArrayStr(vec![Some("a\"b".into()), None]),
-                &Type::TEXT_ARRAY
-            ),
+            encode_param(ParameterValue::ArrayStr(vec![Some("a\"b".into()), None]), &Type::TEXT_ARRAY),
             Ok(Param::Text(r#"{"a\"b",NULL}"#.into()))
         );
         assert_eq!(
-            encode_param(
-                ParameterValue::RangeInt32((Some((1, RangeBoundKind::Inclusive)), None)),
-                &Type::INT4_RANGE
-            ),
+            encode_param(ParameterValue::RangeInt32((Some((1, RangeBoundKind::Inclusive)), None)), &Type::INT4_RANGE),
             Ok(Param::Text(r#"["1",)"#.into()))
         );
     }

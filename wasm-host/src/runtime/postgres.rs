@@ -10,10 +10,7 @@
 //! transaction the guest opened with `BEGIN`/`START TRANSACTION` and did not finish: the next
 //! request must not inherit a busy connection or a stale transaction.
 
-#![allow(
-    clippy::result_large_err,
-    reason = "the WIT error type is large; it is built once per failed statement"
-)]
+#![allow(clippy::result_large_err, reason = "the WIT error type is large; it is built once per failed statement")]
 
 use std::error::Error as _;
 use std::sync::Arc;
@@ -22,8 +19,7 @@ use futures::StreamExt as _;
 use wasmtime::component::Resource;
 
 use super::bindings::spin::postgres::postgres::{
-    Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue, QueryError,
-    RowSet,
+    Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue, QueryError, RowSet,
 };
 use super::pg_types::{Cell, Param, data_type, encode_param};
 use super::state::HostState;
@@ -75,12 +71,8 @@ enum TxEffect {
 }
 
 fn tx_effect(statement: &str) -> TxEffect {
-    let word: String = statement
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let word: String =
+        statement.trim_start().chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_ascii_lowercase();
     match word.as_str() {
         "begin" | "start" => TxEffect::Begin,
         "commit" | "rollback" | "end" | "abort" => TxEffect::End,
@@ -90,21 +82,11 @@ fn tx_effect(statement: &str) -> TxEffect {
 
 impl PgState {
     pub(crate) fn new(pool: Option<deadpool_postgres::Pool>, max_rows: usize) -> Self {
-        Self {
-            pool,
-            client: None,
-            max_rows,
-            busy: false,
-            in_transaction: false,
-        }
+        Self { pool, client: None, max_rows, busy: false, in_transaction: false }
     }
 
     /// Runs one statement, tracking whether it completes and its transaction effect.
-    async fn run<T>(
-        &mut self,
-        statement: &str,
-        fut: impl Future<Output = Result<T, PgError>>,
-    ) -> Result<T, PgError> {
+    async fn run<T>(&mut self, statement: &str, fut: impl Future<Output = Result<T, PgError>>) -> Result<T, PgError> {
         self.busy = true;
         let result = fut.await;
         self.busy = false;
@@ -123,9 +105,10 @@ impl PgState {
         {
             return Ok(Arc::clone(client));
         }
-        let pool = self.pool.as_ref().ok_or_else(|| {
-            PgError::ConnectionFailed("no database is configured for this component".to_owned())
-        })?;
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| PgError::ConnectionFailed("no database is configured for this component".to_owned()))?;
         let client = pool.get().await.map_err(|e| {
             tracing::warn!(error = %error_chain(&e), "postgres pool: cannot get a connection");
             PgError::ConnectionFailed(error_chain(&e))
@@ -202,10 +185,7 @@ async fn prepare(
     statement: &str,
     params: Vec<ParameterValue>,
 ) -> Result<(tokio_postgres::Statement, Vec<Param>), PgError> {
-    let stmt = client
-        .prepare_cached(statement)
-        .await
-        .map_err(|e| pg_error(&e))?;
+    let stmt = client.prepare_cached(statement).await.map_err(|e| pg_error(&e))?;
     let types = stmt.params();
     if types.len() != params.len() {
         return Err(PgError::BadParameter(format!(
@@ -218,18 +198,13 @@ async fn prepare(
         .into_iter()
         .zip(types)
         .enumerate()
-        .map(|(i, (value, ty))| {
-            encode_param(value, ty).map_err(|m| PgError::BadParameter(format!("${}: {m}", i + 1)))
-        })
+        .map(|(i, (value, ty))| encode_param(value, ty).map_err(|m| PgError::BadParameter(format!("${}: {m}", i + 1))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((stmt, params))
 }
 
 impl HostState {
-    fn pg_client(
-        &self,
-        conn: &Resource<PgConnection>,
-    ) -> wasmtime::Result<Arc<deadpool_postgres::Object>> {
+    fn pg_client(&self, conn: &Resource<PgConnection>) -> wasmtime::Result<Arc<deadpool_postgres::Object>> {
         Ok(Arc::clone(&self.table.get(conn)?.client))
     }
 }
@@ -241,18 +216,9 @@ async fn run_query(
     max_rows: usize,
 ) -> Result<RowSet, PgError> {
     let (stmt, params) = prepare(client, statement, params).await?;
-    let columns: Vec<Column> = stmt
-        .columns()
-        .iter()
-        .map(|c| Column {
-            name: c.name().to_owned(),
-            data_type: data_type(c.type_()),
-        })
-        .collect();
-    let stream = client
-        .query_raw(&stmt, params.iter())
-        .await
-        .map_err(|e| pg_error(&e))?;
+    let columns: Vec<Column> =
+        stmt.columns().iter().map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) }).collect();
+    let stream = client.query_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))?;
     let mut stream = std::pin::pin!(stream);
     let mut rows = Vec::new();
     while let Some(row) = stream.next().await {
@@ -279,10 +245,7 @@ async fn run_query(
 }
 
 impl HostConnection for HostState {
-    async fn open(
-        &mut self,
-        address: String,
-    ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
         tracing::trace!(%address, "spin:postgres open (address ignored; using the host's pool)");
         let client = match self.pg.client().await {
             Ok(c) => c,
@@ -312,10 +275,7 @@ impl HostConnection for HostState {
         let client = self.pg_client(&conn)?;
         let fut = async {
             let (stmt, params) = prepare(&client, &statement, params).await?;
-            client
-                .execute_raw(&stmt, params.iter())
-                .await
-                .map_err(|e| pg_error(&e))
+            client.execute_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))
         };
         Ok(self.pg.run(&statement, fut).await)
     }
@@ -335,10 +295,7 @@ mod tests {
     #[test]
     fn transaction_keywords() {
         assert_eq!(tx_effect("  BEGIN"), TxEffect::Begin);
-        assert_eq!(
-            tx_effect("start transaction isolation level serializable"),
-            TxEffect::Begin
-        );
+        assert_eq!(tx_effect("start transaction isolation level serializable"), TxEffect::Begin);
         assert_eq!(tx_effect("COMMIT;"), TxEffect::End);
         assert_eq!(tx_effect("rollback"), TxEffect::End);
         assert_eq!(tx_effect("SELECT 1"), TxEffect::None);

@@ -1,7 +1,7 @@
 //! Password hashing with argon2id (OWASP's recommended parameters, the crate defaults).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]

@@ -1,4 +1,4 @@
-use ocomms_core::event::{kind, ChannelEvent};
+use ocomms_core::event::{ChannelEvent, kind};
 use ocomms_core::ids::{ChannelId, UserId, WorkspaceId};
 use ocomms_core::policy::{ChannelAccess, ChannelKind, Role};
 use serde::Serialize;
@@ -114,14 +114,16 @@ pub async fn list_visible(db: &impl Sql, ws: WorkspaceId, user: UserId, role: Ro
          WHERE c.workspace_id = $1 AND (cm.user_id IS NOT NULL OR (c.kind = 'public' AND $3))
          ORDER BY c.name, c.id"
     );
-    let rows = db
-        .query(&sql, &[Value::Uuid(ws.0), Value::Uuid(user.0), Value::Bool(role != Role::Guest)])
-        .await?;
+    let rows = db.query(&sql, &[Value::Uuid(ws.0), Value::Uuid(user.0), Value::Bool(role != Role::Guest)]).await?;
     rows.iter().map(Channel::from_row).collect()
 }
 
 /// The channel and what the user is to it, in one round trip.
-pub async fn access(db: &impl Sql, channel: ChannelId, user: UserId) -> Result<Option<(Channel, ChannelAccess)>, DbError> {
+pub async fn access(
+    db: &impl Sql,
+    channel: ChannelId,
+    user: UserId,
+) -> Result<Option<(Channel, ChannelAccess)>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS}, (cm.user_id IS NOT NULL) AS is_member, wm.role FROM channels c
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2

@@ -21,12 +21,9 @@ pub fn from_row(channel: ChannelId, r: &Row) -> Result<ChannelEvent, DbError> {
 
 /// Events after `after`, oldest first, at most `limit`.
 pub async fn after(db: &impl Sql, channel: ChannelId, after: i64, limit: u32) -> Result<Vec<ChannelEvent>, DbError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM channel_events WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-    );
-    let rows = db
-        .query(&sql, &[Value::Uuid(channel.0), Value::Int(after), Value::Int(i64::from(limit))])
-        .await?;
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM channel_events WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Int(after), Value::Int(i64::from(limit))]).await?;
     rows.iter().map(|r| from_row(channel, r)).collect()
 }
 
@@ -48,8 +45,6 @@ pub async fn append_membership(
                 RETURNING {EVENT_COLUMNS})
          SELECT * FROM ev"
     );
-    let rows = db
-        .query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0), Value::Text(kind.into())])
-        .await?;
+    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0), Value::Text(kind.into())]).await?;
     rows.first().map(|r| from_row(channel, r)).transpose()
 }

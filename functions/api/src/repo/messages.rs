@@ -1,4 +1,4 @@
-use ocomms_core::event::{kind, ChannelEvent};
+use ocomms_core::event::{ChannelEvent, kind};
 use ocomms_core::ids::{ChannelId, MessageId, UserId};
 
 use super::events::{self, EVENT_COLUMNS};
@@ -69,14 +69,17 @@ pub async fn post(
     }
 }
 
-async fn by_client_id(db: &impl Sql, channel: ChannelId, author: UserId, key: &str) -> Result<Option<serde_json::Value>, DbError> {
+async fn by_client_id(
+    db: &impl Sql,
+    channel: ChannelId,
+    author: UserId,
+    key: &str,
+) -> Result<Option<serde_json::Value>, DbError> {
     let sql = format!(
         "SELECT {MESSAGE_JSON} AS msg FROM messages m
          WHERE m.channel_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3"
     );
-    let rows = db
-        .query(&sql, &[Value::Uuid(channel.0), Value::Uuid(author.0), Value::Text(key.into())])
-        .await?;
+    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(author.0), Value::Text(key.into())]).await?;
     rows.first().map(|r| r.json("msg")).transpose()
 }
 

@@ -38,11 +38,21 @@ pub async fn create(
         .query(
             "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4)
              RETURNING id, email, display_name, created_at",
-            &[Value::Uuid(id.0), Value::Text(email.into()), Value::Text(display_name.into()), Value::Text(password_hash.into())],
+            &[
+                Value::Uuid(id.0),
+                Value::Text(email.into()),
+                Value::Text(display_name.into()),
+                Value::Text(password_hash.into()),
+            ],
         )
         .await;
     match res {
-        Ok(rows) => rows.first().map(User::from_row).transpose()?.map(CreateOutcome::Created).ok_or_else(|| DbError::other("insert returned no row")),
+        Ok(rows) => rows
+            .first()
+            .map(User::from_row)
+            .transpose()?
+            .map(CreateOutcome::Created)
+            .ok_or_else(|| DbError::other("insert returned no row")),
         Err(e) if e.is_unique_violation() => Ok(CreateOutcome::EmailTaken),
         Err(e) => Err(e),
     }
@@ -61,8 +71,7 @@ pub async fn by_email(db: &impl Sql, email: &str) -> Result<Option<(User, String
 }
 
 pub async fn by_id(db: &impl Sql, id: UserId) -> Result<Option<User>, DbError> {
-    let rows = db
-        .query("SELECT id, email, display_name, created_at FROM users WHERE id = $1", &[Value::Uuid(id.0)])
-        .await?;
+    let rows =
+        db.query("SELECT id, email, display_name, created_at FROM users WHERE id = $1", &[Value::Uuid(id.0)]).await?;
     rows.first().map(User::from_row).transpose()
 }

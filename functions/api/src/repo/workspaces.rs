@@ -128,8 +128,13 @@ pub async fn create_invite(
 }
 
 pub enum Redeem {
-    Joined { workspace: WorkspaceId, role: Role },
-    AlreadyMember { workspace: WorkspaceId },
+    Joined {
+        workspace: WorkspaceId,
+        role: Role,
+    },
+    AlreadyMember {
+        workspace: WorkspaceId,
+    },
     /// Unknown, revoked, expired or used up; the caller cannot tell which, on purpose.
     Invalid,
     /// The user was removed from this workspace; an invite does not undo a removal.

@@ -1,18 +1,18 @@
 //! Sign-up, login, token refresh and logout.
 
 use ocomms_core::ids::UserId;
-use ocomms_core::{validate, ApiError, ErrorCode};
+use ocomms_core::{ApiError, ErrorCode, validate};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::authenticate;
-use crate::auth::{jwt, password, refresh, Caller};
+use crate::Api;
+use crate::auth::{Caller, jwt, password, refresh};
 use crate::error::{Error, Result};
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::{sessions, users};
-use crate::Api;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,11 +72,10 @@ pub async fn refresh<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: 
             let tokens = issue_pair(api, Caller { user_id: user, session_id: family }).await?;
             Ok(Response::ok(json!({ "tokens": tokens })))
         }
-        sessions::Redeem::Reused => Err(ApiError::new(
-            ErrorCode::TokenReused,
-            "refresh token was already used; the session has been ended",
-        )
-        .into()),
+        sessions::Redeem::Reused => {
+            Err(ApiError::new(ErrorCode::TokenReused, "refresh token was already used; the session has been ended")
+                .into())
+        }
         sessions::Redeem::Invalid => Err(ApiError::unauthenticated("invalid refresh token").into()),
     }
 }
@@ -102,15 +101,24 @@ pub async fn me<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Requ
     Ok(Response::ok(json!({ "user": user })))
 }
 
-async fn start_session<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, user: UserId) -> Result<serde_json::Value> {
+async fn start_session<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    user: UserId,
+) -> Result<serde_json::Value> {
     let family = Uuid::from_bytes(api.env.random_array());
     issue_pair(api, Caller { user_id: user, session_id: family }).await
 }
 
 async fn issue_pair<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, caller: Caller) -> Result<serde_json::Value> {
     let refresh_token = refresh::generate(api.env.random_array());
-    sessions::insert_token(&api.sql, &refresh::hash(&refresh_token), caller.session_id, caller.user_id, api.config.refresh_ttl_secs)
-        .await?;
+    sessions::insert_token(
+        &api.sql,
+        &refresh::hash(&refresh_token),
+        caller.session_id,
+        caller.user_id,
+        api.config.refresh_ttl_secs,
+    )
+    .await?;
     let access = jwt::issue(&api.config.jwt_secret, caller, api.env.now_ms(), api.config.access_ttl_secs)?;
     Ok(json!({
         "access_token": access,

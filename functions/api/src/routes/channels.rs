@@ -2,16 +2,16 @@
 
 use ocomms_core::ids::{ChannelId, WorkspaceId};
 use ocomms_core::policy::{self, ChannelKind};
-use ocomms_core::{validate, ApiError, ErrorCode};
+use ocomms_core::{ApiError, ErrorCode, validate};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::authenticate;
+use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::{channels, workspaces};
-use crate::Api;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,14 +23,22 @@ struct CreateBody {
     topic: Option<String>,
 }
 
-pub async fn list<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ws: WorkspaceId) -> Result<Response> {
+pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ws: WorkspaceId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let role = policy::can_view_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     let list = channels::list_visible(&api.sql, ws, caller.user_id, role).await?;
     Ok(Response::ok(json!({ "channels": list })))
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ws: WorkspaceId) -> Result<Response> {
+pub async fn create<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ws: WorkspaceId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: CreateBody = req.json()?;
     policy::can_create_channel(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
@@ -53,16 +61,26 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
     }
 }
 
-pub async fn get<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (channel, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (channel, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_read_channel(&access)?;
     Ok(Response::ok(json!({ "channel": channel })))
 }
 
-pub async fn join<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn join<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (_, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     if !access.is_channel_member {
         policy::can_join(&access)?;
         if let Some(ev) = channels::join(&api.sql, ch, caller.user_id).await? {
@@ -72,9 +90,14 @@ pub async fn join<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Re
     current(api, ch, caller.user_id).await
 }
 
-pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (channel, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (channel, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_read_channel(&access)?;
     if channel.kind == ChannelKind::Dm {
         return Err(ApiError::forbidden("you cannot leave a direct message").into());
@@ -85,7 +108,11 @@ pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &R
     Ok(Response::no_content())
 }
 
-async fn current<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, ch: ChannelId, user: ocomms_core::ids::UserId) -> Result<Response> {
+async fn current<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    ch: ChannelId,
+    user: ocomms_core::ids::UserId,
+) -> Result<Response> {
     let (channel, _) = channels::access(&api.sql, ch, user).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     Ok(Response::ok(json!({ "channel": channel })))
 }

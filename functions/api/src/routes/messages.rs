@@ -1,16 +1,16 @@
 //! Posting, history and the event backfill.
 
 use ocomms_core::ids::{ChannelId, MessageId};
-use ocomms_core::{policy, validate, ApiError};
+use ocomms_core::{ApiError, policy, validate};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::authenticate;
+use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::{channels, events, messages};
-use crate::Api;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,10 +21,15 @@ struct PostBody {
     client_msg_id: Option<String>,
 }
 
-pub async fn post<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn post<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: PostBody = req.json()?;
-    let (_, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_post(&access)?;
     let text = validate::message_text(&body.text)?;
     let key = body.client_msg_id.as_deref().map(validate::client_msg_id).transpose()?;
@@ -39,25 +44,35 @@ pub async fn post<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Re
     }
 }
 
-pub async fn history<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn history<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let before = req.query_num::<i64>("before")?;
     let limit = validate::page_limit(req.query_num("limit")?)?;
-    let (_, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_read_channel(&access)?;
     let page = messages::history(&api.sql, ch, before, limit).await?;
     let next_before = (page.len() == limit as usize).then(|| page.first().and_then(|m| m["seq"].as_i64())).flatten();
     Ok(Response::ok(json!({ "messages": page, "next_before": next_before })))
 }
 
-pub async fn events<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request, ch: ChannelId) -> Result<Response> {
+pub async fn events<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    ch: ChannelId,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let after = req.query_num::<i64>("after")?.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::bad_request("after must not be negative").into());
     }
     let limit = validate::page_limit(req.query_num("limit")?)?;
-    let (channel, access) = channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (channel, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_read_channel(&access)?;
     let mut list = events::after(&api.sql, ch, after, limit + 1).await?;
     let has_more = list.len() > limit as usize;

@@ -8,12 +8,12 @@ pub mod workspaces;
 
 use ocomms_core::ApiError;
 
-use crate::auth::{jwt, Caller};
+use crate::Api;
+use crate::auth::{Caller, jwt};
 use crate::error::Result;
 use crate::http::Request;
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::sessions;
-use crate::Api;
 
 /// The bearer token's caller, provided the session is live and the user active.
 pub async fn authenticate<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Caller> {

@@ -3,16 +3,16 @@
 use base64::Engine as _;
 use ocomms_core::ids::{ChannelId, WorkspaceId};
 use ocomms_core::policy::{self, Role};
-use ocomms_core::{validate, ApiError, ErrorCode};
+use ocomms_core::{ApiError, ErrorCode, validate};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::authenticate;
+use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::{channels, workspaces};
-use crate::Api;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
