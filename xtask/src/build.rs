@@ -33,45 +33,48 @@ fn root() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
-/// Builds a wasm crate for `target` and copies the artefact to `dest`.
-fn wasm(opts: &Options, package: &str, target: &str, artefact: &str, dest: &str) -> Result<()> {
+/// Builds wasm crates for `target` in ONE cargo invocation (so shared dependencies resolve
+/// to the same features and compile once) and copies each artefact to its destination.
+fn wasm(opts: &Options, target: &str, outputs: &[(&str, &str, &str)]) -> Result<()> {
     let root = root();
     let tc = toolchain::for_target(target, opts.offline)?;
     println!("    {}", toolchain::describe(&tc, target));
     let mut cmd = toolchain::cargo_build(&tc, target, &root)?;
-    cmd.args(["--package", package, "--profile", "wasm"]);
+    for (package, _, _) in outputs {
+        cmd.args(["--package", package]);
+    }
+    cmd.args(["--profile", "wasm"]);
     run(&mut cmd).with_context(|| toolchain::describe(&tc, target))?;
-    let built = toolchain::out_dir(&tc, target, "wasm", &root).join(artefact);
-    let dest = root.join(dest);
-    std::fs::create_dir_all(dest.parent().unwrap_or(Path::new(".")))?;
-    std::fs::copy(&built, &dest).with_context(|| format!("copy {} to {}", built.display(), dest.display()))?;
-    let size = std::fs::metadata(&dest)?.len();
-    println!("    {} ({} KiB)", dest.display(), size / 1024);
+    for (_, artefact, dest) in outputs {
+        let built = toolchain::out_dir(&tc, target, "wasm", &root).join(artefact);
+        let dest = root.join(dest);
+        std::fs::create_dir_all(dest.parent().unwrap_or(Path::new(".")))?;
+        std::fs::copy(&built, &dest).with_context(|| format!("copy {} to {}", built.display(), dest.display()))?;
+        let size = std::fs::metadata(&dest)?.len();
+        println!("    {} ({} KiB)", dest.display(), size / 1024);
+    }
     Ok(())
 }
 
-pub fn component(opts: &Options) -> Result<()> {
-    step("build functions component (wasm32-wasip2)", || {
-        wasm(opts, "ocomms-component", COMPONENT_TARGET, "ocomms_component.wasm", COMPONENT_OUT)
+const COMPONENT: (&str, &str, &str) = ("ocomms-component", "ocomms_component.wasm", COMPONENT_OUT);
+/// Test-only: a component that loops forever or panics, for the deadline test.
+const LOOPER: (&str, &str, &str) =
+    ("ocomms-fixture-looper", "ocomms_fixture_looper.wasm", "target/components/looper.wasm");
+
+/// The functions component and, for the tests, the fixture components, built together.
+pub fn components_with_fixtures(opts: &Options) -> Result<()> {
+    step("build functions component and test fixtures (wasm32-wasip2)", || {
+        wasm(opts, COMPONENT_TARGET, &[COMPONENT, LOOPER])
     })
 }
 
-/// Test-only components (e.g. one that loops forever, for the deadline test).
-pub fn fixtures(opts: &Options) -> Result<()> {
-    step("build test fixture components (wasm32-wasip2)", || {
-        wasm(
-            opts,
-            "ocomms-fixture-looper",
-            COMPONENT_TARGET,
-            "ocomms_fixture_looper.wasm",
-            "target/components/looper.wasm",
-        )
-    })
+pub fn component(opts: &Options) -> Result<()> {
+    step("build functions component (wasm32-wasip2)", || wasm(opts, COMPONENT_TARGET, &[COMPONENT]))
 }
 
 pub fn edge(opts: &Options) -> Result<()> {
     step("build edge worker (wasm32-unknown-unknown)", || {
-        wasm(opts, "ocomms-edge", EDGE_TARGET, "ocomms_edge.wasm", EDGE_OUT)
+        wasm(opts, EDGE_TARGET, &[("ocomms-edge", "ocomms_edge.wasm", EDGE_OUT)])
     })
 }
 
@@ -83,6 +86,14 @@ pub fn host(release: bool) -> Result<()> {
             cmd.arg("--release");
         }
         run(&mut cmd)
+    })
+}
+
+/// The host and every native crate with the features `cargo test --workspace` resolves, so
+/// the test run that follows reuses these artefacts instead of compiling wasmtime again.
+pub fn native_workspace() -> Result<()> {
+    step("build host and native crates (cargo build --workspace)", || {
+        run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["build", "--workspace"]))
     })
 }
 

@@ -30,8 +30,10 @@ pub fn run(opts: &Options, extra: &[String]) -> Result<()> {
 pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     let started = Instant::now();
     step("check system packages", system::ensure_postgres)?;
-    build::build(opts, "all")?;
-    build::fixtures(opts)?;
+    build::components_with_fixtures(opts)?;
+    build::edge(opts)?;
+    build::web()?;
+    build::native_workspace()?;
     let counts = step("cargo test --workspace", || cargo_test(extra))?;
     println!("\nall phases took {:.1}s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.ignored);

@@ -46,6 +46,8 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         (Get, ["channels", ch, "messages"]) => messages::history(api, req, id(ch)?).await,
         (Post, ["channels", ch, "messages"]) => messages::post(api, req, id(ch)?).await,
         (Get, ["channels", ch, "events"]) => messages::events(api, req, id(ch)?).await,
+        (Patch, ["messages", m]) => messages::edit(api, req, id(m)?).await,
+        (Delete, ["messages", m]) => messages::delete(api, req, id(m)?).await,
         (_, segs) if known_path(segs) => {
             Err(ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route").into())
         }
@@ -63,6 +65,7 @@ fn known_path(segs: &[&str]) -> bool {
             | ["invites", _, "accept"]
             | ["channels", _]
             | ["channels", _, "join" | "leave" | "messages" | "events"]
+            | ["messages", _]
     )
 }
 

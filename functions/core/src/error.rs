@@ -27,6 +27,28 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for exhaustive checks.
+    pub const ALL: [ErrorCode; 18] = [
+        Self::BadRequest,
+        Self::InvalidJson,
+        Self::ValidationFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::Unauthenticated,
+        Self::TokenExpired,
+        Self::TokenReused,
+        Self::InvalidCredentials,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::EmailTaken,
+        Self::Gone,
+        Self::RateLimited,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
     pub fn status(self) -> u16 {
         match self {
             Self::BadRequest | Self::InvalidJson => 400,
@@ -115,27 +137,7 @@ mod tests {
 
     #[test]
     fn as_str_matches_serde() {
-        use ErrorCode::*;
-        for code in [
-            BadRequest,
-            InvalidJson,
-            ValidationFailed,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            Unauthenticated,
-            TokenExpired,
-            TokenReused,
-            InvalidCredentials,
-            Forbidden,
-            NotFound,
-            MethodNotAllowed,
-            Conflict,
-            EmailTaken,
-            Gone,
-            RateLimited,
-            Internal,
-            Unavailable,
-        ] {
+        for code in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert!((400..600).contains(&code.status()));
         }

@@ -24,6 +24,10 @@ pub struct ChannelEvent {
 
 pub mod kind {
     pub const MESSAGE_POSTED: &str = "message.posted";
+    /// `data` is the whole message after the edit (with `edited_at_ms`).
+    pub const MESSAGE_EDITED: &str = "message.edited";
+    /// `data` is `{id, channel_id, seq, deleted_by}`: a tombstone, never the old text.
+    pub const MESSAGE_DELETED: &str = "message.deleted";
     pub const MEMBER_JOINED: &str = "member.joined";
     pub const MEMBER_LEFT: &str = "member.left";
     pub const CHANNEL_CREATED: &str = "channel.created";

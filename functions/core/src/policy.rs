@@ -120,6 +120,26 @@ pub fn can_join(a: &ChannelAccess) -> Result<(), ApiError> {
     }
 }
 
+/// Editing: only the author, and only while they may still post there. Admins moderate by
+/// deleting, never by putting words in someone's mouth.
+pub fn can_edit_message(a: &ChannelAccess, is_author: bool) -> Result<(), ApiError> {
+    can_read_channel(a)?;
+    if !is_author {
+        return Err(ApiError::forbidden("only the author can edit a message"));
+    }
+    can_post(a)
+}
+
+/// Deleting: the author (while a member), or a workspace admin or owner who can see it.
+pub fn can_delete_message(a: &ChannelAccess, is_author: bool) -> Result<(), ApiError> {
+    can_read_channel(a)?;
+    match a.role {
+        Some(Role::Owner | Role::Admin) => Ok(()),
+        _ if is_author && a.is_channel_member => Ok(()),
+        _ => Err(ApiError::forbidden("only the author or an admin can delete a message")),
+    }
+}
+
 pub fn can_create_channel(role: Option<Role>) -> Result<(), ApiError> {
     match role {
         None => Err(ApiError::not_found("workspace")),
@@ -192,6 +212,26 @@ mod tests {
         a.archived = true;
         assert!(can_read_channel(&a).is_ok());
         assert!(can_post(&a).is_err());
+    }
+
+    #[test]
+    fn editing_and_deleting_messages() {
+        let member = access(Some(Member), Public, true);
+        assert!(can_edit_message(&member, true).is_ok());
+        assert_eq!(can_edit_message(&member, false).unwrap_err().status(), 403);
+        assert!(can_delete_message(&member, true).is_ok());
+        assert!(can_delete_message(&member, false).is_err());
+        let admin = access(Some(Admin), Public, false);
+        assert!(can_edit_message(&admin, false).is_err(), "admins cannot edit others' words");
+        assert!(can_delete_message(&admin, false).is_ok(), "admins moderate by deleting");
+        let admin_private = access(Some(Admin), Private, false);
+        assert_eq!(can_delete_message(&admin_private, false).unwrap_err().status(), 404);
+        let left = access(Some(Member), Public, false);
+        assert!(can_edit_message(&left, true).is_err(), "after leaving, no more edits");
+        let mut archived = access(Some(Member), Public, true);
+        archived.archived = true;
+        assert!(can_edit_message(&archived, true).is_err());
+        assert!(can_delete_message(&access(None, Public, true), true).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ struct Shared {
     url_base: String,
     port: u16,
     /// Closing this pipe (at process exit) tells the watchdog to clean up.
-    _watchdog: Mutex<(Child, ChildStdin)>,
+    _watchdog: Mutex<ExitHook>,
 }
 
 static SHARED: OnceCell<Shared> = OnceCell::const_new();
@@ -94,7 +94,8 @@ async fn start() -> Result<Shared> {
     let cluster = Cluster::start(Options { data_dir, port, auth: Auth::Trust, ephemeral: true })
         .await
         .context("start the test PostgreSQL cluster")?;
-    let watchdog = spawn_watchdog(&cluster.stop_command_line(), &root)?;
+    let watchdog =
+        ExitHook::spawn(&format!("{} >/dev/null 2>&1; rm -rf '{}'", cluster.stop_command_line(), root.display()))?;
     let url_base = format!("postgresql://postgres@127.0.0.1:{port}");
 
     let admin = connect(&format!("{url_base}/postgres")).await?;
@@ -107,18 +108,33 @@ async fn start() -> Result<Shared> {
     Ok(Shared { url_base, port, _watchdog: Mutex::new(watchdog) })
 }
 
-/// `sh` waits for its stdin to close (our exit), then stops the server and removes the files.
-fn spawn_watchdog(stop: &str, root: &std::path::Path) -> Result<(Child, ChildStdin)> {
-    let script = format!("cat >/dev/null; {stop} >/dev/null 2>&1; rm -rf '{}'", root.display());
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn the PostgreSQL watchdog")?;
-    let mut stdin = child.stdin.take().context("watchdog stdin")?;
-    stdin.flush()?;
-    Ok((child, stdin))
+/// A shell script that runs when this process exits, however it exits (a panic, an abort,
+/// a kill): `sh` waits for its stdin, a pipe from us, to close. Tests use it to stop the
+/// servers they started, since Rust does not drop statics.
+#[derive(Debug)]
+pub struct ExitHook {
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+impl ExitHook {
+    pub fn spawn(script: &str) -> Result<Self> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("cat >/dev/null; {script}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawn the exit hook")?;
+        let mut stdin = child.stdin.take().context("exit hook stdin")?;
+        stdin.flush()?;
+        Ok(Self { child, _stdin: stdin })
+    }
+
+    /// Drops the hook without running its script (the caller cleaned up itself).
+    pub fn cancel(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -13,7 +13,7 @@
 //!
 //! # Usage
 //!
-//! ```ignore
+//! ```text
 //! let runtime = Runtime::new(RuntimeConfig::default())?;
 //! // Compiling is CPU-heavy and blocking: call it from `spawn_blocking` in async code.
 //! let api = runtime.load_component("api", Path::new("api.wasm"), ComponentContext {

@@ -103,3 +103,64 @@ pub async fn history(
     out.reverse();
     Ok(out)
 }
+
+/// Who wrote a message and where, for authorization; `None` if it does not exist or is
+/// deleted.
+pub async fn locate(db: &impl Sql, id: MessageId) -> Result<Option<(ChannelId, UserId)>, DbError> {
+    let rows = db
+        .query("SELECT channel_id, author_id FROM messages WHERE id = $1 AND deleted_at IS NULL", &[Value::Uuid(id.0)])
+        .await?;
+    rows.first().map(|r| Ok((ChannelId(r.uuid("channel_id")?), UserId(r.uuid("author_id")?)))).transpose()
+}
+
+/// Replaces the text and records a `message.edited` event under the channel's next seq, in
+/// one statement. `None` if the message was deleted meanwhile.
+pub async fn edit(
+    db: &impl Sql,
+    id: MessageId,
+    channel: ChannelId,
+    text: &str,
+) -> Result<Option<ChannelEvent>, DbError> {
+    let sql = format!(
+        "WITH target AS (SELECT id FROM messages WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
+         ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq),
+         m AS (UPDATE messages SET text = $3, edited_at = now() WHERE id = (SELECT id FROM target) RETURNING *),
+         ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
+                SELECT m.channel_id, ch.last_seq, '{kind}', {MESSAGE_JSON} FROM m, ch
+                RETURNING {EVENT_COLUMNS})
+         SELECT * FROM ev",
+        kind = kind::MESSAGE_EDITED,
+    );
+    let rows = db.query(&sql, &[Value::Uuid(id.0), Value::Uuid(channel.0), Value::Text(text.into())]).await?;
+    rows.first().map(|r| events::from_row(channel, r)).transpose()
+}
+
+/// Tombstones a message: the text is erased (not just hidden), also from the stored events
+/// that carried it, so backfill cannot reveal it; a `message.deleted` event is recorded; all
+/// in one statement. `None` if it was already deleted.
+pub async fn delete(
+    db: &impl Sql,
+    id: MessageId,
+    channel: ChannelId,
+    by: UserId,
+) -> Result<Option<ChannelEvent>, DbError> {
+    let sql = format!(
+        "WITH target AS (SELECT id FROM messages WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
+         ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq),
+         m AS (UPDATE messages SET text = '', deleted_at = now() WHERE id = (SELECT id FROM target) RETURNING *),
+         scrub AS (UPDATE channel_events SET data = data || jsonb_build_object('text', '', 'deleted', true)
+                   WHERE channel_id = $2 AND kind IN ('{posted}', '{edited}') AND data->>'id' = $1::text
+                     AND EXISTS (SELECT 1 FROM ch)),
+         ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
+                SELECT m.channel_id, ch.last_seq, '{kind}',
+                       jsonb_build_object('id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'deleted_by', $3::uuid)
+                FROM m, ch
+                RETURNING {EVENT_COLUMNS})
+         SELECT * FROM ev",
+        kind = kind::MESSAGE_DELETED,
+        posted = kind::MESSAGE_POSTED,
+        edited = kind::MESSAGE_EDITED,
+    );
+    let rows = db.query(&sql, &[Value::Uuid(id.0), Value::Uuid(channel.0), Value::Uuid(by.0)]).await?;
+    rows.first().map(|r| events::from_row(channel, r)).transpose()
+}

@@ -14,6 +14,12 @@ use crate::repo::{channels, events, messages};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct EditBody {
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PostBody {
     text: String,
     /// Idempotency key: a retry with the same key returns the stored message.
@@ -78,4 +84,37 @@ pub async fn events<S: Sql, R: RoomPublisher, E: Env>(
     let has_more = list.len() > limit as usize;
     list.truncate(limit as usize);
     Ok(Response::ok(json!({ "events": list, "has_more": has_more, "last_seq": channel.last_seq })))
+}
+
+pub async fn edit<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    id: MessageId,
+) -> Result<Response> {
+    let caller = authenticate(api, req).await?;
+    let body: EditBody = req.json()?;
+    let (ch, author) = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let (_, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    policy::can_edit_message(&access, author == caller.user_id)?;
+    let text = validate::message_text(&body.text)?;
+    let event = messages::edit(&api.sql, id, ch, &text).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    api.publish(&event).await;
+    Ok(Response::ok(json!({ "message": event.data })))
+}
+
+pub async fn delete<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    id: MessageId,
+) -> Result<Response> {
+    let caller = authenticate(api, req).await?;
+    let (ch, author) = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let (_, access) =
+        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    policy::can_delete_message(&access, author == caller.user_id)?;
+    let event =
+        messages::delete(&api.sql, id, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    api.publish(&event).await;
+    Ok(Response::no_content())
 }

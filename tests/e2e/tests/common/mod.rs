@@ -11,7 +11,6 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures::{SinkExt as _, StreamExt as _};
 use ocomms_core::event::{ChannelEvent, ClientFrame, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription};
 use ocomms_core::ids::UserId;
+use ocomms_testsupport::ExitHook;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -144,7 +144,7 @@ pub struct Host {
     dir: PathBuf,
     pid: u32,
     child: Option<tokio::process::Child>,
-    watchdog: Option<std::process::Child>,
+    watchdog: Option<ExitHook>,
     log: PathBuf,
     http: reqwest::Client,
 }
@@ -426,34 +426,22 @@ impl Host {
     }
 }
 
-/// `sh` waits for its stdin to close, which happens only if this process dies without
-/// dropping the [`Host`]; it then stops the host and removes its directory.
-fn spawn_watchdog(pid: u32, dir: &Path) -> Option<std::process::Child> {
+/// Runs only if this process dies without dropping the [`Host`]: stops the host and
+/// removes its directory.
+fn spawn_watchdog(pid: u32, dir: &Path) -> Option<ExitHook> {
     let script = format!(
-        "cat >/dev/null; kill -TERM {pid} 2>/dev/null; i=0; \
+        "kill -TERM {pid} 2>/dev/null; i=0; \
          while kill -0 {pid} 2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done; rm -rf '{}'",
         dir.display()
     );
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    if let Some(stdin) = child.stdin.as_mut() {
-        let _ = stdin.flush();
-    }
-    Some(child)
+    ExitHook::spawn(&script).ok()
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
         // The watchdog first, so that it cannot signal a recycled pid later.
-        if let Some(mut w) = self.watchdog.take() {
-            let _ = w.kill();
-            let _ = w.wait();
+        if let Some(w) = self.watchdog.take() {
+            w.cancel();
         }
         if let Some(mut child) = self.child.take() {
             let running = matches!(child.try_wait(), Ok(None));

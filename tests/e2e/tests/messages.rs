@@ -1,0 +1,85 @@
+//! Editing and deleting messages: authorization, live events, and what backfill reveals.
+
+mod common;
+
+use common::{Host, Ws};
+use ocomms_core::event::kind;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone() {
+    let host = Host::start().await;
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws_id, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws_id).await;
+    let (mut bob_ws, _) = Ws::connect(&host, &bob.access, false).await;
+
+    let posted = host
+        .post(&format!("/api/v1/channels/{general}/messages"), Some(&ann.access), json!({"text": "secret plan"}))
+        .await;
+    posted.expect_status(201, "post");
+    let id = posted.str_at("/message/id");
+    let seq_posted = bob_ws.next_event().await.seq;
+
+    // Only the author edits; Bob (a member) and Eve (an outsider) cannot.
+    let path = format!("/api/v1/messages/{id}");
+    let edit = |token: &str, text: &str| {
+        let req = host.request(reqwest::Method::PATCH, &path, Some(token)).json(&json!({ "text": text }));
+        host.send(req)
+    };
+    edit(&bob.access, "hijacked").await.expect_error(403, "forbidden", "a member editing another's message");
+    edit(&eve.access, "hijacked").await.expect_error(404, "not_found", "an outsider editing");
+    edit(&ann.access, "   ").await.expect_error(422, "validation_failed", "an empty edit");
+    let edited = edit(&ann.access, "revised plan").await;
+    edited.expect_status(200, "author edits");
+    assert_eq!(edited.body["message"]["text"], "revised plan");
+    assert!(edited.body["message"]["edited_at_ms"].is_i64(), "edited_at is set: {:?}", edited.body);
+
+    let ev = bob_ws.next_event().await;
+    assert_eq!((ev.kind.as_str(), ev.seq), (kind::MESSAGE_EDITED, seq_posted + 1));
+    assert_eq!(ev.data["text"], "revised plan");
+    let history = host.history(&bob.access, &general).await;
+    assert_eq!(history.last().map(|m| m["text"].clone()), Some(json!("revised plan")));
+
+    // Bob cannot delete Ann's message; Ann can, and the text leaves the event log too.
+    let delete = |token: &str| host.send(host.request(reqwest::Method::DELETE, &path, Some(token)));
+    delete(&bob.access).await.expect_error(403, "forbidden", "a member deleting another's message");
+    delete(&eve.access).await.expect_error(404, "not_found", "an outsider deleting");
+    delete(&ann.access).await.expect_status(204, "author deletes");
+    let ev = bob_ws.next_event().await;
+    assert_eq!((ev.kind.as_str(), ev.seq), (kind::MESSAGE_DELETED, seq_posted + 2));
+    assert_eq!(ev.data["id"], json!(id));
+    assert!(ev.data.get("text").is_none(), "a tombstone carries no text: {:?}", ev.data);
+
+    assert!(host.history(&bob.access, &general).await.iter().all(|m| m["id"] != json!(id)));
+    let log = host.all_events_after(&bob.access, &general, 0, 50).await;
+    let dump = serde_json::to_string(&log.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
+    assert!(
+        !dump.contains("secret plan") && !dump.contains("revised plan"),
+        "deleted text is still in the log: {dump}"
+    );
+    common::assert_contiguous(&log.iter().map(|e| e.seq).collect::<Vec<_>>(), 1, seq_posted + 2, "event log");
+
+    // A deleted message is gone for every further action.
+    edit(&ann.access, "again").await.expect_error(404, "not_found", "editing a deleted message");
+    delete(&ann.access).await.expect_error(404, "not_found", "deleting twice");
+    host.send(host.request(reqwest::Method::DELETE, "/api/v1/messages/not-a-uuid", Some(&ann.access)))
+        .await
+        .expect_error(404, "not_found", "a malformed id");
+    host.send(host.request(reqwest::Method::PUT, &path, Some(&ann.access))).await.expect_error(
+        405,
+        "method_not_allowed",
+        "PUT on a message",
+    );
+
+    // The owner (admin rights) may delete Bob's message as moderation.
+    let bobs =
+        host.post(&format!("/api/v1/channels/{general}/messages"), Some(&bob.access), json!({"text": "spam"})).await;
+    let bobs_path = format!("/api/v1/messages/{}", bobs.str_at("/message/id"));
+    host.send(host.request(reqwest::Method::DELETE, &bobs_path, Some(&ann.access)))
+        .await
+        .expect_status(204, "owner deletes a member's message");
+    bob_ws.close().await;
+}
