@@ -7,9 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use ocomms_core::event::{ChannelEvent, ServerFrame, Subscription, kind};
+use ocomms_core::event::{ChannelEvent, ServerFrame, Subscription, UserNotice, kind};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
 use tokio::sync::{Notify, mpsc};
@@ -29,10 +29,14 @@ pub struct ConnHandle {
     /// Set when a frame could not be queued; the writer sends `resync` and clears it.
     pub lagged: Arc<AtomicBool>,
     pub wake: Arc<Notify>,
+    /// Set (with the reason) when the socket's session ended: the writer says so and closes.
+    pub ended: Arc<OnceLock<String>>,
 }
 
 struct Conn {
     user: UserId,
+    session: uuid::Uuid,
+    ended: Arc<OnceLock<String>>,
     tx: mpsc::Sender<Frame>,
     lagged: Arc<AtomicBool>,
     wake: Arc<Notify>,
@@ -63,16 +67,56 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn register(&self, user: UserId) -> ConnHandle {
+    /// A new socket of `user`, authenticated in login session `session`.
+    pub fn register(&self, user: UserId, session: uuid::Uuid) -> ConnHandle {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let lagged = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(Notify::new());
+        let ended = Arc::new(OnceLock::new());
+        let conn = Conn {
+            user,
+            session,
+            ended: ended.clone(),
+            tx,
+            lagged: lagged.clone(),
+            wake: wake.clone(),
+            channels: HashSet::new(),
+        };
         let mut inner = self.lock();
-        inner.conns.insert(id, Conn { user, tx, lagged: lagged.clone(), wake: wake.clone(), channels: HashSet::new() });
+        inner.conns.insert(id, conn);
         inner.by_user.entry(user).or_default().insert(id);
         self.metrics.sockets.fetch_add(1, Ordering::Relaxed);
-        ConnHandle { id, rx, lagged, wake }
+        ConnHandle { id, rx, lagged, wake, ended }
+    }
+
+    /// Delivers a notice to the user's sockets. An ended session stops receiving at once:
+    /// its sockets leave every room here, before their writers get to close them.
+    pub fn notify_user(&self, user: UserId, notice: UserNotice) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner.by_user.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        match notice {
+            UserNotice::ReadMarker { channel_id, last_read_seq } => {
+                let frame = Arc::new(ServerFrame::ReadMarker { channel_id, last_read_seq });
+                for c in conns {
+                    send(&inner, c, frame.clone(), &self.metrics);
+                }
+            }
+            UserNotice::SessionsEnded { session_id, reason } => {
+                for c in conns {
+                    let Some(conn) = inner.conns.get_mut(&c) else { continue };
+                    if session_id.is_some_and(|s| s != conn.session) {
+                        continue;
+                    }
+                    let _ = conn.ended.set(reason.clone());
+                    conn.wake.notify_one();
+                    let channels: Vec<ChannelId> = conn.channels.drain().collect();
+                    for ch in channels {
+                        leave_room(&mut inner, ch, c, &self.metrics);
+                    }
+                }
+            }
+        }
     }
 
     /// Subscribes a socket to a channel whose stored seq is `db_seq`.
@@ -231,8 +275,8 @@ mod tests {
     #[test]
     fn events_reach_subscribers_of_the_channel_only() {
         let hub = hub();
-        let mut a = hub.register(ANN);
-        let mut b = hub.register(BOB);
+        let mut a = hub.register(ANN, Uuid::nil());
+        let mut b = hub.register(BOB, Uuid::nil());
         hub.subscribe(a.id, CH, 0).unwrap();
         hub.subscribe(b.id, CH2, 0).unwrap();
         drain(&mut a);
@@ -244,7 +288,7 @@ mod tests {
     #[test]
     fn joining_subscribes_open_sockets_and_leaving_unsubscribes() {
         let hub = hub();
-        let mut b = hub.register(BOB);
+        let mut b = hub.register(BOB, Uuid::nil());
         let joined = serde_json::json!({ "user_id": BOB.to_string() });
         hub.publish(ev(CH, 5, kind::MEMBER_JOINED, joined.clone()));
         let frames = drain(&mut b);
@@ -264,7 +308,7 @@ mod tests {
     #[test]
     fn a_full_queue_flags_the_socket_instead_of_dropping_it_silently() {
         let hub = hub();
-        let mut a = hub.register(ANN);
+        let mut a = hub.register(ANN, Uuid::nil());
         hub.subscribe(a.id, CH, 0).unwrap();
         for seq in 1..=(SOCKET_QUEUE as i64 + 10) {
             hub.publish(ev(CH, seq, kind::MESSAGE_POSTED, serde_json::json!({})));
@@ -273,5 +317,39 @@ mod tests {
         assert_eq!(drain(&mut a).len(), SOCKET_QUEUE);
         hub.unregister(a.id);
         assert_eq!(hub.room_count(), 0);
+    }
+
+    #[test]
+    fn an_ended_session_stops_hearing_at_once_and_other_sessions_carry_on() {
+        let hub = hub();
+        let (s1, s2) = (Uuid::from_u128(100), Uuid::from_u128(200));
+        let mut a1 = hub.register(ANN, s1);
+        let mut a2 = hub.register(ANN, s2);
+        hub.subscribe(a1.id, CH, 0).unwrap();
+        hub.subscribe(a2.id, CH, 0).unwrap();
+        hub.notify_user(ANN, UserNotice::SessionsEnded { session_id: Some(s1), reason: "logged out".into() });
+        assert_eq!(a1.ended.get().map(String::as_str), Some("logged out"));
+        assert!(a2.ended.get().is_none());
+        hub.publish(ev(CH, 1, kind::MESSAGE_POSTED, serde_json::json!({})));
+        assert!(drain(&mut a1).is_empty());
+        assert_eq!(drain(&mut a2).len(), 1);
+        hub.notify_user(ANN, UserNotice::SessionsEnded { session_id: None, reason: "removed".into() });
+        assert!(a2.ended.get().is_some());
+        hub.publish(ev(CH, 2, kind::MESSAGE_POSTED, serde_json::json!({})));
+        assert!(drain(&mut a2).is_empty());
+        assert_eq!(hub.room_count(), 0);
+    }
+
+    #[test]
+    fn read_markers_reach_every_socket_of_the_user_only() {
+        let hub = hub();
+        let mut a1 = hub.register(ANN, Uuid::from_u128(1));
+        let mut a2 = hub.register(ANN, Uuid::from_u128(2));
+        let mut b = hub.register(BOB, Uuid::from_u128(3));
+        hub.notify_user(ANN, UserNotice::ReadMarker { channel_id: CH, last_read_seq: 9 });
+        for h in [&mut a1, &mut a2] {
+            assert!(matches!(drain(h).as_slice(), [ServerFrame::ReadMarker { last_read_seq: 9, .. }]));
+        }
+        assert!(drain(&mut b).is_empty());
     }
 }

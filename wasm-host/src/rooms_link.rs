@@ -10,7 +10,7 @@ use http::StatusCode;
 
 use crate::hub::Hub;
 use crate::runtime::OutboundInterceptor;
-use crate::server::{publish_event, rooms_authorized};
+use crate::server::{notify_user, publish_event, rooms_authorized};
 
 pub const ROOMS_AUTHORITY: &str = "rooms.internal";
 
@@ -42,16 +42,17 @@ impl OutboundInterceptor for InProcessRooms {
             )
         } else {
             let segs: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
-            match (req.method() == http::Method::POST, segs.as_slice()) {
-                (true, ["internal", "rooms", channel, "events"]) => match publish_event(&self.hub, channel, req.body())
-                {
-                    Ok(()) => reply(StatusCode::ACCEPTED, String::new()),
-                    Err(e) => reply(
-                        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                        e.to_json().to_string(),
-                    ),
-                },
-                _ => reply(StatusCode::NOT_FOUND, ocomms_core::ApiError::not_found("route").to_json().to_string()),
+            let outcome = match (req.method() == http::Method::POST, segs.as_slice()) {
+                (true, ["internal", "rooms", channel, "events"]) => Some(publish_event(&self.hub, channel, req.body())),
+                (true, ["internal", "users", user, "notices"]) => Some(notify_user(&self.hub, user, req.body())),
+                _ => None,
+            };
+            match outcome {
+                Some(Ok(())) => reply(StatusCode::ACCEPTED, String::new()),
+                Some(Err(e)) => {
+                    reply(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_json().to_string())
+                }
+                None => reply(StatusCode::NOT_FOUND, ocomms_core::ApiError::not_found("route").to_json().to_string()),
             }
         };
         Some(Box::pin(async move { resp }))

@@ -12,8 +12,8 @@ use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ocomms_core::event::ChannelEvent;
-use ocomms_core::ids::ChannelId;
+use ocomms_core::event::{ChannelEvent, UserNotice};
+use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_core::{ApiError, ErrorCode};
 
 use crate::hub::Hub;
@@ -62,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/ws", get(crate::ws::upgrade))
         .route("/internal/rooms/{channel}/events", post(rooms_publish))
+        .route("/internal/users/{user}/notices", post(users_notify))
         .fallback(dispatch)
         .with_state(state)
 }
@@ -106,6 +107,30 @@ pub fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiErr
     }
     hub.publish(event);
     Ok(())
+}
+
+/// Parses and delivers one notice to `user`'s sockets.
+pub fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<(), ApiError> {
+    let user = user.parse::<UserId>().map_err(|_| ApiError::not_found("user"))?;
+    let notice: UserNotice =
+        serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+    hub.notify_user(user, notice);
+    Ok(())
+}
+
+async fn users_notify(
+    State(state): State<Arc<AppState>>,
+    UrlPath(user): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !rooms_authorized(&headers, &state.rooms_secret) {
+        return json_error(&ApiError::unauthenticated("bad rooms secret"));
+    }
+    match notify_user(&state.hub, &user, &body) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => json_error(&e),
+    }
 }
 
 /// The rooms service's public face, for a component running on another Spin runtime.

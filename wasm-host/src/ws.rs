@@ -88,7 +88,7 @@ async fn channels_of(state: &AppState, caller: &Caller) -> Result<Vec<(ChannelId
         .query(
             "SELECT c.id, c.last_seq FROM channel_members cm
              JOIN channels c ON c.id = cm.channel_id
-             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL
+             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
              WHERE cm.user_id = $1",
             &[Value::Uuid(caller.user_id.0)],
         )
@@ -123,7 +123,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             return close(&mut socket, 1011, "server error").await;
         }
     };
-    let mut handle = state.hub.register(caller.user_id);
+    let mut handle = state.hub.register(caller.user_id, caller.session_id);
     let mut subscriptions: Vec<Subscription> = Vec::with_capacity(channels.len());
     for (ch, seq) in channels {
         match state.hub.subscribe(handle.id, ch, seq) {
@@ -147,6 +147,14 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
                 ok = match encode(encoding, &frame) { Some(m) => tx.send(m).await.is_ok(), None => true };
             }
             _ = handle.wake.notified() => {
+                if let Some(reason) = handle.ended.get() {
+                    let frame = ServerFrame::SessionEnded { reason: reason.clone() };
+                    if let Some(m) = encode(encoding, &frame) {
+                        let _ = tx.send(m).await;
+                    }
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 4003, reason: "session ended".into() }))).await;
+                    break;
+                }
                 if handle.lagged.swap(false, Ordering::AcqRel) {
                     let resync = ServerFrame::Resync { reason: "too slow: events were dropped; fetch /events?after=<last seq> for each channel".into() };
                     ok = match encode(encoding, &resync) { Some(m) => tx.send(m).await.is_ok(), None => true };

@@ -67,4 +67,11 @@ impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<S, R, E> {
             self.env.log_error(&format!("publish to channel {} seq {}: {e}", event.channel_id, event.seq));
         }
     }
+
+    /// Like [`Self::publish`], for a notice to one user's sockets.
+    pub(crate) async fn notify(&self, user: ocomms_core::ids::UserId, notice: ocomms_core::event::UserNotice) {
+        if let Err(e) = self.rooms.notify_user(user, &notice).await {
+            self.env.log_error(&format!("notify user {user}: {e}"));
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! event to a room; the time and some random bytes. Futures are not `Send`, because Spin and
 //! Workers run them on one thread.
 
-use ocomms_core::event::ChannelEvent;
+use ocomms_core::event::{ChannelEvent, UserNotice};
+use ocomms_core::ids::UserId;
 
 /// A value bound to or read from a SQL statement. Adapters map it to their driver's types.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,8 @@ pub trait Sql {
 #[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
 pub trait RoomPublisher {
     async fn publish(&self, event: &ChannelEvent) -> Result<(), PublishError>;
+    /// Tells every open socket of `user` (read markers, ended sessions).
+    async fn notify_user(&self, user: UserId, notice: &UserNotice) -> Result<(), PublishError>;
 }
 
 #[derive(Debug, thiserror::Error)]

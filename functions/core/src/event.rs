@@ -31,6 +31,27 @@ pub mod kind {
     pub const MEMBER_JOINED: &str = "member.joined";
     pub const MEMBER_LEFT: &str = "member.left";
     pub const CHANNEL_CREATED: &str = "channel.created";
+    /// `data` is the whole channel after a rename or a topic/purpose change.
+    pub const CHANNEL_UPDATED: &str = "channel.updated";
+    pub const CHANNEL_ARCHIVED: &str = "channel.archived";
+    pub const CHANNEL_UNARCHIVED: &str = "channel.unarchived";
+    /// `data` is `{message_id, user_id, emoji}`.
+    pub const REACTION_ADDED: &str = "reaction.added";
+    pub const REACTION_REMOVED: &str = "reaction.removed";
+    /// `data` is `{message_id, user_id}` (who pinned or unpinned).
+    pub const MESSAGE_PINNED: &str = "message.pinned";
+    pub const MESSAGE_UNPINNED: &str = "message.unpinned";
+}
+
+/// Something for every open socket of one user, outside any channel's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserNotice {
+    /// Sessions ended (logout, removal, deactivation): close the sockets of `session_id`, or
+    /// of every session when it is `None`.
+    SessionsEnded { session_id: Option<uuid::Uuid>, reason: String },
+    /// The user marked a channel read, on some device; the others update their badges.
+    ReadMarker { channel_id: ChannelId, last_read_seq: i64 },
 }
 
 /// Channels a socket is subscribed to, with the last seq the server has for each.
@@ -77,6 +98,15 @@ pub enum ServerFrame {
     },
     Pong {
         nonce: Option<u64>,
+    },
+    /// The user read the channel up to `last_read_seq` (on this or another device).
+    ReadMarker {
+        channel_id: ChannelId,
+        last_read_seq: i64,
+    },
+    /// The session ended; the server closes the socket (code 4003) after this frame.
+    SessionEnded {
+        reason: String,
     },
     Error {
         code: String,

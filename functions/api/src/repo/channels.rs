@@ -127,7 +127,7 @@ pub async fn access(
     let sql = format!(
         "SELECT {COLUMNS}, (cm.user_id IS NOT NULL) AS is_member, wm.role FROM channels c
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
-         LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2 AND wm.removed_at IS NULL
+         LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2 AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
          WHERE c.id = $1"
     );
     let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0)]).await?;

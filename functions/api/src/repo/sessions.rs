@@ -25,7 +25,7 @@ pub enum Redeem {
     /// The token was live; it is now used, and the caller issues the next one in `family`.
     Rotated { family: Uuid, user: UserId },
     /// The token had been used before: the family is now revoked.
-    Reused,
+    Reused { family: Option<Uuid>, user: Option<UserId> },
     /// Unknown, expired or revoked.
     Invalid,
 }
@@ -49,7 +49,7 @@ pub async fn redeem(db: &impl Sql, token_hash: &str) -> Result<Redeem, DbError> 
             "WITH used AS (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL)
              UPDATE refresh_tokens SET revoked_at = now()
              WHERE family_id IN (SELECT family_id FROM used) AND revoked_at IS NULL
-             RETURNING family_id",
+             RETURNING family_id, user_id",
             &[Value::Text(token_hash.into())],
         )
         .await?;
@@ -61,14 +61,29 @@ pub async fn redeem(db: &impl Sql, token_hash: &str) -> Result<Redeem, DbError> 
             )
             .await?
             .is_empty();
-    Ok(if was_used { Redeem::Reused } else { Redeem::Invalid })
+    let family = revoked.first().map(|r| r.uuid("family_id")).transpose()?;
+    let user = revoked.first().map(|r| r.uuid("user_id").map(UserId)).transpose()?;
+    Ok(if was_used { Redeem::Reused { family, user } } else { Redeem::Invalid })
 }
 
 /// Ends a session: every token of the family, and with it every access token naming it.
-pub async fn revoke_family(db: &impl Sql, family: Uuid) -> Result<(), DbError> {
+/// Returns the session's user when something was revoked.
+pub async fn revoke_family(db: &impl Sql, family: Uuid) -> Result<Option<UserId>, DbError> {
+    let rows = db
+        .query(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL
+             RETURNING user_id",
+            &[Value::Uuid(family)],
+        )
+        .await?;
+    rows.first().map(|r| r.uuid("user_id").map(UserId)).transpose()
+}
+
+/// Ends every session of a user (removal, deactivation).
+pub async fn revoke_all(db: &impl Sql, user: UserId) -> Result<(), DbError> {
     db.execute(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
-        &[Value::Uuid(family)],
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        &[Value::Uuid(user.0)],
     )
     .await?;
     Ok(())

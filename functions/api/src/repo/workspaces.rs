@@ -60,7 +60,7 @@ pub async fn list_for(db: &impl Sql, user: UserId) -> Result<Vec<Workspace>, DbE
                 "SELECT w.id, w.name, m.role, ",
                 ms!("w.created_at"),
                 " AS created_ms FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id
-                 WHERE m.user_id = $1 AND m.removed_at IS NULL ORDER BY w.created_at, w.id"
+                 WHERE m.user_id = $1 AND m.removed_at IS NULL AND m.deactivated_at IS NULL ORDER BY w.created_at, w.id"
             ),
             &[Value::Uuid(user.0)],
         )
@@ -72,7 +72,7 @@ pub async fn list_for(db: &impl Sql, user: UserId) -> Result<Vec<Workspace>, DbE
 pub async fn role_of(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<Role>, DbError> {
     let rows = db
         .query(
-            "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND removed_at IS NULL",
+            "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND removed_at IS NULL AND deactivated_at IS NULL",
             &[Value::Uuid(ws.0), Value::Uuid(user.0)],
         )
         .await?;

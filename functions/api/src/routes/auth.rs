@@ -1,5 +1,6 @@
 //! Sign-up, login, token refresh and logout.
 
+use ocomms_core::event::UserNotice;
 use ocomms_core::ids::UserId;
 use ocomms_core::{ApiError, ErrorCode, validate};
 use serde::Deserialize;
@@ -72,7 +73,11 @@ pub async fn refresh<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: 
             let tokens = issue_pair(api, Caller { user_id: user, session_id: family }).await?;
             Ok(Response::ok(json!({ "tokens": tokens })))
         }
-        sessions::Redeem::Reused => {
+        sessions::Redeem::Reused { family, user } => {
+            if let (Some(family), Some(user)) = (family, user) {
+                let reason = "refresh token reuse: the session was ended".to_string();
+                api.notify(user, UserNotice::SessionsEnded { session_id: Some(family), reason }).await;
+            }
             Err(ApiError::new(ErrorCode::TokenReused, "refresh token was already used; the session has been ended")
                 .into())
         }
@@ -91,7 +96,10 @@ pub async fn logout<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
             .await?
             .ok_or_else(|| ApiError::unauthenticated("invalid refresh token"))?
     };
-    sessions::revoke_family(&api.sql, family).await?;
+    if let Some(user) = sessions::revoke_family(&api.sql, family).await? {
+        let notice = UserNotice::SessionsEnded { session_id: Some(family), reason: "logged out".into() };
+        api.notify(user, notice).await;
+    }
     Ok(Response::no_content())
 }
 
