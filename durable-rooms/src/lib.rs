@@ -9,7 +9,7 @@
 //!
 //! Connection ids are generic (`C`) so each runtime uses its own handle type.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
 use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, Subscription};
@@ -76,6 +76,8 @@ pub struct Room<C> {
     subscribers: HashMap<C, UserId>,
     /// Open connections per user, for presence: online on the first, offline after the last.
     connections_per_user: HashMap<UserId, usize>,
+    /// Connected users who are away (idle, or said so); the others are online.
+    away: HashSet<UserId>,
     typing: HashMap<UserId, TypingState>,
 }
 
@@ -90,6 +92,7 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
             backlog: VecDeque::new(),
             subscribers: HashMap::new(),
             connections_per_user: HashMap::new(),
+            away: HashSet::new(),
             typing: HashMap::new(),
         }
     }
@@ -143,6 +146,7 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
             return None;
         }
         self.connections_per_user.remove(&user);
+        self.away.remove(&user);
         self.typing.remove(&user);
         let to = self.all();
         (!to.is_empty())
@@ -210,6 +214,34 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
         let mut users: Vec<_> = self.typing.keys().copied().collect();
         users.sort();
         users
+    }
+
+    /// A connected user went away (idle, or said so) or came back. Everyone else hears of a
+    /// change; repeating the current state is silent.
+    pub fn set_away(&mut self, user: UserId, away: bool) -> Option<Delivery<C>> {
+        if !self.connections_per_user.contains_key(&user) {
+            return None;
+        }
+        let changed = if away { self.away.insert(user) } else { self.away.remove(&user) };
+        if !changed {
+            return None;
+        }
+        let status = if away { Presence::Away } else { Presence::Online };
+        let to = self.others_of_user(user);
+        (!to.is_empty()).then_some(Delivery { to, frame: ServerFrame::Presence { user_id: user, status } })
+    }
+
+    /// Everyone connected here but `viewer`, with their status: what a new connection needs
+    /// to draw presence before any change arrives.
+    pub fn presence_of_others(&self, viewer: UserId) -> Vec<(UserId, Presence)> {
+        let mut v: Vec<_> = self
+            .connections_per_user
+            .keys()
+            .filter(|u| **u != viewer)
+            .map(|u| (*u, if self.away.contains(u) { Presence::Away } else { Presence::Online }))
+            .collect();
+        v.sort_by_key(|(u, _)| *u);
+        v
     }
 
     /// Users with at least one open connection here.

@@ -115,3 +115,22 @@ fn events_from_before_the_room_existed_are_retries() {
     assert!(matches!(r.publish(ev(7)), Published::Fresh { gap: true, .. }));
     assert!(matches!(r.publish(ev(6)), Published::Fresh { gap: false, .. }));
 }
+
+#[test]
+fn away_and_back_are_told_once_to_the_others() {
+    let mut r = room();
+    r.subscribe(1, ANN).unwrap();
+    r.subscribe(2, ANN).unwrap();
+    r.subscribe(3, BOB).unwrap();
+    let d = r.set_away(ANN, true).expect("bob hears ann is away");
+    assert_eq!(d.to, vec![3]);
+    assert_eq!(d.frame, ServerFrame::Presence { user_id: ANN, status: Presence::Away });
+    assert!(r.set_away(ANN, true).is_none(), "no repeat");
+    assert_eq!(r.presence_of_others(BOB), vec![(ANN, Presence::Away)]);
+    let d = r.set_away(ANN, false).expect("back online");
+    assert_eq!(d.frame, ServerFrame::Presence { user_id: ANN, status: Presence::Online });
+    assert!(r.set_away(UserId(Uuid::from_u128(99)), true).is_none(), "not connected here");
+    r.unsubscribe(1);
+    r.unsubscribe(2);
+    assert_eq!(r.presence_of_others(BOB), vec![]);
+}

@@ -62,3 +62,67 @@ CREATE TABLE thread_follows (
     following boolean NOT NULL,
     PRIMARY KEY (root_id, user_id)
 );
+
+-- Reactions and pins are capped per message and per channel. The caps are counted inside a
+-- function, after the message row is locked: in READ COMMITTED each statement of a function
+-- takes a fresh snapshot, so concurrent requests (a flood) cannot push a message past its
+-- cap, which a single statement's snapshot could not promise. Outcome: 'added', 'exists',
+-- 'gone' (no such live message), 'user_cap' or 'kind_cap' ('cap' for pins).
+CREATE FUNCTION add_reaction(p_message uuid, p_channel uuid, p_user uuid, p_emoji text,
+                             p_max_kinds integer, p_max_per_user integer)
+RETURNS TABLE (r_outcome text, r_seq bigint, r_data jsonb, r_at_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq  bigint;
+    v_at   timestamptz;
+    v_data jsonb := jsonb_build_object('message_id', p_message, 'user_id', p_user, 'emoji', p_emoji);
+BEGIN
+    PERFORM 1 FROM messages WHERE id = p_message AND channel_id = p_channel AND deleted_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM reactions WHERE message_id = p_message AND emoji = p_emoji AND user_id = p_user) THEN
+        RETURN QUERY SELECT 'exists'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    IF (SELECT count(*) FROM reactions WHERE message_id = p_message AND user_id = p_user) >= p_max_per_user THEN
+        RETURN QUERY SELECT 'user_cap'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM reactions WHERE message_id = p_message AND emoji = p_emoji)
+       AND (SELECT count(DISTINCT emoji) FROM reactions WHERE message_id = p_message) >= p_max_kinds THEN
+        RETURN QUERY SELECT 'kind_cap'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = p_channel RETURNING last_seq INTO v_seq;
+    INSERT INTO reactions (message_id, user_id, emoji) VALUES (p_message, p_user, p_emoji);
+    INSERT INTO channel_events (channel_id, seq, kind, data) VALUES (p_channel, v_seq, 'reaction.added', v_data)
+        RETURNING created_at INTO v_at;
+    RETURN QUERY SELECT 'added'::text, v_seq, v_data, (extract(epoch FROM v_at) * 1000)::int8;
+END
+$$;
+
+CREATE FUNCTION pin_message(p_message uuid, p_channel uuid, p_user uuid, p_max_pins integer)
+RETURNS TABLE (r_outcome text, r_seq bigint, r_data jsonb, r_at_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq  bigint;
+    v_at   timestamptz;
+    v_data jsonb := jsonb_build_object('message_id', p_message, 'user_id', p_user);
+BEGIN
+    PERFORM 1 FROM messages WHERE id = p_message AND channel_id = p_channel AND deleted_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    -- The channel row is the lock for the per-channel count.
+    PERFORM 1 FROM channels WHERE id = p_channel FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM pins WHERE channel_id = p_channel AND message_id = p_message) THEN
+        RETURN QUERY SELECT 'exists'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    IF (SELECT count(*) FROM pins WHERE channel_id = p_channel) >= p_max_pins THEN
+        RETURN QUERY SELECT 'cap'::text, NULL::bigint, NULL::jsonb, NULL::bigint; RETURN;
+    END IF;
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = p_channel RETURNING last_seq INTO v_seq;
+    INSERT INTO pins (channel_id, message_id, pinned_by) VALUES (p_channel, p_message, p_user);
+    INSERT INTO channel_events (channel_id, seq, kind, data) VALUES (p_channel, v_seq, 'message.pinned', v_data)
+        RETURNING created_at INTO v_at;
+    RETURN QUERY SELECT 'added'::text, v_seq, v_data, (extract(epoch FROM v_at) * 1000)::int8;
+END
+$$;

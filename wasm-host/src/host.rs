@@ -30,6 +30,8 @@ pub struct HostConfig {
     pub max_instance_memory_bytes: usize,
     pub max_instances: u32,
     pub db_connections: usize,
+    /// Idle time after which a connected user shows as away.
+    pub away_after: Duration,
 }
 
 impl HostConfig {
@@ -44,6 +46,7 @@ impl HostConfig {
             max_instance_memory_bytes: 64 << 20,
             max_instances: 1000,
             db_connections: 32,
+            away_after: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -97,6 +100,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    spawn_idle_sweeper(hub.clone(), cfg.away_after, stop_rx.clone());
     let web_dir = cfg.web_dir.clone().or_else(default_web_dir);
     let state = Arc::new(AppState {
         hub,
@@ -135,4 +139,22 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
 /// The built web client next to the working directory, if any.
 fn default_web_dir() -> Option<PathBuf> {
     ["web/dist", "web"].into_iter().map(PathBuf::from).find(|p| p.join("index.html").is_file())
+}
+
+/// Marks idle users away, checking a few times per away period.
+fn spawn_idle_sweeper(hub: Arc<Hub>, away_after: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = (away_after / 4).clamp(Duration::from_millis(100), Duration::from_secs(15));
+    let away_ms = i64::try_from(away_after.as_millis()).unwrap_or(i64::MAX);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+                    hub.sweep_idle(now, away_ms);
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    });
 }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use ocomms_core::event::{ChannelEvent, ServerFrame, Subscription, UserNotice, kind};
+use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, Subscription, UserNotice, kind};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
 use tokio::sync::{Notify, mpsc};
@@ -41,6 +41,8 @@ struct Conn {
     lagged: Arc<AtomicBool>,
     wake: Arc<Notify>,
     channels: HashSet<ChannelId>,
+    /// When the person last did something (typed, came back); pings do not count.
+    last_active_ms: i64,
 }
 
 #[derive(Default)]
@@ -48,6 +50,11 @@ struct Inner {
     rooms: HashMap<ChannelId, Room<ConnId>>,
     conns: HashMap<ConnId, Conn>,
     by_user: HashMap<UserId, HashSet<ConnId>>,
+    /// Connected users who are away: idle on every socket, or said so.
+    away: HashSet<UserId>,
+    /// Users who said they are away; idleness sweeps and activity leave them alone until
+    /// they say they are back.
+    away_by_choice: HashSet<UserId>,
 }
 
 pub struct Hub {
@@ -67,8 +74,8 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A new socket of `user`, authenticated in login session `session`.
-    pub fn register(&self, user: UserId, session: uuid::Uuid) -> ConnHandle {
+    /// A new socket of `user`, authenticated in login session `session`, at `now_ms`.
+    pub fn register(&self, user: UserId, session: uuid::Uuid, now_ms: i64) -> ConnHandle {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let lagged = Arc::new(AtomicBool::new(false));
@@ -82,6 +89,7 @@ impl Hub {
             lagged: lagged.clone(),
             wake: wake.clone(),
             channels: HashSet::new(),
+            last_active_ms: now_ms,
         };
         let mut inner = self.lock();
         inner.conns.insert(id, conn);
@@ -132,6 +140,8 @@ impl Hub {
             set.remove(&conn);
             if set.is_empty() {
                 inner.by_user.remove(&c.user);
+                inner.away.remove(&c.user);
+                inner.away_by_choice.remove(&c.user);
             }
         }
         for ch in c.channels {
@@ -185,6 +195,72 @@ impl Hub {
         Ok(())
     }
 
+    /// The person behind `conn` did something: they are no longer idle.
+    pub fn activity(&self, conn: ConnId, now_ms: i64) {
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.get_mut(&conn) else { return };
+        c.last_active_ms = now_ms;
+        let user = c.user;
+        if inner.away.contains(&user) && !inner.away_by_choice.contains(&user) {
+            set_user_away(&mut inner, user, false, &self.metrics);
+        }
+    }
+
+    /// The client says the user is online or away. Offline is not something to set: it is
+    /// what the others see once the last socket closes.
+    pub fn set_presence(&self, conn: ConnId, status: Presence, now_ms: i64) -> Result<(), &'static str> {
+        let mut inner = self.lock();
+        let Some(c) = inner.conns.get_mut(&conn) else { return Ok(()) };
+        let user = c.user;
+        match status {
+            Presence::Online => {
+                c.last_active_ms = now_ms;
+                inner.away_by_choice.remove(&user);
+                set_user_away(&mut inner, user, false, &self.metrics);
+            }
+            Presence::Away => {
+                inner.away_by_choice.insert(user);
+                set_user_away(&mut inner, user, true, &self.metrics);
+            }
+            Presence::Offline => return Err("offline is shown when the last socket closes; it cannot be set"),
+        }
+        Ok(())
+    }
+
+    /// Marks users away whose every socket has been idle for `away_after_ms`. Called
+    /// periodically by the host.
+    pub fn sweep_idle(&self, now_ms: i64, away_after_ms: i64) {
+        let mut inner = self.lock();
+        let idle: Vec<UserId> = inner
+            .by_user
+            .iter()
+            .filter(|(u, _)| !inner.away.contains(u))
+            .filter(|(_, conns)| {
+                conns.iter().filter_map(|c| inner.conns.get(c)).all(|c| now_ms - c.last_active_ms >= away_after_ms)
+            })
+            .map(|(u, _)| *u)
+            .collect();
+        for user in idle {
+            set_user_away(&mut inner, user, true, &self.metrics);
+        }
+    }
+
+    /// Who is online or away in the socket's channels (the user excluded), for the frames
+    /// that follow `hello`.
+    pub fn presence_snapshot(&self, conn: ConnId) -> Vec<(UserId, Presence)> {
+        let inner = self.lock();
+        let Some(c) = inner.conns.get(&conn) else { return Vec::new() };
+        let mut all: HashMap<UserId, Presence> = HashMap::new();
+        for ch in &c.channels {
+            if let Some(room) = inner.rooms.get(ch) {
+                all.extend(room.presence_of_others(c.user));
+            }
+        }
+        let mut v: Vec<_> = all.into_iter().collect();
+        v.sort_by_key(|(u, _)| *u);
+        v
+    }
+
     pub fn room_count(&self) -> usize {
         self.lock().rooms.len()
     }
@@ -202,13 +278,39 @@ fn subscribe_locked(
     let room = inner.rooms.entry(channel).or_insert_with(|| Room::new(channel, db_seq, limits));
     room.observe_seq(db_seq);
     let (sub, presence) = room.subscribe(conn, user)?;
+    // Someone away who opens another socket is still away, in this room too.
+    let away = inner.away.contains(&user).then(|| room.set_away(user, true)).flatten();
     if let Some(c) = inner.conns.get_mut(&conn) {
         c.channels.insert(channel);
     }
-    if let Some(d) = presence {
+    for d in presence.into_iter().chain(away) {
         deliver(inner, d, metrics);
     }
     Ok(sub)
+}
+
+/// Records the user's away state and tells every room they are connected to.
+fn set_user_away(inner: &mut Inner, user: UserId, away: bool, metrics: &Metrics) {
+    let changed = if away { inner.away.insert(user) } else { inner.away.remove(&user) };
+    if !changed {
+        return;
+    }
+    let mut channels: Vec<ChannelId> = inner
+        .by_user
+        .get(&user)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| inner.conns.get(c))
+        .flat_map(|c| c.channels.iter().copied())
+        .collect();
+    channels.sort();
+    channels.dedup();
+    for ch in channels {
+        let delivery = inner.rooms.get_mut(&ch).and_then(|room| room.set_away(user, away));
+        if let Some(d) = delivery {
+            deliver(inner, d, metrics);
+        }
+    }
 }
 
 fn leave_room(inner: &mut Inner, channel: ChannelId, conn: ConnId, metrics: &Metrics) {
@@ -275,8 +377,8 @@ mod tests {
     #[test]
     fn events_reach_subscribers_of_the_channel_only() {
         let hub = hub();
-        let mut a = hub.register(ANN, Uuid::nil());
-        let mut b = hub.register(BOB, Uuid::nil());
+        let mut a = hub.register(ANN, Uuid::nil(), 0);
+        let mut b = hub.register(BOB, Uuid::nil(), 0);
         hub.subscribe(a.id, CH, 0).unwrap();
         hub.subscribe(b.id, CH2, 0).unwrap();
         drain(&mut a);
@@ -288,7 +390,7 @@ mod tests {
     #[test]
     fn joining_subscribes_open_sockets_and_leaving_unsubscribes() {
         let hub = hub();
-        let mut b = hub.register(BOB, Uuid::nil());
+        let mut b = hub.register(BOB, Uuid::nil(), 0);
         let joined = serde_json::json!({ "user_id": BOB.to_string() });
         hub.publish(ev(CH, 5, kind::MEMBER_JOINED, joined.clone()));
         let frames = drain(&mut b);
@@ -308,7 +410,7 @@ mod tests {
     #[test]
     fn a_full_queue_flags_the_socket_instead_of_dropping_it_silently() {
         let hub = hub();
-        let mut a = hub.register(ANN, Uuid::nil());
+        let mut a = hub.register(ANN, Uuid::nil(), 0);
         hub.subscribe(a.id, CH, 0).unwrap();
         for seq in 1..=(SOCKET_QUEUE as i64 + 10) {
             hub.publish(ev(CH, seq, kind::MESSAGE_POSTED, serde_json::json!({})));
@@ -323,8 +425,8 @@ mod tests {
     fn an_ended_session_stops_hearing_at_once_and_other_sessions_carry_on() {
         let hub = hub();
         let (s1, s2) = (Uuid::from_u128(100), Uuid::from_u128(200));
-        let mut a1 = hub.register(ANN, s1);
-        let mut a2 = hub.register(ANN, s2);
+        let mut a1 = hub.register(ANN, s1, 0);
+        let mut a2 = hub.register(ANN, s2, 0);
         hub.subscribe(a1.id, CH, 0).unwrap();
         hub.subscribe(a2.id, CH, 0).unwrap();
         hub.notify_user(ANN, UserNotice::SessionsEnded { session_id: Some(s1), reason: "logged out".into() });
@@ -343,13 +445,40 @@ mod tests {
     #[test]
     fn read_markers_reach_every_socket_of_the_user_only() {
         let hub = hub();
-        let mut a1 = hub.register(ANN, Uuid::from_u128(1));
-        let mut a2 = hub.register(ANN, Uuid::from_u128(2));
-        let mut b = hub.register(BOB, Uuid::from_u128(3));
+        let mut a1 = hub.register(ANN, Uuid::from_u128(1), 0);
+        let mut a2 = hub.register(ANN, Uuid::from_u128(2), 0);
+        let mut b = hub.register(BOB, Uuid::from_u128(3), 0);
         hub.notify_user(ANN, UserNotice::ReadMarker { channel_id: CH, last_read_seq: 9 });
         for h in [&mut a1, &mut a2] {
             assert!(matches!(drain(h).as_slice(), [ServerFrame::ReadMarker { last_read_seq: 9, .. }]));
         }
         assert!(drain(&mut b).is_empty());
+    }
+
+    #[test]
+    fn idle_users_go_away_and_come_back_on_activity_unless_away_by_choice() {
+        let hub = hub();
+        let a = hub.register(ANN, Uuid::nil(), 0);
+        let mut b = hub.register(BOB, Uuid::nil(), 0);
+        hub.subscribe(a.id, CH, 0).unwrap();
+        hub.subscribe(b.id, CH, 0).unwrap();
+        drain(&mut b);
+        hub.activity(b.id, 50_000);
+        hub.sweep_idle(60_000, 60_000);
+        assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Away }]);
+        assert_eq!(hub.presence_snapshot(b.id), vec![(ANN, Presence::Away)]);
+        hub.sweep_idle(70_000, 60_000);
+        assert!(drain(&mut b).is_empty(), "away is told once");
+        hub.activity(a.id, 71_000);
+        assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Online }]);
+        hub.set_presence(a.id, Presence::Away, 72_000).unwrap();
+        assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Away }]);
+        hub.activity(a.id, 73_000);
+        assert!(drain(&mut b).is_empty(), "typing does not override a chosen away");
+        hub.set_presence(a.id, Presence::Online, 74_000).unwrap();
+        assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Online }]);
+        assert!(hub.set_presence(a.id, Presence::Offline, 75_000).is_err());
+        hub.unregister(a.id);
+        assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Offline }]);
     }
 }

@@ -13,6 +13,7 @@ const USAGE: &str = "usage: wasm-host [options]
   --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
   --web-dir PATH         the web client's files (default web/dist or web)
   --request-timeout SECS deadline for one component request (default 10)
+  --away-after SECS      idle time before a connected user shows as away (default 300)
 
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
@@ -34,6 +35,10 @@ fn parse_args() -> Result<HostConfig> {
             "--request-timeout" => {
                 let secs: f64 = value("--request-timeout")?.parse().context("--request-timeout")?;
                 cfg.request_timeout = Duration::from_secs_f64(secs);
+            }
+            "--away-after" => {
+                let secs: f64 = value("--away-after")?.parse().context("--away-after")?;
+                cfg.away_after = Duration::from_secs_f64(secs);
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

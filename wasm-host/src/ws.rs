@@ -123,7 +123,8 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             return close(&mut socket, 1011, "server error").await;
         }
     };
-    let mut handle = state.hub.register(caller.user_id, caller.session_id);
+    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+    let mut handle = state.hub.register(caller.user_id, caller.session_id, now);
     let mut subscriptions: Vec<Subscription> = Vec::with_capacity(channels.len());
     for (ch, seq) in channels {
         match state.hub.subscribe(handle.id, ch, seq) {
@@ -131,12 +132,26 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             Err(e) => tracing::warn!(channel = %ch, error = %e, "cannot subscribe socket"),
         }
     }
+    // A session that ended between the check above and registering would have missed its
+    // notice; checking again after registering closes that window.
+    if !matches!(ocomms_api::repo::sessions::is_live(&state.sql, caller.user_id, caller.session_id).await, Ok(true)) {
+        state.hub.unregister(handle.id);
+        return close(&mut socket, 4003, "session ended").await;
+    }
     let hello = ServerFrame::Hello { user_id: caller.user_id, subscriptions };
     let (mut tx, mut rx) = socket.split();
     let mut ok = match encode(encoding, &hello) {
         Some(m) => tx.send(m).await.is_ok(),
         None => false,
     };
+    for (user_id, status) in state.hub.presence_snapshot(handle.id) {
+        if !ok {
+            break;
+        }
+        if let Some(m) = encode(encoding, &ServerFrame::Presence { user_id, status }) {
+            ok = tx.send(m).await.is_ok();
+        }
+    }
     let mut shutdown = state.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -188,6 +203,7 @@ fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Messag
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
         ClientFrame::Typing { channel_id } => {
             let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+            state.hub.activity(conn, now);
             state
                 .hub
                 .typing(conn, channel_id, now)
@@ -198,6 +214,13 @@ fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Messag
             code: "already_authenticated".into(),
             message: "this socket is authenticated".into(),
         }),
-        ClientFrame::SetPresence { .. } => None,
+        ClientFrame::SetPresence { status } => {
+            let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+            state
+                .hub
+                .set_presence(conn, status, now)
+                .err()
+                .map(|e| ServerFrame::Error { code: "bad_presence".into(), message: e.into() })
+        }
     }
 }

@@ -6,13 +6,16 @@
 //! - [`validate`]: input rules (emails, names, message text) with their documented limits.
 //! - [`policy`]: who may do what; pure functions of roles and memberships.
 //! - [`event`]: channel events and the WebSocket frames that carry them.
+//! - [`mentions`], [`emoji`]: what a message's markdown mentions; which reactions are valid.
 //!
 //! Nothing here performs I/O, reads a clock or draws randomness, so it builds for native,
 //! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
 
+pub mod emoji;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod mentions;
 pub mod policy;
 pub mod validate;
 

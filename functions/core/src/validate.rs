@@ -1,6 +1,7 @@
 //! Input rules. Limits are documented in docs/api.md and enforced here only.
 
 use crate::ApiError;
+use crate::ids::UserId;
 
 /// Longest message text in bytes (UTF-8). Slack allows 40k characters; we cap by bytes so the
 /// bound is the storage bound.
@@ -9,6 +10,12 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
 pub const MAX_WORKSPACE_NAME_CHARS: usize = 80;
 pub const MAX_CHANNEL_NAME_CHARS: usize = 80;
 pub const MAX_TOPIC_CHARS: usize = 250;
+pub const MAX_PURPOSE_CHARS: usize = 250;
+/// Members of a direct message, the caller included (1 is a note to self). Larger groups
+/// are what private channels are for.
+pub const MAX_DM_MEMBERS: usize = 8;
+/// Distinct users one `POST /channels/{id}/members` may add.
+pub const MAX_MEMBERS_PER_ADD: usize = 100;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_EMAIL_BYTES: usize = 254;
@@ -89,6 +96,52 @@ pub fn topic(raw: &str) -> Result<String, ApiError> {
     Ok(s.to_string())
 }
 
+pub fn purpose(raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    if s.chars().count() > MAX_PURPOSE_CHARS {
+        return Err(ApiError::validation(format!("purpose must have at most {MAX_PURPOSE_CHARS} characters")));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::validation("purpose must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// The distinct users to add to a channel, in the order given: 1 to [`MAX_MEMBERS_PER_ADD`].
+pub fn members_to_add(ids: &[UserId]) -> Result<Vec<UserId>, ApiError> {
+    let mut out: Vec<UserId> = Vec::with_capacity(ids.len().min(MAX_MEMBERS_PER_ADD));
+    for id in ids {
+        if !out.contains(id) {
+            if out.len() == MAX_MEMBERS_PER_ADD {
+                return Err(ApiError::validation(format!("user_ids may name at most {MAX_MEMBERS_PER_ADD} users")));
+            }
+            out.push(*id);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::validation("user_ids must name at least one user"));
+    }
+    Ok(out)
+}
+
+/// A direct message's member set: the others plus the caller, duplicates collapsed, sorted
+/// (so the same people always make the same set), 1 to [`MAX_DM_MEMBERS`].
+pub fn dm_members(caller: UserId, others: &[UserId]) -> Result<Vec<UserId>, ApiError> {
+    let mut set: Vec<UserId> = Vec::with_capacity(MAX_DM_MEMBERS);
+    for id in others.iter().chain(std::iter::once(&caller)) {
+        if !set.contains(id) {
+            if set.len() == MAX_DM_MEMBERS {
+                return Err(ApiError::validation(format!(
+                    "a direct message has at most {MAX_DM_MEMBERS} members, you included"
+                )));
+            }
+            set.push(*id);
+        }
+    }
+    set.sort_unstable();
+    Ok(set)
+}
+
 /// Message text is stored as the author wrote it (markdown source); only bounds are checked.
 pub fn message_text(raw: &str) -> Result<String, ApiError> {
     if raw.trim().is_empty() {
@@ -123,6 +176,117 @@ pub fn client_msg_id(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_string())
 }
 
+// ---- Profiles, workspace settings and invites -------------------------------------------
+
+pub const MAX_DESCRIPTION_CHARS: usize = 250;
+pub const MAX_STATUS_TEXT_CHARS: usize = 100;
+pub const MAX_AVATAR_URL_BYTES: usize = 2048;
+pub const MAX_TIME_ZONE_CHARS: usize = 64;
+pub const MAX_INVITE_USES: i64 = 10_000;
+/// Shortest invite lifetime. One second is useless to people but harmless, and lets the
+/// expiry itself be tested end to end without waiting a minute.
+pub const MIN_INVITE_EXPIRY_SECS: i64 = 1;
+pub const MAX_INVITE_EXPIRY_SECS: i64 = 90 * 24 * 3600;
+/// Largest page of `GET /workspaces/{id}/members`.
+pub const MAX_MEMBERS_PAGE: u32 = 1000;
+
+/// A workspace's description: like a topic, several lines allowed.
+pub fn description(raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    if s.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::validation(format!("description must have at most {MAX_DESCRIPTION_CHARS} characters")));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::validation("description must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// A one-line status ("In a meeting"); empty clears it.
+pub fn status_text(raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    if s.chars().count() > MAX_STATUS_TEXT_CHARS {
+        return Err(ApiError::validation(format!("status_text must have at most {MAX_STATUS_TEXT_CHARS} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ApiError::validation("status_text must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// Empty (no avatar) or an absolute `http`/`https` URL with a host. Clients put it in an
+/// `<img src>`, so other schemes (`javascript:`, `data:`) and anything with whitespace or
+/// control characters is refused rather than escaped later.
+pub fn avatar_url(raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if s.len() > MAX_AVATAR_URL_BYTES {
+        return Err(ApiError::validation(format!("avatar_url must be at most {MAX_AVATAR_URL_BYTES} bytes")));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::validation("avatar_url must not contain whitespace or control characters"));
+    }
+    let lower = s.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && !h.starts_with('@') && !h.starts_with(':') => Ok(s.to_string()),
+        _ => Err(ApiError::validation("avatar_url must be empty or an absolute http(s) URL")),
+    }
+}
+
+/// An IANA-style zone name ("UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires",
+/// "Etc/GMT+5"): `/`-separated segments of ASCII letters, digits, `_`, `+` and `-`, each
+/// starting with a letter. The zone database itself is the client's business; this only
+/// keeps the stored value a plausible name.
+pub fn time_zone(raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    let bad = || {
+        ApiError::validation(format!(
+            "time_zone must be an IANA name such as Europe/Berlin or UTC (at most {MAX_TIME_ZONE_CHARS} characters)"
+        ))
+    };
+    if s.is_empty() || s.len() > MAX_TIME_ZONE_CHARS {
+        return Err(bad());
+    }
+    let segment_ok = |seg: &str| {
+        seg.starts_with(|c: char| c.is_ascii_alphabetic())
+            && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+    };
+    if s.split('/').all(segment_ok) { Ok(s.to_string()) } else { Err(bad()) }
+}
+
+/// How many times an invite may be accepted; `None` is unlimited.
+pub fn invite_max_uses(raw: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match raw {
+        Some(n) if !(1..=MAX_INVITE_USES).contains(&n) => {
+            Err(ApiError::validation(format!("max_uses must be between 1 and {MAX_INVITE_USES}")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// An invite's lifetime in seconds; `None` never expires.
+pub fn invite_expiry(raw: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match raw {
+        Some(s) if !(MIN_INVITE_EXPIRY_SECS..=MAX_INVITE_EXPIRY_SECS).contains(&s) => Err(ApiError::validation(
+            format!("expires_in_secs must be between {MIN_INVITE_EXPIRY_SECS} and {MAX_INVITE_EXPIRY_SECS}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Page size of the members list: all of a typical workspace in one page by default.
+pub fn members_page(raw: Option<u32>) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(MAX_MEMBERS_PAGE),
+        Some(n) if (1..=MAX_MEMBERS_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(format!("limit must be between 1 and {MAX_MEMBERS_PAGE}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +319,48 @@ mod tests {
     }
 
     #[test]
+    fn purposes() {
+        assert_eq!(purpose("  why we exist \n").unwrap(), "why we exist");
+        assert!(purpose(&"p".repeat(MAX_PURPOSE_CHARS)).is_ok());
+        assert!(purpose(&"p".repeat(MAX_PURPOSE_CHARS + 1)).is_err());
+        assert!(purpose("bell\u{7}").is_err());
+        assert_eq!(purpose("").unwrap(), "", "clearing the purpose is allowed");
+    }
+
+    fn uid(n: u128) -> UserId {
+        UserId(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn members_to_add_are_distinct_and_bounded() {
+        assert_eq!(members_to_add(&[uid(2), uid(1), uid(2)]).unwrap(), [uid(2), uid(1)]);
+        assert!(members_to_add(&[]).is_err());
+        let max: Vec<UserId> = (0..MAX_MEMBERS_PER_ADD as u128).map(uid).collect();
+        assert_eq!(members_to_add(&max).unwrap().len(), MAX_MEMBERS_PER_ADD);
+        let mut repeated = max.clone();
+        repeated.extend(max.iter().copied());
+        assert_eq!(members_to_add(&repeated).unwrap().len(), MAX_MEMBERS_PER_ADD, "duplicates do not count");
+        let over: Vec<UserId> = (0..=MAX_MEMBERS_PER_ADD as u128).map(uid).collect();
+        assert_eq!(members_to_add(&over).unwrap_err().status(), 422);
+    }
+
+    #[test]
+    fn dm_member_sets() {
+        let me = uid(5);
+        assert_eq!(dm_members(me, &[]).unwrap(), [me], "a note to self");
+        assert_eq!(dm_members(me, &[me, me]).unwrap(), [me]);
+        assert_eq!(dm_members(me, &[uid(9), uid(1), uid(9)]).unwrap(), [uid(1), me, uid(9)]);
+        assert_eq!(dm_members(me, &[uid(1), uid(9)]), dm_members(me, &[uid(9), uid(1)]), "order does not matter");
+        let seven: Vec<UserId> = (10..17).map(uid).collect();
+        assert_eq!(dm_members(me, &seven).unwrap().len(), MAX_DM_MEMBERS);
+        let eight: Vec<UserId> = (10..18).map(uid).collect();
+        assert_eq!(dm_members(me, &eight).unwrap_err().status(), 422);
+        let mut with_me = seven.clone();
+        with_me.push(me);
+        assert_eq!(dm_members(me, &with_me).unwrap().len(), MAX_DM_MEMBERS, "naming yourself is no extra member");
+    }
+
+    #[test]
     fn limits() {
         assert_eq!(page_limit(None).unwrap(), DEFAULT_PAGE);
         assert!(page_limit(Some(0)).is_err());
@@ -163,5 +369,107 @@ mod tests {
         assert!(password("long enough").is_ok());
         assert!(display_name("  ", "name", 10).is_err());
         assert_eq!(display_name(" Ann ", "name", 10).unwrap(), "Ann");
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_and_statuses() {
+        assert_eq!(description("  Where we ship  ").unwrap(), "Where we ship");
+        assert!(description("two\nlines").is_ok());
+        assert!(description(&"d".repeat(MAX_DESCRIPTION_CHARS)).is_ok());
+        assert!(description(&"d".repeat(MAX_DESCRIPTION_CHARS + 1)).is_err());
+        assert!(description("bell\u{7}").is_err());
+        assert_eq!(description("").unwrap(), "");
+        assert_eq!(status_text(" In a meeting ").unwrap(), "In a meeting");
+        assert_eq!(status_text("").unwrap(), "");
+        assert!(status_text(&"é".repeat(MAX_STATUS_TEXT_CHARS)).is_ok(), "characters, not bytes");
+        assert!(status_text(&"s".repeat(MAX_STATUS_TEXT_CHARS + 1)).is_err());
+        assert!(status_text("two\nlines").is_err());
+    }
+
+    #[test]
+    fn avatar_urls() {
+        for ok in
+            ["https://example.com/a.png", "http://cdn.example.com", "HTTPS://Example.com/x?y=1#z", "https://h:8080/"]
+        {
+            assert_eq!(avatar_url(ok).unwrap(), ok, "{ok}");
+        }
+        assert_eq!(avatar_url("").unwrap(), "");
+        assert_eq!(avatar_url("  ").unwrap(), "");
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "ftp://example.com/a.png",
+            "//example.com/a.png",
+            "/a.png",
+            "https://",
+            "https:///path",
+            "https://@evil",
+            "https://exa mple.com",
+            "https://example.com/\u{0}",
+            "https://example.com/\ta",
+        ] {
+            assert_eq!(avatar_url(bad).unwrap_err().status(), 422, "{bad:?}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_AVATAR_URL_BYTES));
+        assert!(avatar_url(&long).is_err());
+        let max = format!("https://example.com/{}", "a".repeat(MAX_AVATAR_URL_BYTES - 20));
+        assert_eq!(max.len(), MAX_AVATAR_URL_BYTES);
+        assert!(avatar_url(&max).is_ok());
+    }
+
+    #[test]
+    fn time_zones() {
+        for ok in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+5",
+            "Etc/GMT-14",
+            "America/Port-au-Prince",
+        ] {
+            assert_eq!(time_zone(ok).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            "/",
+            "Europe/",
+            "/Berlin",
+            "Europe//Berlin",
+            "../etc/passwd",
+            "Europe Berlin",
+            "1Zone",
+            "Zone/+1",
+            "Zürich",
+        ] {
+            assert_eq!(time_zone(bad).unwrap_err().status(), 422, "{bad:?}");
+        }
+        assert_eq!(time_zone(" Europe/Berlin ").unwrap(), "Europe/Berlin", "surrounding whitespace is trimmed");
+        assert!(time_zone(&"A".repeat(MAX_TIME_ZONE_CHARS)).is_ok());
+        assert!(time_zone(&"A".repeat(MAX_TIME_ZONE_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn invite_limits() {
+        assert_eq!(invite_max_uses(None).unwrap(), None);
+        assert_eq!(invite_max_uses(Some(1)).unwrap(), Some(1));
+        assert_eq!(invite_max_uses(Some(MAX_INVITE_USES)).unwrap(), Some(MAX_INVITE_USES));
+        for bad in [0, -1, MAX_INVITE_USES + 1] {
+            assert!(invite_max_uses(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(invite_expiry(None).unwrap(), None);
+        assert_eq!(invite_expiry(Some(MIN_INVITE_EXPIRY_SECS)).unwrap(), Some(MIN_INVITE_EXPIRY_SECS));
+        assert_eq!(invite_expiry(Some(MAX_INVITE_EXPIRY_SECS)).unwrap(), Some(MAX_INVITE_EXPIRY_SECS));
+        for bad in [0, -5, MAX_INVITE_EXPIRY_SECS + 1] {
+            assert!(invite_expiry(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(members_page(None).unwrap(), MAX_MEMBERS_PAGE);
+        assert_eq!(members_page(Some(1)).unwrap(), 1);
+        assert!(members_page(Some(0)).is_err());
+        assert!(members_page(Some(MAX_MEMBERS_PAGE + 1)).is_err());
     }
 }

@@ -1,69 +1,137 @@
 use ocomms_core::event::{ChannelEvent, kind};
 use ocomms_core::ids::{ChannelId, MessageId, UserId};
+use ocomms_core::mentions::Mentions;
 
 use super::events::{self, EVENT_COLUMNS};
 use crate::ms;
 use crate::ports::{DbError, Sql, Value};
 
 /// The JSON shape of a message, built by PostgreSQL so that history, events and the POST
-/// reply are byte-for-byte the same object. `m` is the messages row.
-const MESSAGE_JSON: &str = concat!(
+/// reply are the same object. `m` is the messages row. Reactions and pins are not part of
+/// it: they change through their own events, and an edit event must not carry a stale copy.
+pub const MESSAGE_JSON: &str = concat!(
     "jsonb_build_object('id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'author_id', m.author_id,
        'text', m.text, 'client_msg_id', m.client_msg_id, 'created_at_ms', ",
     ms!("m.created_at"),
     ", 'edited_at_ms', CASE WHEN m.edited_at IS NULL THEN NULL ELSE ",
     ms!("m.edited_at"),
+    " END, 'deleted', m.deleted_at IS NOT NULL, 'mentions', to_jsonb(m.mentions), 'mentions_channel', m.mentions_channel,
+       'mentions_here', m.mentions_here, 'thread_root_id', m.thread_root_id,
+       'also_to_channel', m.also_to_channel, 'reply_count', m.reply_count,
+       'last_reply_at_ms', CASE WHEN m.last_reply_at IS NULL THEN NULL ELSE ",
+    ms!("m.last_reply_at"),
     " END)"
 );
+
+/// What reads add to [`MESSAGE_JSON`]: reactions grouped by emoji (in the order each was
+/// first used, with who reacted in order) and whether the message is pinned.
+pub const READ_EXTRAS: &str = "jsonb_build_object(
+    'reactions', (SELECT coalesce(jsonb_agg(jsonb_build_object('emoji', r.emoji, 'count', r.n, 'user_ids', r.users)
+                                            ORDER BY r.first, r.emoji), '[]'::jsonb)
+                  FROM (SELECT emoji, count(*) AS n, jsonb_agg(user_id ORDER BY created_at, user_id) AS users,
+                               min(created_at) AS first
+                        FROM reactions WHERE message_id = m.id GROUP BY emoji) r),
+    'pinned', EXISTS (SELECT 1 FROM pins p WHERE p.message_id = m.id))";
 
 pub enum Posted {
     /// Newly stored; the event is what rooms must be told.
     New(ChannelEvent),
     /// A retry of an earlier post with the same `client_msg_id`: the stored message.
     Existing(serde_json::Value),
+    /// The thread root went away (deleted) between the check and the insert.
+    RootGone,
 }
 
+/// What a new message says, beyond its text: already parsed and validated by the handler.
+pub struct NewMessage<'a> {
+    pub id: MessageId,
+    pub channel: ChannelId,
+    pub author: UserId,
+    pub text: &'a str,
+    pub client_msg_id: Option<&'a str>,
+    pub mentions: &'a Mentions,
+    pub thread_root: Option<MessageId>,
+    pub also_to_channel: bool,
+}
+
+/// Keeps only mentioned ids that are active members of the channel's workspace, in order.
+/// `$2` is the channel; `{param}` the comma-separated candidate ids.
+fn known_mentions(param: &str) -> String {
+    format!(
+        "ARRAY(SELECT x.u FROM unnest(string_to_array({param}::text, ',')::uuid[]) WITH ORDINALITY AS x(u, i)
+               WHERE EXISTS (SELECT 1 FROM channels c JOIN workspace_members wm ON wm.workspace_id = c.workspace_id
+                             WHERE c.id = $2 AND wm.user_id = x.u AND wm.removed_at IS NULL
+                               AND wm.deactivated_at IS NULL)
+               ORDER BY x.i)"
+    )
+}
+
+fn id_list(m: &Mentions) -> String {
+    m.users.iter().map(uuid::Uuid::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The root's counters after a reply or a reply's deletion, for clients to update it.
+const ROOT_JSON: &str = concat!(
+    "jsonb_build_object('id', root.id, 'reply_count', root.reply_count, 'last_reply_at_ms', CASE WHEN root.last_reply_at IS NULL THEN NULL ELSE ",
+    ms!("root.last_reply_at"),
+    " END)"
+);
+
 /// Inserts the message and its `message.posted` event under the channel's next seq, in one
-/// statement (so one transaction).
-pub async fn post(
-    db: &impl Sql,
-    id: MessageId,
-    channel: ChannelId,
-    author: UserId,
-    text: &str,
-    client_msg_id: Option<&str>,
-) -> Result<Posted, DbError> {
-    if let Some(key) = client_msg_id
-        && let Some(m) = by_client_id(db, channel, author, key).await?
+/// statement (so one transaction). A reply also bumps its root's counters and makes the
+/// replier and the root's author follow the thread (an earlier unfollow is kept). Row locks
+/// are always taken message first, channel second, so concurrent statements cannot deadlock.
+pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError> {
+    if let Some(key) = new.client_msg_id
+        && let Some(m) = by_client_id(db, new.channel, new.author, key).await?
     {
         return Ok(Posted::Existing(m));
     }
     let sql = format!(
-        "WITH ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 RETURNING last_seq),
-         m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id)
-               SELECT $1, $2, last_seq, $3, $4, $5 FROM ch RETURNING *),
+        "WITH root AS (UPDATE messages SET reply_count = reply_count + 1, last_reply_at = now()
+                       WHERE id = $7 AND channel_id = $2 AND thread_root_id IS NULL AND deleted_at IS NULL
+                       RETURNING id, author_id, reply_count, last_reply_at),
+         ch AS (UPDATE channels SET last_seq = last_seq + 1
+                WHERE id = $2 AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM root)) RETURNING last_seq),
+         m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id, mentions, mentions_channel,
+                                     mentions_here, thread_root_id, also_to_channel)
+               SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $8, $9, $7, $10 FROM ch RETURNING *),
+         follow AS (INSERT INTO thread_follows (root_id, user_id, following)
+                    SELECT root.id, f.user_id, true FROM root, m, LATERAL (VALUES (m.author_id), (root.author_id)) f(user_id)
+                    ON CONFLICT (root_id, user_id) DO NOTHING),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data, created_at)
-                SELECT m.channel_id, m.seq, '{kind}', {MESSAGE_JSON}, m.created_at FROM m
+                SELECT m.channel_id, m.seq, '{kind}',
+                       {MESSAGE_JSON} || CASE WHEN root.id IS NULL THEN '{{}}'::jsonb
+                                              ELSE jsonb_build_object('root', {ROOT_JSON}) END,
+                       m.created_at
+                FROM m LEFT JOIN root ON true
                 RETURNING {EVENT_COLUMNS})
          SELECT * FROM ev",
         kind = kind::MESSAGE_POSTED,
+        mentions = known_mentions("$6"),
     );
     let params = [
-        Value::Uuid(id.0),
-        Value::Uuid(channel.0),
-        Value::Uuid(author.0),
-        Value::Text(text.into()),
-        client_msg_id.map_or(Value::Null, |k| Value::Text(k.into())),
+        Value::Uuid(new.id.0),
+        Value::Uuid(new.channel.0),
+        Value::Uuid(new.author.0),
+        Value::Text(new.text.into()),
+        new.client_msg_id.map_or(Value::Null, |k| Value::Text(k.into())),
+        Value::Text(id_list(new.mentions)),
+        new.thread_root.map_or(Value::Null, |r| Value::Uuid(r.0)),
+        Value::Bool(new.mentions.channel),
+        Value::Bool(new.mentions.here),
+        Value::Bool(new.also_to_channel),
     ];
     match db.query(&sql, &params).await {
-        Ok(rows) => {
-            let r = rows.first().ok_or_else(|| DbError::other("insert returned no row"))?;
-            Ok(Posted::New(events::from_row(channel, r)?))
-        }
+        Ok(rows) => match rows.first() {
+            Some(r) => Ok(Posted::New(events::from_row(new.channel, r)?)),
+            None if new.thread_root.is_some() => Ok(Posted::RootGone),
+            None => Err(DbError::other("insert returned no row")),
+        },
         // Lost a race with a concurrent retry carrying the same key: return the winner.
-        Err(e) if e.is_unique_violation() && client_msg_id.is_some() => {
-            let key = client_msg_id.unwrap_or_default();
-            by_client_id(db, channel, author, key).await?.map(Posted::Existing).ok_or(e)
+        Err(e) if e.is_unique_violation() && new.client_msg_id.is_some() => {
+            let key = new.client_msg_id.unwrap_or_default();
+            by_client_id(db, new.channel, new.author, key).await?.map(Posted::Existing).ok_or(e)
         }
         Err(e) => Err(e),
     }
@@ -83,8 +151,9 @@ async fn by_client_id(
     rows.first().map(|r| r.json("msg")).transpose()
 }
 
-/// One page of history before `before` (exclusive), newest first from the database,
-/// returned oldest first.
+/// One page of the channel's timeline before `before` (exclusive), returned oldest first:
+/// top-level messages and replies also sent to the channel. A deleted root that has replies
+/// stays as a tombstone so its thread can still be opened.
 pub async fn history(
     db: &impl Sql,
     channel: ChannelId,
@@ -92,8 +161,9 @@ pub async fn history(
     limit: u32,
 ) -> Result<Vec<serde_json::Value>, DbError> {
     let sql = format!(
-        "SELECT {MESSAGE_JSON} AS msg FROM messages m
-         WHERE m.channel_id = $1 AND m.seq < $2 AND m.deleted_at IS NULL
+        "SELECT {MESSAGE_JSON} || {READ_EXTRAS} AS msg FROM messages m
+         WHERE m.channel_id = $1 AND m.seq < $2 AND (m.thread_root_id IS NULL OR m.also_to_channel)
+           AND (m.deleted_at IS NULL OR (m.thread_root_id IS NULL AND m.reply_count > 0))
          ORDER BY m.seq DESC LIMIT $3"
     );
     let rows = db
@@ -104,40 +174,133 @@ pub async fn history(
     Ok(out)
 }
 
-/// Who wrote a message and where, for authorization; `None` if it does not exist or is
-/// deleted.
-pub async fn locate(db: &impl Sql, id: MessageId) -> Result<Option<(ChannelId, UserId)>, DbError> {
-    let rows = db
-        .query("SELECT channel_id, author_id FROM messages WHERE id = $1 AND deleted_at IS NULL", &[Value::Uuid(id.0)])
-        .await?;
-    rows.first().map(|r| Ok((ChannelId(r.uuid("channel_id")?), UserId(r.uuid("author_id")?)))).transpose()
+/// A thread: its root (possibly a tombstone), and replies after `after`, oldest first, with
+/// whether `viewer` follows it.
+pub struct Thread {
+    pub root: serde_json::Value,
+    pub replies: Vec<serde_json::Value>,
+    pub following: bool,
 }
 
-/// Replaces the text and records a `message.edited` event under the channel's next seq, in
-/// one statement. `None` if the message was deleted meanwhile.
+pub async fn thread(
+    db: &impl Sql,
+    root: MessageId,
+    viewer: UserId,
+    after: i64,
+    limit: u32,
+) -> Result<Option<Thread>, DbError> {
+    let sql = format!(
+        "SELECT {MESSAGE_JSON} || {READ_EXTRAS} AS msg,
+                coalesce((SELECT following FROM thread_follows f WHERE f.root_id = $1 AND f.user_id = $2), false) AS following
+         FROM messages m WHERE m.id = $1 AND m.thread_root_id IS NULL"
+    );
+    let rows = db.query(&sql, &[Value::Uuid(root.0), Value::Uuid(viewer.0)]).await?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    let (root_json, following) = (r.json("msg")?, r.bool("following")?);
+    let sql = format!(
+        "SELECT {MESSAGE_JSON} || {READ_EXTRAS} AS msg FROM messages m
+         WHERE m.thread_root_id = $1 AND m.deleted_at IS NULL AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+    );
+    let rows = db.query(&sql, &[Value::Uuid(root.0), Value::Int(after), Value::Int(i64::from(limit))]).await?;
+    let replies = rows.iter().map(|r| r.json("msg")).collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Thread { root: root_json, replies, following }))
+}
+
+/// Follows or unfollows a thread; the choice is remembered over later replies.
+pub async fn set_following(db: &impl Sql, root: MessageId, user: UserId, following: bool) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO thread_follows (root_id, user_id, following) VALUES ($1, $2, $3)
+         ON CONFLICT (root_id, user_id) DO UPDATE SET following = EXCLUDED.following",
+        &[Value::Uuid(root.0), Value::Uuid(user.0), Value::Bool(following)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Where a message is, who wrote it and whether it is a reply; `None` if it does not exist
+/// or is deleted.
+pub struct Located {
+    pub channel: ChannelId,
+    pub author: UserId,
+    pub thread_root: Option<MessageId>,
+}
+
+pub async fn locate(db: &impl Sql, id: MessageId) -> Result<Option<Located>, DbError> {
+    let rows = db
+        .query(
+            "SELECT channel_id, author_id, thread_root_id FROM messages WHERE id = $1 AND deleted_at IS NULL",
+            &[Value::Uuid(id.0)],
+        )
+        .await?;
+    rows.first()
+        .map(|r| {
+            Ok(Located {
+                channel: ChannelId(r.uuid("channel_id")?),
+                author: UserId(r.uuid("author_id")?),
+                thread_root: r.opt_uuid("thread_root_id")?.map(MessageId),
+            })
+        })
+        .transpose()
+}
+
+/// Like [`locate`], but also finds deleted roots (their threads stay readable).
+pub async fn locate_root(db: &impl Sql, id: MessageId) -> Result<Option<Located>, DbError> {
+    let rows = db
+        .query(
+            "SELECT channel_id, author_id, thread_root_id FROM messages
+             WHERE id = $1 AND (deleted_at IS NULL OR (thread_root_id IS NULL AND reply_count > 0))",
+            &[Value::Uuid(id.0)],
+        )
+        .await?;
+    rows.first()
+        .map(|r| {
+            Ok(Located {
+                channel: ChannelId(r.uuid("channel_id")?),
+                author: UserId(r.uuid("author_id")?),
+                thread_root: r.opt_uuid("thread_root_id")?.map(MessageId),
+            })
+        })
+        .transpose()
+}
+
+/// Replaces the text (and so the mentions) and records a `message.edited` event under the
+/// channel's next seq, in one statement. `None` if the message was deleted meanwhile.
 pub async fn edit(
     db: &impl Sql,
     id: MessageId,
     channel: ChannelId,
     text: &str,
+    mentions: &Mentions,
 ) -> Result<Option<ChannelEvent>, DbError> {
     let sql = format!(
         "WITH target AS (SELECT id FROM messages WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
          ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq),
-         m AS (UPDATE messages SET text = $3, edited_at = now() WHERE id = (SELECT id FROM target) RETURNING *),
+         m AS (UPDATE messages SET text = $3, mentions = {mentions}, mentions_channel = $5, mentions_here = $6,
+                                   edited_at = now()
+               WHERE id = (SELECT id FROM target) RETURNING *),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
                 SELECT m.channel_id, ch.last_seq, '{kind}', {MESSAGE_JSON} FROM m, ch
                 RETURNING {EVENT_COLUMNS})
          SELECT * FROM ev",
         kind = kind::MESSAGE_EDITED,
+        mentions = known_mentions("$4"),
     );
-    let rows = db.query(&sql, &[Value::Uuid(id.0), Value::Uuid(channel.0), Value::Text(text.into())]).await?;
+    let params = [
+        Value::Uuid(id.0),
+        Value::Uuid(channel.0),
+        Value::Text(text.into()),
+        Value::Text(id_list(mentions)),
+        Value::Bool(mentions.channel),
+        Value::Bool(mentions.here),
+    ];
+    let rows = db.query(&sql, &params).await?;
     rows.first().map(|r| events::from_row(channel, r)).transpose()
 }
 
-/// Tombstones a message: the text is erased (not just hidden), also from the stored events
-/// that carried it, so backfill cannot reveal it; a `message.deleted` event is recorded; all
-/// in one statement. `None` if it was already deleted.
+/// Tombstones a message: the text and mentions are erased (not just hidden), also from the
+/// stored events that carried them, so backfill cannot reveal them; its reactions and pin go;
+/// a reply's root loses one from its count; a `message.deleted` event is recorded; all in one
+/// statement. `None` if it was already deleted.
 pub async fn delete(
     db: &impl Sql,
     id: MessageId,
@@ -145,16 +308,29 @@ pub async fn delete(
     by: UserId,
 ) -> Result<Option<ChannelEvent>, DbError> {
     let sql = format!(
-        "WITH target AS (SELECT id FROM messages WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
-         ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq),
-         m AS (UPDATE messages SET text = '', deleted_at = now() WHERE id = (SELECT id FROM target) RETURNING *),
-         scrub AS (UPDATE channel_events SET data = data || jsonb_build_object('text', '', 'deleted', true)
+        "WITH target AS (SELECT id, thread_root_id FROM messages
+                         WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
+         root AS (UPDATE messages SET reply_count = greatest(reply_count - 1, 0)
+                  WHERE id = (SELECT thread_root_id FROM target) RETURNING id, reply_count, last_reply_at),
+         ch AS (UPDATE channels SET last_seq = last_seq + 1
+                WHERE id = $2 AND EXISTS (SELECT 1 FROM target) AND (SELECT count(*) FROM root) >= 0
+                RETURNING last_seq),
+         m AS (UPDATE messages SET text = '', mentions = '{{}}', mentions_channel = false, mentions_here = false,
+                                   deleted_at = now()
+               WHERE id = (SELECT id FROM target) RETURNING *),
+         unpin AS (DELETE FROM pins WHERE message_id = $1 AND EXISTS (SELECT 1 FROM ch)),
+         unreact AS (DELETE FROM reactions WHERE message_id = $1 AND EXISTS (SELECT 1 FROM ch)),
+         scrub AS (UPDATE channel_events
+                   SET data = data || jsonb_build_object('text', '', 'deleted', true, 'mentions', '[]'::jsonb,
+                                                         'mentions_channel', false, 'mentions_here', false)
                    WHERE channel_id = $2 AND kind IN ('{posted}', '{edited}') AND data->>'id' = $1::text
                      AND EXISTS (SELECT 1 FROM ch)),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
                 SELECT m.channel_id, ch.last_seq, '{kind}',
-                       jsonb_build_object('id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'deleted_by', $3::uuid)
-                FROM m, ch
+                       jsonb_build_object('id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'deleted_by', $3::uuid,
+                                          'thread_root_id', m.thread_root_id)
+                       || CASE WHEN root.id IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('root', {ROOT_JSON}) END
+                FROM m CROSS JOIN ch LEFT JOIN root ON true
                 RETURNING {EVENT_COLUMNS})
          SELECT * FROM ev",
         kind = kind::MESSAGE_DELETED,

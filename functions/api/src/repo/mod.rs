@@ -2,8 +2,13 @@
 //! domain values; they authorize nothing (handlers do, through `ocomms_core::policy`).
 
 pub mod channels;
+pub mod dms;
 pub mod events;
+pub mod invites;
+pub mod members;
 pub mod messages;
+pub mod reactions;
+pub mod reads;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

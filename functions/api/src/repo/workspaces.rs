@@ -1,5 +1,7 @@
+//! Workspaces: creation, the caller's view, settings.
+
 use ocomms_core::ids::{ChannelId, UserId, WorkspaceId};
-use ocomms_core::policy::Role;
+use ocomms_core::policy::{Role, WorkspaceAccess, WorkspaceSettings};
 use serde::Serialize;
 
 use crate::ms;
@@ -13,16 +15,58 @@ pub struct Workspace {
     pub created_at_ms: i64,
 }
 
+fn role_at(r: &Row, column: &str) -> Result<Role, DbError> {
+    Role::parse(&r.text(column)?).ok_or_else(|| DbError::other("unknown role"))
+}
+
 impl Workspace {
     fn from_row(r: &Row) -> Result<Self, DbError> {
         Ok(Self {
             id: WorkspaceId(r.uuid("id")?),
             name: r.text("name")?,
-            role: Role::parse(&r.text("role")?).ok_or_else(|| DbError::other("unknown role"))?,
+            role: role_at(r, "role")?,
             created_at_ms: r.int("created_ms")?,
         })
     }
 }
+
+/// A workspace as its members see it: settings, their role, how many active members.
+#[derive(Debug, Clone, Serialize)]
+pub struct Details {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub description: String,
+    pub members_can_invite: bool,
+    pub members_can_create_channels: bool,
+    pub role: Role,
+    pub member_count: i64,
+    pub created_at_ms: i64,
+}
+
+impl Details {
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        Ok(Self {
+            id: WorkspaceId(r.uuid("id")?),
+            name: r.text("name")?,
+            description: r.text("description")?,
+            members_can_invite: r.bool("members_can_invite")?,
+            members_can_create_channels: r.bool("members_can_create_channels")?,
+            role: role_at(r, "role")?,
+            member_count: r.int("member_count")?,
+            created_at_ms: r.int("created_ms")?,
+        })
+    }
+}
+
+/// [`Details`] columns of workspace `w`, for the user bound as `$2`.
+const DETAILS_COLUMNS: &str = concat!(
+    "w.id, w.name, w.description, w.members_can_invite, w.members_can_create_channels, ",
+    ms!("w.created_at"),
+    " AS created_ms,
+     (SELECT role FROM workspace_members m WHERE m.workspace_id = w.id AND m.user_id = $2) AS role,
+     (SELECT count(*) FROM workspace_members a
+      WHERE a.workspace_id = w.id AND a.removed_at IS NULL AND a.deactivated_at IS NULL) AS member_count"
+);
 
 /// Creates the workspace, its owner membership and its default `#general` channel (with the
 /// owner's join as its first event) in one statement.
@@ -70,113 +114,84 @@ pub async fn list_for(db: &impl Sql, user: UserId) -> Result<Vec<Workspace>, DbE
 
 /// The caller's active role in the workspace, if any.
 pub async fn role_of(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<Role>, DbError> {
+    Ok(access_of(db, ws, user).await?.map(|a| a.role))
+}
+
+/// The caller's active role and the workspace's settings, for policies that consult both.
+pub async fn access_of(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<WorkspaceAccess>, DbError> {
     let rows = db
         .query(
-            "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND removed_at IS NULL AND deactivated_at IS NULL",
+            "SELECT m.role, w.members_can_invite, w.members_can_create_channels
+             FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
+             WHERE m.workspace_id = $1 AND m.user_id = $2 AND m.removed_at IS NULL AND m.deactivated_at IS NULL",
             &[Value::Uuid(ws.0), Value::Uuid(user.0)],
         )
         .await?;
-    Ok(rows.first().map(|r| r.text("role")).transpose()?.and_then(|r| Role::parse(&r)))
+    rows.first()
+        .map(|r| {
+            Ok(WorkspaceAccess {
+                role: role_at(r, "role")?,
+                settings: WorkspaceSettings {
+                    members_can_invite: r.bool("members_can_invite")?,
+                    members_can_create_channels: r.bool("members_can_create_channels")?,
+                },
+            })
+        })
+        .transpose()
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Invite {
-    pub code: String,
-    pub workspace_id: WorkspaceId,
-    pub role: Role,
-    pub max_uses: Option<i64>,
-    pub expires_at_ms: Option<i64>,
+/// The workspace as `user` sees it; `None` unless they are an active member.
+pub async fn details(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<Details>, DbError> {
+    let sql = format!(
+        "SELECT {DETAILS_COLUMNS} FROM workspaces w
+         JOIN workspace_members me ON me.workspace_id = w.id AND me.user_id = $2
+           AND me.removed_at IS NULL AND me.deactivated_at IS NULL
+         WHERE w.id = $1"
+    );
+    let rows = db.query(&sql, &[Value::Uuid(ws.0), Value::Uuid(user.0)]).await?;
+    rows.first().map(Details::from_row).transpose()
 }
 
-pub async fn create_invite(
+/// A settings change; `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub members_can_invite: Option<bool>,
+    pub members_can_create_channels: Option<bool>,
+}
+
+/// Applies the patch and returns the workspace as `user` now sees it.
+pub async fn update(
     db: &impl Sql,
-    code: &str,
     ws: WorkspaceId,
-    by: UserId,
-    role: Role,
-    max_uses: Option<i64>,
-    expires_in_secs: Option<i64>,
-) -> Result<Invite, DbError> {
+    user: UserId,
+    patch: &SettingsPatch,
+) -> Result<Option<Details>, DbError> {
+    let sql = format!(
+        "UPDATE workspaces w SET name = coalesce($3::text, w.name),
+                description = coalesce($4::text, w.description),
+                members_can_invite = coalesce($5::bool, w.members_can_invite),
+                members_can_create_channels = coalesce($6::bool, w.members_can_create_channels)
+         WHERE w.id = $1
+         RETURNING {DETAILS_COLUMNS}"
+    );
+    let text = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()));
+    let flag = |v: Option<bool>| v.map_or(Value::Null, Value::Bool);
     let rows = db
         .query(
-            concat!(
-                "INSERT INTO invites (code, workspace_id, created_by, role, max_uses, expires_at)
-                 VALUES ($1, $2, $3, $4, $5::int8::int4,
-                         CASE WHEN $6::int8 IS NULL THEN NULL ELSE now() + make_interval(secs => $6::int8::float8) END)
-                 RETURNING max_uses::int8 AS max_uses, CASE WHEN expires_at IS NULL THEN NULL ELSE ",
-                ms!("expires_at"),
-                " END AS expires_ms"
-            ),
+            &sql,
             &[
-                Value::Text(code.into()),
                 Value::Uuid(ws.0),
-                Value::Uuid(by.0),
-                Value::Text(role.as_str().into()),
-                max_uses.map_or(Value::Null, Value::Int),
-                expires_in_secs.map_or(Value::Null, Value::Int),
+                Value::Uuid(user.0),
+                text(&patch.name),
+                text(&patch.description),
+                flag(patch.members_can_invite),
+                flag(patch.members_can_create_channels),
             ],
         )
         .await?;
-    let r = rows.first().ok_or_else(|| DbError::other("insert returned no row"))?;
-    Ok(Invite {
-        code: code.into(),
-        workspace_id: ws,
-        role,
-        max_uses: r.opt_int("max_uses")?,
-        expires_at_ms: r.opt_int("expires_ms")?,
-    })
-}
-
-pub enum Redeem {
-    Joined {
-        workspace: WorkspaceId,
-        role: Role,
-    },
-    AlreadyMember {
-        workspace: WorkspaceId,
-    },
-    /// Unknown, revoked, expired or used up; the caller cannot tell which, on purpose.
-    Invalid,
-    /// The user was removed from this workspace; an invite does not undo a removal.
-    Removed,
-}
-
-/// Accepts an invite: takes one use and adds the membership in one statement, unless the
-/// user is already a member (then no use is taken).
-pub async fn redeem_invite(db: &impl Sql, code: &str, user: UserId) -> Result<Redeem, DbError> {
-    let existing = db
-        .query(
-            "SELECT i.workspace_id, m.removed_at IS NOT NULL AS removed FROM invites i
-             JOIN workspace_members m ON m.workspace_id = i.workspace_id AND m.user_id = $2
-             WHERE i.code = $1",
-            &[Value::Text(code.into()), Value::Uuid(user.0)],
-        )
-        .await?;
-    if let Some(r) = existing.first() {
-        let ws = WorkspaceId(r.uuid("workspace_id")?);
-        return Ok(if r.bool("removed")? { Redeem::Removed } else { Redeem::AlreadyMember { workspace: ws } });
-    }
-    let rows = db
-        .query(
-            "WITH i AS (UPDATE invites SET uses = uses + 1
-                        WHERE code = $1 AND revoked_at IS NULL
-                          AND (max_uses IS NULL OR uses < max_uses)
-                          AND (expires_at IS NULL OR expires_at > now())
-                        RETURNING workspace_id, role)
-             INSERT INTO workspace_members (workspace_id, user_id, role)
-             SELECT workspace_id, $2, role FROM i
-             ON CONFLICT (workspace_id, user_id) DO NOTHING
-             RETURNING workspace_id, role",
-            &[Value::Text(code.into()), Value::Uuid(user.0)],
-        )
-        .await?;
-    match rows.first() {
-        None => Ok(Redeem::Invalid),
-        Some(r) => Ok(Redeem::Joined {
-            workspace: WorkspaceId(r.uuid("workspace_id")?),
-            role: Role::parse(&r.text("role")?).ok_or_else(|| DbError::other("unknown role"))?,
-        }),
-    }
+    rows.first().map(Details::from_row).transpose()
 }
 
 /// Default channels (`#general`) a new member joins automatically.

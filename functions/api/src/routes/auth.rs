@@ -103,12 +103,6 @@ pub async fn logout<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
     Ok(Response::no_content())
 }
 
-pub async fn me<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Response> {
-    let caller = authenticate(api, req).await?;
-    let user = users::by_id(&api.sql, caller.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(Response::ok(json!({ "user": user })))
-}
-
 async fn start_session<S: Sql, R: RoomPublisher, E: Env>(
     api: &Api<S, R, E>,
     user: UserId,

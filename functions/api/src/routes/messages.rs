@@ -1,7 +1,7 @@
-//! Posting, history and the event backfill.
+//! Posting, threads, history and the event backfill.
 
 use ocomms_core::ids::{ChannelId, MessageId};
-use ocomms_core::{ApiError, policy, validate};
+use ocomms_core::{ApiError, mentions, policy, validate};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -25,6 +25,12 @@ struct PostBody {
     /// Idempotency key: a retry with the same key returns the stored message.
     #[serde(default)]
     client_msg_id: Option<String>,
+    /// Makes the message a reply in this root's thread.
+    #[serde(default)]
+    thread_root_id: Option<MessageId>,
+    /// A reply that also shows in the channel's timeline.
+    #[serde(default)]
+    also_to_channel: bool,
 }
 
 pub async fn post<S: Sql, R: RoomPublisher, E: Env>(
@@ -39,15 +45,85 @@ pub async fn post<S: Sql, R: RoomPublisher, E: Env>(
     policy::can_post(&access)?;
     let text = validate::message_text(&body.text)?;
     let key = body.client_msg_id.as_deref().map(validate::client_msg_id).transpose()?;
-    let id = MessageId::from_bytes(api.env.random_array());
-    match messages::post(&api.sql, id, ch, caller.user_id, &text, key.as_deref()).await? {
+    if body.also_to_channel && body.thread_root_id.is_none() {
+        return Err(ApiError::validation("also_to_channel applies to thread replies only").into());
+    }
+    if let Some(root) = body.thread_root_id {
+        let found = messages::locate(&api.sql, root).await?.filter(|r| r.channel == ch);
+        let root = found.ok_or_else(|| ApiError::not_found("thread root"))?;
+        if root.thread_root.is_some() {
+            return Err(ApiError::validation("replies to replies are not allowed: reply to the thread's root").into());
+        }
+    }
+    let mentions = mentions::parse(&text);
+    let new = messages::NewMessage {
+        id: MessageId::from_bytes(api.env.random_array()),
+        channel: ch,
+        author: caller.user_id,
+        text: &text,
+        client_msg_id: key.as_deref(),
+        mentions: &mentions,
+        thread_root: body.thread_root_id,
+        also_to_channel: body.also_to_channel,
+    };
+    match messages::post(&api.sql, &new).await? {
         messages::Posted::New(event) => {
             // Only now, after the commit, does anyone else hear of it.
             api.publish(&event).await;
             Ok(Response::created(json!({ "message": event.data })))
         }
         messages::Posted::Existing(message) => Ok(Response::ok(json!({ "message": message }))),
+        messages::Posted::RootGone => Err(ApiError::not_found("thread root").into()),
     }
+}
+
+/// A thread: the root and a page of replies after `after` (a seq), oldest first.
+pub async fn thread<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    id: MessageId,
+) -> Result<Response> {
+    let caller = authenticate(api, req).await?;
+    let after = req.query_num::<i64>("after")?.unwrap_or(0);
+    let limit = validate::page_limit(req.query_num("limit")?)?;
+    readable_root(api, caller.user_id, id).await?;
+    let t = messages::thread(&api.sql, id, caller.user_id, after, limit + 1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    let mut replies = t.replies;
+    let has_more = replies.len() > limit as usize;
+    replies.truncate(limit as usize);
+    Ok(Response::ok(json!({ "root": t.root, "replies": replies, "has_more": has_more, "following": t.following })))
+}
+
+/// Follows (`PUT`) or unfollows (`DELETE`) a thread.
+pub async fn follow<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    req: &Request,
+    id: MessageId,
+    following: bool,
+) -> Result<Response> {
+    let caller = authenticate(api, req).await?;
+    readable_root(api, caller.user_id, id).await?;
+    messages::set_following(&api.sql, id, caller.user_id, following).await?;
+    Ok(Response::ok(json!({ "following": following })))
+}
+
+/// A thread root the caller may read; replies are not roots (422), hidden ones 404.
+async fn readable_root<S: Sql, R: RoomPublisher, E: Env>(
+    api: &Api<S, R, E>,
+    user: ocomms_core::ids::UserId,
+    id: MessageId,
+) -> Result<messages::Located> {
+    let root = messages::locate_root(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let (_, access) =
+        channels::access(&api.sql, root.channel, user).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    policy::can_read_channel(&access)
+        .map_err(|e| if e.status() == 404 { ApiError::not_found("message") } else { e })?;
+    if root.thread_root.is_some() {
+        return Err(ApiError::validation("this message is a reply; open its root's thread").into());
+    }
+    Ok(root)
 }
 
 pub async fn history<S: Sql, R: RoomPublisher, E: Env>(
@@ -93,12 +169,15 @@ pub async fn edit<S: Sql, R: RoomPublisher, E: Env>(
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: EditBody = req.json()?;
-    let (ch, author) = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let found = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let (ch, author) = (found.channel, found.author);
     let (_, access) =
         channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     policy::can_edit_message(&access, author == caller.user_id)?;
     let text = validate::message_text(&body.text)?;
-    let event = messages::edit(&api.sql, id, ch, &text).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let mentions = mentions::parse(&text);
+    let event =
+        messages::edit(&api.sql, id, ch, &text, &mentions).await?.ok_or_else(|| ApiError::not_found("message"))?;
     api.publish(&event).await;
     Ok(Response::ok(json!({ "message": event.data })))
 }
@@ -109,7 +188,8 @@ pub async fn delete<S: Sql, R: RoomPublisher, E: Env>(
     id: MessageId,
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (ch, author) = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let found = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let (ch, author) = (found.channel, found.author);
     let (_, access) =
         channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     policy::can_delete_message(&access, author == caller.user_id)?;

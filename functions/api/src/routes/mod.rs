@@ -3,7 +3,13 @@
 
 pub mod auth;
 pub mod channels;
+pub mod dms;
+pub mod invites;
+pub mod members;
 pub mod messages;
+pub mod reactions;
+pub mod reads;
+pub mod users;
 pub mod workspaces;
 
 use ocomms_core::ApiError;

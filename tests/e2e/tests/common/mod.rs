@@ -133,6 +133,8 @@ pub struct HostOptions {
     pub request_timeout_secs: Option<f64>,
     /// `--database-url`; the host manages its own PostgreSQL when `None`.
     pub database_url: Option<String>,
+    /// More command-line arguments, e.g. `["--away-after", "1"]`.
+    pub extra_args: Vec<String>,
 }
 
 /// A running `wasm-host`. Dropping it stops the process (SIGTERM, then waits).
@@ -179,6 +181,7 @@ impl Host {
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
+        cmd.args(&opts.extra_args);
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {

@@ -1,0 +1,105 @@
+// Shapes of the API's JSON (docs/api.md). Only the fields the client reads are listed.
+
+export type Role = 'owner' | 'admin' | 'member' | 'guest';
+export type ChannelKind = 'public' | 'private' | 'dm';
+export type PresenceStatus = 'online' | 'away' | 'offline';
+
+export interface User {
+  id: string;
+  email?: string;
+  display_name: string;
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface Channel {
+  id: string;
+  workspace_id: string;
+  name: string;
+  kind: ChannelKind;
+  topic: string;
+  is_default?: boolean;
+  archived: boolean;
+  last_seq: number;
+  member_ids?: string[];
+  is_member: boolean;
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  user_ids: string[];
+}
+
+export interface Message {
+  id: string;
+  channel_id: string;
+  seq: number;
+  author_id: string;
+  text: string;
+  client_msg_id: string | null;
+  created_at_ms: number;
+  edited_at_ms: number | null;
+  deleted: boolean;
+  mentions?: string[];
+  mentions_channel?: boolean;
+  mentions_here?: boolean;
+  thread_root_id: string | null;
+  also_to_channel?: boolean;
+  reply_count: number;
+  last_reply_at_ms: number | null;
+  reactions?: Reaction[];
+  pinned?: boolean;
+  /** On replies: the root's counters after this reply. */
+  root?: { id: string; reply_count: number; last_reply_at_ms: number | null };
+}
+
+export interface ChannelEvent {
+  channel_id: string;
+  seq: number;
+  kind: string;
+  // Each kind has its own shape; see applyEvent.
+  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  at_ms: number;
+}
+
+export interface Member {
+  user_id: string;
+  display_name: string;
+  role?: Role;
+}
+
+export interface Unread {
+  channel_id: string;
+  last_seq: number;
+  last_read_seq: number;
+  unread_count: number;
+  mention_count: number;
+}
+
+export interface Subscription {
+  channel_id: string;
+  last_seq: number;
+}
+
+export type ServerFrame =
+  | { type: 'hello'; user_id: string; subscriptions: Subscription[] }
+  | { type: 'event'; event: ChannelEvent }
+  | { type: 'typing'; channel_id: string; seq: number; user_id: string }
+  | { type: 'presence'; user_id: string; status: PresenceStatus }
+  | { type: 'subscribed'; subscription: Subscription }
+  | { type: 'unsubscribed'; channel_id: string }
+  | { type: 'resync'; reason: string }
+  | { type: 'pong'; nonce: number | null }
+  | { type: 'read_marker'; channel_id: string; last_read_seq: number }
+  | { type: 'session_ended'; reason: string }
+  | { type: 'error'; code: string; message: string };
