@@ -75,7 +75,8 @@ export class SeqTracker {
     if (ev.seq <= c.last) return false;
     if (ev.seq > c.last + 1) {
       c.ahead.set(ev.seq, ev);
-      void this.backfill(ev.channel_id);
+      // A running backfill looks at what is held back when it finishes.
+      if (!c.running) void this.backfill(ev.channel_id);
       return false;
     }
     this.step(c, ev);
@@ -97,14 +98,21 @@ export class SeqTracker {
     return c.running;
   }
 
+  /** Resolves when no backfill of the channel is running. */
+  async settled(channelId: string): Promise<void> {
+    for (let c = this.chans.get(channelId); c?.running; c = this.chans.get(channelId)) await c.running;
+  }
+
   backfillAll(): Promise<void> {
     return Promise.all(this.tracked().map((id) => this.backfill(id))).then(() => undefined);
   }
 
   private async run(channelId: string, c: Tracked) {
     try {
+      let passes = 0;
       do {
         c.again = false;
+        passes++;
         for (let page = 0; page < MAX_PAGES; page++) {
           const after = c.last;
           const r = await this.fetchEvents(channelId, after);
@@ -115,7 +123,8 @@ export class SeqTracker {
           this.drain(c);
           if (!r.has_more || c.last === after) break;
         }
-      } while (c.again);
+        // Still a gap before held-back events (they came during the fetch): go again.
+      } while ((c.again || c.ahead.size > 0) && passes < 5);
       // The log is dense, so nothing should remain ahead; if it does, keep order anyway.
       if (c.ahead.size) {
         for (const seq of [...c.ahead.keys()].sort((a, b) => a - b)) {

@@ -182,7 +182,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         (Method::DELETE, "/api/v1/workspaces".to_string()),
         (Method::GET, "/api/v1/auth/signup".to_string()),
         (Method::PUT, messages.clone()),
-        (Method::PATCH, format!("/api/v1/channels/{general}")),
+        (Method::PUT, format!("/api/v1/channels/{general}")),
         (Method::DELETE, format!("/api/v1/channels/{general}/messages")),
         (Method::GET, format!("/api/v1/channels/{general}/join")),
     ] {

@@ -345,7 +345,7 @@ async fn private_channel_members() {
         );
     }
     assert_eq!(host.event_count(&bob.access, &secret).await, before, "refusals appended nothing");
-    assert_eq!(member_ids(&members(&host, &bob.access, &secret).await), [bob.user_id.clone()]);
+    assert_eq!(member_ids(&members(&host, &bob.access, &secret).await), sorted(&[&bob.user_id]));
 
     // A member adds Dave and the guest (duplicates collapse): consecutive member.joined events.
     let last = host.events_page(&bob.access, &secret, 0, None).await.last_seq;
@@ -472,7 +472,7 @@ async fn public_channel_members_and_guests() {
     let open = host.create_channel(&ann.access, &ws, "open", "public").await;
 
     // Bob is not in #open: he may read its roster but not add people.
-    assert_eq!(member_ids(&members(&host, &bob.access, &open).await), [ann.user_id.clone()]);
+    assert_eq!(member_ids(&members(&host, &bob.access, &open).await), sorted(&[&ann.user_id]));
     add_members(&host, &bob.access, &open, &[&gina.user_id]).await.expect_error(403, "forbidden", "a non-member adds");
     // A guest sees no public channel until added, cannot join, cannot list it.
     members(&host, &gina.access, &open).await.expect_error(403, "forbidden", "a guest lists members");
@@ -600,6 +600,18 @@ async fn direct_messages() {
         "in a foreign workspace",
     );
     assert_eq!(host.channels(&ann.access, &ws).await.len(), before, "refusals created nothing");
+
+    // Concurrent first opens of one set agree on a single DM (the unique dm_key decides).
+    let trio = [others[2].user_id.as_str(), others[3].user_id.as_str()];
+    let opens = (0..6).map(|_| open_dm(&host, &ann.access, &ws, &trio));
+    let replies = futures::future::join_all(opens).await;
+    let ids: std::collections::BTreeSet<String> = replies.iter().map(|r| r.str_at("/channel/id")).collect();
+    assert_eq!(ids.len(), 1, "concurrent opens made several DMs: {ids:?}");
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    assert_eq!(created, 1, "exactly one open creates: {:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(replies.iter().all(|r| r.status == 201 || r.status == 200));
+    let trio_dm = ids.into_iter().next().unwrap();
+    assert_eq!(host.event_count(&ann.access, &trio_dm).await, 3, "one member.joined per member, once");
 
     // A note to self; a guest may open DMs with members.
     let r = open_dm(&host, &ann.access, &ws, &[]).await;

@@ -309,16 +309,15 @@ pub async fn members(
     after: Option<UserId>,
     limit: u32,
 ) -> Result<Vec<Member>, DbError> {
-    let sql = format!(
+    let sql =
         "SELECT u.id, u.display_name, wm.role FROM channel_members cm
          JOIN channels c ON c.id = cm.channel_id
          JOIN users u ON u.id = cm.user_id
          JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
          WHERE cm.channel_id = $1 AND cm.user_id > $2
-         ORDER BY cm.user_id LIMIT $3"
-    );
+         ORDER BY cm.user_id LIMIT $3";
     let after = after.map_or(uuid::Uuid::nil(), |u| u.0);
-    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(after), Value::Int(i64::from(limit))]).await?;
+    let rows = db.query(sql, &[Value::Uuid(channel.0), Value::Uuid(after), Value::Int(i64::from(limit))]).await?;
     rows.iter()
         .map(|r| {
             Ok(Member {
@@ -332,12 +331,11 @@ pub async fn members(
 
 /// Those of `ids` who are not active members of the workspace, in the given order.
 pub async fn not_active_in(db: &impl Sql, ws: WorkspaceId, ids: &[UserId]) -> Result<Vec<UserId>, DbError> {
-    let sql = format!(
+    let sql =
         "SELECT u.id FROM unnest(string_to_array($2::text, ',')::uuid[]) WITH ORDINALITY AS u(id, ord)
          WHERE NOT EXISTS (SELECT 1 FROM workspace_members wm WHERE wm.workspace_id = $1 AND wm.user_id = u.id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL)
-         ORDER BY u.ord"
-    );
-    let rows = db.query(&sql, &[Value::Uuid(ws.0), id_list(ids)]).await?;
+         ORDER BY u.ord";
+    let rows = db.query(sql, &[Value::Uuid(ws.0), id_list(ids)]).await?;
     rows.iter().map(|r| r.uuid("id").map(UserId)).collect()
 }
 

@@ -71,10 +71,9 @@ pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
     ch: ChannelId,
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (channel, access) =
-        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) = load(api, ch, caller.user_id).await?;
     policy::can_read_channel(&access)?;
-    current(api, channel.id, caller.user_id).await
+    current(api, ch, caller.user_id).await
 }
 
 pub async fn join<S: Sql, R: RoomPublisher, E: Env>(
@@ -83,8 +82,7 @@ pub async fn join<S: Sql, R: RoomPublisher, E: Env>(
     ch: ChannelId,
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (_, access) =
-        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) = load(api, ch, caller.user_id).await?;
     if !access.is_channel_member {
         policy::can_join(&access)?;
         if let Some(ev) = channels::join(&api.sql, ch, caller.user_id).await? {
@@ -100,8 +98,7 @@ pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(
     ch: ChannelId,
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
-    let (channel, access) =
-        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (channel, access) = load(api, ch, caller.user_id).await?;
     policy::can_leave(&access, facts(&channel, caller.user_id))?;
     if let Some(ev) = channels::leave(&api.sql, ch, caller.user_id).await? {
         api.publish(&ev).await;

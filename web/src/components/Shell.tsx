@@ -1,0 +1,137 @@
+// The signed-in layout: top bar, sidebar, the channel (or invite landing), the thread panel.
+
+import { useEffect } from 'react';
+import { logout, stepChannel } from '../actions/workspace';
+import { closeThread } from '../actions/messages';
+import { channelLabel, state, update, useStore } from '../store';
+import { Sidebar } from './Sidebar';
+import { ChannelPane } from './ChannelPane';
+import { ThreadPanel } from './ThreadPanel';
+import { InviteDialog } from './InviteDialog';
+import { InviteLanding } from './InviteLanding';
+import { Welcome } from './Welcome';
+
+function ConnBadge() {
+  const { conn } = useStore();
+  const label =
+    conn.status === 'online'
+      ? 'Connected'
+      : conn.status === 'connecting'
+        ? 'Connecting…'
+        : conn.status === 'reconnecting'
+          ? conn.retryInMs
+            ? `Reconnecting in ${Math.max(1, Math.ceil(conn.retryInMs / 1000))} s…`
+            : 'Reconnecting…'
+          : 'Offline';
+  return (
+    <span className={`conn conn-${conn.status}`} role="status" aria-live="polite" data-testid="conn">
+      <span className="conn-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+export function Shell() {
+  const s = useStore();
+  const ws = s.workspaces.find((w) => w.id === s.wsId);
+  const ch = s.viewId ? s.channels.get(s.viewId) : undefined;
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+        e.preventDefault();
+        stepChannel(e.key === 'ArrowUp' ? -1 : 1);
+      } else if (e.key === 'Escape' && !e.defaultPrevented) {
+        if (state.invite) return; // the dialog handles its own Escape
+        if (state.threadId) {
+          closeThread();
+          document.getElementById('composer-input')?.focus();
+        } else if (state.sidebarOpen) {
+          update((st) => {
+            st.sidebarOpen = false;
+          });
+        }
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // The tab title carries the unread total.
+  let total = 0;
+  for (const [id, u] of s.unreads) if (s.channels.get(id)?.is_member) total += u.unread;
+  const base = ch ? `${ch.kind === 'dm' ? '' : '#'}${channelLabel(ch)} · OComms` : 'OComms';
+  useEffect(() => {
+    document.title = total ? `(${total}) ${base}` : base;
+  }, [total, base]);
+
+  const inviteRoute = s.route.kind === 'invite';
+  return (
+    <div className={`app${s.sidebarOpen ? ' sidebar-open' : ''}${s.threadId ? ' thread-open' : ''}`}>
+      <header className="topbar">
+        <button
+          type="button"
+          className="menu-btn"
+          aria-controls="sidebar"
+          aria-expanded={s.sidebarOpen}
+          onClick={() =>
+            update((st) => {
+              st.sidebarOpen = !st.sidebarOpen;
+            })
+          }
+        >
+          <span aria-hidden="true">☰</span> Menu
+        </button>
+        <span className="brand">OComms</span>
+        {ws && <span className="ws-name">{ws.name}</span>}
+        <ConnBadge />
+        <span className="spacer" />
+        <span className="me-name" data-testid="me">
+          {s.me?.display_name}
+        </span>
+        <button type="button" className="ghost" onClick={() => void logout()}>
+          Log out
+        </button>
+      </header>
+      <div className="layout">
+        <Sidebar />
+        {s.sidebarOpen && (
+          <div
+            className="scrim"
+            aria-hidden="true"
+            onClick={() =>
+              update((st) => {
+                st.sidebarOpen = false;
+              })
+            }
+          />
+        )}
+        <main className="main" id="main">
+          {s.notice && (
+            <p className={`notice${s.notice.error ? ' error' : ''}`} role={s.notice.error ? 'alert' : 'status'}>
+              {s.notice.text}
+            </p>
+          )}
+          {inviteRoute ? (
+            <InviteLanding code={s.route.kind === 'invite' ? s.route.code : ''} />
+          ) : s.booting && !s.workspaces.length ? (
+            <section className="empty">
+              <p>Loading…</p>
+            </section>
+          ) : !s.workspaces.length ? (
+            <Welcome />
+          ) : ch ? (
+            <ChannelPane key={ch.id} channel={ch} />
+          ) : (
+            <section className="empty">
+              <h1>{ws?.name ?? 'OComms'}</h1>
+              <p>Pick a channel, or join one under “Browse channels”.</p>
+            </section>
+          )}
+        </main>
+        {s.threadId && !inviteRoute && <ThreadPanel rootId={s.threadId} />}
+      </div>
+      {s.invite && <InviteDialog />}
+    </div>
+  );
+}

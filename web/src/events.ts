@@ -1,0 +1,188 @@
+// What each channel event does to the state. Everything here is idempotent (an upsert by
+// message id, a reaction added only if that person's is not there yet), because history
+// pages and events can overlap.
+
+import { type ChannelView, type State, type ThreadView, unreadOf, view } from './store';
+import type { ChannelEvent, Message, Reaction } from './types';
+
+export interface Effects {
+  /** A message by someone else landed in the channel on screen: mark it read. */
+  readViewed?: boolean;
+  /** Our own memberships changed: reload the channel lists. */
+  reloadChannels?: boolean;
+}
+
+/** Whether a message shows in the channel's timeline (not only in its thread). */
+export const inTimeline = (m: Message) => !m.thread_root_id || !!m.also_to_channel;
+
+export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effects {
+  const fx: Effects = {};
+  const ch = s.channels.get(ev.channel_id);
+  if (ch && ev.seq > ch.last_seq) ch.last_seq = ev.seq;
+  const v = s.views.get(ev.channel_id);
+  const me = s.me?.id;
+  switch (ev.kind) {
+    case 'message.posted': {
+      const m = ev.data as Message;
+      // Our own message arrived: it is no longer pending, wherever it was sent from.
+      if (m.author_id === me && m.client_msg_id) s.pending = s.pending.filter((p) => p.client_msg_id !== m.client_msg_id);
+      s.typing.get(ev.channel_id)?.delete(m.author_id);
+      const u = unreadOf(ev.channel_id);
+      if (m.author_id !== me && ev.seq > u.countedTo && ev.seq > u.lastRead) {
+        if (viewing && inTimeline(m)) fx.readViewed = true;
+        else {
+          if (inTimeline(m)) u.unread += 1;
+          const named = (me && m.mentions?.includes(me)) || m.mentions_channel || m.mentions_here || ch?.kind === 'dm';
+          if (named) u.mentions += 1;
+        }
+      }
+      break;
+    }
+    case 'member.joined':
+    case 'member.left':
+      if (ev.data?.user_id === me) fx.reloadChannels = true;
+      break;
+    case 'channel.updated':
+      if (ch) Object.assign(ch, { ...ev.data, is_member: ch.is_member, last_seq: ch.last_seq });
+      break;
+    case 'channel.archived':
+    case 'channel.unarchived':
+      if (ch) ch.archived = ev.kind === 'channel.archived';
+      break;
+    default:
+      break;
+  }
+  if (v) {
+    if (v.loaded === 'loading') v.held.push(ev);
+    else if (v.loaded === 'ready') applyToView(v, ev);
+  }
+  for (const t of s.threads.values()) applyToThread(t, ev);
+  return fx;
+}
+
+/** The message list's part of an event. */
+export function applyToView(v: ChannelView, ev: ChannelEvent) {
+  const d = ev.data ?? {};
+  switch (ev.kind) {
+    case 'message.posted': {
+      const m = d as Message;
+      if (m.root) patchRoot(v.messages.get(m.root.id), m.root);
+      if (inTimeline(m)) upsert(v.messages, m);
+      break;
+    }
+    case 'message.edited':
+      if (v.messages.has(d.id)) upsert(v.messages, d as Message);
+      if (d.root) patchRoot(v.messages.get(d.root.id), d.root);
+      break;
+    case 'message.deleted': {
+      const m = v.messages.get(d.id);
+      if (m) tombstone(m);
+      if (d.root) patchRoot(v.messages.get(d.root.id), d.root);
+      break;
+    }
+    case 'reaction.added':
+    case 'reaction.removed': {
+      const m = v.messages.get(d.message_id);
+      if (m) react(m, d.user_id, d.emoji, ev.kind === 'reaction.added');
+      break;
+    }
+    case 'message.pinned':
+    case 'message.unpinned': {
+      const m = v.messages.get(d.message_id);
+      if (m) m.pinned = ev.kind === 'message.pinned';
+      break;
+    }
+    case 'member.joined':
+    case 'member.left':
+      v.system.set(ev.seq, {
+        seq: ev.seq,
+        user_id: d.user_id,
+        text: ev.kind === 'member.joined' ? 'joined the channel' : 'left the channel',
+        at_ms: ev.at_ms,
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+/** A thread panel's part of an event. */
+export function applyToThread(t: ThreadView, ev: ChannelEvent) {
+  const root = t.root;
+  if (!root || root.channel_id !== ev.channel_id) return;
+  const d = ev.data ?? {};
+  const target = (id: string) => (id === root.id ? root : t.replies.get(id));
+  switch (ev.kind) {
+    case 'message.posted':
+      if (d.thread_root_id === root.id) {
+        upsert(t.replies, d as Message);
+        if (d.root) patchRoot(root, d.root);
+      }
+      break;
+    case 'message.edited': {
+      const m = target(d.id);
+      if (m) Object.assign(m, { ...d, reactions: m.reactions, pinned: m.pinned });
+      break;
+    }
+    case 'message.deleted': {
+      const m = target(d.id);
+      if (m) tombstone(m);
+      if (d.root) patchRoot(root, d.root);
+      break;
+    }
+    case 'reaction.added':
+    case 'reaction.removed': {
+      const m = target(d.message_id);
+      if (m) react(m, d.user_id, d.emoji, ev.kind === 'reaction.added');
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function upsert(map: Map<string, Message>, m: Message) {
+  const old = map.get(m.id);
+  // Reactions and pins travel in their own events; an edit does not carry them.
+  map.set(m.id, old ? { ...old, ...m, reactions: old.reactions, pinned: old.pinned } : { reactions: [], ...m });
+}
+
+function patchRoot(m: Message | undefined, root: { reply_count: number; last_reply_at_ms: number | null }) {
+  if (!m) return;
+  m.reply_count = root.reply_count;
+  m.last_reply_at_ms = root.last_reply_at_ms;
+}
+
+function tombstone(m: Message) {
+  m.deleted = true;
+  m.text = '';
+  m.reactions = [];
+}
+
+/** Adds or removes one person's reaction; doing it twice changes nothing. */
+export function react(m: Message, userId: string, emoji: string, add: boolean) {
+  const list: Reaction[] = (m.reactions ?? []).map((r) => ({ ...r, user_ids: [...r.user_ids] }));
+  const r = list.find((x) => x.emoji === emoji);
+  if (add) {
+    if (r && r.user_ids.includes(userId)) return;
+    if (r) r.user_ids.push(userId);
+    else list.push({ emoji, count: 1, user_ids: [userId] });
+  } else {
+    if (!r || !r.user_ids.includes(userId)) return;
+    r.user_ids = r.user_ids.filter((u) => u !== userId);
+  }
+  for (const x of list) x.count = x.user_ids.length;
+  m.reactions = list.filter((x) => x.count > 0);
+}
+
+/** The first history page, with the events that came while it loaded replayed over it. */
+export function fillView(v: ChannelView, messages: Message[], nextBefore: number | null) {
+  for (const m of messages) if (!v.messages.has(m.id)) v.messages.set(m.id, { reactions: [], ...m });
+  v.nextBefore = nextBefore;
+  v.loaded = 'ready';
+  const held = v.held;
+  v.held = [];
+  for (const ev of held) applyToView(v, ev);
+}
+
+export { view };

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { buildRows, GROUP_WINDOW_MS } from './format';
+import type { Message } from './types';
+
+const base = new Date(2024, 4, 10, 9, 0).getTime();
+const msg = (seq: number, author: string, at: number, extra: Partial<Message> = {}): Message => ({
+  id: `m${seq}`,
+  channel_id: 'c',
+  seq,
+  author_id: author,
+  text: 't',
+  client_msg_id: null,
+  created_at_ms: at,
+  edited_at_ms: null,
+  deleted: false,
+  thread_root_id: null,
+  reply_count: 0,
+  last_reply_at_ms: null,
+  ...extra,
+});
+
+describe('buildRows', () => {
+  it('groups consecutive messages by the same author within five minutes', () => {
+    const rows = buildRows(
+      [
+        msg(3, 'a', base + 60_000),
+        msg(1, 'a', base),
+        msg(4, 'b', base + 120_000),
+        msg(5, 'b', base + 120_000 + GROUP_WINDOW_MS),
+        msg(6, 'b', base + 121_000 + GROUP_WINDOW_MS),
+      ],
+      [],
+      base,
+    );
+    expect(rows.map((r) => (r.kind === 'message' ? `${r.message.seq}${r.grouped ? 'g' : ''}` : r.kind))).toEqual([
+      'day',
+      '1',
+      '3g',
+      '4',
+      '5',
+      '6g',
+    ]);
+  });
+
+  it('puts a divider between days, and system lines break groups', () => {
+    const rows = buildRows(
+      [msg(1, 'a', base), msg(3, 'a', base + 1000), msg(4, 'a', base + 86_400_000)],
+      [{ seq: 2, user_id: 'b', text: 'joined the channel', at_ms: base + 500 }],
+      base,
+    );
+    expect(rows.map((r) => (r.kind === 'message' ? `${r.message.seq}${r.grouped ? 'g' : ''}` : r.kind))).toEqual([
+      'day',
+      '1',
+      'system',
+      '3',
+      'day',
+      '4',
+    ]);
+    expect(rows[0]).toMatchObject({ kind: 'day', label: 'Today' });
+  });
+});

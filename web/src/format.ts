@@ -1,0 +1,67 @@
+// Times, days and how the message list groups consecutive messages.
+
+import type { Message } from './types';
+import type { SystemLine } from './store';
+
+export const GROUP_WINDOW_MS = 5 * 60 * 1000;
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function dayKey(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+export function formatDay(ms: number, now = Date.now()): string {
+  if (dayKey(ms) === dayKey(now)) return 'Today';
+  if (dayKey(ms) === dayKey(now - 86_400_000)) return 'Yesterday';
+  const d = new Date(ms);
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', year: sameYear ? undefined : 'numeric' });
+}
+
+export type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'message'; key: string; message: Message; grouped: boolean }
+  | { kind: 'system'; key: string; line: SystemLine };
+
+/**
+ * The list's rows in seq order: a divider when the day changes, and a message "grouped"
+ * (shown without its author line) when the previous row is a message by the same author
+ * less than five minutes earlier on the same day.
+ */
+export function buildRows(messages: Iterable<Message>, system: Iterable<SystemLine>, now = Date.now()): Row[] {
+  type Item = { seq: number; at: number; m?: Message; s?: SystemLine };
+  const items: Item[] = [];
+  for (const m of messages) items.push({ seq: m.seq, at: m.created_at_ms, m });
+  for (const s of system) items.push({ seq: s.seq, at: s.at_ms, s });
+  items.sort((a, b) => a.seq - b.seq);
+  const rows: Row[] = [];
+  let day = '';
+  let prev: Message | null = null;
+  for (const it of items) {
+    const k = dayKey(it.at);
+    if (k !== day) {
+      day = k;
+      rows.push({ kind: 'day', key: `day-${k}`, label: formatDay(it.at, now) });
+      prev = null;
+    }
+    if (it.m) {
+      const m = it.m;
+      const grouped =
+        !!prev &&
+        prev.author_id === m.author_id &&
+        !prev.deleted &&
+        !m.thread_root_id &&
+        m.created_at_ms - prev.created_at_ms < GROUP_WINDOW_MS;
+      rows.push({ kind: 'message', key: m.id, message: m, grouped });
+      prev = m;
+    } else if (it.s) {
+      rows.push({ kind: 'system', key: `sys-${it.s.seq}`, line: it.s });
+      prev = null;
+    }
+  }
+  return rows;
+}

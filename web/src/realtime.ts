@@ -1,0 +1,178 @@
+// The socket and the per-channel seq tracker wired into the state: frames in, events
+// applied once and in order, gaps and reconnects backfilled, presence and typing kept.
+
+import { client } from './client';
+import { applyEvent } from './events';
+import { Socket } from './socket';
+import { state, update, unreadOf } from './store';
+import { SeqTracker } from './sync';
+import type { ChannelEvent, ServerFrame } from './types';
+import { flushQueue } from './actions/messages';
+import { markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
+
+const TYPING_SHOW_MS = 6000;
+const TYPING_SEND_EVERY_MS = 2500;
+
+export const tracker = new SeqTracker(
+  async (channelId, after) => client.call(`GET`, `/channels/${channelId}/events?after=${after}&limit=200`),
+  (ev) => onEvent(ev),
+  () => reloadChannels(),
+);
+
+/** Channels the socket is subscribed to (from hello / subscribed / unsubscribed). */
+const subs = new Set<string>();
+/** Channels a reconnect was already tried for, so a missing subscription cannot loop. */
+const triedMissing = new Set<string>();
+
+export const socket = new Socket({
+  url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/v1/ws`,
+  token: (force) => client.freshToken(force),
+  onFrame,
+  onStatus: (status, retryInMs) =>
+    update((s) => {
+      s.conn = { status, retryInMs };
+    }),
+});
+
+export const isViewing = (channelId: string) =>
+  state.viewId === channelId && typeof document !== 'undefined' && document.visibilityState === 'visible';
+
+function onEvent(ev: ChannelEvent) {
+  let fx = {};
+  update((s) => {
+    fx = applyEvent(s, ev, isViewing(ev.channel_id));
+  });
+  const f = fx as ReturnType<typeof applyEvent>;
+  if (f.readViewed) markRead(ev.channel_id);
+  if (f.reloadChannels) reloadChannels();
+}
+
+function onFrame(f: ServerFrame) {
+  switch (f.type) {
+    case 'hello':
+      subs.clear();
+      for (const sub of f.subscriptions) {
+        subs.add(sub.channel_id);
+        void tracker.observe(sub.channel_id, sub.last_seq);
+      }
+      // Memberships that changed while we were away are reconciled by reloadChannels.
+      update((s) => s.presence.clear());
+      flushQueue();
+      reloadChannels();
+      break;
+    case 'event':
+      tracker.receive(f.event);
+      break;
+    case 'subscribed':
+      subs.add(f.subscription.channel_id);
+      void tracker.observe(f.subscription.channel_id, f.subscription.last_seq);
+      if (!state.channels.get(f.subscription.channel_id)?.is_member) reloadChannels();
+      break;
+    case 'unsubscribed':
+      subs.delete(f.channel_id);
+      tracker.forget(f.channel_id);
+      update((s) => {
+        const ch = s.channels.get(f.channel_id);
+        if (ch) ch.is_member = false;
+        s.views.delete(f.channel_id);
+      });
+      reloadChannels();
+      break;
+    case 'resync':
+      void tracker.backfillAll();
+      break;
+    case 'read_marker':
+      update(() => {
+        const u = unreadOf(f.channel_id);
+        if (f.last_read_seq <= u.lastRead) return;
+        u.lastRead = f.last_read_seq;
+        const ch = state.channels.get(f.channel_id);
+        if (!ch || f.last_read_seq >= ch.last_seq) {
+          u.unread = 0;
+          u.mentions = 0;
+        } else reloadUnreads(ch.workspace_id);
+      });
+      break;
+    case 'presence':
+      update((s) => {
+        s.presence.set(f.user_id, f.status);
+      });
+      break;
+    case 'typing':
+      if (f.user_id === state.me?.id) break;
+      update((s) => {
+        let m = s.typing.get(f.channel_id);
+        if (!m) s.typing.set(f.channel_id, (m = new Map()));
+        m.set(f.user_id, Date.now() + TYPING_SHOW_MS);
+      });
+      break;
+    case 'session_ended':
+      sessionEnded(
+        f.reason === 'logout' ? 'You were logged out.' : `Your session has ended (${f.reason}). Please log in again.`,
+      );
+      break;
+    case 'error':
+      console.warn('server:', f.code, f.message);
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * The server subscribes a socket to channels it joins, but a channel that appears some
+ * other way (e.g. a workspace created in another tab) is only in the next hello; one
+ * reconnect per such channel fixes that.
+ */
+export function ensureSubscribed() {
+  if (!socket.isOnline) return;
+  setTimeout(() => {
+    const missing = [...state.channels.values()].filter((c) => c.is_member && !subs.has(c.id) && !triedMissing.has(c.id));
+    if (!missing.length || !socket.isOnline) return;
+    for (const c of missing) triedMissing.add(c.id);
+    socket.stop();
+    socket.start();
+  }, 1500);
+}
+
+let lastTyping = 0;
+export function sendTyping(channelId: string) {
+  const now = Date.now();
+  if (now - lastTyping < TYPING_SEND_EVERY_MS) return;
+  if (socket.send({ type: 'typing', channel_id: channelId })) lastTyping = now;
+}
+
+export function startRealtime() {
+  triedMissing.clear();
+  socket.start();
+}
+
+export function stopRealtime() {
+  socket.stop();
+  subs.clear();
+  tracker.clear();
+}
+
+// Typing indicators expire; presence follows the tab's visibility.
+if (typeof window !== 'undefined') {
+  setInterval(() => {
+    const now = Date.now();
+    let changed = false;
+    for (const m of state.typing.values()) {
+      for (const [u, until] of m) {
+        if (until <= now) {
+          m.delete(u);
+          changed = true;
+        }
+      }
+    }
+    if (changed) update();
+  }, 1000);
+  window.addEventListener('online', () => socket.nudge());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible' || !state.me) return;
+    socket.nudge();
+    socket.send({ type: 'set_presence', status: 'online' });
+    if (state.viewId) markRead(state.viewId);
+  });
+}

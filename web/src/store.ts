@@ -1,0 +1,200 @@
+// The app state: one mutable object, and a version number that changes on every update.
+// Components read the state during render and re-render when the version changes; the
+// updates come from the actions (actions/*) and the socket, never from components directly.
+
+import { useSyncExternalStore } from 'react';
+import type { ConnStatus } from './socket';
+import type { Channel, ChannelEvent, Member, Message, PresenceStatus, User, Workspace } from './types';
+
+export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
+
+export interface SystemLine {
+  seq: number;
+  user_id: string;
+  text: string;
+  at_ms: number;
+}
+
+export interface ChannelView {
+  /** Top-level messages and replies also sent to the channel, by id. */
+  messages: Map<string, Message>;
+  /** Joins and leaves, by seq. */
+  system: Map<number, SystemLine>;
+  loaded: 'none' | 'loading' | 'ready' | 'error';
+  /** `before` for the next older page; null once the beginning is reached. */
+  nextBefore: number | null;
+  loadingOlder: boolean;
+  /** Events that arrived while the first page was loading; replayed over it. */
+  held: ChannelEvent[];
+}
+
+export interface ThreadView {
+  root: Message | null;
+  replies: Map<string, Message>;
+  loaded: 'loading' | 'ready' | 'error';
+  error: string;
+}
+
+export interface Pending {
+  client_msg_id: string;
+  channel_id: string;
+  thread_root_id: string | null;
+  also_to_channel: boolean;
+  text: string;
+  /** queued: waiting for the connection; sending: in flight; failed: needs the user. */
+  status: 'queued' | 'sending' | 'failed';
+  error: string;
+  created_at_ms: number;
+}
+
+export interface UnreadState {
+  unread: number;
+  mentions: number;
+  lastRead: number;
+  /** Events up to this seq are already in the counts (from GET /unreads). */
+  countedTo: number;
+}
+
+export interface Notice {
+  id: number;
+  text: string;
+  error: boolean;
+}
+
+export interface InviteDialog {
+  loading: boolean;
+  url: string;
+  error: string;
+}
+
+export interface State {
+  me: User | null;
+  route: Route;
+  authMessage: string;
+  booting: boolean;
+  workspaces: Workspace[];
+  wsId: string | null;
+  channels: Map<string, Channel>;
+  viewId: string | null;
+  views: Map<string, ChannelView>;
+  threadId: string | null;
+  threads: Map<string, ThreadView>;
+  unreads: Map<string, UnreadState>;
+  names: Map<string, string>;
+  /** Members per workspace (for mentions and new DMs); null while unknown. */
+  members: Map<string, Member[]>;
+  presence: Map<string, PresenceStatus>;
+  /** channel -> user -> typing until (ms). */
+  typing: Map<string, Map<string, number>>;
+  pending: Pending[];
+  conn: { status: ConnStatus; retryInMs?: number };
+  notice: Notice | null;
+  sidebarOpen: boolean;
+  invite: InviteDialog | null;
+}
+
+export function initialState(route: Route = { kind: 'app' }): State {
+  return {
+    me: null,
+    route,
+    authMessage: '',
+    booting: false,
+    workspaces: [],
+    wsId: null,
+    channels: new Map(),
+    viewId: null,
+    views: new Map(),
+    threadId: null,
+    threads: new Map(),
+    unreads: new Map(),
+    names: new Map(),
+    members: new Map(),
+    presence: new Map(),
+    typing: new Map(),
+    pending: [],
+    conn: { status: 'offline' },
+    notice: null,
+    sidebarOpen: false,
+    invite: null,
+  };
+}
+
+export const state: State = initialState();
+
+let version = 0;
+let scheduled = false;
+const listeners = new Set<() => void>();
+
+/** Changes the state and re-renders (once per microtask, however many updates). */
+export function update(fn?: (s: State) => void) {
+  fn?.(state);
+  version++;
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    for (const l of listeners) l();
+  });
+}
+
+/** Puts every field back to its initial value (sign-out), keeping the route. */
+export function resetState(route: Route) {
+  Object.assign(state, initialState(route));
+  update();
+}
+
+function subscribe(l: () => void) {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export function useStore(): State {
+  useSyncExternalStore(subscribe, () => version);
+  return state;
+}
+
+export function view(channelId: string): ChannelView {
+  let v = state.views.get(channelId);
+  if (!v) {
+    v = { messages: new Map(), system: new Map(), loaded: 'none', nextBefore: null, loadingOlder: false, held: [] };
+    state.views.set(channelId, v);
+  }
+  return v;
+}
+
+export function unreadOf(channelId: string): UnreadState {
+  let u = state.unreads.get(channelId);
+  if (!u) {
+    u = { unread: 0, mentions: 0, lastRead: 0, countedTo: 0 };
+    state.unreads.set(channelId, u);
+  }
+  return u;
+}
+
+export function nameOf(userId: string): string | undefined {
+  if (state.me && userId === state.me.id) return state.me.display_name;
+  return state.names.get(userId);
+}
+
+/** A channel's name as shown: `#name`, or the other people of a DM. */
+export function channelLabel(ch: Channel): string {
+  if (ch.kind !== 'dm') return ch.name;
+  const others = (ch.member_ids ?? []).filter((id) => id !== state.me?.id);
+  if (!others.length) return `${nameOf(state.me?.id ?? '') ?? 'You'} (you)`;
+  return others.map((id) => nameOf(id) ?? 'someone').join(', ');
+}
+
+let noticeIds = 0;
+export function notify(text: string, error = false) {
+  const id = ++noticeIds;
+  update((s) => {
+    s.notice = { id, text, error };
+  });
+  setTimeout(
+    () =>
+      update((s) => {
+        if (s.notice?.id === id) s.notice = null;
+      }),
+    error ? 8000 : 4000,
+  );
+}
