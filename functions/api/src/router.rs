@@ -28,7 +28,9 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         return Err(ApiError::not_found("route").into());
     };
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    check_route(req.method, &segs)?;
     match (req.method, segs.as_slice()) {
+        (Get, ["openapi.json"]) => Ok(openapi()),
         (Post, ["auth", "signup"]) => auth::signup(api, req).await,
         (Post, ["auth", "login"]) => auth::login(api, req).await,
         (Post, ["auth", "refresh"]) => auth::refresh(api, req).await,
@@ -81,38 +83,101 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         (Get, ["channels", ch, "pins"]) => reactions::pins(api, req, id(ch)?).await,
         (Post, ["channels", ch, "read"]) => reads::mark(api, req, id(ch)?).await,
         (Get, ["workspaces", ws, "unreads"]) => reads::unreads(api, req, id(ws)?).await,
-        (_, segs) if known_path(segs) => {
-            Err(ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route").into())
-        }
-        _ => Err(ApiError::not_found("route").into()),
+        // Listed in ROUTES but without a handler: a programming error the route test catches.
+        _ => Err(Error::Internal(format!("no handler for {:?} {}", req.method, req.path))),
     }
 }
 
-fn known_path(segs: &[&str]) -> bool {
-    matches!(
-        segs,
-        ["auth", "signup" | "login" | "refresh" | "logout"]
-            | ["me"]
-            | ["users", _]
-            | ["workspaces"]
-            | ["workspaces", _]
-            | ["workspaces", _, "members"]
-            | ["workspaces", _, "invites" | "members", _]
-            | ["workspaces", _, "members", _, "deactivate" | "reactivate"]
-            | ["invites", _]
-            | ["workspaces", _, "invites" | "channels"]
-            | ["invites", _, "accept"]
-            | ["channels", _]
-            | ["channels", _, "join" | "leave" | "messages" | "events"]
-            | ["channels", _, "archive" | "unarchive" | "members"]
-            | ["channels", _, "members", _]
-            | ["workspaces", _, "dms"]
-            | ["messages", _]
-            | ["messages", _, "thread" | "follow" | "reactions" | "pin"]
-            | ["messages", _, "reactions", _]
-            | ["channels", _, "pins" | "read"]
-            | ["workspaces", _, "unreads"]
-    )
+/// Every route, as `/`-separated segments under [`PREFIX`] where `{name}` matches any one
+/// segment. The dispatcher refuses anything not listed here before it matches handlers, so
+/// this table is the complete API surface: the OpenAPI document is checked against it.
+pub const ROUTES: &[(Method, &str)] = {
+    use Method::*;
+    &[
+        (Get, "/openapi.json"),
+    (Post, "/auth/signup"),
+    (Post, "/auth/login"),
+    (Post, "/auth/refresh"),
+    (Post, "/auth/logout"),
+    (Get, "/me"),
+    (Patch, "/me"),
+    (Get, "/users/{u}"),
+    (Get, "/workspaces"),
+    (Post, "/workspaces"),
+    (Get, "/workspaces/{ws}"),
+    (Patch, "/workspaces/{ws}"),
+    (Get, "/workspaces/{ws}/invites"),
+    (Post, "/workspaces/{ws}/invites"),
+    (Delete, "/workspaces/{ws}/invites/{code}"),
+    (Get, "/invites/{code}"),
+    (Post, "/invites/{code}/accept"),
+    (Get, "/workspaces/{ws}/members"),
+    (Patch, "/workspaces/{ws}/members/{u}"),
+    (Delete, "/workspaces/{ws}/members/{u}"),
+    (Post, "/workspaces/{ws}/members/{u}/deactivate"),
+    (Post, "/workspaces/{ws}/members/{u}/reactivate"),
+    (Get, "/workspaces/{ws}/channels"),
+    (Post, "/workspaces/{ws}/channels"),
+    (Get, "/channels/{ch}"),
+    (Post, "/channels/{ch}/join"),
+    (Post, "/channels/{ch}/leave"),
+    (Patch, "/channels/{ch}"),
+    (Post, "/channels/{ch}/archive"),
+    (Post, "/channels/{ch}/unarchive"),
+    (Get, "/channels/{ch}/members"),
+    (Post, "/channels/{ch}/members"),
+    (Delete, "/channels/{ch}/members/{u}"),
+    (Post, "/workspaces/{ws}/dms"),
+    (Get, "/channels/{ch}/messages"),
+    (Post, "/channels/{ch}/messages"),
+    (Get, "/channels/{ch}/events"),
+    (Patch, "/messages/{m}"),
+    (Delete, "/messages/{m}"),
+    (Get, "/messages/{m}/thread"),
+    (Put, "/messages/{m}/follow"),
+    (Delete, "/messages/{m}/follow"),
+    (Post, "/messages/{m}/reactions"),
+    (Delete, "/messages/{m}/reactions/{e}"),
+    (Post, "/messages/{m}/pin"),
+    (Delete, "/messages/{m}/pin"),
+    (Get, "/channels/{ch}/pins"),
+    (Post, "/channels/{ch}/read"),
+    (Get, "/workspaces/{ws}/unreads"),
+    ]
+};
+
+fn pattern_matches(pattern: &str, segs: &[&str]) -> bool {
+    let pat: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    pat.len() == segs.len() && pat.iter().zip(segs).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+}
+
+/// 404 for paths no route has, 405 for a known path with another method.
+fn check_route(method: Method, segs: &[&str]) -> Result<(), ApiError> {
+    let mut path_known = false;
+    for (m, pattern) in ROUTES {
+        if pattern_matches(pattern, segs) {
+            if *m == method {
+                return Ok(());
+            }
+            path_known = true;
+        }
+    }
+    Err(if path_known {
+        ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+    } else {
+        ApiError::not_found("route")
+    })
+}
+
+/// The OpenAPI description of this API, as served at `/api/v1/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+fn openapi() -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: OPENAPI_JSON.as_bytes().to_vec(),
+    }
 }
 
 /// A path id; malformed ids are 404 (nothing can exist there), not 400.

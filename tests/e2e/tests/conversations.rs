@@ -330,8 +330,12 @@ async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent() {
     assert_eq!((created, limited), (50, 10), "{statuses:?}");
     let history = host.history(&ann.access, &general).await;
     assert_eq!(history.last().unwrap()["reactions"].as_array().map(Vec::len), Some(50));
-    react(&host, &cat, &msg, ":e0_0:").await.expect_status(201, "an existing kind can still gain people");
-    react(&host, &cat, &msg, ":brand_new:").await.expect_error(429, "rate_limited", "a 51st kind");
+    // Dan has reacted to nothing yet, so only the kind cap applies to him.
+    let dan = host.signup("dan@example.com").await;
+    host.add_to_workspace(&ann, &dan, &ws).await;
+    let existing = history.last().unwrap()["reactions"][0]["emoji"].as_str().unwrap().to_string();
+    react(&host, &dan, &msg, &existing).await.expect_status(201, "an existing kind can still gain people");
+    react(&host, &dan, &msg, ":brand_new:").await.expect_error(429, "rate_limited", "a 51st kind");
 
     // One person's cap on another message, sequentially: twenty, then refused.
     let other = post(&host, &ann, &general, json!({ "text": "again" })).await.str_at("/message/id");

@@ -1,0 +1,134 @@
+//! The route table, the dispatcher and the OpenAPI document agree: every listed route
+//! reaches a handler, every other method on a listed path is 405, and the document
+//! describes exactly the listed routes.
+
+use std::collections::BTreeSet;
+
+use ocomms_api::http::{Method, Request};
+use ocomms_api::ports::{DbError, Env, PublishError, RoomPublisher, Row, Sql, Value};
+use ocomms_api::router::{OPENAPI_JSON, ROUTES};
+use ocomms_api::{Api, Config};
+use ocomms_core::event::{ChannelEvent, UserNotice};
+use ocomms_core::ids::UserId;
+
+/// A database that is down: handlers that reach it answer 500, which is still "routed".
+struct NoDb;
+impl Sql for NoDb {
+    async fn query(&self, _: &str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+        Err(DbError::other("no database in this test"))
+    }
+    async fn execute(&self, _: &str, _: &[Value]) -> Result<u64, DbError> {
+        Err(DbError::other("no database in this test"))
+    }
+}
+
+struct NoRooms;
+impl RoomPublisher for NoRooms {
+    async fn publish(&self, _: &ChannelEvent) -> Result<(), PublishError> {
+        Ok(())
+    }
+    async fn notify_user(&self, _: UserId, _: &UserNotice) -> Result<(), PublishError> {
+        Ok(())
+    }
+}
+
+struct FixedEnv;
+impl Env for FixedEnv {
+    fn now_ms(&self) -> i64 {
+        1_800_000_000_000
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        buf.fill(7);
+    }
+    fn log_error(&self, _: &str) {}
+}
+
+const METHODS: [Method; 5] = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
+
+fn api() -> Api<NoDb, NoRooms, FixedEnv> {
+    Api { sql: NoDb, rooms: NoRooms, env: FixedEnv, config: Config::new(vec![1u8; 32], "http://localhost") }
+}
+
+/// A concrete path for a pattern: ids become a valid UUID, other parameters a token.
+fn concrete(pattern: &str) -> String {
+    let segs: Vec<String> = pattern
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| match s {
+            "{e}" => "%3Athumbsup%3A".to_string(),
+            "{code}" => "some-invite-code".to_string(),
+            s if s.starts_with('{') => "0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b".to_string(),
+            s => s.to_string(),
+        })
+        .collect();
+    format!("/api/v1/{}", segs.join("/"))
+}
+
+fn status_and_code(method: Method, path: &str) -> (u16, String) {
+    let resp = futures::executor::block_on(api().handle(Request::new(method, path)));
+    let code = resp
+        .body_json()
+        .and_then(|b| b["error"]["code"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    (resp.status, code)
+}
+
+#[test]
+fn every_listed_route_reaches_a_handler() {
+    for (method, pattern) in ROUTES {
+        let path = concrete(pattern);
+        let (status, code) = status_and_code(*method, &path);
+        assert!(
+            status != 405 && !(status == 404 && code == "not_found" && routed_404(*method, &path)),
+            "{method:?} {pattern} did not reach its handler: {status} {code}"
+        );
+        assert_ne!(status, 500, "{method:?} {pattern}: a handler failed before touching the database");
+    }
+}
+
+/// A 404 that comes from the router (the message names the route) rather than a handler.
+fn routed_404(method: Method, path: &str) -> bool {
+    let resp = futures::executor::block_on(api().handle(Request::new(method, path)));
+    resp.body_json().is_some_and(|b| b["error"]["message"].as_str().is_some_and(|m| m.contains("route")))
+}
+
+#[test]
+fn other_methods_on_listed_paths_are_405_and_unlisted_paths_404() {
+    for (_, pattern) in ROUTES {
+        let path = concrete(pattern);
+        for m in METHODS {
+            if ROUTES.iter().any(|(rm, rp)| *rm == m && concrete(rp) == path) {
+                continue;
+            }
+            assert_eq!(status_and_code(m, &path), (405, "method_not_allowed".into()), "{m:?} {pattern}");
+        }
+    }
+    for path in ["/api/v1/nope", "/api/v1/channels", "/api/v1/channels/x/y/z/w", "/api/v2/me", "/api/v1/"] {
+        assert_eq!(status_and_code(Method::Get, path).0, 404, "{path}");
+    }
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_routes() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "an OpenAPI 3.1 document");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                assert!(op["responses"].is_object(), "{method} {path} has responses");
+                documented.insert((method.to_uppercase(), normalise(path)));
+            }
+        }
+    }
+    let routed: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|(m, p)| (format!("{m:?}").to_uppercase(), normalise(p))).collect();
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&routed).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "undocumented routes {missing:?}; documented but not routed {extra:?}");
+}
+
+/// Parameter names do not matter for the comparison: `{ws}` and `{workspace_id}` match.
+fn normalise(path: &str) -> String {
+    path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
+}

@@ -1,0 +1,65 @@
+// A small emoji picker: a filter box (shortcodes) and a grid. Escape closes it without
+// closing anything behind it; focus returns to the button that opened it.
+
+import { useEffect, useRef, useState } from 'react';
+import { searchEmoji } from '../emoji';
+
+export function EmojiPicker({ onPick, onClose, label = 'Add a reaction' }: { onPick: (e: string) => void; onClose: () => void; label?: string }) {
+  const [q, setQ] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  useEffect(() => {
+    const outside = (e: MouseEvent) => {
+      if (box.current && !box.current.contains(e.target as Node)) onClose();
+    };
+    document.addEventListener('mousedown', outside);
+    return () => document.removeEventListener('mousedown', outside);
+  }, [onClose]);
+  const query = q.trim().replace(/^:|:$/g, '');
+  const list = searchEmoji(query).slice(0, 30);
+  const pickTyped = () => {
+    if (list.length) onPick(list[0][1]);
+    else if (/^[a-z0-9_+-]{1,64}$/i.test(query)) onPick(`:${query.toLowerCase()}:`);
+  };
+  return (
+    <div
+      className="emoji-picker"
+      role="dialog"
+      aria-label={label}
+      ref={box}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          e.stopPropagation();
+          onClose();
+        }
+      }}
+    >
+      <label className="sr-only" htmlFor="emoji-filter">
+        Search emoji by name
+      </label>
+      <input
+        id="emoji-filter"
+        ref={input}
+        placeholder=":shortcode:"
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            pickTyped();
+          }
+        }}
+      />
+      <div className="emoji-grid">
+        {list.map(([name, emoji]) => (
+          <button key={name} type="button" className="emoji-btn" title={`:${name}:`} aria-label={`:${name}:`} onClick={() => onPick(emoji)}>
+            {emoji}
+          </button>
+        ))}
+        {!list.length && <p className="muted small">Enter adds :{query || '…'}:</p>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,195 @@
+// One message: author line (unless grouped), markdown body, edited/deleted state, reactions,
+// thread summary, and actions (react, reply in thread, edit, delete).
+
+import { useRef, useState } from 'react';
+import { deleteMessage, editMessage, openThread, toggleReaction } from '../actions/messages';
+import { displayEmoji } from '../emoji';
+import { formatTime } from '../format';
+import { renderMarkdown } from '../markdown';
+import { nameOf, useStore } from '../store';
+import type { Message } from '../types';
+import { EmojiPicker } from './EmojiPicker';
+import { PresenceDot } from './PresenceDot';
+
+export function Avatar({ userId }: { userId: string }) {
+  const name = nameOf(userId) ?? '?';
+  // A stable hue per person, so avatars are told apart at a glance.
+  let h = 0;
+  for (const c of userId) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return (
+    <span className="avatar" style={{ background: `hsl(${h} 45% 45%)` }} aria-hidden="true">
+      {name.slice(0, 1).toUpperCase()}
+    </span>
+  );
+}
+
+export function MessageBody({ m }: { m: Message }) {
+  const s = useStore();
+  if (m.deleted) return <p className="deleted">This message was deleted.</p>;
+  return (
+    <div className="md">
+      {renderMarkdown(m.text, { nameOf, me: s.me?.id })}
+      {m.edited_at_ms != null && (
+        <span className="edited" title={new Date(m.edited_at_ms).toLocaleString()}>
+          (edited)
+        </span>
+      )}
+    </div>
+  );
+}
+
+function Reactions({ m }: { m: Message }) {
+  const s = useStore();
+  if (!m.reactions?.length) return null;
+  return (
+    <div className="reactions" role="group" aria-label="Reactions">
+      {m.reactions.map((r) => {
+        const mine = !!s.me && r.user_ids.includes(s.me.id);
+        const who = r.user_ids.map((u) => nameOf(u) ?? 'someone').join(', ');
+        return (
+          <button
+            key={r.emoji}
+            type="button"
+            className={`reaction${mine ? ' mine' : ''}`}
+            aria-pressed={mine}
+            aria-label={`${displayEmoji(r.emoji)} ${r.count}: ${who}`}
+            title={who}
+            onClick={() => void toggleReaction(m, r.emoji)}
+          >
+            <span aria-hidden="true">{displayEmoji(r.emoji)}</span> <span aria-hidden="true">{r.count}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function Editor({ m, onDone }: { m: Message; onDone: () => void }) {
+  const [text, setText] = useState(m.text);
+  const save = async () => {
+    if (!text.trim() || text === m.text) return onDone();
+    if (await editMessage(m, text)) onDone();
+  };
+  return (
+    <div className="editor">
+      <label className="sr-only" htmlFor={`edit-${m.id}`}>
+        Edit message
+      </label>
+      <textarea
+        id={`edit-${m.id}`}
+        autoFocus
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            onDone();
+          } else if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            void save();
+          }
+        }}
+      />
+      <div className="row small">
+        <button type="button" className="primary small" onClick={() => void save()}>
+          Save
+        </button>
+        <button type="button" className="small" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function MessageItem({ m, grouped = false, inThread = false }: { m: Message; grouped?: boolean; inThread?: boolean }) {
+  const s = useStore();
+  const [picker, setPicker] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const reactBtn = useRef<HTMLButtonElement>(null);
+  const mine = m.author_id === s.me?.id;
+  const name = nameOf(m.author_id) ?? 'someone';
+  const at = new Date(m.created_at_ms);
+  const ws = s.workspaces.find((w) => w.id === s.wsId);
+  const canDelete = mine || ws?.role === 'owner' || ws?.role === 'admin';
+  return (
+    <li
+      className={`msg${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}`}
+      data-message-id={m.id}
+      data-seq={m.seq}
+    >
+      <div className="gutter">
+        {grouped ? (
+          <time className="hover-time" dateTime={at.toISOString()}>
+            {formatTime(m.created_at_ms)}
+          </time>
+        ) : (
+          <Avatar userId={m.author_id} />
+        )}
+      </div>
+      <div className="content">
+        {grouped ? (
+          <span className="sr-only">{name}</span>
+        ) : (
+          <div className="meta">
+            <span className="author">{name}</span>
+            <PresenceDot userId={m.author_id} />
+            <time dateTime={at.toISOString()} title={at.toLocaleString()}>
+              {formatTime(m.created_at_ms)}
+            </time>
+          </div>
+        )}
+        {!inThread && m.thread_root_id && <p className="reply-note muted small">replied to a thread</p>}
+        {editing ? <Editor m={m} onDone={() => setEditing(false)} /> : <MessageBody m={m} />}
+        <Reactions m={m} />
+        {!inThread && !m.thread_root_id && m.reply_count > 0 && (
+          <button type="button" className="thread-link" onClick={() => void openThread(m)}>
+            {m.reply_count} {m.reply_count === 1 ? 'reply' : 'replies'}
+          </button>
+        )}
+      </div>
+      {!m.deleted && (
+        <div className="actions" role="group" aria-label={`Actions for the message from ${name}`}>
+          <button type="button" ref={reactBtn} className="icon" aria-label="Add reaction" aria-expanded={picker} onClick={() => setPicker(!picker)}>
+            ☺
+          </button>
+          {!inThread && !m.thread_root_id && (
+            <button type="button" className="icon" aria-label="Reply in thread" onClick={() => void openThread(m)}>
+              ↩
+            </button>
+          )}
+          {mine && (
+            <button type="button" className="icon" aria-label="Edit message" onClick={() => setEditing(true)}>
+              ✎
+            </button>
+          )}
+          {canDelete && (
+            <button
+              type="button"
+              className="icon"
+              aria-label="Delete message"
+              onClick={() => {
+                if (confirm('Delete this message?')) void deleteMessage(m);
+              }}
+            >
+              🗑
+            </button>
+          )}
+        </div>
+      )}
+      {picker && (
+        <EmojiPicker
+          onPick={(e) => {
+            setPicker(false);
+            void toggleReaction(m, e);
+            reactBtn.current?.focus();
+          }}
+          onClose={() => {
+            setPicker(false);
+            reactBtn.current?.focus();
+          }}
+        />
+      )}
+    </li>
+  );
+}
