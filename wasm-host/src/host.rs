@@ -101,7 +101,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     spawn_idle_sweeper(hub.clone(), cfg.away_after, stop_rx.clone());
-    let web_dir = cfg.web_dir.clone().or_else(default_web_dir);
+    let web_dir = cfg.web_dir.clone().or_else(crate::web::fallback_dir);
     let state = Arc::new(AppState {
         hub,
         metrics,
@@ -134,11 +134,6 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     db.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The built web client next to the working directory, if any.
-fn default_web_dir() -> Option<PathBuf> {
-    ["web/dist", "web"].into_iter().map(PathBuf::from).find(|p| p.join("index.html").is_file())
 }
 
 /// Marks idle users away, checking a few times per away period.

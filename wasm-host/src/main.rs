@@ -11,7 +11,7 @@ const USAGE: &str = "usage: wasm-host [options]
   --manifest PATH        the Spin manifest (default spin.toml)
   --data-dir PATH        secrets, cache and the managed PostgreSQL (default .ocomms)
   --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
-  --web-dir PATH         the web client's files (default web/dist or web)
+  --web-dir PATH         serve the web client from PATH (default: the copy embedded at build time)
   --request-timeout SECS deadline for one component request (default 10)
   --away-after SECS      idle time before a connected user shows as away (default 300)
 

@@ -161,10 +161,11 @@ export class Client {
       }
     };
     const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-    const p = locks?.request ? locks.request(`ocomms-refresh`, run) : run();
-    this.refreshing = p.finally(() => {
+    const p: Promise<Session> = locks?.request ? (locks.request('ocomms-refresh', run) as unknown as Promise<Session>) : run();
+    const shared = p.finally(() => {
       this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = shared;
+    return shared;
   }
 }

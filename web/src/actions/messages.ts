@@ -61,7 +61,7 @@ export async function loadOlder(channelId: string): Promise<boolean> {
 // ---------------------------------------------------------------- sending
 
 export function uuid(): string {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  if (typeof globalThis.crypto?.randomUUID === 'function') return crypto.randomUUID();
   // Not a secure context (plain http on a LAN address): build a v4 UUID by hand.
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 0x0f) | 0x40;

@@ -19,6 +19,7 @@ export function MessageList({ channel }: { channel: Channel }) {
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
+  const olderFailed = useRef(false);
   const rows = v.loaded === 'ready' ? buildRows(v.messages.values(), v.system.values()) : [];
   const pending = s.pending.filter((p) => p.channel_id === channel.id && !p.thread_root_id);
   const last = rows[rows.length - 1];
@@ -28,7 +29,10 @@ export function MessageList({ channel }: { channel: Channel }) {
     const el = scroller.current;
     if (!el || v.nextBefore == null || v.loadingOlder) return;
     anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-    if (!(await loadOlder(channel.id))) anchor.current = null;
+    if (!(await loadOlder(channel.id))) {
+      anchor.current = null;
+      olderFailed.current = true; // no automatic retries; the button is still there
+    }
   };
 
   // Older page prepended: keep the same messages under the reader's eyes.
@@ -47,7 +51,7 @@ export function MessageList({ channel }: { channel: Channel }) {
     const el = scroller.current;
     if (!el) return;
     pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    if (el.scrollTop < NEAR_TOP_PX) void older();
+    if (el.scrollTop < NEAR_TOP_PX && !olderFailed.current) void older();
   };
 
   // Our own new message scrolls into view even when reading further up.
@@ -62,7 +66,7 @@ export function MessageList({ channel }: { channel: Channel }) {
   // A short first page does not fill the screen, so no scroll event would ever ask for more.
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && v.loaded === 'ready' && v.nextBefore != null && el.scrollHeight <= el.clientHeight + NEAR_TOP_PX) void older();
+    if (el && !olderFailed.current && v.loaded === 'ready' && v.nextBefore != null && el.scrollHeight <= el.clientHeight + NEAR_TOP_PX) void older();
   });
 
   const label = `${channel.kind === 'dm' ? '' : '#'}${channelLabel(channel)}`;

@@ -1,0 +1,72 @@
+// The channel on screen: header, messages, who is typing, and the composer (or Join).
+
+import { joinChannel, leaveChannel } from '../actions/workspace';
+import { channelLabel, nameOf, useStore } from '../store';
+import type { Channel } from '../types';
+import { Composer } from './Composer';
+import { MessageList } from './MessageList';
+
+export function TypingLine({ channelId }: { channelId: string }) {
+  const s = useStore();
+  const now = Date.now();
+  const who = [...(s.typing.get(channelId) ?? new Map<string, number>()).entries()]
+    .filter(([u, until]) => until > now && u !== s.me?.id)
+    .map(([u]) => nameOf(u) ?? 'Someone');
+  const text =
+    who.length === 0
+      ? ''
+      : who.length === 1
+        ? `${who[0]} is typing…`
+        : who.length === 2
+          ? `${who[0]} and ${who[1]} are typing…`
+          : 'Several people are typing…';
+  return (
+    <p className="typing" aria-live="polite" data-testid="typing">
+      {text}
+    </p>
+  );
+}
+
+export function ChannelPane({ channel }: { channel: Channel }) {
+  const s = useStore();
+  const label = channelLabel(channel);
+  const title = channel.kind === 'dm' ? label : `${channel.kind === 'private' ? '🔒 ' : '#'}${label}`;
+  return (
+    <section className="channel" aria-labelledby="channel-title">
+      <header className="ch-header">
+        <h1 id="channel-title">{title}</h1>
+        {channel.topic && <p className="muted topic">{channel.topic}</p>}
+        <span className="spacer" />
+        {channel.is_member && channel.kind !== 'dm' && !channel.is_default && (
+          <button type="button" className="ghost small" onClick={() => void leaveChannel(channel.id)}>
+            Leave
+          </button>
+        )}
+      </header>
+      {channel.is_member ? (
+        <>
+          <MessageList channel={channel} />
+          <TypingLine channelId={channel.id} />
+          {channel.archived ? (
+            <p className="join-bar">This channel is archived.</p>
+          ) : (
+            <Composer
+              key={channel.id}
+              id="composer-input"
+              channelId={channel.id}
+              label={`Message ${channel.kind === 'dm' ? label : `#${label}`}`}
+              autoFocus={!s.threadId}
+            />
+          )}
+        </>
+      ) : (
+        <div className="join-bar">
+          <p>You are not a member of #{channel.name}.</p>
+          <button type="button" className="primary" autoFocus onClick={() => void joinChannel(channel.id)}>
+            Join channel
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

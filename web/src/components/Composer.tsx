@@ -1,0 +1,207 @@
+// Writing a message: Enter sends, Shift+Enter adds a line, a preview of the markdown, and
+// @-mention completion that inserts `<@user-id>` (shown as @Name once posted).
+
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { send } from '../actions/messages';
+import { sendTyping } from '../realtime';
+import { renderMarkdown } from '../markdown';
+import { nameOf, useStore } from '../store';
+import { MAX_MESSAGE_BYTES } from '../limits';
+
+interface Suggestion {
+  key: string;
+  label: string;
+  insert: string;
+}
+
+const SPECIAL: Suggestion[] = [
+  { key: 'channel', label: '@channel (everyone in the channel)', insert: '@channel' },
+  { key: 'here', label: '@here (everyone online)', insert: '@here' },
+];
+
+export interface ComposerProps {
+  channelId: string;
+  threadRootId?: string | null;
+  label: string;
+  id?: string;
+  autoFocus?: boolean;
+  channelName?: string;
+}
+
+export function Composer({ channelId, threadRootId = null, label, id, autoFocus, channelName }: ComposerProps) {
+  const s = useStore();
+  const uid = useId();
+  const inputId = id ?? `composer-${uid}`;
+  const listId = `${inputId}-mentions`;
+  const [text, setText] = useState('');
+  const [preview, setPreview] = useState(false);
+  const [alsoToChannel, setAlsoToChannel] = useState(false);
+  const [query, setQuery] = useState<string | null>(null);
+  const [active, setActive] = useState(0);
+  const [error, setError] = useState('');
+  const input = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    if (autoFocus) input.current?.focus();
+  }, [autoFocus, channelId, threadRootId]);
+
+  // Grow with the text, up to a limit.
+  useEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 240)}px`;
+  }, [text, preview]);
+
+  const members = (s.wsId ? s.members.get(s.wsId) : undefined) ?? [];
+  const suggestions: Suggestion[] =
+    query == null
+      ? []
+      : [
+          ...members
+            .filter((m) => m.display_name.toLowerCase().includes(query.toLowerCase()))
+            .map((m) => ({ key: m.user_id, label: m.display_name, insert: `<@${m.user_id}>` })),
+          ...SPECIAL.filter((x) => x.key.startsWith(query.toLowerCase())),
+        ].slice(0, 8);
+  const open = suggestions.length > 0;
+
+  function onChange(value: string) {
+    setText(value);
+    setError('');
+    const el = input.current;
+    const caret = el ? el.selectionStart : value.length;
+    const m = /(?:^|\s)@([\p{L}\p{N}_.-]{0,30})$/u.exec(value.slice(0, caret));
+    setQuery(m ? m[1] : null);
+    setActive(0);
+    if (value.trim()) sendTyping(channelId);
+  }
+
+  function complete(sug: Suggestion) {
+    const el = input.current;
+    const caret = el ? el.selectionStart : text.length;
+    const before = text.slice(0, caret).replace(/@[\p{L}\p{N}_.-]{0,30}$/u, `${sug.insert} `);
+    const next = before + text.slice(caret);
+    setText(next);
+    setQuery(null);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(before.length, before.length);
+    });
+  }
+
+  function submit() {
+    const body = text.replace(/\s+$/, '');
+    if (!body.trim()) return;
+    if (new TextEncoder().encode(body).length > MAX_MESSAGE_BYTES) {
+      setError('This message is too long (16 KB at most).');
+      return;
+    }
+    send(channelId, body, threadRootId, threadRootId ? alsoToChannel : false);
+    setText('');
+    setQuery(null);
+    setPreview(false);
+    input.current?.focus();
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (open) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const n = suggestions.length;
+        setActive((active + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+        return;
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') {
+        e.preventDefault();
+        complete(suggestions[active] ?? suggestions[0]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        setQuery(null);
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  }
+
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      {preview && (
+        <div className="preview md" aria-label="Preview">
+          {text.trim() ? renderMarkdown(text, { nameOf, me: s.me?.id }) : <p className="muted">Nothing to preview.</p>}
+        </div>
+      )}
+      <div className="composer-row">
+        <label htmlFor={inputId} className="sr-only">
+          {label}
+        </label>
+        <textarea
+          id={inputId}
+          ref={input}
+          rows={1}
+          value={text}
+          placeholder={label}
+          maxLength={16384}
+          aria-describedby={`${inputId}-hint`}
+          role="combobox"
+          aria-expanded={open}
+          aria-autocomplete="list"
+          aria-controls={open ? listId : undefined}
+          aria-activedescendant={open ? `${listId}-${active}` : undefined}
+          onChange={(e) => onChange(e.target.value)}
+          onKeyDown={onKeyDown}
+          onBlur={() => setTimeout(() => setQuery(null), 150)}
+        />
+        <button type="button" className="small" aria-pressed={preview} onClick={() => setPreview(!preview)}>
+          Preview
+        </button>
+        <button type="submit" className="primary">
+          Send
+        </button>
+      </div>
+      {open && (
+        <ul className="mentions" role="listbox" id={listId} aria-label="People to mention">
+          {suggestions.map((sug, i) => (
+            <li
+              key={sug.key}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === active}
+              className={i === active ? 'active' : undefined}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                complete(sug);
+              }}
+            >
+              {sug.label}
+            </li>
+          ))}
+        </ul>
+      )}
+      {threadRootId && (
+        <label className="check small">
+          <input type="checkbox" checked={alsoToChannel} onChange={(e) => setAlsoToChannel(e.target.checked)} /> Also send
+          to {channelName ? `#${channelName}` : 'the channel'}
+        </label>
+      )}
+      <span id={`${inputId}-hint`} className="sr-only">
+        Enter sends, Shift+Enter adds a new line. Type @ to mention someone. Markdown works: **bold**, *italic*, `code`.
+      </span>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
