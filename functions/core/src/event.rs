@@ -26,11 +26,11 @@ pub mod kind {
     pub const MESSAGE_POSTED: &str = "message.posted";
     /// `data` is the whole message after the edit (with `edited_at_ms`).
     pub const MESSAGE_EDITED: &str = "message.edited";
-    /// `data` is `{id, channel_id, seq, deleted_by}`: a tombstone, never the old text.
+    /// `data` is `{id, channel_id, seq, deleted_by, thread_root_id}` (and `root` with its new
+    /// counts when a reply was deleted): a tombstone, never the old text.
     pub const MESSAGE_DELETED: &str = "message.deleted";
     pub const MEMBER_JOINED: &str = "member.joined";
     pub const MEMBER_LEFT: &str = "member.left";
-    pub const CHANNEL_CREATED: &str = "channel.created";
     /// `data` is the whole channel after a rename or a topic/purpose change.
     pub const CHANNEL_UPDATED: &str = "channel.updated";
     pub const CHANNEL_ARCHIVED: &str = "channel.archived";
