@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 use bytes::BytesMut;
@@ -11,6 +11,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use ocomms_api::ports::{DbError, Row, Sql, Value};
 use ocomms_pglocal::{Auth, Cluster, Options};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+/// Longest wait for a pooled connection, for a new connection, or for a recycle check.
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the database comes from, and the cluster to stop at shutdown if we started it.
 pub struct Database {
@@ -36,7 +39,16 @@ impl Database {
             tokio_postgres::NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
-        let pool = Pool::builder(mgr).max_size(max_connections).build().context("build the connection pool")?;
+        // Bounded waits: with PostgreSQL down or stalled, a request fails in seconds (503)
+        // instead of holding its slot until the request deadline, and readiness probes answer.
+        let pool = Pool::builder(mgr)
+            .max_size(max_connections)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .context("build the connection pool")?;
         let mut client = pool.get().await.context("connect to PostgreSQL")?;
         let applied = ocomms_migrate::run(&mut client).await.context("apply migrations")?;
         tracing::info!(?applied, managed = managed.is_some(), "database ready");
@@ -95,13 +107,14 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
             constraint: d.constraint().map(str::to_string),
             message: d.message().to_string(),
         },
+        None if e.is_closed() => DbError::unavailable(e.to_string()),
         None => DbError::other(e.to_string()),
     }
 }
 
 impl Sql for PgSql {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let client = self.pool.get().await.map_err(|e| DbError::other(e.to_string()))?;
+        let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
         let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
         let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -116,7 +129,7 @@ impl Sql for PgSql {
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let client = self.pool.get().await.map_err(|e| DbError::other(e.to_string()))?;
+        let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
         let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
         let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

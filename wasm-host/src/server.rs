@@ -75,12 +75,23 @@ pub fn json_error(e: &ApiError) -> Response {
     r
 }
 
+/// Ready when PostgreSQL answers within [`READY_TIMEOUT`]: a probe must get an answer even
+/// when the database hangs.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.sql.pool.get().await {
-        Ok(c) if c.simple_query("SELECT 1").await.is_ok() => (StatusCode::OK, "ready").into_response(),
+    let check = async {
+        match state.sql.pool.get().await {
+            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    };
+    match tokio::time::timeout(READY_TIMEOUT, check).await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
         _ => json_error(&ApiError::new(ErrorCode::Unavailable, "database unavailable")),
     }
 }
+
+/// How long `/readyz` waits for PostgreSQL.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count()))

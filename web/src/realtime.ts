@@ -10,6 +10,9 @@ import type { ChannelEvent, ServerFrame } from './types';
 import { flushQueue } from './actions/messages';
 import { markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
 
+/** `localStorage['ocomms.debug'] = '1'` logs every frame and connection change to the console. */
+const debug = typeof localStorage !== 'undefined' && localStorage.getItem('ocomms.debug') === '1';
+
 const TYPING_SHOW_MS = 6000;
 const TYPING_SEND_EVERY_MS = 2500;
 
@@ -28,10 +31,12 @@ export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/v1/ws`,
   token: (force) => client.freshToken(force),
   onFrame,
-  onStatus: (status, retryInMs) =>
+  onStatus: (status, retryInMs) => {
+    if (debug) console.debug('ocomms socket', status, retryInMs ?? '');
     update((s) => {
       s.conn = { status, retryInMs };
-    }),
+    });
+  },
 });
 
 export const isViewing = (channelId: string) =>
@@ -48,6 +53,7 @@ function onEvent(ev: ChannelEvent) {
 }
 
 function onFrame(f: ServerFrame) {
+  if (debug) console.debug('ocomms frame', JSON.stringify(f));
   switch (f.type) {
     case 'hello':
       subs.clear();
@@ -140,6 +146,11 @@ export function sendTyping(channelId: string) {
   const now = Date.now();
   if (now - lastTyping < TYPING_SEND_EVERY_MS) return;
   if (socket.send({ type: 'typing', channel_id: channelId })) lastTyping = now;
+}
+
+/** After sending, the next keystroke announces typing again at once. */
+export function resetTyping() {
+  lastTyping = 0;
 }
 
 export function startRealtime() {

@@ -97,18 +97,51 @@ pub fn native_workspace() -> Result<()> {
     })
 }
 
-/// The web client: static files today; an npm build once `web/package.json` exists.
+/// The web client (web/, TypeScript + React, built by Vite into web/dist, which the host
+/// embeds). `npm ci` (or `npm install` without a lockfile) runs when node_modules is older
+/// than the lockfile; the build runs when any source is newer than web/dist. Skipping an
+/// up-to-date build matters: a rewritten web/dist makes cargo recompile the host.
 pub fn web() -> Result<()> {
     step("build web client", || {
         let web = root().join("web");
-        if web.join("package.json").exists() {
-            crate::system::ensure_node()?;
-            let install = if web.join("package-lock.json").exists() { "ci" } else { "install" };
+        if !web.join("package.json").exists() {
+            bail!("web/package.json is missing");
+        }
+        crate::system::ensure_node()?;
+        let lock = web.join("package-lock.json");
+        let installed = web.join("node_modules").join(".package-lock.json");
+        if !lock.exists() || newest(&[lock.clone(), web.join("package.json")]) > modified(&installed) {
+            let install = if lock.exists() { "ci" } else { "install" };
             run(Command::new("npm").arg(install).arg("--no-audit").arg("--no-fund").current_dir(&web))?;
+        }
+        let inputs = ["src", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"]
+            .map(|p| web.join(p));
+        let built = web.join("dist").join("index.html");
+        if newest(&inputs) > modified(&built) {
             run(Command::new("npm").args(["run", "build"]).current_dir(&web))?;
-        } else if !web.join("index.html").exists() {
-            bail!("web/ has neither package.json nor index.html");
+        } else {
+            println!("    web/dist is up to date");
         }
         Ok(())
     })
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The latest modification time of the files (recursively under directories).
+fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+    let mut best = None;
+    for p in paths {
+        let t = if p.is_dir() {
+            let children: Vec<PathBuf> =
+                std::fs::read_dir(p).into_iter().flatten().flatten().map(|e| e.path()).collect();
+            newest(&children).max(modified(p))
+        } else {
+            modified(p)
+        };
+        best = best.max(t);
+    }
+    best
 }

@@ -56,6 +56,18 @@ pub fn ensure_node() -> Result<()> {
     apt_install(&["nodejs", "npm"], "Node.js and npm")
 }
 
+/// Debian's Chromium, which the browser tests drive headless (no browser is downloaded).
+pub fn chromium() -> Result<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("OCOMMS_CHROMIUM") {
+        return Ok(path.into());
+    }
+    let path = std::path::PathBuf::from("/usr/bin/chromium");
+    if !path.exists() {
+        apt_install(&["chromium"], "Chromium (for the browser tests)")?;
+    }
+    Ok(path)
+}
+
 /// Runs a command and kills it if it outlives `limit`.
 pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<()> {
     let mut child = cmd.spawn()?;

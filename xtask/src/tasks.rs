@@ -34,7 +34,15 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     build::edge(opts)?;
     build::web()?;
     build::native_workspace()?;
-    let counts = step("cargo test --workspace", || cargo_test(extra))?;
+    let mut counts = step("cargo test --workspace", || cargo_test(extra))?;
+    if extra.is_empty() {
+        let browser = step("browser tests (web/e2e: Chromium against the real host)", browser_tests)?;
+        counts.passed += browser.passed;
+        counts.failed += browser.failed;
+        counts.ignored += browser.ignored;
+    } else {
+        println!("(browser tests skipped: cargo test arguments were given)");
+    }
     println!("\nall phases took {:.1}s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.ignored);
     if counts.failed > 0 {
@@ -80,6 +88,46 @@ fn cargo_test(extra: &[String]) -> Result<Counts> {
     let status = child.wait()?;
     if !status.success() && counts.failed == 0 {
         bail!("cargo test failed ({status}) before reporting failures: see the output above");
+    }
+    Ok(counts)
+}
+
+/// The browser suite (web/e2e, node's test runner): it starts target/debug/wasm-host with
+/// a fresh data directory and its managed PostgreSQL, drives Chromium, and stops the host.
+fn browser_tests() -> Result<Counts> {
+    system::ensure_node()?;
+    let chromium = system::chromium()?;
+    let root = std::env::current_dir()?;
+    let host = root.join("target").join("debug").join("wasm-host");
+    let mut child = Command::new("node")
+        .args(["--test", "--test-reporter=tap", "--test-concurrency=1", "e2e/"])
+        .current_dir(root.join("web"))
+        .env("OCOMMS_HOST_BIN", &host)
+        .env("OCOMMS_CHROMIUM", &chromium)
+        .env_remove("OCOMMS_E2E_URL")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("start node --test")?;
+    let mut counts = Counts::default();
+    let stdout = child.stdout.take().context("node --test stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        let num = |label: &str| line.strip_prefix(label).and_then(|n| n.trim().parse::<u64>().ok());
+        if let Some(n) = num("# pass ") {
+            counts.passed += n;
+        } else if let Some(n) = num("# fail ").or_else(|| num("# cancelled ")) {
+            counts.failed += n;
+        } else if let Some(n) = num("# skipped ").or_else(|| num("# todo ")) {
+            counts.ignored += n;
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() && counts.failed == 0 {
+        bail!("the browser tests failed ({status}) before reporting results: see the output above");
+    }
+    if counts.passed + counts.failed == 0 {
+        bail!("the browser tests ran no test");
     }
     Ok(counts)
 }

@@ -43,6 +43,21 @@ impl DbError {
     pub fn is_unique_violation(&self) -> bool {
         self.code.as_deref() == Some("23505")
     }
+
+    /// The database could not be reached (SQLSTATE `08006`, connection failure): adapters use
+    /// this when no connection could be had or the one in use broke.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self { code: Some("08006".into()), constraint: None, message: message.into() }
+    }
+
+    /// The database is unreachable or shutting down or starting up: a retry may succeed, and
+    /// nothing was committed by the failed statement unless the connection broke after it.
+    pub fn is_unavailable(&self) -> bool {
+        let code = self.code.as_deref().unwrap_or("");
+        // Class 08: connection exceptions; 57P01..57P03: admin or crash shutdown, cannot
+        // connect now (starting up or shutting down).
+        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+    }
 }
 
 /// PostgreSQL access. Each call is one statement and therefore one transaction: handlers

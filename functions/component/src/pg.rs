@@ -96,6 +96,8 @@ fn map_err(e: pg4::PgError) -> DbError {
             let constraint = d.extras.iter().find(|(k, _)| k == "constraint").map(|(_, v)| v.clone());
             DbError { code: Some(d.code), constraint, message: d.message }
         }
+        // The host could not get a connection or the one in use broke: a 503, not a 500.
+        pg4::PgError::ConnectionFailed(m) => DbError::unavailable(m),
         other => DbError::other(other.to_string()),
     }
 }

@@ -386,12 +386,9 @@ async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes() 
     // Offline is not something a client sets.
     ann_ws.send_frame(&ClientFrame::SetPresence { status: Presence::Offline }).await;
     loop {
-        match ann_ws.next_frame().await {
-            ServerFrame::Error { code, .. } => {
-                assert_eq!(code, "bad_presence");
-                break;
-            }
-            _ => {}
+        if let ServerFrame::Error { code, .. } = ann_ws.next_frame().await {
+            assert_eq!(code, "bad_presence");
+            break;
         }
     }
     ann_ws.close().await;

@@ -3,7 +3,7 @@
 
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { send } from '../actions/messages';
-import { sendTyping } from '../realtime';
+import { resetTyping, sendTyping } from '../realtime';
 import { renderMarkdown } from '../markdown';
 import { nameOf, useStore } from '../store';
 import { MAX_MESSAGE_BYTES } from '../limits';
@@ -97,6 +97,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       return;
     }
     send(channelId, body, threadRootId, threadRootId ? alsoToChannel : false);
+    resetTyping();
     setText('');
     setQuery(null);
     setPreview(false);

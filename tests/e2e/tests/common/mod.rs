@@ -149,6 +149,9 @@ pub struct Host {
     watchdog: Option<ExitHook>,
     log: PathBuf,
     http: reqwest::Client,
+    /// How the host was started, for [`Host::restart`].
+    opts: HostOptions,
+    manifest: PathBuf,
 }
 
 impl Host {
@@ -158,7 +161,6 @@ impl Host {
     }
 
     pub async fn start_with(opts: HostOptions) -> Host {
-        let bin = host_binary();
         let dir = unique_temp_dir();
         let data_dir = dir.join("data");
         let manifest = match &opts.manifest_toml {
@@ -172,74 +174,88 @@ impl Host {
                 workspace_root().join("spin.toml")
             }
         };
+        let log = dir.join("host.log");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("build the HTTP client");
+        // From here on the guard owns the directory (and, once spawned, the process): a panic
+        // below still cleans up.
+        let mut host = Host {
+            base: String::new(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            dir,
+            pid: 0,
+            child: None,
+            watchdog: None,
+            log,
+            http,
+            opts,
+            manifest,
+        };
+        host.launch("127.0.0.1:0").await;
+        host
+    }
 
+    /// Spawns the host process listening on `listen` and waits until it prints its address.
+    async fn launch(&mut self, listen: &str) {
+        let bin = host_binary();
         let mut cmd = tokio::process::Command::new(&bin);
-        cmd.arg("--listen").arg("127.0.0.1:0").arg("--manifest").arg(&manifest).arg("--data-dir").arg(&data_dir);
-        if let Some(secs) = opts.request_timeout_secs {
+        cmd.arg("--listen").arg(listen).arg("--manifest").arg(&self.manifest).arg("--data-dir").arg(&self.data_dir);
+        if let Some(secs) = self.opts.request_timeout_secs {
             cmd.arg("--request-timeout").arg(secs.to_string());
         }
-        if let Some(url) = &opts.database_url {
+        if let Some(url) = &self.opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
-        cmd.args(&opts.extra_args);
+        cmd.args(&self.opts.extra_args);
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
                 cmd.env_remove(&name);
             }
         }
-        let log = dir.join("host.log");
+        let log = &self.log;
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log)
+            .open(log)
             .unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        // A restart appends to the same log: only lines after this offset announce the address.
+        let log_start = out.metadata().map_or(0, |m| m.len()) as usize;
         let err = out.try_clone().expect("clone the log file handle");
         cmd.env("OCOMMS_LOG", "info")
             .env("NO_COLOR", "1")
-            .current_dir(&dir)
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .kill_on_drop(true);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        let pid = child.id().expect("a just-spawned child has a pid");
-        let watchdog = spawn_watchdog(pid, &dir);
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("build the HTTP client");
+        self.pid = child.id().expect("a just-spawned child has a pid");
+        self.watchdog = spawn_watchdog(self.pid, &self.dir);
+        self.child = Some(child);
 
-        // From here on the guard owns the process: a panic below still stops it.
-        let mut host = Host {
-            base: String::new(),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir,
-            dir,
-            pid,
-            child: Some(child),
-            watchdog,
-            log,
-            http,
-        };
         let started = Instant::now();
         let addr = loop {
-            if let Some(addr) = host.log_text().lines().find_map(|l| {
+            let text = std::fs::read(&self.log).unwrap_or_default();
+            let fresh = String::from_utf8_lossy(text.get(log_start..).unwrap_or_default());
+            if let Some(addr) = fresh.lines().find_map(|l| {
                 l.trim().strip_prefix("ocomms listening on http://").and_then(|a| a.trim().parse::<SocketAddr>().ok())
             }) {
                 break addr;
             }
-            let exited = host.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             if let Some(status) = exited {
-                panic!("wasm-host exited ({status}) before listening; its output:\n{}", host.log_text());
+                panic!("wasm-host exited ({status}) before listening; its output:\n{}", self.log_text());
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,
                 "wasm-host did not print its address within {START_TIMEOUT:?}; its output:\n{}",
-                host.log_text()
+                self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        host.addr = addr;
-        host.base = format!("http://{addr}");
-        host
+        self.addr = addr;
+        self.base = format!("http://{addr}");
     }
 
     /// The host's recent output (stdout and stderr interleaved), at most [`LOG_LINES`] lines.
@@ -427,6 +443,74 @@ impl Host {
         r.expect_status(200, "list channels");
         r.body["channels"].as_array().cloned().unwrap_or_default()
     }
+
+    // ----- faults ----------------------------------------------------------------------
+
+    /// SIGKILL, as in a crash: no draining, and the managed PostgreSQL keeps running (the
+    /// next start must stop it). Returns once the process is gone.
+    pub async fn kill(&mut self) {
+        if let Some(w) = self.watchdog.take() {
+            w.cancel();
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(STOP_TIMEOUT, child.wait()).await;
+        }
+    }
+
+    /// Starts the host again after [`Host::kill`]: same address, data directory and options.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart() needs a killed host");
+        let listen = self.addr.to_string();
+        self.launch(&listen).await;
+    }
+
+    /// The managed PostgreSQL's data directory.
+    pub fn managed_pg_dir(&self) -> PathBuf {
+        self.data_dir.join("pg")
+    }
+
+    /// Stops the managed PostgreSQL under the running host (fast: open sessions are cut).
+    pub async fn stop_managed_pg(&self) {
+        pg_ctl(&self.managed_pg_dir(), &["stop", "-m", "fast", "-w"]).await;
+    }
+
+    /// Starts the managed PostgreSQL again with the options it last ran with (same port).
+    pub async fn start_managed_pg(&self) {
+        let dir = self.managed_pg_dir();
+        let opts_file = dir.join("postmaster.opts");
+        let line = std::fs::read_to_string(&opts_file).unwrap_or_else(|e| panic!("read {}: {e}", opts_file.display()));
+        // `<binary> "-D" "<dir>" "-c" "port=..." ...`: everything after the binary, quoted
+        // for the shell pg_ctl starts the server with.
+        let args = line.trim().split_once(' ').map_or("", |(_, rest)| rest).to_string();
+        let log = dir.join("restarted.log");
+        pg_ctl(&dir, &["start", "-w", "-t", "60", "-l", &log.to_string_lossy(), "-o", &args]).await;
+    }
+}
+
+/// Runs `pg_ctl -D dir <args>` as the server's user; panics with its output on failure.
+async fn pg_ctl(dir: &Path, args: &[&str]) {
+    let out = pg_ctl_command(dir, args).output().await.unwrap_or_else(|e| panic!("run pg_ctl {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "pg_ctl {args:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn pg_ctl_command(dir: &Path, args: &[&str]) -> tokio::process::Command {
+    let bin = ocomms_pglocal::find_bin_dir().expect("PostgreSQL's binaries").join("pg_ctl");
+    let mut cmd = if ocomms_pglocal::running_as_root() {
+        let mut c = tokio::process::Command::new("runuser");
+        c.arg("-u").arg("postgres").arg("--").arg(bin);
+        c
+    } else {
+        tokio::process::Command::new(bin)
+    };
+    cmd.arg("-D").arg(dir).args(args).stdin(Stdio::null());
+    cmd
 }
 
 /// Runs only if this process dies without dropping the [`Host`]: stops the host and
@@ -471,6 +555,12 @@ impl Drop for Host {
                     }
                 }
             }
+        }
+        // A killed host (see `kill`) leaves its managed PostgreSQL running: stop it before
+        // its directory goes.
+        if self.opts.database_url.is_none() && self.managed_pg_dir().join("postmaster.pid").exists() {
+            let dir = self.managed_pg_dir();
+            let _ = pg_ctl_command(&dir, &["stop", "-m", "immediate", "-w"]).as_std_mut().output();
         }
         if std::thread::panicking() {
             eprintln!(
