@@ -22,12 +22,15 @@ pub struct User {
 }
 
 /// What the scenarios share: one workspace, its default channel, an owner who posts, and
-/// members who own the WebSockets.
+/// members who own the WebSockets; plus, for the many-channel fan-out, channels that each
+/// have one member of their own (a socket hears every channel its user belongs to).
 #[derive(Debug, Clone)]
 pub struct Fixture {
     pub owner: User,
     pub channel: String,
     pub members: Vec<User>,
+    /// (user, channel id): the user is in that channel and the default one only.
+    pub spread: Vec<(User, String)>,
     pub setup: Duration,
 }
 
@@ -76,9 +79,10 @@ impl Api {
     }
 
     /// Signs up an owner and `members` users, makes a workspace and has everyone join it
-    /// (joining puts them in the default channel). Signups run two at a time: each is an
-    /// argon2id hash inside wasm, and the machine may have only two cores.
-    pub async fn fixture(&self, members: usize) -> Result<Fixture> {
+    /// (joining puts them in the default channel); then makes `channels` more channels, each
+    /// with a user of its own. Signups run two at a time: each is an argon2id hash inside
+    /// wasm, and the machine may have only two cores.
+    pub async fn fixture(&self, members: usize, channels: usize) -> Result<Fixture> {
         let started = std::time::Instant::now();
         let tag =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
@@ -113,7 +117,33 @@ impl Api {
                 out.push(r?);
             }
         }
-        Ok(Fixture { owner, channel, members: out, setup: started.elapsed() })
+        let mut spread = Vec::with_capacity(channels);
+        for i in 0..channels {
+            let body = json!({ "name": format!("bench-{i}") });
+            let v = self
+                .call(reqwest::Method::POST, &format!("/api/v1/workspaces/{ws}/channels"), Some(&owner.token), body)
+                .await?;
+            spread.push(str_at(&v, &["channel", "id"])?.to_string());
+        }
+        let mut users = Vec::with_capacity(channels);
+        for pair in spread.chunks(2).enumerate() {
+            let (p, chans) = pair;
+            let joins = chans.iter().enumerate().map(|(j, ch)| {
+                let (code, i) = (code.clone(), 2 * p + j);
+                async move {
+                    let u = self.signup(&format!("bench-{tag}-c{i}@example.com"), &format!("Bench c{i}")).await?;
+                    let accept = format!("/api/v1/invites/{code}/accept");
+                    self.call(reqwest::Method::POST, &accept, Some(&u.token), json!({})).await?;
+                    let join = format!("/api/v1/channels/{ch}/join");
+                    self.call(reqwest::Method::POST, &join, Some(&u.token), json!({})).await?;
+                    anyhow::Ok((u, ch.clone()))
+                }
+            });
+            for r in futures::future::join_all(joins).await {
+                users.push(r?);
+            }
+        }
+        Ok(Fixture { owner, channel, members: out, spread: users, setup: started.elapsed() })
     }
 
     /// The Prometheus counters as name -> value.

@@ -1,173 +1,552 @@
-//! `ocomms-bench`: load figures for the real host, printed as a table and written as JSON.
+//! `ocomms-bench`: load figures for the real host, side by side with the same API compiled
+//! natively and with a Socket.IO reference server; printed as tables, written as JSON and
+//! drawn as a PNG of latency percentiles.
 //!
 //! It starts its own `wasm-host` (temporary data dir, managed PostgreSQL) under `prlimit`,
-//! on 127.0.0.1 only, and runs the scenarios in [`post`], [`idle`] and [`fanout`], each
+//! on 127.0.0.1 only; the native server ([`native`], this binary's `serve-native` mode) on
+//! the host's database; and `node bench/socketio/server.js`. Scenarios: [`post`] (the
+//! command path, WASM and native), [`idle`] and [`fanout`] (ours and Socket.IO's), each
 //! bounded by a count and a deadline. It reports figures and never asserts timings.
 
 mod api;
 mod args;
+mod chart;
 mod cpu;
 mod fanout;
 mod host;
 mod idle;
+mod native;
 mod post;
+mod proc;
 mod sockets;
 mod stats;
+mod target;
 
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use serde_json::{Map, Value, json};
 
-use crate::api::Api;
-use crate::args::{Args, Scenario, workspace_root};
-use crate::host::Host;
-use crate::stats::{Table, r3};
+use crate::api::{Api, Fixture};
+use crate::args::{Args, Layout, Scenario, workspace_root};
+use crate::chart::{Panel, Series};
+use crate::fanout::{Case, FanoutSummary};
+use crate::host::{Host, under_prlimit, usable_nofile};
+use crate::idle::IdleSummary;
+use crate::post::PostSummary;
+use crate::proc::Proc;
+use crate::stats::{Compare, Table, r3, ratio};
+use crate::target::Target;
 
 #[tokio::main]
 async fn main() {
-    if let Err(e) = real_main().await {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let r = match argv.first().map(String::as_str) {
+        Some("serve-native") => native::serve(&argv[1..]).await,
+        _ => real_main(argv).await,
+    };
+    if let Err(e) = r {
         eprintln!("ocomms-bench: error: {e:#}");
         std::process::exit(1);
     }
 }
 
-/// Sockets the client needs at once, beyond the scenario's own.
+/// Files the client needs at once beyond the scenario's sockets.
 const FD_MARGIN: u64 = 512;
+const SOCKETIO_LISTENING: &str = "socketio listening on http://";
 
-async fn real_main() -> Result<()> {
-    let Some(args) = Args::parse(std::env::args().skip(1))? else { return Ok(()) };
+/// Everything the run produces, filled in as scenarios finish.
+#[derive(Debug)]
+struct Report {
+    table: Table,
+    results: Map<String, Value>,
+    wasm_native: Compare,
+    ours_theirs: Compare,
+    fanout: Vec<FanoutSummary>,
+    post: Vec<(String, PostSummary)>,
+    idle: Vec<(String, IdleSummary)>,
+    notes: Vec<String>,
+    errors: Vec<String>,
+}
+
+fn loadavg() -> Vec<f64> {
+    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    s.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect()
+}
+
+async fn real_main(argv: Vec<String>) -> Result<()> {
+    let Some(mut args) = Args::parse(argv)? else { return Ok(()) };
+    let mut report = Report {
+        table: Table::default(),
+        results: Map::new(),
+        wasm_native: Compare::new("command path: WASM component vs the same API compiled natively", "wasm", "native"),
+        ours_theirs: Compare::new("fan-out: ours vs Socket.IO (same load generator, same run)", "ours", "socket.io"),
+        fanout: Vec::new(),
+        post: Vec::new(),
+        idle: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+    };
+    // Both sides of every socket are on this machine: the bench holds one end, a server the
+    // other. The bench raises its own soft limit; the servers get theirs from prlimit.
     let own_nofile = rlimit::increase_nofile_limit(u64::MAX).context("raise the open-file limit")?;
-    let needed = [
-        args.scenarios.contains(&Scenario::Idle).then_some(args.idle_sockets),
-        args.scenarios.contains(&Scenario::Fanout).then_some(args.fanout_sockets),
-        args.scenarios.contains(&Scenario::Post).then_some(args.post_clients),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(0) as u64;
-    if needed + FD_MARGIN > own_nofile {
-        bail!(
-            "the bench may open only {own_nofile} files; {needed} sockets need {}: lower the socket counts",
-            needed + FD_MARGIN
-        );
+    let nofile = usable_nofile(args.host_nofile)?;
+    if nofile < args.host_nofile {
+        report.notes.push(format!(
+            "prlimit cannot set nofile={} here (no CAP_SYS_RESOURCE); servers get {nofile}, the hard limit",
+            args.host_nofile
+        ));
     }
-    let out_dir =
-        args.out.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| workspace_root().join("bench/out"));
+    let cap = own_nofile.min(nofile).saturating_sub(FD_MARGIN) as usize;
+    if args.idle_sockets > cap {
+        report.notes.push(format!(
+            "idle sockets capped at {cap} (open-file limit {}), not {}",
+            own_nofile.min(nofile),
+            args.idle_sockets
+        ));
+        args.idle_sockets = cap;
+    }
+    if args.fanout_sockets.iter().any(|&n| n > cap) {
+        report.notes.push(format!("fan-out socket counts capped at {cap} by the open-file limit"));
+        args.fanout_sockets.iter_mut().for_each(|n| *n = (*n).min(cap));
+        args.fanout_sockets.dedup();
+    }
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    let out_dir = args.out.parent().map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("bench/out"));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
-    let log = out_dir.join("host.log");
+    if let Some(d) = args.png.parent() {
+        std::fs::create_dir_all(d).with_context(|| format!("create {}", d.display()))?;
+    }
 
-    println!("ocomms-bench: starting {} (log: {})", args.host.display(), log.display());
+    println!("ocomms-bench{}: starting {}", if args.quick { " --quick" } else { "" }, args.host.display());
     let started = Instant::now();
-    let (bin, manifest, root, nofile, limit) =
-        (args.host.clone(), args.manifest.clone(), workspace_root(), args.host_nofile, args.startup);
+    let (bin, manifest, root, log, limit) =
+        (args.host.clone(), args.manifest.clone(), workspace_root(), out_dir.join("host.log"), args.startup);
     let mut host =
         tokio::task::spawn_blocking(move || Host::start(&bin, &manifest, &root, log, nofile, limit)).await??;
     println!(
-        "host pid {} on http://{} (nofile {}), ready in {:.1}s",
-        host.pid,
-        host.addr,
+        "host pid {} on http://{} (nofile {}), ready in {:.1}s; log {}",
+        host.pid(),
+        host.proc.addr,
         host.nofile,
-        host.startup.as_secs_f64()
+        host.proc.startup.as_secs_f64(),
+        host.proc.log.display()
     );
-    if needed + FD_MARGIN > host.nofile {
-        println!("note: the host may open only {} files for {needed} sockets", host.nofile);
-    }
     let rss_start = host.rss().unwrap_or(0);
-    // Other processes on the machine compete with the host and the bench for CPU.
-    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let loadavg: Vec<f64> = loadavg.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect();
-    println!("load average before the scenarios: {loadavg:?}");
+    let load_before = loadavg();
+    println!("load average before the scenarios: {load_before:?} ({} CPUs)", cpus());
 
-    let mut table = Table::default();
-    let mut results = Map::new();
     let outcome = tokio::select! {
-        r = scenarios(&args, &host, &mut table, &mut results) => r,
+        r = scenarios(&args, &host, nofile, &out_dir, &mut report) => r,
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
+    if let Err(e) = &outcome {
+        report.errors.push(format!("{e:#}"));
+    }
     let rss_end = host.rss().unwrap_or(0);
-    let hwm = host.status_bytes("VmHWM").unwrap_or(0);
-    let running = host.is_running();
+    let hwm = crate::proc::status_bytes(host.pid(), "VmHWM").unwrap_or(0);
+    let running = host.proc.is_running();
     let exit = tokio::task::block_in_place(|| host.stop());
     println!("host {exit}");
+    let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
+    report.table.add("host", "startup s", format!("{:.2}", host.proc.startup.as_secs_f64()));
+    report.table.add(
+        "host",
+        "RSS at start / end / peak (VmHWM) MiB",
+        format!("{} / {} / {}", mib(rss_start), mib(rss_end), mib(hwm)),
+    );
 
-    table.add("host", "startup s", format!("{:.2}", host.startup.as_secs_f64()));
-    table.add("host", "RSS at start MiB", format!("{:.1}", rss_start as f64 / 1048576.0));
-    table.add("host", "RSS at end MiB", format!("{:.1}", rss_end as f64 / 1048576.0));
-    table.add("host", "peak RSS (VmHWM) MiB", format!("{:.1}", hwm as f64 / 1048576.0));
-    table.print("summary", None);
-
-    let report = json!({
+    let report_json = json!({
         "generated_at_unix_ms": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
         "machine": {
-            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "cpus": cpus(),
             "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
-            "loadavg_before_scenarios": loadavg,
+            "loadavg_before_scenarios": load_before,
+            "loadavg_after_scenarios": loadavg(),
+            "bench_nofile": own_nofile,
+            "server_nofile": nofile,
         },
         "host": {
             "binary": args.host.display().to_string(),
-            "pid": host.pid,
-            "addr": host.addr.to_string(),
-            "nofile": host.nofile,
-            "startup_secs": r3(host.startup.as_secs_f64()),
+            "profile": profile_of(&args.host),
+            "pid": host.pid(),
+            "startup_secs": r3(host.proc.startup.as_secs_f64()),
             "rss_start_bytes": rss_start,
             "rss_end_bytes": rss_end,
             "vm_hwm_bytes": hwm,
             "running_at_end": running,
             "exit": exit,
-            "note": "RSS is the host process alone; its managed PostgreSQL is a separate process",
+            "note": "RSS is the host process alone; its managed PostgreSQL is a separate process (counted in +children CPU)",
         },
         "config": config_json(&args),
-        "scenarios": Value::Object(results),
+        "headline": headline(&report),
+        "compare": {
+            "wasm_vs_native": report.wasm_native.json(),
+            "ours_vs_socketio": report.ours_theirs.json(),
+        },
+        "scenarios": Value::Object(report.results.clone()),
+        "notes": report.notes,
+        "errors": report.errors,
         "total_secs": r3(started.elapsed().as_secs_f64()),
-        "error": outcome.as_ref().err().map(|e| format!("{e:#}")),
     });
-    std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report_json)? + "\n")
         .with_context(|| format!("write {}", args.out.display()))?;
-    println!("\nwrote {} ({:.1}s in all)", args.out.display(), started.elapsed().as_secs_f64());
-    outcome
+    let panels = panels(&report);
+    let title = format!(
+        "ocomms-bench{}: latency percentiles ({} CPUs, load before {:?})",
+        if args.quick { " --quick" } else { "" },
+        cpus(),
+        load_before
+    );
+    if let Err(e) = chart::draw(&args.png, &title, &panels) {
+        report.errors.push(format!("chart: {e:#}"));
+    }
+
+    report.table.print("all figures", None);
+    if !report.wasm_native.is_empty() {
+        report.wasm_native.print();
+    }
+    if !report.ours_theirs.is_empty() {
+        report.ours_theirs.print();
+    }
+    println!("\nheadline: {}", serde_json::to_string_pretty(&report_json["headline"])?);
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    println!(
+        "\nwrote {} and {} ({:.1}s in all)",
+        args.out.display(),
+        args.png.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if report.errors.is_empty() {
+        Ok(())
+    } else {
+        for e in &report.errors {
+            eprintln!("error: {e}");
+        }
+        Err(anyhow!("{} scenario(s) failed; see above and {}", report.errors.len(), args.out.display()))
+    }
 }
 
-async fn scenarios(args: &Args, host: &Host, table: &mut Table, results: &mut Map<String, Value>) -> Result<()> {
-    let pool = args.post_clients.max(args.connect_concurrency) + 16;
-    let api = Api::new(host.addr, host.pid, pool)?;
-    let needs_members = args.scenarios.iter().any(|s| matches!(s, Scenario::Idle | Scenario::Fanout));
-    let fx = api.fixture(if needs_members { args.users } else { 0 }).await.context("set up users and a workspace")?;
-    println!("setup: owner + {} users in one workspace in {:.1}s", fx.members.len(), fx.setup.as_secs_f64());
-    results.insert("setup".into(), json!({ "users": fx.members.len(), "secs": r3(fx.setup.as_secs_f64()) }));
-    for sc in &args.scenarios {
-        let t = Instant::now();
-        let cpu0 = cpu::Sample::take(host.pid);
-        println!("\n==> {}", sc.name());
-        let r = match sc {
-            Scenario::Post => post::run(&api, &fx, args, table).await,
-            Scenario::Idle => idle::run(&api, host, &fx, args, table).await,
-            Scenario::Fanout => fanout::run(&api, host, &fx, args, table).await,
-        };
-        let mut v = r.with_context(|| format!("scenario {}", sc.name()))?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("scenario_secs".into(), json!(r3(t.elapsed().as_secs_f64())));
-            o.insert("scenario_cpu".into(), cpu0.since(host.pid).json());
-            o.insert("host_rss_end_bytes".into(), json!(host.rss().unwrap_or(0)));
-        }
-        results.insert(sc.name().into(), v);
-        match sc {
-            Scenario::Post => {
-                table.print("post", Some("post"));
-                table.print("noop 404", Some("noop 404"));
+fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+}
+
+fn profile_of(bin: &Path) -> &'static str {
+    if bin.components().any(|c| c.as_os_str() == "release") { "release" } else { "debug (dependencies at opt-level 2)" }
+}
+
+/// Runs one scenario step with a header and its duration.
+async fn step<T>(name: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let t = Instant::now();
+    println!("\n==> {name}");
+    let r = f.await;
+    println!("({name}: {:.1}s{})", t.elapsed().as_secs_f64(), if r.is_err() { ", FAILED" } else { "" });
+    r
+}
+
+impl Report {
+    /// A failed step is recorded and the run goes on with the next one.
+    fn ok<T>(&mut self, name: &str, r: Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let msg = format!("{name}: {e:#}");
+                println!("FAILED {msg}");
+                self.results.insert(name.to_string(), json!({ "error": msg }));
+                self.errors.push(msg);
+                None
             }
-            other => table.print(other.name(), Some(other.name())),
         }
-        println!("({:.1}s)", t.elapsed().as_secs_f64());
-        // Leave nothing of one scenario in the next one's figures.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report: &mut Report) -> Result<()> {
+    let pool = args.post_clients.max(args.connect_concurrency) + 16;
+    let api = Api::new(host.proc.addr, host.pid(), pool)?;
+    let sockets_on_host = args.has(Scenario::Idle) || args.has(Scenario::Fanout);
+    let many = args.has(Scenario::Fanout) && args.fanout_layouts.contains(&Layout::Many);
+    let channels =
+        if many { args.fanout_channels.min(args.fanout_sockets.iter().copied().max().unwrap_or(1)) } else { 0 };
+    let fx = api
+        .fixture(if sockets_on_host { args.users } else { 0 }, channels)
+        .await
+        .context("set up users, a workspace and channels")?;
+    println!(
+        "setup: owner + {} users in one workspace, {} channels with a user each, in {:.1}s",
+        fx.members.len(),
+        fx.spread.len(),
+        fx.setup.as_secs_f64()
+    );
+    report.results.insert(
+        "setup".into(),
+        json!({ "users": fx.members.len(), "spread_channels": fx.spread.len(), "secs": r3(fx.setup.as_secs_f64()) }),
+    );
+
+    if args.has(Scenario::Post) {
+        let r = step("post (wasm)", post::run(&api, &fx, "wasm", args, &mut report.table)).await;
+        let r = report.ok("post (wasm)", r);
+        record_post(report, "wasm", r);
+    }
+    if args.has(Scenario::Native) {
+        let r = step("post (native)", native_post(args, host, &fx, out_dir, &mut report.table)).await;
+        let r = report.ok("post (native)", r);
+        record_post(report, "native", r);
+    }
+    compare_post(report);
+
+    // The Socket.IO reference runs beside the host for the socket scenarios.
+    let mut node = None;
+    if args.has(Scenario::SocketIo) {
+        let r = step("start Socket.IO reference", start_socketio(args, nofile, out_dir)).await;
+        node = report.ok("socketio", r);
+        if let Some(p) = &node {
+            println!("socket.io pid {} on http://{}, ready in {:.1}s", p.pid, p.addr, p.startup.as_secs_f64());
+        }
+    }
+    let http =
+        reqwest::Client::builder().no_proxy().pool_max_idle_per_host(pool).timeout(Duration::from_secs(20)).build()?;
+    let ours = Target::Ours { api: &api, fx: &fx, pid: host.pid() };
+    let theirs = node.as_ref().map(|p| Target::SocketIo { http: &http, addr: p.addr, pid: p.pid });
+
+    if args.has(Scenario::Idle) {
+        let mut targets = vec![ours];
+        targets.extend(theirs);
+        for t in targets {
+            let name = format!("idle ({})", t.label());
+            let r = step(&name, idle::run(&t, args, &mut report.table)).await;
+            if let Some((v, s)) = report.ok(&name, r) {
+                report.results.insert(name.clone(), v);
+                report.table.print(&name, Some(&name));
+                report.idle.push((t.label().to_string(), s));
+            }
+            settle().await;
+        }
+        compare_idle(report);
+    }
+
+    if args.has(Scenario::Fanout) || theirs.is_some() {
+        for &n in &args.fanout_sockets {
+            for &layout in &args.fanout_layouts {
+                let case = Case { sockets: n, layout };
+                let mut pair: Vec<FanoutSummary> = Vec::new();
+                let mut targets = Vec::new();
+                if args.has(Scenario::Fanout) {
+                    targets.push(ours);
+                }
+                targets.extend(theirs);
+                for t in targets {
+                    let name = format!("fanout {} {}", t.label(), case.name());
+                    let r = step(&name, fanout::run(&t, case, args, &mut report.table)).await;
+                    if let Some((v, s)) = report.ok(&name, r) {
+                        report.results.insert(name.clone(), v);
+                        report.table.print(&name, Some(&name));
+                        pair.push(s);
+                    }
+                    settle().await;
+                }
+                compare_fanout(report, &case, &pair);
+                report.fanout.extend(pair);
+            }
+        }
+    }
+    if let Some(mut p) = node {
+        let rss = p.rss().unwrap_or(0);
+        let exit = tokio::task::block_in_place(|| p.stop(Duration::from_secs(10)));
+        println!("socket.io {exit}");
+        report.results.insert("socketio_server".into(), json!({ "rss_end_bytes": rss, "exit": exit, "pid": p.pid }));
     }
     Ok(())
 }
 
+/// Leave nothing of one run in the next one's figures.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// The command path on the natively compiled API, on the host's database.
+async fn native_post(
+    args: &Args,
+    host: &Host,
+    fx: &Fixture,
+    out_dir: &Path,
+    table: &mut Table,
+) -> Result<(Value, PostSummary)> {
+    let exe = std::env::current_exe().context("find this binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("serve-native")
+        .arg("--database-url")
+        .arg(host.database_url()?)
+        .arg("--jwt-secret-file")
+        .arg(host.jwt_secret_file());
+    let log = out_dir.join("native.log");
+    let mut p = tokio::task::spawn_blocking(move || {
+        Proc::start("native", cmd, log, native::LISTENING, Duration::from_secs(60))
+    })
+    .await??;
+    println!("native pid {} on http://{}, ready in {:.2}s", p.pid, p.addr, p.startup.as_secs_f64());
+    let api = Api::new(p.addr, p.pid, args.post_clients + 16)?;
+    let r = post::run(&api, fx, "native", args, table).await;
+    let rss = p.rss().unwrap_or(0);
+    let exit = tokio::task::block_in_place(|| p.stop(Duration::from_secs(10)));
+    println!("native {exit}");
+    let (mut v, s) = r?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("server_rss_end_bytes".into(), json!(rss));
+    }
+    Ok((v, s))
+}
+
+async fn start_socketio(args: &Args, nofile: u64, out_dir: &Path) -> Result<Proc> {
+    let dir = args.socketio_dir.clone();
+    if !dir.join("node_modules/socket.io").is_dir() {
+        anyhow::bail!("{} has no node_modules/socket.io: run `npm ci` there (cargo xtask bench does)", dir.display());
+    }
+    let node = which(&args.node).with_context(|| format!("{} not found: install Node.js", args.node.display()))?;
+    let mut cmd = under_prlimit(nofile, &node);
+    cmd.args(["server.js", "0"]).current_dir(&dir);
+    let log = out_dir.join("socketio.log");
+    tokio::task::spawn_blocking(move || Proc::start("socket.io", cmd, log, SOCKETIO_LISTENING, Duration::from_secs(30)))
+        .await?
+}
+
+/// `prlimit` needs a path: resolve a bare program name on PATH.
+fn which(program: &Path) -> Option<std::path::PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+fn record_post(report: &mut Report, label: &str, r: Option<(Value, PostSummary)>) {
+    if let Some((v, s)) = r {
+        for name in post::names(label) {
+            report.table.print(&name, Some(&name));
+        }
+        report.results.insert(format!("post_{label}"), v);
+        report.post.push((label.to_string(), s));
+    }
+}
+
+fn compare_post(report: &mut Report) {
+    let get = |l: &str| report.post.iter().find(|(k, _)| k == l).map(|(_, s)| *s);
+    let (Some(w), Some(n)) = (get("wasm"), get("native")) else { return };
+    let c = &mut report.wasm_native;
+    for (case, a, b) in [("POST message", w.post, n.post), ("GET 404 (no db)", w.noop, n.noop)] {
+        c.num(case, "requests/s", a.requests_per_sec, b.requests_per_sec, 1);
+        c.num(case, "p50 ms", a.latency.p50_ms, b.latency.p50_ms, 2);
+        c.num(case, "p99 ms", a.latency.p99_ms, b.latency.p99_ms, 2);
+        c.num(case, "max ms", a.latency.max_ms, b.latency.max_ms, 2);
+        c.text(case, "errors", a.errors, b.errors);
+    }
+    for (case, l) in [("POST message", w.post), ("GET 404 (no db)", w.noop)] {
+        if let Some(ms) = l.component_ms {
+            c.text(case, "in the component ms/request", format!("{ms:.3}"), "-");
+        }
+        if let Some(us) = l.instantiate_us {
+            c.text(case, "instantiation µs/request", format!("{us:.1}"), "-");
+        }
+    }
+}
+
+fn compare_idle(report: &mut Report) {
+    let get = |l: &str| report.idle.iter().find(|(k, _)| k == l).map(|(_, s)| *s);
+    let (Some(o), Some(t)) = (get("ours"), get("socket.io")) else { return };
+    let c = &mut report.ours_theirs;
+    c.text("idle", "sockets open", o.sockets, t.sockets);
+    c.num("idle", "server bytes/socket", o.bytes_per_socket, t.bytes_per_socket, 0);
+    c.num("idle", "sockets per GiB", o.sockets_per_gib, t.sockets_per_gib, 0);
+}
+
+fn compare_fanout(report: &mut Report, case: &Case, pair: &[FanoutSummary]) {
+    let find = |k| pair.iter().find(|s| s.kind == k);
+    let (Some(o), Some(t)) = (find(target::Kind::Ours), find(target::Kind::SocketIo)) else { return };
+    let c = &mut report.ours_theirs;
+    let name = case.name();
+    c.num(&name, "deliveries/s", o.deliveries_per_sec, t.deliveries_per_sec, 0);
+    c.num(&name, "p50 ms", o.latency.p50_ms, t.latency.p50_ms, 2);
+    c.num(&name, "p99 ms", o.latency.p99_ms, t.latency.p99_ms, 2);
+    c.num(&name, "max ms", o.latency.max_ms, t.latency.max_ms, 2);
+    c.text(&name, "missing / errors", format!("{} / {}", o.missing, o.errors), format!("{} / {}", t.missing, t.errors));
+    c.num(&name, "server CPU % of a core (+children)", o.server_cpu_pct, t.server_cpu_pct, 0);
+    c.num(&name, "server RSS peak growth MiB", o.rss_peak_growth / 1048576.0, t.rss_peak_growth / 1048576.0, 1);
+}
+
+/// The figures a closing note quotes.
+fn headline(report: &Report) -> Value {
+    let mut h = Map::new();
+    let post = |l: &str| report.post.iter().find(|(k, _)| k == l).map(|(_, s)| *s);
+    if let (Some(w), Some(n)) = (post("wasm"), post("native")) {
+        h.insert("post_requests_per_sec_wasm".into(), json!(r3(w.post.requests_per_sec)));
+        h.insert("post_requests_per_sec_native".into(), json!(r3(n.post.requests_per_sec)));
+        h.insert(
+            "post_throughput_native_over_wasm".into(),
+            json!(ratio(n.post.requests_per_sec, w.post.requests_per_sec).map(r3)),
+        );
+        h.insert(
+            "post_p99_wasm_over_native".into(),
+            json!(ratio(w.post.latency.p99_ms, n.post.latency.p99_ms).map(r3)),
+        );
+        h.insert(
+            "noop_throughput_native_over_wasm".into(),
+            json!(ratio(n.noop.requests_per_sec, w.noop.requests_per_sec).map(r3)),
+        );
+    }
+    if let Some(w) = post("wasm") {
+        h.insert("instantiate_us_per_request".into(), json!(w.post.instantiate_us.map(r3)));
+    }
+    for (label, s) in &report.idle {
+        h.insert(format!("idle_sockets_per_gib_{label}"), json!(s.sockets_per_gib.round()));
+        h.insert(format!("idle_bytes_per_socket_{label}"), json!(s.bytes_per_socket.round()));
+    }
+    let mut cases = Vec::new();
+    for o in report.fanout.iter().filter(|s| s.kind == target::Kind::Ours) {
+        let t = report.fanout.iter().find(|s| s.kind == target::Kind::SocketIo && s.case == o.case);
+        cases.push(json!({
+            "case": o.case,
+            "ours_deliveries_per_sec": r3(o.deliveries_per_sec),
+            "socketio_deliveries_per_sec": t.map(|t| r3(t.deliveries_per_sec)),
+            "deliveries_ours_over_socketio": t.and_then(|t| ratio(o.deliveries_per_sec, t.deliveries_per_sec)).map(r3),
+            "ours_p99_ms": r3(o.latency.p99_ms),
+            "socketio_p99_ms": t.map(|t| r3(t.latency.p99_ms)),
+            "p99_ours_over_socketio": t.and_then(|t| ratio(o.latency.p99_ms, t.latency.p99_ms)).map(r3),
+            "ours_missing": o.missing,
+            "socketio_missing": t.map(|t| t.missing),
+        }));
+    }
+    h.insert("fanout".into(), Value::Array(cases));
+    Value::Object(h)
+}
+
+fn panels(report: &Report) -> Vec<Panel> {
+    let fan = report
+        .fanout
+        .iter()
+        .map(|s| Series { label: s.label.clone(), latency: s.latency, alt: s.kind == target::Kind::SocketIo })
+        .collect();
+    let mut cmd = Vec::new();
+    for (label, s) in &report.post {
+        cmd.push(Series { label: format!("POST message ({label})"), latency: s.post.latency, alt: label == "native" });
+        cmd.push(Series {
+            label: format!("GET 404, no db ({label})"),
+            latency: s.noop.latency,
+            alt: label == "native",
+        });
+    }
+    vec![
+        Panel { title: "fan-out: send (HTTP POST) to receive (WebSocket), per delivery".into(), series: fan },
+        Panel { title: "command path: HTTP request latency, WASM component vs native build".into(), series: cmd },
+    ]
+}
+
 fn config_json(a: &Args) -> Value {
     json!({
+        "quick": a.quick,
         "scenarios": a.scenarios.iter().map(|s| s.name()).collect::<Vec<_>>(),
         "users": a.users,
         "connect_concurrency": a.connect_concurrency,
@@ -179,10 +558,15 @@ fn config_json(a: &Args) -> Value {
         "idle_sockets": a.idle_sockets,
         "idle_secs": a.idle_time.as_secs_f64(),
         "fanout_sockets": a.fanout_sockets,
-        "fanout_messages": a.fanout_messages,
+        "fanout_layouts": a.fanout_layouts.iter().map(|l| l.name()).collect::<Vec<_>>(),
+        "fanout_channels": a.fanout_channels,
+        "fanout_senders": a.fanout_senders,
         "fanout_rate": a.fanout_rate,
+        "fanout_many_rate": a.fanout_many_rate,
+        "fanout_secs": a.fanout_time.as_secs_f64(),
         "fanout_grace_secs": a.fanout_grace.as_secs_f64(),
         "host_nofile_requested": a.host_nofile,
-        "profile": if a.host.components().any(|c| c.as_os_str() == "release") { "release" } else { "debug (dependencies at opt-level 2)" },
+        "host_profile": profile_of(&a.host),
+        "bench_profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     })
 }

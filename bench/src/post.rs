@@ -1,5 +1,6 @@
-//! `post`: concurrent clients posting over HTTP into one channel, then the same load on a
-//! route the component answers without touching the database.
+//! `post` (the command path): concurrent clients posting over HTTP into one channel, then
+//! the same load on a route the API answers without touching the database. Runs against the
+//! host (the WASM component) and against the same handler compiled natively ([`crate::native`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,10 +13,6 @@ use serde_json::{Value, json};
 use crate::api::{Api, Fixture, delta};
 use crate::args::Args;
 use crate::stats::{Latency, Table, r3};
-
-/// A component-time mean is reported only when the integer-seconds counter moved at least
-/// this much (so its ±1 s truncation is at most 10%).
-const MIN_COMPONENT_SECONDS: f64 = 10.0;
 
 #[derive(Debug, Clone)]
 enum Target {
@@ -125,32 +122,56 @@ async fn load(api: &Api, target: Target, expected: u16, clients: usize, limit: D
     all
 }
 
-/// Runs one load with /metrics read around it; adds rows and returns its JSON.
 /// One measured load: its label, target, the status that counts as success and its bounds.
 struct Spec {
-    name: &'static str,
+    name: String,
     target: Target,
     expected: u16,
     limit: Duration,
     max: u64,
 }
 
-async fn measured(api: &Api, spec: Spec, args: &Args, table: &mut Table) -> Result<Value> {
+/// Throughput and latency of one load, for the comparison and the chart.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadSummary {
+    pub requests_per_sec: f64,
+    pub latency: Latency,
+    pub errors: u64,
+    /// Mean time to create a component instance, when the server reports it.
+    pub instantiate_us: Option<f64>,
+    /// Mean wall time inside the component per request (host only).
+    pub component_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostSummary {
+    pub post: LoadSummary,
+    pub noop: LoadSummary,
+}
+
+/// Runs one load with /metrics read around it (when the server has them); adds rows and
+/// returns its JSON.
+async fn measured(api: &Api, spec: Spec, args: &Args, table: &mut Table) -> Result<(Value, LoadSummary)> {
     let Spec { name, target, expected, limit, max } = spec;
+    let name = name.as_str();
     // Warm-up, not counted: fills the instance pool and the HTTP connection pool.
     let _ =
         load(api, target.clone(), expected, args.post_clients, Duration::from_secs(5), 2 * args.post_clients as u64)
             .await;
-    let before = api.metrics().await?;
+    // The native server has no /metrics: its deltas are then all zero.
+    let before = api.metrics().await.unwrap_or_default();
     let cpu0 = crate::cpu::Sample::take(api.host_pid);
     let l = load(api, target, expected, args.post_clients, limit, max).await;
-    let cpu = cpu0.since(api.host_pid);
-    let after = api.metrics().await?;
+    let cpu = cpu0.since();
+    let after = api.metrics().await.unwrap_or_default();
     let secs = l.elapsed.as_secs_f64();
     let rps = if secs > 0.0 { l.ok as f64 / secs } else { 0.0 };
     let comp_reqs = delta(&before, &after, "ocomms_component_requests_total");
     let comp_secs = delta(&before, &after, "ocomms_component_seconds_total");
-    let comp_mean_ms = (comp_reqs > 0.0 && comp_secs >= MIN_COMPONENT_SECONDS).then(|| comp_secs * 1000.0 / comp_reqs);
+    let comp_mean_ms = (comp_reqs > 0.0).then(|| comp_secs * 1000.0 / comp_reqs);
+    let inst_n = delta(&before, &after, "ocomms_component_instantiations_total");
+    let inst_secs = delta(&before, &after, "ocomms_component_instantiate_seconds_total");
+    let inst_us = (inst_n > 0.0).then(|| inst_secs * 1e6 / inst_n);
     table.add(name, "requests ok", l.ok);
     table.add(name, "errors", l.errors);
     table.add(name, "duration s", format!("{secs:.2}"));
@@ -158,17 +179,24 @@ async fn measured(api: &Api, spec: Spec, args: &Args, table: &mut Table) -> Resu
     table.add(name, "latency p50 ms", format!("{:.2}", l.lat.p50_ms));
     table.add(name, "latency p99 ms", format!("{:.2}", l.lat.p99_ms));
     table.add(name, "latency max ms", format!("{:.2}", l.lat.max_ms));
-    match comp_mean_ms {
-        Some(ms) => {
-            table.add(name, "component mean ms (/metrics)", format!("{ms:.2} (±{:.0}%)", 100.0 / comp_secs.max(1.0)))
-        }
-        None => table.add(name, "component mean ms (/metrics)", format!("skipped: Δ{comp_secs:.0} s too coarse")),
+    if let Some(ms) = comp_mean_ms {
+        table.add(name, "component mean ms (/metrics)", format!("{ms:.3}"));
+    }
+    if let Some(us) = inst_us {
+        table.add(name, "instantiation mean µs (/metrics)", format!("{us:.1}"));
     }
     table.add(name, crate::cpu::LABEL, cpu.row());
     if let Some(e) = &l.first_error {
         table.add(name, "first error", e);
     }
-    Ok(json!({
+    let summary = LoadSummary {
+        requests_per_sec: rps,
+        latency: l.lat,
+        errors: l.errors,
+        instantiate_us: inst_us,
+        component_ms: comp_mean_ms,
+    };
+    let v = json!({
         "clients": args.post_clients,
         "limit_secs": limit.as_secs_f64(),
         "max_requests": max,
@@ -182,28 +210,36 @@ async fn measured(api: &Api, spec: Spec, args: &Args, table: &mut Table) -> Resu
         "cpu": cpu.json(),
         "metrics_delta": {
             "component_requests": comp_reqs,
-            "component_seconds_integer": comp_secs,
+            "component_seconds": comp_secs,
+            "instantiations": inst_n,
+            "instantiate_seconds": inst_secs,
             "http_server_errors": delta(&before, &after, "ocomms_http_server_errors_total"),
             "component_timeouts": delta(&before, &after, "ocomms_component_timeouts_total"),
         },
         "component_mean_ms": comp_mean_ms.map(r3),
-        "component_mean_note": if comp_mean_ms.is_some() {
-            "ocomms_component_seconds_total counts whole seconds: the mean is Δseconds/Δrequests, good to about ±1 s over the run; it is wall time in the component, including waits for the database and for CPU"
-        } else {
-            "skipped: ocomms_component_seconds_total counts whole seconds and moved too little over the run"
-        },
-    }))
+        "instantiate_mean_us": inst_us.map(|v| (v * 10.0).round() / 10.0),
+        "component_mean_note": "wall time in the component per request (host /metrics), including waits for the database and for CPU; instantiation is the part spent creating the instance",
+    });
+    Ok((v, summary))
 }
 
-pub async fn run(api: &Api, fx: &Fixture, args: &Args, table: &mut Table) -> Result<Value> {
+/// Table names of the two loads against the server labelled `label` (wasm or native).
+pub fn names(label: &str) -> [String; 2] {
+    [format!("post ({label})"), format!("noop 404 ({label})")]
+}
+
+/// The owner posts into the default channel; `api` points at the host or the native server
+/// (both on the same database, so the same token and channel work on either).
+pub async fn run(api: &Api, fx: &Fixture, label: &str, args: &Args, table: &mut Table) -> Result<(Value, PostSummary)> {
+    let [post_name, noop_name] = names(label);
     let post = Target::Post {
         url: api.url(&format!("/api/v1/channels/{}/messages", fx.channel)),
         token: fx.owner.token.clone(),
     };
-    let spec = Spec { name: "post", target: post, expected: 201, limit: args.post_time, max: args.post_max };
-    let post_json = measured(api, spec, args, table).await?;
+    let spec = Spec { name: post_name, target: post, expected: 201, limit: args.post_time, max: args.post_max };
+    let (post_json, post) = measured(api, spec, args, table).await?;
     let nope = Target::Nope { url: api.url("/api/v1/nope") };
-    let spec = Spec { name: "noop 404", target: nope, expected: 404, limit: args.noop_time, max: args.noop_max };
-    let nope_json = measured(api, spec, args, table).await?;
-    Ok(json!({ "post": post_json, "noop_404": nope_json }))
+    let spec = Spec { name: noop_name, target: nope, expected: 404, limit: args.noop_time, max: args.noop_max };
+    let (nope_json, noop) = measured(api, spec, args, table).await?;
+    Ok((json!({ "server": label, "post": post_json, "noop_404": nope_json }), PostSummary { post, noop }))
 }

@@ -1,18 +1,31 @@
 //! The OComms Cloudflare Worker.
 //!
-//! Today it answers its health check and reports every other route as not found in the
-//! API's error shape; the API routes (through the functions API crate with edge adapters)
-//! and the per-channel Durable Objects are the edge deployment's work (see docs/edge.md).
+//! # Layout
+//! - this file: the fetch entry; routes `/healthz`, `/readyz`, the WebSocket upgrade and the
+//!   API.
+//! - [`api`]: `/api/v1/*` through `ocomms_api::Api`, unchanged, with the edge adapters of
+//!   `ocomms_rooms_edge` (PostgreSQL over a Worker socket, Durable Object stubs, JS clock).
+//! - [`ws`]: `/api/v1/ws`: the JWT is verified here, at the edge, and the socket is handed to
+//!   the user's Durable Object (docs/edge.md).
+//!
+//! The Durable Object classes (`ChannelRoom`, `UserSockets`) come from `ocomms_rooms_edge`
+//! and are exported by this module's wasm.
+
+mod api;
+mod ws;
+
+pub use ocomms_rooms_edge::{ChannelRoom, UserSockets};
 
 use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
-    match req.path().as_str() {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    match path.as_str() {
         "/healthz" => Response::ok("ok"),
-        _ => {
-            let body = ocomms_core::ApiError::not_found("route").to_json();
-            Ok(Response::from_json(&body)?.with_status(404))
-        }
+        "/readyz" => api::readyz(&env).await,
+        "/api/v1/ws" => ws::upgrade(req, env).await,
+        p if p.starts_with("/api/") => api::handle(req, &env).await,
+        _ => api::error(&ocomms_core::ApiError::not_found("route")),
     }
 }

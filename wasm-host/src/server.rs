@@ -94,7 +94,12 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count()))
+    let instances = state
+        .components
+        .values()
+        .map(LoadedComponent::instantiate_stats)
+        .fold((0, std::time::Duration::ZERO), |(n, t), (n2, t2)| (n + n2, t + t2));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count(), instances))
         .into_response()
 }
 

@@ -10,6 +10,8 @@ export interface Effects {
   readViewed?: boolean;
   /** Our own memberships changed: reload the channel lists. */
   reloadChannels?: boolean;
+  /** Someone we have no name for showed up: reload the workspace's members. */
+  unknownUser?: boolean;
 }
 
 /** Whether a message shows in the channel's timeline (not only in its thread). */
@@ -27,6 +29,7 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
       // Our own message arrived: it is no longer pending, wherever it was sent from.
       if (m.author_id === me && m.client_msg_id) s.pending = s.pending.filter((p) => p.client_msg_id !== m.client_msg_id);
       s.typing.get(ev.channel_id)?.delete(m.author_id);
+      if (!s.names.has(m.author_id) && m.author_id !== me) fx.unknownUser = true;
       const u = unreadOf(ev.channel_id);
       if (m.author_id !== me && ev.seq > u.countedTo && ev.seq > u.lastRead) {
         if (viewing && inTimeline(m)) fx.readViewed = true;
@@ -41,6 +44,7 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
     case 'member.joined':
     case 'member.left':
       if (ev.data?.user_id === me) fx.reloadChannels = true;
+      else if (ev.kind === 'member.joined' && !s.names.has(ev.data?.user_id)) fx.unknownUser = true;
       break;
     case 'channel.updated':
       if (ch) Object.assign(ch, { ...ev.data, is_member: ch.is_member, last_seq: ch.last_seq });
@@ -92,15 +96,6 @@ export function applyToView(v: ChannelView, ev: ChannelEvent) {
       if (m) m.pinned = ev.kind === 'message.pinned';
       break;
     }
-    case 'member.joined':
-    case 'member.left':
-      v.system.set(ev.seq, {
-        seq: ev.seq,
-        user_id: d.user_id,
-        text: ev.kind === 'member.joined' ? 'joined the channel' : 'left the channel',
-        at_ms: ev.at_ms,
-      });
-      break;
     default:
       break;
   }

@@ -28,8 +28,8 @@ describe('buildRows', () => {
         msg(4, 'b', base + 120_000),
         msg(5, 'b', base + 120_000 + GROUP_WINDOW_MS),
         msg(6, 'b', base + 121_000 + GROUP_WINDOW_MS),
+        msg(7, 'b', base + 122_000 + GROUP_WINDOW_MS, { thread_root_id: 'm1', also_to_channel: true }),
       ],
-      [],
       base,
     );
     expect(rows.map((r) => (r.kind === 'message' ? `${r.message.seq}${r.grouped ? 'g' : ''}` : r.kind))).toEqual([
@@ -39,20 +39,16 @@ describe('buildRows', () => {
       '4',
       '5',
       '6g',
+      '7',
     ]);
   });
 
-  it('puts a divider between days, and system lines break groups', () => {
-    const rows = buildRows(
-      [msg(1, 'a', base), msg(3, 'a', base + 1000), msg(4, 'a', base + 86_400_000)],
-      [{ seq: 2, user_id: 'b', text: 'joined the channel', at_ms: base + 500 }],
-      base,
-    );
+  it('puts a divider between days, which also ends a group', () => {
+    const rows = buildRows([msg(1, 'a', base), msg(3, 'a', base + 1000), msg(4, 'a', base + 86_400_000)], base);
     expect(rows.map((r) => (r.kind === 'message' ? `${r.message.seq}${r.grouped ? 'g' : ''}` : r.kind))).toEqual([
       'day',
       '1',
-      'system',
-      '3',
+      '3g',
       'day',
       '4',
     ]);

@@ -1,7 +1,6 @@
 // Times, days and how the message list groups consecutive messages.
 
 import type { Message } from './types';
-import type { SystemLine } from './store';
 
 export const GROUP_WINDOW_MS = 5 * 60 * 1000;
 
@@ -24,44 +23,34 @@ export function formatDay(ms: number, now = Date.now()): string {
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
-  | { kind: 'message'; key: string; message: Message; grouped: boolean }
-  | { kind: 'system'; key: string; line: SystemLine };
+  | { kind: 'message'; key: string; message: Message; grouped: boolean };
 
 /**
  * The list's rows in seq order: a divider when the day changes, and a message "grouped"
- * (shown without its author line) when the previous row is a message by the same author
- * less than five minutes earlier on the same day.
+ * (shown without its author line) when the previous one is by the same author, less than
+ * five minutes earlier on the same day (a thread reply shown in the channel starts anew).
  */
-export function buildRows(messages: Iterable<Message>, system: Iterable<SystemLine>, now = Date.now()): Row[] {
-  type Item = { seq: number; at: number; m?: Message; s?: SystemLine };
-  const items: Item[] = [];
-  for (const m of messages) items.push({ seq: m.seq, at: m.created_at_ms, m });
-  for (const s of system) items.push({ seq: s.seq, at: s.at_ms, s });
-  items.sort((a, b) => a.seq - b.seq);
+export function buildRows(messages: Iterable<Message>, now = Date.now()): Row[] {
+  const sorted = [...messages].sort((a, b) => a.seq - b.seq);
   const rows: Row[] = [];
   let day = '';
   let prev: Message | null = null;
-  for (const it of items) {
-    const k = dayKey(it.at);
+  for (const m of sorted) {
+    const k = dayKey(m.created_at_ms);
     if (k !== day) {
       day = k;
-      rows.push({ kind: 'day', key: `day-${k}`, label: formatDay(it.at, now) });
+      rows.push({ kind: 'day', key: `day-${k}`, label: formatDay(m.created_at_ms, now) });
       prev = null;
     }
-    if (it.m) {
-      const m = it.m;
-      const grouped =
-        !!prev &&
-        prev.author_id === m.author_id &&
-        !prev.deleted &&
-        !m.thread_root_id &&
-        m.created_at_ms - prev.created_at_ms < GROUP_WINDOW_MS;
-      rows.push({ kind: 'message', key: m.id, message: m, grouped });
-      prev = m;
-    } else if (it.s) {
-      rows.push({ kind: 'system', key: `sys-${it.s.seq}`, line: it.s });
-      prev = null;
-    }
+    const grouped =
+      !!prev &&
+      prev.author_id === m.author_id &&
+      !prev.deleted &&
+      !prev.thread_root_id &&
+      !m.thread_root_id &&
+      m.created_at_ms - prev.created_at_ms < GROUP_WINDOW_MS;
+    rows.push({ kind: 'message', key: m.id, message: m, grouped });
+    prev = m;
   }
   return rows;
 }

@@ -8,7 +8,7 @@ import { state, update, unreadOf } from './store';
 import { SeqTracker } from './sync';
 import type { ChannelEvent, ServerFrame } from './types';
 import { flushQueue } from './actions/messages';
-import { markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
+import { loadMembers, markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
 
 /** `localStorage['ocomms.debug'] = '1'` logs every frame and connection change to the console. */
 const debug = typeof localStorage !== 'undefined' && localStorage.getItem('ocomms.debug') === '1';
@@ -50,6 +50,20 @@ function onEvent(ev: ChannelEvent) {
   const f = fx as ReturnType<typeof applyEvent>;
   if (f.readViewed) markRead(ev.channel_id);
   if (f.reloadChannels) reloadChannels();
+  if (f.unknownUser) refreshMembers();
+}
+
+let membersTimer: ReturnType<typeof setTimeout> | undefined;
+let membersAt = 0;
+/** Reloads the current workspace's members (names) soon, at most every few seconds. */
+function refreshMembers() {
+  if (membersTimer) return;
+  const wait = Math.max(300, membersAt + 5000 - Date.now());
+  membersTimer = setTimeout(() => {
+    membersTimer = undefined;
+    membersAt = Date.now();
+    if (state.wsId) void loadMembers(state.wsId);
+  }, wait);
 }
 
 function onFrame(f: ServerFrame) {
@@ -88,18 +102,21 @@ function onFrame(f: ServerFrame) {
       void tracker.backfillAll();
       break;
     case 'read_marker':
+      // Read on some device (maybe this one): everything up to that seq is read.
       update(() => {
         const u = unreadOf(f.channel_id);
         if (f.last_read_seq <= u.lastRead) return;
         u.lastRead = f.last_read_seq;
         const ch = state.channels.get(f.channel_id);
-        if (!ch || f.last_read_seq >= ch.last_seq) {
+        const last = Math.max(ch?.last_seq ?? 0, tracker.lastSeq(f.channel_id) ?? 0);
+        if (f.last_read_seq >= last) {
           u.unread = 0;
           u.mentions = 0;
-        } else reloadUnreads(ch.workspace_id);
+        } else if (ch && !isViewing(ch.id)) reloadUnreads(ch.workspace_id);
       });
       break;
     case 'presence':
+      if (!state.names.has(f.user_id) && f.user_id !== state.me?.id) refreshMembers();
       update((s) => {
         s.presence.set(f.user_id, f.status);
       });

@@ -8,18 +8,9 @@ import type { Channel, ChannelEvent, Member, Message, PresenceStatus, User, Work
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
-export interface SystemLine {
-  seq: number;
-  user_id: string;
-  text: string;
-  at_ms: number;
-}
-
 export interface ChannelView {
   /** Top-level messages and replies also sent to the channel, by id. */
   messages: Map<string, Message>;
-  /** Joins and leaves, by seq. */
-  system: Map<number, SystemLine>;
   loaded: 'none' | 'loading' | 'ready' | 'error';
   /** `before` for the next older page; null once the beginning is reached. */
   nextBefore: number | null;
@@ -156,7 +147,7 @@ export function useStore(): State {
 export function view(channelId: string): ChannelView {
   let v = state.views.get(channelId);
   if (!v) {
-    v = { messages: new Map(), system: new Map(), loaded: 'none', nextBefore: null, loadingOlder: false, held: [] };
+    v = { messages: new Map(), loaded: 'none', nextBefore: null, loadingOlder: false, held: [] };
     state.views.set(channelId, v);
   }
   return v;

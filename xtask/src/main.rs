@@ -24,7 +24,10 @@ const USAGE: &str = "usage: cargo xtask <command> [options]
 commands:
   run                 build everything and start the host with its embedded defaults
                       (managed PostgreSQL, web client at http://127.0.0.1:8080)
-  test                build every target and run the whole test suite
+  test                build every target and run the whole test suite (cargo tests, then
+                      the browser tests: web/e2e with Chromium against the real host)
+  test-web            build the component, web client and host; run only the web client's
+                      unit tests (vitest) and browser tests
   ci                  cargo fmt --check, clippy -D warnings, then `test`
   build [what]        what: all (default), component, edge, host, web
   bench [flags]       start a host and print throughput, latency and memory figures
@@ -62,6 +65,7 @@ fn real_main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => tasks::run(&opts, &args[1..]),
         Some("test") => tasks::test(&opts, &args[1..]),
+        Some("test-web") => tasks::test_web(&opts),
         Some("ci") => tasks::ci(&opts),
         Some("bench") => bench::bench(&opts, &args[1..]),
         Some("build") => build::build(&opts, args.get(1).map_or("all", String::as_str)),

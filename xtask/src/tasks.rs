@@ -36,10 +36,15 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     build::native_workspace()?;
     let mut counts = step("cargo test --workspace", || cargo_test(extra))?;
     if extra.is_empty() {
-        let browser = step("browser tests (web/e2e: Chromium against the real host)", browser_tests)?;
-        counts.passed += browser.passed;
-        counts.failed += browser.failed;
-        counts.ignored += browser.ignored;
+        for (name, run) in [
+            ("web unit tests (vitest)", web_unit_tests as fn() -> Result<Counts>),
+            ("browser tests (web/e2e: Chromium against the real host)", browser_tests),
+        ] {
+            let more = step(name, run)?;
+            counts.passed += more.passed;
+            counts.failed += more.failed;
+            counts.ignored += more.ignored;
+        }
     } else {
         println!("(browser tests skipped: cargo test arguments were given)");
     }
@@ -50,6 +55,22 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     }
     if counts.passed == 0 {
         bail!("no test ran");
+    }
+    Ok(())
+}
+
+/// The web client alone: its unit tests, then the browser suite against a fresh host.
+pub fn test_web(opts: &Options) -> Result<()> {
+    step("check system packages", system::ensure_postgres)?;
+    build::component(opts)?;
+    build::web()?;
+    build::host(false)?;
+    let unit = step("web unit tests (vitest)", web_unit_tests)?;
+    let browser = step("browser tests (web/e2e: Chromium against the real host)", browser_tests)?;
+    let (passed, failed) = (unit.passed + browser.passed, unit.failed + browser.failed);
+    println!("web tests: {passed} passed, {failed} failed, {} skipped", unit.ignored + browser.ignored);
+    if failed > 0 {
+        bail!("{failed} web tests failed");
     }
     Ok(())
 }
@@ -88,6 +109,40 @@ fn cargo_test(extra: &[String]) -> Result<Counts> {
     let status = child.wait()?;
     if !status.success() && counts.failed == 0 {
         bail!("cargo test failed ({status}) before reporting failures: see the output above");
+    }
+    Ok(counts)
+}
+
+/// The web client's unit tests (vitest: the markdown renderer, seq tracking, backoff...),
+/// counted from vitest's summary line (`Tests  2 failed | 33 passed (35)`).
+fn web_unit_tests() -> Result<Counts> {
+    system::ensure_node()?;
+    let out = Command::new("npx")
+        .args(["vitest", "run", "--color=false"])
+        .current_dir("web")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("start vitest")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let mut counts = Counts::default();
+    if let Some(line) = text.lines().map(str::trim).find(|l| l.starts_with("Tests ")) {
+        for part in line.trim_start_matches("Tests").split('|') {
+            let mut words = part.split_whitespace();
+            let n = words.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            match words.next() {
+                Some("passed") => counts.passed += n,
+                Some("failed") => counts.failed += n,
+                Some("skipped" | "todo") => counts.ignored += n,
+                _ => {}
+            }
+        }
+    }
+    if !out.status.success() && counts.failed == 0 {
+        bail!("vitest failed ({}) before reporting results: see the output above", out.status);
+    }
+    if counts.passed + counts.failed == 0 {
+        bail!("vitest ran no test");
     }
     Ok(counts)
 }

@@ -19,14 +19,23 @@ pub struct Mentions {
 /// Extracts the mentions of a message's markdown source.
 pub fn parse(text: &str) -> Mentions {
     let mut out = Mentions::default();
-    let mut in_fence = false;
+    // The backtick count of the open fence's opening line.
+    let mut fence: Option<usize> = None;
     for line in text.split('\n') {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if !in_fence {
-            scan_line(line, &mut out);
+        let t = line.trim_start();
+        let run = t.bytes().take_while(|&c| c == b'`').count();
+        let rest = &t[run..];
+        match fence {
+            // As in CommonMark: a fence closes at a line of at least as many backticks and
+            // nothing else; every other line inside is code.
+            Some(open) => {
+                if run >= open && rest.trim().is_empty() {
+                    fence = None;
+                }
+            }
+            // An opening line's info string has no backtick: "```ls```" is an inline span.
+            None if run >= 3 && !rest.contains('`') => fence = Some(run),
+            None => scan_line(line, &mut out),
         }
     }
     out
@@ -135,6 +144,17 @@ mod tests {
         assert_eq!(ids(&parse(&fenced)), [B]);
         let unclosed = "`not code @here";
         assert!(parse(unclosed).here, "an unclosed backtick is literal");
+    }
+
+    #[test]
+    fn fences_follow_commonmark() {
+        // A one-line span of three backticks is inline code, not a fence opener.
+        assert_eq!(ids(&parse(&format!("```ls -l```\n<@{A}>"))), [A]);
+        // An info string is allowed on the opener; only a bare, long enough run closes.
+        let text = format!("````rust\n<@{A}>\n```\n```rust\n<@{A}>\n`````  \n<@{B}>");
+        assert_eq!(ids(&parse(&text)), [B]);
+        // An unclosed fence runs to the end.
+        assert_eq!(parse(&format!("```\n<@{A}>")), Mentions::default());
     }
 
     #[test]

@@ -73,6 +73,8 @@ mod template;
 mod validate;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod ui_tests;

@@ -59,7 +59,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -275,6 +275,8 @@ impl Runtime {
                 policy: Arc::new(OutboundPolicy { allowed, interceptor: ctx.interceptor }),
                 pg: ctx.pg,
                 runtime: Arc::clone(&self.inner),
+                instantiations: AtomicU64::new(0),
+                instantiate_nanos: AtomicU64::new(0),
             }),
         })
     }
@@ -293,6 +295,10 @@ struct LoadedInner {
     policy: Arc<OutboundPolicy>,
     pg: Option<deadpool_postgres::Pool>,
     runtime: Arc<RuntimeInner>,
+    /// Instances created and the time spent creating them, for `/metrics`: the per-request
+    /// price of running every request in a fresh instance.
+    instantiations: AtomicU64,
+    instantiate_nanos: AtomicU64,
 }
 
 impl fmt::Debug for LoadedComponent {
@@ -315,6 +321,12 @@ impl LoadedComponent {
     /// The id given to [`Runtime::load_component`].
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// Instances created so far and the total time spent instantiating them.
+    pub fn instantiate_stats(&self) -> (u64, Duration) {
+        let n = self.inner.instantiations.load(Ordering::Relaxed);
+        (n, Duration::from_nanos(self.inner.instantiate_nanos.load(Ordering::Relaxed)))
     }
 
     /// Runs one request through a fresh instance and returns the fully buffered response.
@@ -368,10 +380,14 @@ impl LoadedComponent {
         };
 
         let pre = inner.pre.clone();
+        let timing = Arc::clone(inner);
         // The store moves into the guest future so that it (and with it the response
         // outparam and body sender) is dropped as soon as the guest is done.
         let guest = async move {
+            let started = Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
+            timing.instantiate_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            timing.instantiations.fetch_add(1, Ordering::Relaxed);
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         };
         let response = async move {

@@ -402,26 +402,35 @@ export async function acceptInvite(code: string): Promise<string | null> {
 // ---------------------------------------------------------------- read markers
 
 const readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+/** Per channel, the highest seq seen on screen and not yet reported read. */
+const readUpTo = new Map<string, number>();
 
-/** Marks the channel read up to its last seq (soon, coalescing bursts of messages). */
+/**
+ * Marks the channel read up to where it stands now (what is on screen), sent soon so a
+ * burst of messages makes one request. The seq is taken now, not when the request goes
+ * out: by then the reader may have moved on and newer messages are unread.
+ */
 export function markRead(channelId: string) {
+  const ch = state.channels.get(channelId);
+  if (!ch?.is_member) return;
+  const seq = Math.max(tracker.lastSeq(channelId) ?? 0, ch.last_seq);
   update(() => {
     const u = unreadOf(channelId);
     u.unread = 0;
     u.mentions = 0;
   });
+  readUpTo.set(channelId, Math.max(readUpTo.get(channelId) ?? 0, seq));
   clearTimeout(readTimers.get(channelId));
   readTimers.set(
     channelId,
     setTimeout(async () => {
       readTimers.delete(channelId);
-      const ch = state.channels.get(channelId);
-      if (!ch?.is_member) return;
-      const seq = Math.max(tracker.lastSeq(channelId) ?? 0, ch.last_seq);
+      const upTo = readUpTo.get(channelId) ?? 0;
+      readUpTo.delete(channelId);
       const u = unreadOf(channelId);
-      if (u.lastRead >= seq) return;
+      if (u.lastRead >= upTo) return;
       try {
-        const r = await client.call<{ last_read_seq: number }>('POST', `/channels/${channelId}/read`, { seq });
+        const r = await client.call<{ last_read_seq: number }>('POST', `/channels/${channelId}/read`, { seq: upTo });
         update(() => {
           u.lastRead = Math.max(u.lastRead, r.last_read_seq);
         });

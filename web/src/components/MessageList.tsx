@@ -5,7 +5,7 @@
 import { useLayoutEffect, useRef } from 'react';
 import { loadOlder } from '../actions/messages';
 import { buildRows } from '../format';
-import { channelLabel, nameOf, useStore, view } from '../store';
+import { channelLabel, useStore, view } from '../store';
 import type { Channel } from '../types';
 import { MessageItem } from './MessageItem';
 import { PendingItem } from './PendingItem';
@@ -20,7 +20,7 @@ export function MessageList({ channel }: { channel: Channel }) {
   const pinned = useRef(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
   const olderFailed = useRef(false);
-  const rows = v.loaded === 'ready' ? buildRows(v.messages.values(), v.system.values()) : [];
+  const rows = v.loaded === 'ready' ? buildRows(v.messages.values()) : [];
   const pending = s.pending.filter((p) => p.channel_id === channel.id && !p.thread_root_id);
   const last = rows[rows.length - 1];
   const lastKey = `${rows.length}:${last?.key ?? ''}:${pending.length}`;
@@ -94,10 +94,6 @@ export function MessageList({ channel }: { channel: Channel }) {
           r.kind === 'day' ? (
             <li key={r.key} className="day-divider" role="separator" aria-label={r.label}>
               <span>{r.label}</span>
-            </li>
-          ) : r.kind === 'system' ? (
-            <li key={r.key} className="sys">
-              <span className="author">{nameOf(r.line.user_id) ?? 'someone'}</span> {r.line.text}
             </li>
           ) : (
             <MessageItem key={r.key} m={r.message} grouped={r.grouped} />

@@ -1,0 +1,108 @@
+//! The PNG: latency percentiles per scenario, one panel for the fan-out runs and one for the
+//! command path, on a log scale. Text uses a font compiled into the binary (from the
+//! `epaint_default_fonts` crate) through plotters' `ab_glyph` backend, so no system fonts,
+//! fontconfig or freetype are needed.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::stats::Latency;
+
+/// One line on a panel.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    pub latency: Latency,
+    /// Drawn with triangles instead of circles (the other side of a comparison).
+    pub alt: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub series: Vec<Series>,
+}
+
+const FONT: &str = "sans-serif";
+const WIDTH: u32 = 1400;
+const PANEL_HEIGHT: u32 = 560;
+
+fn register_font() -> Result<()> {
+    plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT)
+        .map_err(|_| anyhow!("the bundled font does not parse"))
+}
+
+pub fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    let panels: Vec<&Panel> = panels.iter().filter(|p| !p.series.is_empty()).collect();
+    if panels.is_empty() {
+        return Ok(());
+    }
+    register_font()?;
+    let height = PANEL_HEIGHT * panels.len() as u32 + 40;
+    let root = BitMapBackend::new(path, (WIDTH, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let root = root.titled(title, (FONT, 26)).map_err(|e| anyhow!("{e}"))?;
+    let areas = root.split_evenly((panels.len(), 1));
+    for (panel, area) in panels.iter().zip(areas.iter()) {
+        draw_panel(area, panel).map_err(|e| anyhow!("{e}"))?;
+    }
+    root.present().map_err(|e| anyhow!("write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, panel: &Panel) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let values = panel.series.iter().flat_map(|s| s.latency.points().map(|(_, v)| v));
+    let (lo, hi) = values.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v.max(0.01)), hi.max(v)));
+    let (lo, hi) = (lo.min(hi).max(0.01) / 1.5, hi.max(0.02) * 1.5);
+    let labels = Latency::default().points().map(|(l, _)| l);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .right_y_label_area_size(10)
+        .build_cartesian_2d(-0.2f64..(labels.len() as f64 - 0.6), (lo..hi).log_scale())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_labels(labels.len())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 0.05 && i >= 0.0 {
+                labels.get(i as usize).map_or(String::new(), |l| l.to_string())
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("latency ms (log scale)")
+        .y_label_formatter(&|v| if *v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") })
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(e)?;
+    for (i, s) in panel.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let pts: Vec<(f64, f64)> =
+            s.latency.points().iter().enumerate().map(|(x, (_, v))| (x as f64, v.max(lo))).collect();
+        let style = ShapeStyle::from(&color).stroke_width(2);
+        let line = chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?;
+        line.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if s.alt {
+            chart.draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 6, color.filled()))).map_err(e)?;
+        } else {
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! The rooms at the edge: Cloudflare Durable Objects around the pure room state machine
+//! (`ocomms_rooms::Room`), and the adapters the Worker and the objects share.
+//!
+//! # Design (docs/edge.md has the full picture)
+//! Clients keep the host's protocol: ONE WebSocket per client at `/api/v1/ws`, subscribed to
+//! all of the user's channels. A socket can only live in one object, so:
+//! - [`user::UserSockets`], one object per user (`id_from_name(user_id)`), holds that user's
+//!   sockets with the WebSocket Hibernation API; per-socket state is the socket's attachment,
+//!   per-user state (channel set, away) is in the object's storage, so both survive eviction.
+//! - [`channel::ChannelRoom`], one object per channel (`id_from_name(channel_id)`), wraps a
+//!   `Room<UserId>` whose "connections" are the member users' objects. It takes committed
+//!   events from the Worker, decides who receives what (the same `Room` calls the host's hub
+//!   makes) and forwards frames to the users' objects. Its subscribers are in storage.
+//!
+//! Missed events are never recovered here: like on the host, clients backfill from
+//! PostgreSQL (`/channels/{id}/events?after=`), the source of truth.
+//!
+//! # Layout
+//! - [`wire`]: the internal messages between the Worker and the objects (pure, tested).
+//! - [`call`]: typed POSTs to an object's stub.
+//! - [`pg`]: the API's `Sql` port over tokio-postgres on a Worker TCP socket (Hyperdrive or a
+//!   plain connection string).
+//! - [`env`]: the API's `Env` port (JS clock, `crypto.getRandomValues`, console).
+//! - [`publisher`]: the API's `RoomPublisher` port, through the objects' stubs.
+//! - [`frames`]: WebSocket frame encoding and the subprotocol choice (pure, tested).
+//!
+//! No `RefCell` borrow is ever held across an `.await`: state is read or changed in a block
+//! that ends before the next I/O.
+
+pub mod call;
+pub mod channel;
+pub mod env;
+pub mod frames;
+pub mod pg;
+pub mod publisher;
+pub mod user;
+pub mod wire;
+
+pub use channel::ChannelRoom;
+pub use user::UserSockets;
+
+/// Binding names in the wrangler configuration.
+pub mod bindings {
+    /// Durable Object namespace of [`crate::ChannelRoom`].
+    pub const ROOMS: &str = "ROOMS";
+    /// Durable Object namespace of [`crate::UserSockets`].
+    pub const USERS: &str = "USERS";
+    /// Hyperdrive binding (production); takes precedence over [`DATABASE_URL`].
+    pub const HYPERDRIVE: &str = "HYPERDRIVE";
+    /// A plain `postgresql://` URL (local development and tests).
+    pub const DATABASE_URL: &str = "DATABASE_URL";
+    /// HMAC key of access tokens (a secret; at least 32 bytes).
+    pub const JWT_SECRET: &str = "JWT_SECRET";
+    /// Public base URL of the web app, for invite links.
+    pub const PUBLIC_URL: &str = "PUBLIC_URL";
+}
+
+/// Reads a secret, or a plain variable of that name (local development puts both in vars).
+pub fn setting(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name).or_else(|_| env.var(name)).ok().map(|v| v.to_string())
+}

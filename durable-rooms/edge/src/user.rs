@@ -1,0 +1,496 @@
+//! [`UserSockets`]: one Durable Object per user, holding all of that user's WebSockets with
+//! the Hibernation API, so idle sockets cost nothing and survive the object's eviction.
+//!
+//! - Per socket, in its attachment: id, session, encoding, whether `hello` went out, and
+//!   whether we are closing it.
+//! - Per user, in storage: the channels the sockets are subscribed to and the away flag.
+//! - In memory only while a socket connects: the frames that arrive before its `hello`.
+//!
+//! A socket connects like on the host: the session must be live, the channels come from
+//! PostgreSQL, each channel's [`crate::ChannelRoom`] subscribes the user, then `hello` with
+//! the subscriptions, then one `presence` frame per person connected in those channels.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use futures::future::join_all;
+use ocomms_api::auth::Caller;
+use ocomms_api::ports::{Sql as _, Value};
+use ocomms_core::event::{ClientFrame, Presence, ServerFrame, UserNotice};
+use ocomms_core::ids::{ChannelId, UserId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use worker::{
+    DurableObject, Env, Request, Response, Result, State, Stub, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object,
+};
+
+use crate::call::{self, CallError};
+use crate::channel::reply;
+use crate::frames::{self, Message};
+use crate::pg::EdgePg;
+use crate::wire::{self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq};
+
+const CHANNELS_KEY: &str = "channels";
+const AWAY_KEY: &str = "away";
+
+/// What a socket carries through hibernation (well under the 2 KiB attachment limit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tag {
+    id: u32,
+    user: UserId,
+    session: uuid::Uuid,
+    msgpack: bool,
+    /// `hello` went out: frames go straight to the socket.
+    ready: bool,
+    /// We are closing it: it no longer counts and hears nothing.
+    closing: bool,
+}
+
+#[durable_object(websocket)]
+pub struct UserSockets {
+    state: State,
+    env: Env,
+    inner: RefCell<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    loaded: bool,
+    channels: BTreeSet<ChannelId>,
+    away: bool,
+    /// Frames for sockets still connecting, in arrival order.
+    pending: HashMap<u32, Vec<ServerFrame>>,
+    /// One stub per channel object, so calls to one room arrive in order.
+    stubs: HashMap<ChannelId, Rc<Stub>>,
+}
+
+impl DurableObject for UserSockets {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, inner: RefCell::new(Inner::default()) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        let Some((user, route)) = wire::parse_path::<UserId>(&path) else {
+            return reply::status(404, "no such user route");
+        };
+        if let Err(e) = self.load().await {
+            worker::console_error!("user {user}: load: {e}");
+            return reply::status(503, "user object unavailable");
+        }
+        match route {
+            wire::user::WS => self.connect(&req, user).await,
+            wire::user::FRAMES => match reply::body::<FramesReq>(&mut req).await {
+                Ok(m) => reply::json(&FramesReply { sockets: self.push(&m.frames) }),
+                Err(e) => reply::status(400, &e.to_string()),
+            },
+            wire::user::JOINED => match reply::body::<JoinedReq>(&mut req).await {
+                Ok(m) => reply::json(&self.joined(m).await),
+                Err(e) => reply::status(400, &e.to_string()),
+            },
+            wire::user::LEFT => match reply::body::<LeftReq>(&mut req).await {
+                Ok(m) => {
+                    self.left(m.channel_id).await;
+                    reply::json(&serde_json::json!({}))
+                }
+                Err(e) => reply::status(400, &e.to_string()),
+            },
+            wire::user::NOTICES => match reply::body::<UserNotice>(&mut req).await {
+                Ok(notice) => {
+                    self.notice(user, notice).await;
+                    reply::json(&serde_json::json!({}))
+                }
+                Err(e) => reply::status(400, &e.to_string()),
+            },
+            _ => reply::status(404, "no such user route"),
+        }
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        let Some(tag) = tag_of(&ws) else { return Ok(()) };
+        if tag.closing {
+            return Ok(());
+        }
+        if let Err(e) = self.load().await {
+            worker::console_error!("user {}: load: {e}", tag.user);
+        }
+        let msg = match message {
+            WebSocketIncomingMessage::String(s) => Message::Text(s),
+            WebSocketIncomingMessage::Binary(b) => Message::Binary(b),
+        };
+        let reply = match frames::decode(&msg) {
+            Err(e) => Some(error_frame("bad_frame", &e)),
+            Ok(ClientFrame::Ping { nonce }) => Some(ServerFrame::Pong { nonce }),
+            Ok(ClientFrame::Auth { .. }) => Some(error_frame("already_authenticated", "this socket is authenticated")),
+            Ok(ClientFrame::Typing { channel_id }) => self.typing(tag.user, channel_id).await,
+            Ok(ClientFrame::SetPresence { status }) => self.set_presence(tag.user, status).await,
+        };
+        if let Some(frame) = reply {
+            self.send_to(&ws, &frame);
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _was_clean: bool) -> Result<()> {
+        let code = u16::try_from(code).unwrap_or(1000);
+        self.gone(&ws, code).await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.gone(&ws, 1011).await;
+        Ok(())
+    }
+}
+
+fn tag_of(ws: &WebSocket) -> Option<Tag> {
+    ws.deserialize_attachment::<Tag>().ok().flatten()
+}
+
+fn error_frame(code: &str, message: &str) -> ServerFrame {
+    ServerFrame::Error { code: code.into(), message: message.into() }
+}
+
+impl UserSockets {
+    /// Reads the user's channel set and away flag back from storage on first use.
+    async fn load(&self) -> std::result::Result<(), String> {
+        if self.inner.borrow().loaded {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        let channels: Option<Vec<ChannelId>> = storage.get(CHANNELS_KEY).await.map_err(|e| e.to_string())?;
+        let away: Option<bool> = storage.get(AWAY_KEY).await.map_err(|e| e.to_string())?;
+        let mut inner = self.inner.borrow_mut();
+        if !inner.loaded {
+            inner.channels = channels.unwrap_or_default().into_iter().collect();
+            inner.away = away.unwrap_or(false);
+            inner.loaded = true;
+        }
+        Ok(())
+    }
+
+    async fn save_channels(&self) {
+        let channels: Vec<ChannelId> = self.inner.borrow().channels.iter().copied().collect();
+        if let Err(e) = self.state.storage().put(CHANNELS_KEY, channels).await {
+            worker::console_error!("user: store channels: {e}");
+        }
+    }
+
+    /// Open sockets (not being closed by us) with their tags.
+    fn sockets(&self) -> Vec<(WebSocket, Tag)> {
+        self.state
+            .get_websockets()
+            .into_iter()
+            .filter_map(|ws| tag_of(&ws).filter(|t| !t.closing).map(|t| (ws, t)))
+            .collect()
+    }
+
+    /// Sends to a ready socket, or queues for one that has not had its `hello` yet.
+    fn send_to(&self, ws: &WebSocket, frame: &ServerFrame) {
+        let Some(tag) = tag_of(ws) else { return };
+        if tag.closing {
+            return;
+        }
+        if tag.ready {
+            frames::send(ws, tag.msgpack, frame);
+        } else if let Some(q) = self.inner.borrow_mut().pending.get_mut(&tag.id) {
+            q.push(frame.clone());
+        }
+    }
+
+    /// Frames for every socket; returns how many sockets there are. Channel frames for a
+    /// channel the user is not subscribed to here are dropped (and count as no socket, so
+    /// the channel forgets the user).
+    fn push(&self, frames: &[ServerFrame]) -> u32 {
+        let frames: Vec<&ServerFrame> = {
+            let inner = self.inner.borrow();
+            frames.iter().filter(|f| wire::frame_channel(f).is_none_or(|c| inner.channels.contains(&c))).collect()
+        };
+        if frames.is_empty() {
+            return 0;
+        }
+        let sockets = self.sockets();
+        for (ws, tag) in &sockets {
+            if tag.ready {
+                for f in &frames {
+                    frames::send(ws, tag.msgpack, f);
+                }
+            } else if let Some(q) = self.inner.borrow_mut().pending.get_mut(&tag.id) {
+                q.extend(frames.iter().map(|f| (*f).clone()));
+            }
+        }
+        u32::try_from(sockets.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The Worker hands over a verified upgrade: accept it, then connect it like the host.
+    async fn connect(&self, req: &Request, user: UserId) -> Result<Response> {
+        let session = req
+            .headers()
+            .get(wire::headers::SESSION)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<uuid::Uuid>().ok());
+        let Some(session) = session else {
+            return reply::status(400, "missing session");
+        };
+        let offered = req.headers().get("sec-websocket-protocol").ok().flatten();
+        let protocol = frames::negotiate(offered.as_deref());
+        let pair = WebSocketPair::new()?;
+        let ws = pair.server;
+        self.state.accept_web_socket(&ws);
+        let tag = Tag { id: self.new_id(), user, session, msgpack: frames::is_msgpack(protocol), ready: false, closing: false };
+        ws.serialize_attachment(&tag)?;
+        self.inner.borrow_mut().pending.insert(tag.id, Vec::new());
+        if let Err((code, reason)) = self.open(&ws, tag.clone()).await {
+            self.inner.borrow_mut().pending.remove(&tag.id);
+            let _ = ws.serialize_attachment(Tag { closing: true, ..tag });
+            frames::close(&ws, code, &reason);
+        }
+        let mut resp = Response::from_websocket(pair.client)?;
+        if let Some(p) = protocol {
+            resp.headers_mut().set("sec-websocket-protocol", p)?;
+        }
+        Ok(resp)
+    }
+
+    fn new_id(&self) -> u32 {
+        let taken: BTreeSet<u32> = self.state.get_websockets().iter().filter_map(tag_of).map(|t| t.id).collect();
+        loop {
+            let mut b = [0u8; 4];
+            let _ = getrandom::fill(&mut b);
+            let id = u32::from_le_bytes(b);
+            if !taken.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Checks the session, subscribes the channels, sends `hello`, presence and what queued.
+    async fn open(&self, ws: &WebSocket, mut tag: Tag) -> std::result::Result<(), (u16, String)> {
+        let caller = Caller { user_id: tag.user, session_id: tag.session };
+        let db = EdgePg::from_env(&self.env).map_err(|e| {
+            worker::console_error!("user socket: {e}");
+            (1011, "server error".to_string())
+        })?;
+        match ocomms_api::repo::sessions::is_live(&db, caller.user_id, caller.session_id).await {
+            Ok(true) => {}
+            Ok(false) => return Err((4001, "session has ended".into())),
+            Err(e) => {
+                worker::console_error!("user socket: session check: {e}");
+                return Err((4001, "database unavailable".into()));
+            }
+        }
+        let channels = channels_of(&db, caller.user_id).await.map_err(|e| {
+            worker::console_error!("user socket: load channels: {e}");
+            (1011, "server error".to_string())
+        })?;
+        drop(db);
+        // The set grows before the rooms answer: their frames may arrive before the replies.
+        let away = {
+            let mut inner = self.inner.borrow_mut();
+            let alone = !self.state.get_websockets().iter().filter_map(tag_of).any(|t| !t.closing && t.id != tag.id);
+            if alone {
+                inner.channels.clear();
+            }
+            inner.channels.extend(channels.iter().map(|(c, _)| *c));
+            inner.away
+        };
+        self.save_channels().await;
+        let calls = channels.iter().map(|(channel, seq)| async move {
+            let req = SubscribeReq { user_id: caller.user_id, db_seq: *seq, away };
+            (*channel, self.call_room::<_, SubscribeReply>(*channel, wire::room::SUBSCRIBE, &req).await)
+        });
+        let mut subscriptions = Vec::with_capacity(channels.len());
+        let mut presence: BTreeMap<UserId, Presence> = BTreeMap::new();
+        for (channel, r) in join_all(calls).await {
+            match r {
+                Ok(reply) => {
+                    subscriptions.push(reply.subscription);
+                    presence.extend(reply.presence);
+                }
+                Err(e) => worker::console_error!("user socket: subscribe to {channel}: {e}"),
+            }
+        }
+        if tag_of(ws).is_none_or(|t| t.closing) {
+            return Ok(()); // its session ended meanwhile; it is already closed
+        }
+        let queued = self.inner.borrow_mut().pending.remove(&tag.id).unwrap_or_default();
+        let hello = ServerFrame::Hello { user_id: caller.user_id, subscriptions };
+        let presence = presence
+            .into_iter()
+            .filter(|(u, _)| *u != caller.user_id)
+            .map(|(user_id, status)| ServerFrame::Presence { user_id, status });
+        for frame in std::iter::once(hello).chain(presence).chain(queued) {
+            frames::send(ws, tag.msgpack, &frame);
+        }
+        tag.ready = true;
+        let _ = ws.serialize_attachment(&tag);
+        Ok(())
+    }
+
+    /// The user joined a channel: open sockets subscribe to it.
+    async fn joined(&self, m: JoinedReq) -> JoinedReply {
+        let away = self.inner.borrow().away;
+        if self.sockets().is_empty() {
+            return JoinedReply { online: false, away };
+        }
+        let added = self.inner.borrow_mut().channels.insert(m.subscription.channel_id);
+        if added {
+            self.save_channels().await;
+        }
+        self.push(&[ServerFrame::Subscribed { subscription: m.subscription }]);
+        JoinedReply { online: true, away }
+    }
+
+    /// The user left a channel: open sockets unsubscribe from it.
+    async fn left(&self, channel: ChannelId) {
+        let removed = self.inner.borrow_mut().channels.remove(&channel);
+        if removed {
+            self.save_channels().await;
+            self.push(&[ServerFrame::Unsubscribed { channel_id: channel }]);
+        }
+    }
+
+    async fn notice(&self, user: UserId, notice: UserNotice) {
+        match notice {
+            UserNotice::ReadMarker { channel_id, last_read_seq } => {
+                self.push(&[ServerFrame::ReadMarker { channel_id, last_read_seq }]);
+            }
+            UserNotice::SessionsEnded { session_id, reason } => {
+                for (ws, tag) in self.sockets() {
+                    if session_id.is_some_and(|s| s != tag.session) {
+                        continue;
+                    }
+                    if tag.ready {
+                        frames::send(&ws, tag.msgpack, &ServerFrame::SessionEnded { reason: reason.clone() });
+                    }
+                    self.inner.borrow_mut().pending.remove(&tag.id);
+                    let _ = ws.serialize_attachment(Tag { closing: true, ..tag });
+                    frames::close(&ws, 4003, "session ended");
+                }
+                if self.sockets().is_empty() {
+                    self.leave_all(user).await;
+                }
+            }
+        }
+    }
+
+    /// A socket closed (or failed): forget it; the last one takes the user out of every room.
+    async fn gone(&self, ws: &WebSocket, code: u16) {
+        let Some(tag) = tag_of(ws) else { return };
+        self.inner.borrow_mut().pending.remove(&tag.id);
+        if !tag.closing {
+            let _ = ws.serialize_attachment(Tag { closing: true, ..tag.clone() });
+            // Complete the closing handshake (newer runtimes do it themselves).
+            frames::close(ws, code, "closed");
+        }
+        if let Err(e) = self.load().await {
+            worker::console_error!("user {}: load: {e}", tag.user);
+        }
+        if self.sockets().iter().all(|(_, t)| t.id == tag.id) {
+            self.leave_all(tag.user).await;
+        }
+    }
+
+    async fn leave_all(&self, user: UserId) {
+        let channels: Vec<ChannelId> = std::mem::take(&mut self.inner.borrow_mut().channels).into_iter().collect();
+        self.save_channels().await;
+        let calls = channels.iter().map(|channel| async move {
+            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::UNSUBSCRIBE, &UserReq { user_id: user }).await)
+        });
+        for (channel, r) in join_all(calls).await {
+            if let Err(e) = r {
+                worker::console_error!("user {user}: leave {channel}: {e}");
+            }
+        }
+    }
+
+    async fn typing(&self, user: UserId, channel: ChannelId) -> Option<ServerFrame> {
+        const NOT_SUBSCRIBED: &str = "connection is not subscribed to this room";
+        if !self.inner.borrow().channels.contains(&channel) {
+            return Some(error_frame("not_subscribed", NOT_SUBSCRIBED));
+        }
+        match self.call_room::<_, serde_json::Value>(channel, wire::room::TYPING, &UserReq { user_id: user }).await {
+            Ok(_) => None,
+            Err(CallError::Status(409, _)) => Some(error_frame("not_subscribed", NOT_SUBSCRIBED)),
+            Err(e) => {
+                worker::console_error!("user {user}: typing in {channel}: {e}");
+                None
+            }
+        }
+    }
+
+    /// Online or away, said by the client; every room the user is in hears of a change.
+    async fn set_presence(&self, user: UserId, status: Presence) -> Option<ServerFrame> {
+        let away = match status {
+            Presence::Online => false,
+            Presence::Away => true,
+            Presence::Offline => {
+                return Some(error_frame(
+                    "bad_presence",
+                    "offline is shown when the last socket closes; it cannot be set",
+                ));
+            }
+        };
+        let channels: Vec<ChannelId> = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.away == away {
+                return None;
+            }
+            inner.away = away;
+            inner.channels.iter().copied().collect()
+        };
+        if let Err(e) = self.state.storage().put(AWAY_KEY, away).await {
+            worker::console_error!("user {user}: store away: {e}");
+        }
+        let calls = channels.iter().map(|channel| async move {
+            let req = PresenceReq { user_id: user, away };
+            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::PRESENCE, &req).await)
+        });
+        for (channel, r) in join_all(calls).await {
+            if let Err(e) = r {
+                worker::console_error!("user {user}: presence in {channel}: {e}");
+            }
+        }
+        None
+    }
+
+    fn stub(&self, channel: ChannelId) -> std::result::Result<Rc<Stub>, CallError> {
+        if let Some(stub) = self.inner.borrow().stubs.get(&channel) {
+            return Ok(stub.clone());
+        }
+        let stub = Rc::new(call::room_stub(&self.env, channel)?);
+        self.inner.borrow_mut().stubs.insert(channel, stub.clone());
+        Ok(stub)
+    }
+
+    async fn call_room<B: Serialize, R: DeserializeOwned>(
+        &self,
+        channel: ChannelId,
+        route: &str,
+        body: &B,
+    ) -> std::result::Result<R, CallError> {
+        let stub = self.stub(channel)?;
+        call::call(&stub, &wire::room_url(channel, route), body).await
+    }
+}
+
+/// The channels the user belongs to (in workspaces they are still in) and their seqs: the
+/// same query as the host's socket.
+async fn channels_of(db: &EdgePg, user: UserId) -> std::result::Result<Vec<(ChannelId, i64)>, String> {
+    let rows = db
+        .query(
+            "SELECT c.id, c.last_seq FROM channel_members cm
+             JOIN channels c ON c.id = cm.channel_id
+             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
+             WHERE cm.user_id = $1",
+            &[Value::Uuid(user.0)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    rows.iter()
+        .map(|r| Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?)))
+        .collect()
+}

@@ -1,0 +1,91 @@
+//! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
+
+use ocomms_api::ports::Sql as _;
+use ocomms_api::{Api, Config, Method};
+use ocomms_core::{ApiError, ErrorCode};
+use ocomms_rooms_edge::env::JsEnv;
+use ocomms_rooms_edge::pg::EdgePg;
+use ocomms_rooms_edge::publisher::EdgeRooms;
+use ocomms_rooms_edge::{bindings, setting};
+use worker::{Env, Headers, Request, Response, ResponseBuilder, Result};
+
+/// Largest request body buffered for the API (as on the host).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Largest total size of request headers (as on the host).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The access-token key: the `JWT_SECRET` secret, at least 32 bytes.
+pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, String> {
+    let secret = setting(env, bindings::JWT_SECRET).ok_or_else(|| format!("{} is not set", bindings::JWT_SECRET))?;
+    if secret.len() < 32 {
+        return Err(format!("{} must be at least 32 bytes", bindings::JWT_SECRET));
+    }
+    Ok(secret.into_bytes())
+}
+
+fn build(env: &Env) -> std::result::Result<Api<EdgePg, EdgeRooms, JsEnv>, String> {
+    Ok(Api {
+        sql: EdgePg::from_env(env)?,
+        rooms: EdgeRooms { env: env.clone() },
+        env: JsEnv,
+        config: Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default()),
+    })
+}
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
+    let api = match build(env) {
+        Ok(api) => api,
+        Err(e) => {
+            worker::console_error!("ocomms worker misconfigured: {e}");
+            return error(&ApiError::new(ErrorCode::Unavailable, "service misconfigured"));
+        }
+    };
+    let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    if headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() > MAX_HEADER_BYTES {
+        return error(&ApiError::new(ErrorCode::BadRequest, format!("request headers exceed {MAX_HEADER_BYTES} bytes")));
+    }
+    let too_large = || {
+        error(&ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {MAX_REQUEST_BYTES} bytes")))
+    };
+    let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
+        return too_large();
+    }
+    let body = req.bytes().await?;
+    if body.len() > MAX_REQUEST_BYTES {
+        return too_large();
+    }
+    let url = req.url()?;
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut api_req = ocomms_api::Request::new(Method::parse(req.method().as_ref()), &path_and_query);
+    api_req.headers = headers;
+    api_req.body = body;
+    let resp = api.handle(api_req).await;
+    let out = Headers::new();
+    for (k, v) in &resp.headers {
+        out.append(k, v)?;
+    }
+    let builder = ResponseBuilder::new().with_status(resp.status).with_headers(out);
+    // These statuses must not carry a body, not even an empty one.
+    Ok(if matches!(resp.status, 101 | 204 | 205 | 304) { builder.empty() } else { builder.fixed(resp.body) })
+}
+
+/// `{"error": {"code", "message"}}` with the error's status, never cached.
+pub fn error(e: &ApiError) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(ResponseBuilder::new().with_status(e.status()).with_headers(headers).fixed(e.to_json().to_string().into_bytes()))
+}
+
+/// Ready when the database answers.
+pub async fn readyz(env: &Env) -> Result<Response> {
+    let ok = match EdgePg::from_env(env) {
+        Ok(db) => db.query("SELECT 1", &[]).await.is_ok(),
+        Err(_) => false,
+    };
+    if ok { Response::ok("ready") } else { error(&ApiError::new(ErrorCode::Unavailable, "database unavailable")) }
+}

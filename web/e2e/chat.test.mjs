@@ -1,0 +1,476 @@
+// The browser client end to end: Debian's Chromium (headless, through playwright-core)
+// against the real host and its managed PostgreSQL. Two people in two browser contexts sign
+// up, share a workspace through an invite link and chat live; the socket is cut and the
+// network taken away, and nothing is lost or shown twice; HTML in a message stays text.
+//
+// Run: `cargo xtask test` (after the cargo tests), or `npm run e2e` in web/ after
+// `cargo xtask build`. OCOMMS_E2E_URL=http://... uses a running host instead of starting one;
+// OCOMMS_CHROMIUM overrides /usr/bin/chromium. Screenshots go to target/e2e-artifacts/.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startHost } from './host.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ARTIFACTS = process.env.OCOMMS_E2E_ARTIFACTS ?? join(ROOT, 'target', 'e2e-artifacts');
+const CHROMIUM = process.env.OCOMMS_CHROMIUM ?? '/usr/bin/chromium';
+const WAIT = 20_000;
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+let host;
+let browser;
+let profile;
+/** @type {Record<string, {ctx: import('playwright-core').BrowserContext, page: import('playwright-core').Page, name: string, email: string, dialogs: string[], errors: string[]}>} */
+const people = {};
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** A person in a browser context of their own; records dialogs (alerts) and page errors. */
+async function person(name) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The client logs frames and connection changes; they are saved next to the screenshots.
+  await ctx.addInitScript(() => localStorage.setItem('ocomms.debug', '1'));
+  await ctx.addInitScript(() => {
+    // Keep a handle on every socket so a test can cut it, as a network failure would.
+    window.__sockets = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__sockets.push(this);
+      }
+    };
+  });
+  const page = await ctx.newPage();
+  const p = { ctx, page, name, email: `${name.toLowerCase()}-${RUN}@example.com`, dialogs: [], errors: [], log: [] };
+  // Confirmations (delete) are accepted; anything else (an alert) is recorded as a failure.
+  page.on('dialog', (d) => {
+    if (d.type() === 'confirm') return void d.accept();
+    p.dialogs.push(`${d.type()}: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => p.errors.push(String(e)));
+  page.on('console', (m) => {
+    const line = `${new Date().toISOString()} ${m.type()}: ${m.text()}`;
+    p.log.push(line);
+    if (process.env.OCOMMS_E2E_DEBUG) console.error(`[${name}] ${line}`);
+  });
+  people[name] = p;
+  return p;
+}
+
+async function signUp(p, path = '/') {
+  const { page } = p;
+  await page.goto(host.url + path);
+  if (!(await page.locator('#auth-name').count())) await page.locator('button.link', { hasText: 'Sign up' }).click();
+  await page.locator('#auth-name').fill(p.name);
+  await page.locator('#auth-email').fill(p.email);
+  await page.locator('#auth-password').fill('correct horse battery');
+  await page.locator('form button[type=submit]').click();
+  await page.locator('[data-testid=me]', { hasText: p.name }).waitFor({ timeout: WAIT });
+}
+
+const timeline = (page) => page.locator('main ol.messages[role=log]');
+/** Stored messages (not our pending ones) in the channel on screen whose text contains `text`. */
+const shown = (page, text) => timeline(page).locator('li.msg', { hasText: text });
+
+async function send(page, text, composer = '#composer-input') {
+  const box = page.locator(composer);
+  await box.click();
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+async function waitShown(page, text) {
+  await shown(page, text).first().waitFor({ timeout: WAIT });
+}
+
+async function openChannel(page, name) {
+  await page.locator(`button[data-channel="${name}"]`).click();
+  await page.locator('#channel-title', { hasText: `#${name}` }).waitFor({ timeout: WAIT });
+}
+
+async function waitConnected(page) {
+  await page.locator('[data-testid=conn]', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
+}
+
+/** Texts of the messages on screen, in order. */
+async function texts(page) {
+  return timeline(page).locator('li.msg .md').allInnerTexts();
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  host = await startHost();
+  profile = mkdtempSync(join(tmpdir(), 'ocomms-chromium-'));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+});
+
+after(async () => {
+  for (const p of Object.values(people)) writeFileSync(join(ARTIFACTS, `console-${p.name}.log`), p.log.join('\n') + '\n');
+  if (host?.log) writeFileSync(join(ARTIFACTS, 'host.log'), host.log());
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await host?.stop();
+});
+
+describe('browser client', { concurrency: false }, () => {
+  let inviteUrl = '';
+
+  it('signs up and creates a workspace with #general', async () => {
+    const ann = await person('Ann');
+    await ann.page.goto(host.url + '/');
+    await ann.page.locator('#auth-email').waitFor({ timeout: WAIT });
+    await shot(ann.page, '01-login');
+    await signUp(ann);
+    await ann.page.getByRole('heading', { name: 'Welcome to OComms' }).waitFor({ timeout: WAIT });
+    await shot(ann.page, '02-welcome');
+    await ann.page.locator('#welcome-ws-name').fill('Acme');
+    await ann.page.getByRole('button', { name: 'Create workspace' }).click();
+    await ann.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    // The composer has the focus on a channel switch.
+    await ann.page.waitForFunction(() => document.activeElement?.id === 'composer-input', null, { timeout: WAIT });
+    await waitConnected(ann.page);
+  });
+
+  it('creates an invite link that another person accepts', async () => {
+    const { page } = people.Ann;
+    await page.getByRole('button', { name: 'Invite people' }).click();
+    const input = page.locator('#invite-url');
+    await page.waitForFunction(() => document.querySelector('#invite-url')?.value.includes('/invite/'), null, {
+      timeout: WAIT,
+    });
+    inviteUrl = await input.inputValue();
+    assert.match(inviteUrl, /^http:\/\/127\.0\.0\.1:\d+\/invite\/[^/]+$/);
+    await shot(page, '03-invite-dialog');
+    await page.keyboard.press('Escape');
+    await page.locator('#invite-url').waitFor({ state: 'detached', timeout: WAIT });
+
+    const bob = await person('Bob');
+    await bob.page.goto(inviteUrl);
+    await bob.page.getByText('You have been invited to a workspace').first().waitFor({ timeout: WAIT });
+    await signUp(bob, new URL(inviteUrl).pathname);
+    await bob.page.getByRole('heading', { name: 'Join Acme' }).waitFor({ timeout: WAIT });
+    await shot(bob.page, '04-invite-landing');
+    await bob.page.getByRole('button', { name: 'Accept invite' }).click();
+    await bob.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    assert.equal(new URL(bob.page.url()).pathname, '/');
+    await waitConnected(bob.page);
+  });
+
+  it('exchanges messages live, with markdown and an @-mention', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await send(ann, 'Hello from Ann');
+    await waitShown(bob, 'Hello from Ann');
+    await send(bob, 'Hi Ann, this is **Bob**');
+    await waitShown(ann, 'Hi Ann, this is Bob');
+    assert.equal(await shown(ann, 'Hi Ann, this is Bob').locator('strong', { hasText: 'Bob' }).count(), 1);
+
+    // Mention completion inserts <@id>, which everyone sees as @Ann.
+    const box = bob.locator('#composer-input');
+    await box.click();
+    await box.pressSequentially('ping @An');
+    await bob.getByRole('option', { name: 'Ann' }).waitFor({ timeout: WAIT });
+    await box.press('Enter');
+    assert.match(await box.inputValue(), /^ping <@[0-9a-f-]{36}> $/);
+    await box.pressSequentially('are you there?');
+    await box.press('Enter');
+    await waitShown(ann, 'are you there?');
+    const chip = shown(ann, 'are you there?').locator('.mention');
+    assert.equal(await chip.innerText(), '@Ann');
+
+    // Typing shows on the other side.
+    await ann.locator('#composer-input').pressSequentially('typing…');
+    await bob.locator('[data-testid=typing]', { hasText: 'Ann is typing' }).waitFor({ timeout: WAIT });
+    await ann.locator('#composer-input').fill('');
+    await shot(ann, '05-general');
+  });
+
+  it('reacts with the emoji picker and the reaction shows live', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const msg = shown(ann, 'Hi Ann, this is Bob').first();
+    await msg.hover();
+    await msg.getByRole('button', { name: 'Add reaction' }).click();
+    await ann.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ timeout: WAIT });
+    await ann.getByRole('button', { name: ':tada:' }).click();
+    const onBob = shown(bob, 'Hi Ann, this is Bob').first().locator('.reaction', { hasText: '🎉' });
+    await onBob.waitFor({ timeout: WAIT });
+    assert.equal((await onBob.innerText()).replace(/\s+/g, ' ').trim(), '🎉 1');
+    // Escape closes the picker and nothing else.
+    await msg.hover();
+    await msg.getByRole('button', { name: 'Add reaction' }).click();
+    await ann.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ timeout: WAIT });
+    await ann.keyboard.press('Escape');
+    await ann.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('replies in a thread; the other side sees the reply count and the reply', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const root = shown(bob, 'Hello from Ann').first();
+    await root.hover();
+    await root.getByRole('button', { name: 'Reply in thread' }).click();
+    await bob.locator('aside.thread').waitFor({ timeout: WAIT });
+    await send(bob, 'A reply in the thread', '#thread-composer');
+    await bob.locator('aside.thread li.msg', { hasText: 'A reply in the thread' }).waitFor({ timeout: WAIT });
+
+    const link = shown(ann, 'Hello from Ann').first().locator('.thread-link', { hasText: '1 reply' });
+    await link.waitFor({ timeout: WAIT });
+    // A thread-only reply is not in the channel's timeline.
+    assert.equal(await shown(ann, 'A reply in the thread').count(), 0);
+    await link.click();
+    await ann.locator('aside.thread li.msg', { hasText: 'A reply in the thread' }).waitFor({ timeout: WAIT });
+    // Replying with "also send to the channel" puts it in the timeline too.
+    await ann.locator('aside.thread label.check input').check();
+    await send(ann, 'Thread answer for everyone', '#thread-composer');
+    await waitShown(bob, 'Thread answer for everyone');
+    await bob.locator('aside.thread li.msg', { hasText: 'Thread answer for everyone' }).waitFor({ timeout: WAIT });
+    await shot(ann, '06-thread');
+    // Escape closes the panel and gives the focus back to the channel's composer.
+    await ann.locator('#thread-composer').focus();
+    await ann.keyboard.press('Escape');
+    await ann.locator('aside.thread').waitFor({ state: 'detached', timeout: WAIT });
+    await ann.waitForFunction(() => document.activeElement?.id === 'composer-input', null, { timeout: WAIT });
+    await bob.keyboard.press('Escape');
+    await bob.locator('aside.thread').waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('counts unread messages and mentions in another channel, live', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await ann.getByRole('button', { name: 'New channel' }).click();
+    await ann.locator('#new-ch-name').fill('random');
+    await ann.getByRole('button', { name: 'Create channel' }).click();
+    await ann.locator('#channel-title', { hasText: '#random' }).waitFor({ timeout: WAIT });
+
+    // Bob learns about the new channel on a reload (the session survives it) and joins.
+    await bob.reload();
+    await bob.getByRole('button', { name: 'Join #random' }).click();
+    await bob.locator('#channel-title', { hasText: '#random' }).waitFor({ timeout: WAIT });
+    await openChannel(bob, 'general');
+    await waitConnected(bob);
+
+    await send(ann, 'first in random');
+    await send(ann, '@here second in random');
+    const badge = bob.locator('button[data-channel="random"] [data-testid=unread-badge]');
+    await bob.waitForFunction(
+      () => document.querySelector('button[data-channel="random"] [data-testid=unread-badge]')?.textContent === '2',
+      null,
+      { timeout: WAIT },
+    );
+    assert.equal(await bob.locator('button[data-channel="random"] [data-testid=mention-badge]').innerText(), '@1');
+    await shot(bob, '07-unread-badges');
+
+    await openChannel(bob, 'random');
+    await waitShown(bob, 'second in random');
+    assert.equal(await badge.count(), 0);
+    // Alt+Up goes to the channel above and focuses its composer.
+    await bob.keyboard.press('Alt+ArrowUp');
+    await bob.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await bob.waitForFunction(() => document.activeElement?.id === 'composer-input', null, { timeout: WAIT });
+    // Read on the server: a reload shows no badge for #random.
+    await bob.waitForTimeout(600);
+    await bob.reload();
+    await bob.locator('button[data-channel="random"]').waitFor({ timeout: WAIT });
+    await bob.waitForTimeout(500);
+    assert.equal(await badge.count(), 0);
+    await openChannel(ann, 'general');
+  });
+
+  it('survives a cut socket and an offline spell without losing or duplicating a message', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const bobCtx = people.Bob.ctx;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    await waitConnected(bob);
+
+    // 1. The socket drops: messages sent meanwhile are fetched on reconnect.
+    await bob.evaluate(() => window.__sockets.forEach((s) => s.close()));
+    await send(ann, 'during the drop 1');
+    await send(ann, 'during the drop 2');
+    await waitShown(bob, 'during the drop 2');
+    await waitShown(bob, 'during the drop 1');
+
+    // 2. The network goes away: the socket dies, Bob's message waits in the queue.
+    await bobCtx.setOffline(true);
+    await bob.evaluate(() => window.__sockets.forEach((s) => s.close()));
+    await bob.locator('[data-testid=conn]', { hasNotText: 'Connected' }).waitFor({ timeout: WAIT });
+    for (let i = 1; i <= 3; i++) await send(ann, `while Bob was away ${i}`);
+    await send(bob, 'queued by Bob while offline');
+    await bob.locator('li.pending', { hasText: 'queued by Bob while offline' }).waitFor({ timeout: WAIT });
+    await bob.getByText('Waiting for the connection').first().waitFor({ timeout: WAIT });
+    await shot(bob, '08-offline-queued');
+
+    await bobCtx.setOffline(false);
+    await waitConnected(bob);
+    await waitShown(bob, 'while Bob was away 3');
+    await waitShown(ann, 'queued by Bob while offline');
+    await waitShown(bob, 'queued by Bob while offline');
+    await bob.locator('li.pending').waitFor({ state: 'detached', timeout: WAIT });
+    await bob.waitForTimeout(1000); // anything duplicated would have arrived by now
+
+    for (const text of ['during the drop 1', 'during the drop 2', 'queued by Bob while offline']) {
+      assert.equal(await shown(bob, text).count(), 1, `${text} once for Bob`);
+      assert.equal(await shown(ann, text).count(), 1, `${text} once for Ann`);
+    }
+    for (let i = 1; i <= 3; i++) assert.equal(await shown(bob, `while Bob was away ${i}`).count(), 1);
+    const order = (await texts(bob)).filter((t) => t.startsWith('while Bob was away'));
+    assert.deepEqual(order, ['while Bob was away 1', 'while Bob was away 2', 'while Bob was away 3']);
+    // Every message element is a distinct stored message.
+    const ids = await timeline(bob).locator('li.msg').evaluateAll((els) => els.map((e) => e.dataset.messageId));
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('shows HTML and javascript: links in messages as text', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    const payloads = [
+      '<img src=x onerror="window.__xss=1;alert(1)">',
+      '[click me](javascript:window.__xss=2)',
+      '<script>window.__xss=3</script>',
+      '**<svg onload="window.__xss=4">**',
+    ];
+    for (const p of payloads) await send(ann, p);
+    await waitShown(bob, '<svg onload');
+    await waitShown(ann, '<svg onload');
+    for (const page of [ann, bob]) {
+      const r = await page.evaluate(() => ({
+        xss: window.__xss ?? null,
+        imgs: document.querySelectorAll('main img, main svg, main script, main iframe').length,
+        jsLinks: [...document.querySelectorAll('a')].filter((a) => !/^(https?|mailto):/.test(a.href)).length,
+      }));
+      assert.deepEqual(r, { xss: null, imgs: 0, jsLinks: 0 });
+      assert.equal(await shown(page, '<img src=x onerror=').count(), 1);
+      assert.equal(await shown(page, '[click me](javascript:window.__xss=2)').count(), 1);
+    }
+    assert.deepEqual(people.Ann.dialogs, []);
+    assert.deepEqual(people.Bob.dialogs, []);
+    await shot(bob, '09-xss-as-text');
+  });
+
+  it('loads older pages when scrolled to the top, keeping each message once', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    // Fill #general through the API with Ann's session: more than one page (50) of history.
+    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const api = async (method, path, body) => {
+      const r = await fetch(`${host.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+      return r.json();
+    };
+    const { workspaces } = await api('GET', '/workspaces');
+    const { channels } = await api('GET', `/workspaces/${workspaces[0].id}/channels`);
+    const general = channels.find((c) => c.name === 'general');
+    for (let i = 1; i <= 70; i++) await api('POST', `/channels/${general.id}/messages`, { text: `old message ${i}` });
+
+    await bob.reload();
+    await openChannel(bob, 'general');
+    await waitShown(bob, 'old message 70');
+    const one = timeline(bob).locator('li.msg .md', { hasText: /^old message 1$/ });
+    assert.equal(await one.count(), 0, 'the first page is the newest 50');
+    const beginning = bob.getByText('This is the beginning of #general.');
+    for (let i = 0; i < 10 && !(await beginning.isVisible()); i++) {
+      await bob.locator('main .scroller').evaluate((el) => (el.scrollTop = 0));
+      await bob.waitForTimeout(300);
+    }
+    await beginning.waitFor({ timeout: WAIT });
+    assert.equal(await one.count(), 1);
+    const all = (await texts(bob)).filter((t) => /^old message \d+$/.test(t));
+    assert.deepEqual(all, Array.from({ length: 70 }, (_, i) => `old message ${i + 1}`));
+  });
+
+  it('edits and deletes a message; the other side sees both', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await send(ann, 'a message to edit');
+    await waitShown(bob, 'a message to edit');
+    const mine = shown(ann, 'a message to edit').first();
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Edit message' }).click();
+    const editor = ann.locator('main li.msg textarea');
+    await editor.fill('an edited message');
+    await editor.press('Enter');
+    await shown(bob, 'an edited message').locator('.edited').waitFor({ timeout: WAIT });
+    assert.equal(await shown(bob, 'a message to edit').count(), 0);
+
+    const edited = shown(ann, 'an edited message').first();
+    await edited.hover();
+    await edited.getByRole('button', { name: 'Delete message' }).click();
+    await bob.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('an edited message'), null, {
+      timeout: WAIT,
+    });
+    assert.ok((await timeline(bob).locator('.deleted').count()) >= 1);
+  });
+
+  it('opens a direct message; it appears live for the other person with a badge', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await bob.getByRole('button', { name: 'New direct message' }).click();
+    await bob.locator('#new-dm-user').selectOption({ label: 'Ann' });
+    await bob.getByRole('button', { name: 'Open conversation' }).click();
+    await bob.locator('#channel-title', { hasText: 'Ann' }).waitFor({ timeout: WAIT });
+    await send(bob, 'a private word');
+    await waitShown(bob, 'a private word');
+    const dm = ann.getByRole('button', { name: /^Direct message with Bob/ });
+    await dm.waitFor({ timeout: WAIT });
+    // Every unread message of a DM counts as a mention.
+    await dm.locator('[data-testid=mention-badge]', { hasText: '@1' }).waitFor({ timeout: WAIT });
+    await dm.click();
+    await waitShown(ann, 'a private word');
+    assert.equal(await dm.locator('[data-testid=mention-badge]').count(), 0);
+    await shot(ann, '12-direct-message');
+  });
+
+  it('collapses the sidebar behind a menu button on a narrow screen', async () => {
+    const bob = people.Bob.page;
+    await bob.setViewportSize({ width: 390, height: 800 });
+    const sidebar = bob.locator('#sidebar');
+    await bob.waitForFunction(() => getComputedStyle(document.querySelector('#sidebar')).visibility === 'hidden');
+    assert.equal(await sidebar.isVisible(), false);
+    await shot(bob, '10-narrow');
+    const menu = bob.getByRole('button', { name: 'Menu' });
+    await menu.click();
+    await sidebar.waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+    await bob.waitForTimeout(300); // the slide-in
+    await shot(bob, '11-narrow-menu');
+    await bob.keyboard.press('Escape');
+    await bob.waitForFunction(() => getComputedStyle(document.querySelector('#sidebar')).visibility === 'hidden');
+    await bob.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('had no errors in either page', () => {
+    assert.deepEqual(people.Ann.errors, []);
+    assert.deepEqual(people.Bob.errors, []);
+  });
+});

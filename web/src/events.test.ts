@@ -1,0 +1,101 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { applyEvent, fillView, react } from './events';
+import { initialState, view, state, type State } from './store';
+import type { Channel, ChannelEvent, Message } from './types';
+
+const ME = 'me';
+const CH = 'c1';
+const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
+  id: `m${seq}`,
+  channel_id: CH,
+  seq,
+  author_id: 'ann',
+  text: `text ${seq}`,
+  client_msg_id: null,
+  created_at_ms: seq,
+  edited_at_ms: null,
+  deleted: false,
+  thread_root_id: null,
+  reply_count: 0,
+  last_reply_at_ms: null,
+  ...extra,
+});
+const ev = (seq: number, kind: string, data: unknown): ChannelEvent => ({ channel_id: CH, seq, kind, data, at_ms: seq });
+
+function reset(): State {
+  Object.assign(state, initialState());
+  state.me = { id: ME, display_name: 'Me' };
+  const ch: Channel = { id: CH, workspace_id: 'w', name: 'general', kind: 'public', topic: '', archived: false, last_seq: 0, is_member: true };
+  state.channels.set(CH, ch);
+  return state;
+}
+
+describe('applyEvent', () => {
+  beforeEach(reset);
+
+  it('counts unread messages and mentions of others, not our own', () => {
+    const s = state;
+    applyEvent(s, ev(1, 'message.posted', msg(1)), false);
+    applyEvent(s, ev(2, 'message.posted', msg(2, { mentions: [ME] })), false);
+    applyEvent(s, ev(3, 'message.posted', msg(3, { author_id: ME })), false);
+    // A thread-only reply naming us is a mention but not an unread message of the channel.
+    applyEvent(s, ev(4, 'message.posted', msg(4, { thread_root_id: 'm1', mentions_here: true })), false);
+    expect(s.unreads.get(CH)).toMatchObject({ unread: 2, mentions: 2 });
+    expect(s.channels.get(CH)?.last_seq).toBe(4);
+  });
+
+  it('asks to mark read instead of counting when the channel is on screen', () => {
+    const fx = applyEvent(state, ev(1, 'message.posted', msg(1)), true);
+    expect(fx.readViewed).toBe(true);
+    expect(state.unreads.get(CH)?.unread ?? 0).toBe(0);
+  });
+
+  it('does not count what GET /unreads already counted', () => {
+    state.unreads.set(CH, { unread: 1, mentions: 0, lastRead: 0, countedTo: 5 });
+    applyEvent(state, ev(5, 'message.posted', msg(5)), false);
+    applyEvent(state, ev(6, 'message.posted', msg(6)), false);
+    expect(state.unreads.get(CH)?.unread).toBe(2);
+  });
+
+  it('removes our pending message when its event arrives', () => {
+    state.pending.push({ client_msg_id: 'k1', channel_id: CH, thread_root_id: null, also_to_channel: false, text: 'x', status: 'sending', error: '', created_at_ms: 0 });
+    applyEvent(state, ev(1, 'message.posted', msg(1, { author_id: ME, client_msg_id: 'k1' })), false);
+    expect(state.pending).toEqual([]);
+  });
+
+  it('holds events while the first page loads and replays them over it', () => {
+    const v = view(CH);
+    v.loaded = 'loading';
+    applyEvent(state, ev(3, 'message.edited', msg(2, { text: 'edited', edited_at_ms: 9 })), true);
+    applyEvent(state, ev(4, 'reaction.added', { message_id: 'm2', user_id: 'bob', emoji: '🎉' }), true);
+    applyEvent(state, ev(5, 'message.posted', msg(5)), true);
+    fillView(v, [msg(1), msg(2, { reactions: [] })], null);
+    expect([...v.messages.keys()].sort()).toEqual(['m1', 'm2', 'm5']);
+    expect(v.messages.get('m2')).toMatchObject({ text: 'edited', edited_at_ms: 9, reactions: [{ emoji: '🎉', count: 1 }] });
+  });
+
+  it('applies edits, deletions, pins and thread counters to the list', () => {
+    const v = view(CH);
+    fillView(v, [msg(1)], null);
+    applyEvent(state, ev(2, 'message.posted', msg(2, { thread_root_id: 'm1', root: { id: 'm1', reply_count: 1, last_reply_at_ms: 2 } })), true);
+    expect(v.messages.has('m2')).toBe(false); // thread-only reply
+    expect(v.messages.get('m1')?.reply_count).toBe(1);
+    applyEvent(state, ev(3, 'message.pinned', { message_id: 'm1', user_id: 'x' }), true);
+    expect(v.messages.get('m1')?.pinned).toBe(true);
+    applyEvent(state, ev(4, 'message.deleted', { id: 'm1', channel_id: CH, seq: 1 }), true);
+    expect(v.messages.get('m1')).toMatchObject({ deleted: true, text: '' });
+  });
+});
+
+describe('react', () => {
+  it('adds and removes one person once, whatever the repeats', () => {
+    const m = msg(1, { reactions: [{ emoji: '👍', count: 1, user_ids: ['a'] }] });
+    react(m, 'b', '👍', true);
+    react(m, 'b', '👍', true);
+    expect(m.reactions).toEqual([{ emoji: '👍', count: 2, user_ids: ['a', 'b'] }]);
+    react(m, 'a', '👍', false);
+    react(m, 'a', '👍', false);
+    react(m, 'b', '👍', false);
+    expect(m.reactions).toEqual([]);
+  });
+});
