@@ -153,8 +153,7 @@ export function ensureSubscribed() {
     const missing = [...state.channels.values()].filter((c) => c.is_member && !subs.has(c.id) && !triedMissing.has(c.id));
     if (!missing.length || !socket.isOnline) return;
     for (const c of missing) triedMissing.add(c.id);
-    socket.stop();
-    socket.start();
+    socket.restart();
   }, 1500);
 }
 

@@ -67,6 +67,15 @@ export class Socket {
     this.o.onStatus('offline');
   }
 
+  /** A new connection now (its hello lists every current subscription). */
+  restart() {
+    if (!this.wanted) return;
+    this.clearTimer();
+    this.drop();
+    this.attempt = 0;
+    void this.connect();
+  }
+
   /** Reconnect at once (browser back online, tab visible again) if we are waiting. */
   nudge() {
     if (this.wanted && !this.ws && !this.connecting) {

@@ -1,20 +1,39 @@
-//! `cargo xtask bench`: builds what the host needs, then runs `ocomms-bench`, which starts
-//! its own host (temporary data dir, managed PostgreSQL) and prints and writes figures.
+//! `cargo xtask bench`: builds what the bench needs, then runs `ocomms-bench`, which starts
+//! its own host (temporary data dir, managed PostgreSQL), the natively compiled API and the
+//! Socket.IO reference server, and prints and writes figures.
 
 use std::process::Command;
 
+use anyhow::Context as _;
+
 use crate::{Options, build, run, step, system};
 
-/// Builds the component and the (debug) host, then `cargo run -p ocomms-bench -- <extra>`.
-/// The bench runs in the dev profile: the workspace builds every dependency at opt-level 2
-/// there, and the bench looks for the host at target/debug/wasm-host.
+/// Builds the component, then the host and the bench in the release profile (what would be
+/// deployed: the dev profile leaves the host's own crates and the native API at opt-level 0,
+/// which would flatter neither side of a comparison), installs the Socket.IO reference's npm
+/// packages, and runs `target/release/ocomms-bench <extra>` (e.g. `--quick`).
 pub fn bench(opts: &Options, extra: &[String]) -> anyhow::Result<()> {
     step("check system packages", system::ensure_postgres)?;
     build::component(opts)?;
-    build::host(false)?;
-    step("ocomms-bench", || {
+    step("build host and bench (release)", || {
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["run", "--package", "ocomms-bench", "--"]).args(extra);
+        cmd.args(["build", "--release", "--package", "wasm-host", "--package", "ocomms-bench"]);
         run(&mut cmd)
-    })
+    })?;
+    step("Socket.IO reference (bench/socketio)", socketio)?;
+    step("ocomms-bench", || run(Command::new("target/release/ocomms-bench").args(extra)))
+}
+
+/// `npm ci` in bench/socketio when its node_modules is missing or older than the lockfile.
+fn socketio() -> anyhow::Result<()> {
+    system::ensure_node()?;
+    let dir = std::env::current_dir().context("current dir")?.join("bench/socketio");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    if build::newest(&[lock, dir.join("package.json")]) > build::modified(&installed) {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+    } else {
+        println!("    bench/socketio/node_modules is up to date");
+        Ok(())
+    }
 }

@@ -72,10 +72,12 @@ pub fn component(opts: &Options) -> Result<()> {
     step("build functions component (wasm32-wasip2)", || wasm(opts, COMPONENT_TARGET, &[COMPONENT]))
 }
 
+/// The edge worker: the wasm from cargo, then the deployable bundle (see `edge.rs`).
 pub fn edge(opts: &Options) -> Result<()> {
     step("build edge worker (wasm32-unknown-unknown)", || {
         wasm(opts, EDGE_TARGET, &[("ocomms-edge", "ocomms_edge.wasm", EDGE_OUT)])
-    })
+    })?;
+    crate::edge::package()
 }
 
 pub fn host(release: bool) -> Result<()> {
@@ -126,12 +128,12 @@ pub fn web() -> Result<()> {
     })
 }
 
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
+pub fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The latest modification time of the files (recursively under directories).
-fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+pub fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
     let mut best = None;
     for p in paths {
         let t = if p.is_dir() {

@@ -11,6 +11,8 @@
 
 mod bench;
 mod build;
+mod edge;
+mod fuzz;
 mod system;
 mod tasks;
 mod toolchain;
@@ -30,8 +32,12 @@ commands:
                       unit tests (vitest) and browser tests
   ci                  cargo fmt --check, clippy -D warnings, then `test`
   build [what]        what: all (default), component, edge, host, web
-  bench [flags]       start a host and print throughput, latency and memory figures
-                      (see bench/README.md for the flags)
+  bench [flags]       build the host and bench in release, then print throughput,
+                      latency and memory figures: WASM vs native command path, ours vs
+                      a Socket.IO reference (flags, e.g. --quick: bench/README.md)
+  fuzz [--time S] [T] run the cargo-fuzz targets (all, or those named) for S seconds each
+                      (default 60; installs cargo-fuzz; `test` runs them too when
+                      OCOMMS_FUZZ_SECS=N is set)
 
 options:
   --offline-toolchain   build wasm targets with Debian's rustc-web and build-std, without
@@ -68,6 +74,7 @@ fn real_main() -> Result<()> {
         Some("test-web") => tasks::test_web(&opts),
         Some("ci") => tasks::ci(&opts),
         Some("bench") => bench::bench(&opts, &args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("build") => build::build(&opts, args.get(1).map_or("all", String::as_str)),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");

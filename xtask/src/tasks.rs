@@ -45,6 +45,7 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
             counts.failed += more.failed;
             counts.ignored += more.ignored;
         }
+        crate::fuzz::smoke()?;
     } else {
         println!("(browser tests skipped: cargo test arguments were given)");
     }

@@ -163,11 +163,14 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         "/api/v1/channels/not-a-uuid/messages".to_string(),
         format!("/api/v1/channels/{}/messages", "00000000-0000-4000-8000-000000000000"),
         format!("/api/v1/channels/{general}/messages/extra"),
-        "/nope".to_string(),
         "/internal/nope".to_string(),
     ] {
         host.get(&path, tok).await.expect_error(404, "not_found", &format!("GET {path}"));
     }
+    // Other paths belong to the web client's router: they get its page, never an API error.
+    let page = host.get("/some/client/route", tok).await;
+    page.expect_status(200, "a client-side route");
+    assert!(page.content_type.as_deref().is_some_and(|c| c.starts_with("text/html")), "{page:?}");
     host.post(
         &format!("/api/v1/channels/{}/messages", "00000000-0000-4000-8000-000000000000"),
         tok,
