@@ -15,9 +15,23 @@ use crate::stats::Latency;
 pub struct Series {
     pub label: String,
     pub latency: Latency,
-    /// Drawn with triangles instead of circles (the other side of a comparison).
+    /// Series of one group share a colour (e.g. the same fan-out case on both servers).
+    pub group: usize,
+    /// The other side of a comparison: dashed, with triangles instead of circles.
     pub alt: bool,
 }
+
+/// Distinct colours (the Tableau 10 palette), so a line is never pale yellow on white.
+const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
 
 #[derive(Debug, Clone)]
 pub struct Panel {
@@ -63,7 +77,6 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .right_y_label_area_size(10)
         .build_cartesian_2d(-0.2f64..(labels.len() as f64 - 0.6), (lo..hi).log_scale())
         .map_err(e)?;
     chart
@@ -83,16 +96,27 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
         .axis_desc_style((FONT, 15))
         .draw()
         .map_err(e)?;
-    for (i, s) in panel.series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+    for s in &panel.series {
+        let color = COLORS[s.group % COLORS.len()];
         let pts: Vec<(f64, f64)> =
             s.latency.points().iter().enumerate().map(|(x, (_, v))| (x as f64, v.max(lo))).collect();
         let style = ShapeStyle::from(&color).stroke_width(2);
-        let line = chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?;
-        line.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
         if s.alt {
+            let line = chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style)).map_err(e)?;
+            line.label(s.label.clone()).legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (8, 0)], style)
+                    + PathElement::new(vec![(13, 0), (21, 0)], style)
+                    + TriangleMarker::new((10, 0), 5, color.filled())
+            });
             chart.draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 6, color.filled()))).map_err(e)?;
         } else {
+            let line = chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?;
+            line.label(s.label.clone()).legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (21, 0)], style)
+                    + Circle::new((10, 0), 4, color.filled())
+            });
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
         }
     }

@@ -524,19 +524,23 @@ fn headline(report: &Report) -> Value {
 }
 
 fn panels(report: &Report) -> Vec<Panel> {
-    let fan = report
-        .fanout
-        .iter()
-        .map(|s| Series { label: s.label.clone(), latency: s.latency, alt: s.kind == target::Kind::SocketIo })
-        .collect();
+    // One colour per fan-out case: ours solid with circles, Socket.IO dashed with triangles.
+    let mut cases: Vec<&str> = Vec::new();
+    let mut fan = Vec::new();
+    for s in &report.fanout {
+        let group = cases.iter().position(|c| *c == s.case).unwrap_or_else(|| {
+            cases.push(&s.case);
+            cases.len() - 1
+        });
+        let alt = s.kind == target::Kind::SocketIo;
+        fan.push(Series { label: s.label.clone(), latency: s.latency, group, alt });
+    }
+    // One colour per request kind: WASM solid, native dashed.
     let mut cmd = Vec::new();
     for (label, s) in &report.post {
-        cmd.push(Series { label: format!("POST message ({label})"), latency: s.post.latency, alt: label == "native" });
-        cmd.push(Series {
-            label: format!("GET 404, no db ({label})"),
-            latency: s.noop.latency,
-            alt: label == "native",
-        });
+        let alt = label == "native";
+        cmd.push(Series { label: format!("POST message ({label})"), latency: s.post.latency, group: 0, alt });
+        cmd.push(Series { label: format!("GET 404, no db ({label})"), latency: s.noop.latency, group: 1, alt });
     }
     vec![
         Panel { title: "fan-out: send (HTTP POST) to receive (WebSocket), per delivery".into(), series: fan },

@@ -103,7 +103,10 @@ async fn relay_task(env: Env, secret: Vec<u8>, client: WebSocket, offered: Optio
     let token = match first {
         Either::Left((Some(Ok(WebsocketEvent::Message(m))), _)) => match decode(&m) {
             Some(Ok(ClientFrame::Auth { token })) => token,
-            _ => return frames::close(&client, 4001, "first frame must be auth"),
+            other => {
+                worker::console_log!("relay: first frame is not auth: {other:?} (text {:?}, bytes {:?})", m.text(), m.bytes());
+                return frames::close(&client, 4001, "first frame must be auth");
+            }
         },
         Either::Left(_) => return,
         Either::Right(_) => return frames::close(&client, 4001, "authentication timed out"),

@@ -150,7 +150,7 @@ fn bundle(bindgen: &Path) -> Result<()> {
     } else if opt.exists() && std::fs::read(&last_input).is_ok_and(|prev| prev == input) {
         println!("    wasm-opt: input unchanged, reusing {}", opt.display());
     } else {
-        run(Command::new(node_bin("wasm-opt")).args(["-Oz", "--all-features"]).arg(&unopt).arg("-o").arg(&opt))?;
+        run(Command::new(node_bin("wasm-opt")).args(["-Oz"]).arg(&unopt).arg("-o").arg(&opt))?;
         std::fs::write(&last_input, &input)?;
     }
 

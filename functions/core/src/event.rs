@@ -167,6 +167,12 @@ pub enum FrameError {
 /// Largest client frame accepted; client frames are small commands.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 16 * 1024;
 
+/// Deepest MessagePack nesting accepted in a client frame (valid frames need 2). The
+/// decoder recurses per level: rmp-serde's own limit (1024) lets a 1 KiB frame of nested
+/// arrays overflow a 2 MiB thread stack in unoptimised builds and a WebAssembly stack, which
+/// aborts the whole process. (serde_json stops at 128 levels by itself.)
+pub const MAX_CLIENT_FRAME_DEPTH: usize = 16;
+
 impl Encoding {
     pub fn encode(self, frame: &ServerFrame) -> Result<Vec<u8>, FrameError> {
         Ok(match self {
@@ -181,7 +187,11 @@ impl Encoding {
         }
         Ok(match self {
             Self::Json => serde_json::from_slice(bytes)?,
-            Self::MsgPack => rmp_serde::from_slice(bytes)?,
+            Self::MsgPack => {
+                let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+                de.set_max_depth(MAX_CLIENT_FRAME_DEPTH);
+                serde::Deserialize::deserialize(&mut de)?
+            }
         })
     }
 }
@@ -224,5 +234,25 @@ mod tests {
         assert!(Encoding::Json.decode_client(br#"{"type":"nope"}"#).is_err());
         assert!(Encoding::MsgPack.decode_client(&[0xc1]).is_err());
         assert!(Encoding::Json.decode_client(&vec![b' '; MAX_CLIENT_FRAME_BYTES + 1]).is_err());
+    }
+
+    /// Found by the `client_frame` fuzz target: 1000 nested MessagePack arrays in a 1 KiB
+    /// frame overflowed a 2 MiB stack (a debug build's tokio worker), aborting the process.
+    #[test]
+    fn deeply_nested_frames_are_refused_without_deep_recursion() {
+        let mut mp = rmp_serde::to_vec_named(&ClientFrame::Ping { nonce: None }).unwrap();
+        mp.pop(); // the nil nonce
+        mp.extend(std::iter::repeat_n(0x91, 4000));
+        mp.push(0xc0);
+        let mut json = br#"{"type":"ping","nonce":"#.to_vec();
+        json.extend(std::iter::repeat_n(b'[', 4000));
+        let refused = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                Encoding::MsgPack.decode_client(&mp).is_err() && Encoding::Json.decode_client(&json).is_err()
+            })
+            .unwrap()
+            .join();
+        assert!(matches!(refused, Ok(true)), "{refused:?}");
     }
 }

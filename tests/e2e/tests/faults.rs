@@ -8,7 +8,8 @@
 //! acknowledgement named; an abandoned message (an error or no answer, never retried) is
 //! stored at most once; the channel's log is dense; and every client, after resuming
 //! (reconnect, then `GET /channels/{id}/events?after=<last seq>`), holds the whole log in
-//! order, with no gap and no duplicate. Each test prints its counts.
+//! order, with no gap and no duplicate. Each test prints its counts. A third test sends a
+//! hostile frame that once crashed the host (found by the `client_frame` fuzz target).
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -566,4 +567,24 @@ async fn postgres_restarted_under_the_host_loses_and_duplicates_nothing() {
         }
     });
     tokio::time::timeout(SCENARIO_LIMIT, scenario).await.expect("the scenario took too long");
+}
+
+/// Hostile input as a fault: a 4 KiB MessagePack frame of nested arrays once recursed deep
+/// enough to overflow a worker thread's stack, which aborts the whole host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_frame_does_not_take_the_host_down() {
+    let host = Host::start().await;
+    let ann = host.signup("ann@example.com").await;
+    let (mut ws, _) = common::Ws::connect(&host, &ann.access, true).await;
+    let mut frame = rmp_serde::to_vec_named(&ClientFrame::Ping { nonce: None }).unwrap();
+    frame.pop(); // the nil nonce
+    frame.extend(std::iter::repeat_n(0x91, 4000));
+    frame.push(0xc0);
+    ws.send_raw(Message::binary(frame)).await;
+    match ws.recv_within(common::WAIT).await {
+        common::Incoming::Frame(ServerFrame::Error { code, .. }) => assert_eq!(code, "bad_frame"),
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+    assert_eq!(ws.ping(7).await, Vec::<ServerFrame>::new(), "the socket still works");
+    host.get("/healthz", None).await.expect_status(200, "the host is alive");
 }

@@ -1,6 +1,9 @@
-//! Live delivery over WebSockets against the real host and its managed PostgreSQL: two
-//! users in one channel, reconnect-and-backfill without gaps or duplicates, and the JSON and
-//! MessagePack encodings side by side.
+//! Live delivery over WebSockets: two users in one channel, reconnect-and-backfill without
+//! gaps or duplicates, and the JSON and MessagePack encodings side by side.
+//!
+//! Part of the shared scenario suite: every scenario runs against the real host (with its
+//! managed PostgreSQL) as `host::<name>` and against the edge Worker under `wrangler dev` as
+//! `edge::<name>`.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -23,9 +26,7 @@ fn last_seq_of(subs: &[Subscription], channel: &str) -> i64 {
 /// Scenario 1: two users share a workspace and a channel; one posts, the other's socket gets
 /// the `message.posted` event with the committed seq. One socket authenticates with an
 /// `Authorization` header on the upgrade, the other with an `auth` frame.
-#[tokio::test(flavor = "multi_thread")]
-async fn two_users_in_a_channel_see_each_others_messages_live() {
-    let host = Host::start().await;
+async fn two_users_in_a_channel_see_each_others_messages_live(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
 
@@ -52,12 +53,12 @@ async fn two_users_in_a_channel_see_each_others_messages_live() {
     assert_eq!(joined.body["channel"]["last_seq"], 2);
 
     // Ann: header auth. Bob: auth frame.
-    let mut ann_ws = Ws::open(&host, false, WsAuth::Header(&ann.access)).await;
+    let mut ann_ws = Ws::open(host, false, WsAuth::Header(&ann.access)).await;
     let (ann_id, ann_subs) = ann_ws.hello().await;
     assert_eq!(ann_id.to_string(), ann.user_id);
     assert_eq!(last_seq_of(&ann_subs, &general), 2);
     assert_eq!(last_seq_of(&ann_subs, &random), 2);
-    let mut bob_ws = Ws::open(&host, false, WsAuth::Frame(&bob.access)).await;
+    let mut bob_ws = Ws::open(host, false, WsAuth::Frame(&bob.access)).await;
     let (bob_id, bob_subs) = bob_ws.hello().await;
     assert_eq!(bob_id.to_string(), bob.user_id);
     assert_eq!(bob_subs.len(), 2, "Bob is in exactly #general and #random: {bob_subs:?}");
@@ -133,9 +134,7 @@ async fn two_users_in_a_channel_see_each_others_messages_live() {
 /// Scenario 2: a socket drops; while it is away messages are posted and a user joins; on
 /// reconnect the hello's `last_seq` and `/events?after=` fill the gap exactly (no gap, no
 /// duplicate), including a channel joined while away; then live events continue.
-#[tokio::test(flavor = "multi_thread")]
-async fn reconnect_backfills_exactly_the_missed_events() {
-    let host = Host::start().await;
+async fn reconnect_backfills_exactly_the_missed_events(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let cat = host.signup("cat@example.com").await;
@@ -143,7 +142,7 @@ async fn reconnect_backfills_exactly_the_missed_events() {
     host.add_to_workspace(&ann, &bob, &ws_id).await;
 
     // Bob's client: socket, then the initial sync up to the hello's seq.
-    let (mut bob_ws, subs) = Ws::connect(&host, &bob.access, false).await;
+    let (mut bob_ws, subs) = Ws::connect(host, &bob.access, false).await;
     let hello_seq = last_seq_of(&subs, &general);
     assert_eq!(hello_seq, 2);
     let mut seen: HashMap<String, Vec<ChannelEvent>> = HashMap::new();
@@ -172,7 +171,7 @@ async fn reconnect_backfills_exactly_the_missed_events() {
     host.post_message(&ann.access, &dev, "d1").await;
 
     // Bob is back (MessagePack this time; the protocol is the same).
-    let (mut bob_ws, subs) = Ws::connect(&host, &bob.access, true).await;
+    let (mut bob_ws, subs) = Ws::connect(host, &bob.access, true).await;
     assert_eq!(bob_ws.protocol.as_deref(), Some(MSGPACK_SUBPROTOCOL));
     assert_eq!(subs.len(), 2, "Bob is in #general and #dev: {subs:?}");
     let general_seq = last_seq_of(&subs, &general);
@@ -226,18 +225,16 @@ async fn reconnect_backfills_exactly_the_missed_events() {
 
 /// Scenario 3: the same user on a JSON socket and a MessagePack socket: both get the same
 /// hello and the same event, decoded equal, and equal to the stored event.
-#[tokio::test(flavor = "multi_thread")]
-async fn json_and_msgpack_sockets_carry_the_same_frames() {
-    let host = Host::start().await;
+async fn json_and_msgpack_sockets_carry_the_same_frames(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let (ws_id, general) = host.create_workspace(&ann.access, "Acme").await;
     host.add_to_workspace(&ann, &bob, &ws_id).await;
 
-    let mut json_ws = Ws::open(&host, false, WsAuth::Frame(&bob.access)).await;
+    let mut json_ws = Ws::open(host, false, WsAuth::Frame(&bob.access)).await;
     assert_eq!(json_ws.protocol, None, "no subprotocol asked, none chosen");
     // The MessagePack socket authenticates with a MessagePack (binary) auth frame.
-    let mut mp_ws = Ws::open(&host, true, WsAuth::Frame(&bob.access)).await;
+    let mut mp_ws = Ws::open(host, true, WsAuth::Frame(&bob.access)).await;
     assert_eq!(mp_ws.protocol.as_deref(), Some(MSGPACK_SUBPROTOCOL));
     let json_hello = json_ws.hello().await;
     let mp_hello = mp_ws.hello().await;
@@ -285,7 +282,7 @@ async fn json_and_msgpack_sockets_carry_the_same_frames() {
     assert_eq!(mp_ws.next_significant().await, ServerFrame::Pong { nonce: Some(43) });
 
     // Typing from Ann reaches both of Bob's sockets, identically.
-    let (mut ann_ws, _) = Ws::connect(&host, &ann.access, true).await;
+    let (mut ann_ws, _) = Ws::connect(host, &ann.access, true).await;
     ann_ws.send_frame(&ClientFrame::Typing { channel_id: general.parse().unwrap() }).await;
     let typing = |f: ServerFrame| match f {
         ServerFrame::Typing { channel_id, seq, user_id } => Some((channel_id, seq, user_id)),
@@ -321,14 +318,12 @@ async fn json_and_msgpack_sockets_carry_the_same_frames() {
 ///
 /// Creating a channel (or a workspace, with its #general) publishes the creator's
 /// `member.joined` (seq 1), which subscribes the creator's open sockets.
-#[tokio::test(flavor = "multi_thread")]
-async fn channels_created_while_connected_are_live_for_their_creator() {
-    let host = Host::start().await;
+async fn channels_created_while_connected_are_live_for_their_creator(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let (ws_id, _) = host.create_workspace(&ann.access, "Acme").await;
     host.add_to_workspace(&ann, &bob, &ws_id).await;
-    let (mut ann_ws, subs) = Ws::connect(&host, &ann.access, false).await;
+    let (mut ann_ws, subs) = Ws::connect(host, &ann.access, false).await;
     assert_eq!(subs.len(), 1);
 
     // Ann creates #ops with her socket open; Bob joins and posts.
@@ -356,3 +351,10 @@ async fn channels_created_while_connected_are_live_for_their_creator() {
     }
     ann_ws.close().await;
 }
+
+common::edge::both_targets!(
+    two_users_in_a_channel_see_each_others_messages_live,
+    reconnect_backfills_exactly_the_missed_events,
+    json_and_msgpack_sockets_carry_the_same_frames,
+    channels_created_while_connected_are_live_for_their_creator,
+);

@@ -884,3 +884,9 @@ impl Ws {
         let _ = tokio::time::timeout(WAIT, self.stream.close(None)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The edge Worker as a second target of the shared scenarios
+// ---------------------------------------------------------------------------------------
+
+pub mod edge;
