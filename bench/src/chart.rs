@@ -70,14 +70,15 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let values = panel.series.iter().flat_map(|s| s.latency.points().map(|(_, v)| v));
     let (lo, hi) = values.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v.max(0.01)), hi.max(v)));
-    let (lo, hi) = (lo.min(hi).max(0.01) / 1.5, hi.max(0.02) * 1.5);
+    // The y axis is linear in log10(ms): evenly spaced, readable labels on any range.
+    let (lo, hi) = ((lo.min(hi).max(0.01) / 1.5).log10(), (hi.max(0.02) * 1.5).log10());
     let labels = Latency::default().points().map(|(l, _)| l);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FONT, 20))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.2f64..(labels.len() as f64 - 0.6), (lo..hi).log_scale())
+        .build_cartesian_2d(-0.2f64..(labels.len() as f64 - 0.6), lo..hi)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -91,7 +92,9 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
             }
         })
         .y_desc("latency ms (log scale)")
-        .y_label_formatter(&|v| if *v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") })
+        .y_labels(10)
+        .y_label_formatter(&|v| ms_label(10f64.powf(*v)))
+        .light_line_style(RGBColor(238, 238, 238))
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 15))
         .draw()
@@ -99,7 +102,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
     for s in &panel.series {
         let color = COLORS[s.group % COLORS.len()];
         let pts: Vec<(f64, f64)> =
-            s.latency.points().iter().enumerate().map(|(x, (_, v))| (x as f64, v.max(lo))).collect();
+            s.latency.points().iter().enumerate().map(|(x, (_, v))| (x as f64, v.max(0.01).log10().max(lo))).collect();
         let style = ShapeStyle::from(&color).stroke_width(2);
         if s.alt {
             let line = chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style)).map_err(e)?;
@@ -129,4 +132,15 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
         .draw()
         .map_err(e)?;
     Ok(())
+}
+
+/// Milliseconds with two significant digits, e.g. 0.42, 3.2, 18, 250.
+fn ms_label(ms: f64) -> String {
+    if ms >= 10.0 {
+        format!("{ms:.0}")
+    } else if ms >= 1.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.2}")
+    }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
 
+use futures::StreamExt as _;
 use ocomms_api::ports::Sql as _;
 use ocomms_api::{Api, Config, Method};
 use ocomms_core::{ApiError, ErrorCode};
@@ -42,19 +43,17 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     };
     let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     if headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() > MAX_HEADER_BYTES {
-        return error(&ApiError::new(ErrorCode::BadRequest, format!("request headers exceed {MAX_HEADER_BYTES} bytes")));
+        return error(&ApiError::new(
+            ErrorCode::BadRequest,
+            format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
+        ));
     }
-    let too_large = || {
-        error(&ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {MAX_REQUEST_BYTES} bytes")))
+    let Some(body) = read_body(&mut req).await? else {
+        return error(&ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body exceeds {MAX_REQUEST_BYTES} bytes"),
+        ));
     };
-    let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
-        return too_large();
-    }
-    let body = req.bytes().await?;
-    if body.len() > MAX_REQUEST_BYTES {
-        return too_large();
-    }
     let url = req.url()?;
     let path_and_query = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -71,6 +70,25 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let builder = ResponseBuilder::new().with_status(resp.status).with_headers(out);
     // These statuses must not carry a body, not even an empty one.
     Ok(if matches!(resp.status, 101 | 204 | 205 | 304) { builder.empty() } else { builder.fixed(resp.body) })
+}
+
+/// The body, or `None` when it is over [`MAX_REQUEST_BYTES`]. An oversized body is still
+/// read to its end, chunk by chunk without keeping it: a request whose body is left unread
+/// breaks the connection it came on, and the client would see that instead of the 413.
+async fn read_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
+    let Ok(mut stream) = req.stream() else { return Ok(Some(Vec::new())) };
+    let mut body = Vec::new();
+    let mut over = false;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if over || body.len() + chunk.len() > MAX_REQUEST_BYTES {
+            over = true;
+            body = Vec::new();
+            continue;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((!over).then_some(body))
 }
 
 /// `{"error": {"code", "message"}}` with the error's status, never cached.

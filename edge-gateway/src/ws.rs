@@ -6,15 +6,13 @@
 //!   between the client and the object with no Worker in between.
 //! - An `auth` first frame (browsers cannot set headers): the user is unknown until that
 //!   frame, and an accepted socket cannot move to another object. So the Worker accepts the
-//!   socket, reads the frame (10 s limit), verifies the token, opens a socket to the user's
-//!   object the same way, and relays frames and closes both ways.
+//!   socket, reads the frame (10 s limit), verifies the token ([`ws_relay_open`]), opens a
+//!   socket to the user's object the same way, and relays frames and closes both ways. The
+//!   relaying itself is event listeners in the entry module (`js/shim.mjs`): a long-lived
+//!   Rust future per socket, woken from socket events, was cancelled by workerd as hung.
 //!
 //! Either way the client sees the host's protocol: `hello`, events, close codes 4001/4003.
 
-use std::time::Duration;
-
-use futures::StreamExt as _;
-use futures::future::{Either, select};
 use ocomms_api::auth::{Caller, jwt};
 use ocomms_api::ports::Env as _;
 use ocomms_core::event::ClientFrame;
@@ -22,14 +20,10 @@ use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
 use ocomms_rooms_edge::frames::{self, Message};
 use ocomms_rooms_edge::{call, wire};
-use worker::{
-    Delay, Env, Headers, Method, Request, RequestInit, Response, Result, WebSocket, WebSocketPair, WebsocketEvent,
-};
+use wasm_bindgen::prelude::*;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, WebSocket, WebSocketPair};
 
 use crate::api;
-
-/// How long a client has to send its `auth` frame.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn upgrade(req: Request, env: Env) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
@@ -54,7 +48,8 @@ pub async fn upgrade(req: Request, env: Env) -> Result<Response> {
             Ok(caller) => hand_over(&env, caller, offered.as_deref()).await,
             Err(_) => refuse(protocol, 4001, "invalid or expired token"),
         },
-        None => relay(env, secret, protocol, offered),
+        // The entry module relays sockets without a header (see `ws_relay_open`).
+        None => refuse(protocol, 4001, "authenticate with a header or an auth frame"),
     }
 }
 
@@ -89,71 +84,47 @@ fn refuse(protocol: Option<&str>, code: u16, reason: &str) -> Result<Response> {
     respond(pair.client, protocol)
 }
 
-fn relay(env: Env, secret: Vec<u8>, protocol: Option<&'static str>, offered: Option<String>) -> Result<Response> {
-    let pair = WebSocketPair::new()?;
-    let client = pair.server;
-    client.accept()?;
-    worker::wasm_bindgen_futures::spawn_local(relay_task(env, secret, client, offered));
-    respond(pair.client, protocol)
-}
-
-async fn relay_task(env: Env, secret: Vec<u8>, client: WebSocket, offered: Option<String>) {
-    let Ok(mut from_client) = client.events() else { return };
-    let first = select(from_client.next(), Box::pin(Delay::from(AUTH_TIMEOUT))).await;
-    let token = match first {
-        Either::Left((Some(Ok(WebsocketEvent::Message(m))), _)) => match decode(&m) {
-            Some(Ok(ClientFrame::Auth { token })) => token,
-            other => {
-                worker::console_log!("relay: first frame is not auth: {other:?} (text {:?}, bytes {:?})", m.text(), m.bytes());
-                return frames::close(&client, 4001, "first frame must be auth");
-            }
-        },
-        Either::Left(_) => return,
-        Either::Right(_) => return frames::close(&client, 4001, "authentication timed out"),
+/// For the entry module's relay: checks a socket's first frame (a string or an
+/// `ArrayBuffer`) and hands the socket to the user's object. Resolves to that object's `101`
+/// response; rejects with `{code, reason}` for the relay to close the client with.
+#[wasm_bindgen(js_name = wsRelayOpen, wasm_bindgen_futures = worker::wasm_bindgen_futures)]
+pub async fn ws_relay_open(env: Env, first: JsValue, offered: Option<String>) -> std::result::Result<JsValue, JsValue> {
+    let secret = api::jwt_secret(&env).map_err(|e| {
+        worker::console_error!("ocomms worker misconfigured: {e}");
+        close_info(1011, "server error")
+    })?;
+    let msg = match first.as_string() {
+        Some(text) => Message::Text(text),
+        None => Message::Binary(worker::js_sys::Uint8Array::new(&first).to_vec()),
+    };
+    let Ok(ClientFrame::Auth { token }) = frames::decode(&msg) else {
+        return Err(close_info(4001, "first frame must be auth"));
     };
     let Ok(caller) = jwt::verify(&secret, &token, JsEnv.now_ms()) else {
-        return frames::close(&client, 4001, "invalid or expired token");
+        return Err(close_info(4001, "invalid or expired token"));
     };
-    let upstream = match hand_over(&env, caller, offered.as_deref()).await.map(Response::websocket) {
-        Ok(Some(ws)) => ws,
-        Ok(None) => return frames::close(&client, 1011, "server error"),
+    match hand_over(&env, caller, offered.as_deref()).await {
+        Ok(resp) if resp.status_code() == 101 => Ok(worker::web_sys::Response::from(resp).into()),
+        Ok(resp) => {
+            worker::console_error!("relay: the user's object answered {}", resp.status_code());
+            Err(close_info(1011, "server error"))
+        }
         Err(e) => {
             worker::console_error!("relay: hand over to the user's object: {e}");
-            return frames::close(&client, 1011, "server error");
-        }
-    };
-    let Ok(mut from_upstream) = upstream.events() else { return frames::close(&client, 1011, "server error") };
-    if upstream.accept().is_err() {
-        return frames::close(&client, 1011, "server error");
-    }
-    loop {
-        match select(from_client.next(), from_upstream.next()).await {
-            Either::Left((event, _)) => match event {
-                Some(Ok(WebsocketEvent::Message(m))) => forward(&upstream, &m),
-                Some(Ok(WebsocketEvent::Close(c))) => return frames::close(&upstream, c.code(), &c.reason()),
-                Some(Err(_)) | None => return frames::close(&upstream, 1000, "client gone"),
-            },
-            Either::Right((event, _)) => match event {
-                Some(Ok(WebsocketEvent::Message(m))) => forward(&client, &m),
-                Some(Ok(WebsocketEvent::Close(c))) => return frames::close(&client, c.code(), &c.reason()),
-                Some(Err(_)) | None => return frames::close(&client, 1011, "server error"),
-            },
+            Err(close_info(1011, "server error"))
         }
     }
 }
 
-fn message(m: &worker::MessageEvent) -> Option<Message> {
-    m.text().map(Message::Text).or_else(|| m.bytes().map(Message::Binary))
+/// The subprotocol to answer a client with (the relay's `101`).
+#[wasm_bindgen(js_name = wsProtocol)]
+pub fn ws_protocol(offered: Option<String>) -> Option<String> {
+    frames::negotiate(offered.as_deref()).map(str::to_string)
 }
 
-fn decode(m: &worker::MessageEvent) -> Option<std::result::Result<ClientFrame, String>> {
-    message(m).map(|msg| frames::decode(&msg))
-}
-
-fn forward(to: &WebSocket, m: &worker::MessageEvent) {
-    let _ = match message(m) {
-        Some(Message::Text(t)) => to.send_with_str(t),
-        Some(Message::Binary(b)) => to.send_with_bytes(b),
-        None => Ok(()),
-    };
+fn close_info(code: u16, reason: &str) -> JsValue {
+    let o = worker::js_sys::Object::new();
+    let _ = worker::js_sys::Reflect::set(&o, &"code".into(), &JsValue::from(code));
+    let _ = worker::js_sys::Reflect::set(&o, &"reason".into(), &JsValue::from_str(reason));
+    o.into()
 }

@@ -25,7 +25,9 @@ use worker::wasm_bindgen::JsValue;
 use worker::{DurableObject, Env, ListOptions, Request, Response, Result, State, Stub, durable_object};
 
 use crate::call::{self, CallError};
-use crate::wire::{self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq};
+use crate::wire::{
+    self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq,
+};
 
 const SUB_PREFIX: &str = "sub:";
 
@@ -103,8 +105,9 @@ impl DurableObject for ChannelRoom {
             },
             wire::room::PRESENCE => match reply::body::<PresenceReq>(&mut req).await {
                 Ok(m) => {
-                    let (subscribed, delivery) =
-                        self.with_room(|r| (r.is_subscribed(m.user_id), r.set_away(m.user_id, m.away))).unwrap_or_default();
+                    let (subscribed, delivery) = self
+                        .with_room(|r| (r.is_subscribed(m.user_id), r.set_away(m.user_id, m.away)))
+                        .unwrap_or_default();
                     if subscribed {
                         self.persist(m.user_id, m.away).await;
                     }

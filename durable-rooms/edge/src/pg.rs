@@ -24,7 +24,7 @@ use crate::bindings;
 /// Where connections go.
 enum Target {
     Hyperdrive(worker::Hyperdrive),
-    Url(Config),
+    Url(Box<Config>),
 }
 
 pub struct EdgePg {
@@ -41,7 +41,7 @@ impl EdgePg {
                 let url = crate::setting(env, bindings::DATABASE_URL).ok_or_else(|| {
                     format!("neither a {} binding nor a {} setting", bindings::HYPERDRIVE, bindings::DATABASE_URL)
                 })?;
-                Target::Url(url.parse().map_err(|e| format!("{}: {e}", bindings::DATABASE_URL))?)
+                Target::Url(Box::new(url.parse().map_err(|e| format!("{}: {e}", bindings::DATABASE_URL))?))
             }
         };
         Ok(Self { target, client: RefCell::new(None) })
@@ -147,11 +147,7 @@ const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 struct Param<'a>(&'a Value);
 
 impl ToSql for Param<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self.0 {
             Value::Null => Ok(IsNull::Yes),
             Value::Bool(b) => b.to_sql(ty, out),

@@ -30,7 +30,9 @@ use crate::call::{self, CallError};
 use crate::channel::reply;
 use crate::frames::{self, Message};
 use crate::pg::EdgePg;
-use crate::wire::{self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq};
+use crate::wire::{
+    self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq,
+};
 
 const CHANNELS_KEY: &str = "channels";
 const AWAY_KEY: &str = "away";
@@ -226,12 +228,8 @@ impl UserSockets {
 
     /// The Worker hands over a verified upgrade: accept it, then connect it like the host.
     async fn connect(&self, req: &Request, user: UserId) -> Result<Response> {
-        let session = req
-            .headers()
-            .get(wire::headers::SESSION)
-            .ok()
-            .flatten()
-            .and_then(|s| s.parse::<uuid::Uuid>().ok());
+        let session =
+            req.headers().get(wire::headers::SESSION).ok().flatten().and_then(|s| s.parse::<uuid::Uuid>().ok());
         let Some(session) = session else {
             return reply::status(400, "missing session");
         };
@@ -239,8 +237,17 @@ impl UserSockets {
         let protocol = frames::negotiate(offered.as_deref());
         let pair = WebSocketPair::new()?;
         let ws = pair.server;
+        // Binary client frames (MessagePack) as ArrayBuffer, not the standard Blob.
+        AsRef::<worker::web_sys::WebSocket>::as_ref(&ws).set_binary_type(worker::web_sys::BinaryType::Arraybuffer);
         self.state.accept_web_socket(&ws);
-        let tag = Tag { id: self.new_id(), user, session, msgpack: frames::is_msgpack(protocol), ready: false, closing: false };
+        let tag = Tag {
+            id: self.new_id(),
+            user,
+            session,
+            msgpack: frames::is_msgpack(protocol),
+            ready: false,
+            closing: false,
+        };
         ws.serialize_attachment(&tag)?;
         self.inner.borrow_mut().pending.insert(tag.id, Vec::new());
         if let Err((code, reason)) = self.open(&ws, tag.clone()).await {
@@ -398,7 +405,11 @@ impl UserSockets {
         let channels: Vec<ChannelId> = std::mem::take(&mut self.inner.borrow_mut().channels).into_iter().collect();
         self.save_channels().await;
         let calls = channels.iter().map(|channel| async move {
-            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::UNSUBSCRIBE, &UserReq { user_id: user }).await)
+            (
+                *channel,
+                self.call_room::<_, serde_json::Value>(*channel, wire::room::UNSUBSCRIBE, &UserReq { user_id: user })
+                    .await,
+            )
         });
         for (channel, r) in join_all(calls).await {
             if let Err(e) = r {
@@ -491,6 +502,8 @@ async fn channels_of(db: &EdgePg, user: UserId) -> std::result::Result<Vec<(Chan
         .await
         .map_err(|e| e.to_string())?;
     rows.iter()
-        .map(|r| Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?)))
+        .map(|r| {
+            Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))
+        })
         .collect()
 }

@@ -66,10 +66,7 @@ fn concrete(pattern: &str) -> String {
 
 fn status_and_code(method: Method, path: &str) -> (u16, String) {
     let resp = futures::executor::block_on(api().handle(Request::new(method, path)));
-    let code = resp
-        .body_json()
-        .and_then(|b| b["error"]["code"].as_str().map(str::to_string))
-        .unwrap_or_default();
+    let code = resp.body_json().and_then(|b| b["error"]["code"].as_str().map(str::to_string)).unwrap_or_default();
     (resp.status, code)
 }
 
@@ -125,7 +122,10 @@ fn the_openapi_document_describes_exactly_the_routes() {
         ROUTES.iter().map(|(m, p)| (format!("{m:?}").to_uppercase(), normalise(p))).collect();
     let missing: Vec<_> = routed.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&routed).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "undocumented routes {missing:?}; documented but not routed {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "undocumented routes {missing:?}; documented but not routed {extra:?}"
+    );
 }
 
 /// Parameter names do not matter for the comparison: `{ws}` and `{workspace_id}` match.

@@ -1,6 +1,7 @@
-//! Bad input against the real host: every bad request gets a clear 4xx JSON error
-//! (`{"error":{"code","message"}}`) and changes nothing; forged, expired and foreign tokens
-//! are refused over HTTP and WebSocket; outsiders cannot touch a channel.
+//! Bad input, on the real host and on the edge Worker (`host::*`, `edge::*`): every bad
+//! request gets a clear 4xx JSON error (`{"error":{"code","message"}}`) and changes nothing;
+//! forged, expired and foreign tokens are refused over HTTP and WebSocket; outsiders cannot
+//! touch a channel.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -36,14 +37,12 @@ async fn snapshot(host: &Host, token: &str, ws: &str, channels: &[&str]) -> Snap
 }
 
 /// Malformed, mistyped, untyped, oversized, misrouted and misdirected requests.
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_requests_get_clear_errors_and_change_nothing() {
-    let host = Host::start().await;
+async fn bad_requests_get_clear_errors_and_change_nothing(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
     host.post_message(&ann.access, &general, "before").await;
     let tok = Some(ann.access.as_str());
-    let before = snapshot(&host, &ann.access, &ws, &[&general]).await;
+    let before = snapshot(host, &ann.access, &ws, &[&general]).await;
     assert_eq!(before.events, [2]);
 
     let messages = format!("/api/v1/channels/{general}/messages");
@@ -168,9 +167,14 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         host.get(&path, tok).await.expect_error(404, "not_found", &format!("GET {path}"));
     }
     // Other paths belong to the web client's router: they get its page, never an API error.
+    // The edge Worker serves no web client (docs/edge.md): there they are a JSON 404.
     let page = host.get("/some/client/route", tok).await;
-    page.expect_status(200, "a client-side route");
-    assert!(page.content_type.as_deref().is_some_and(|c| c.starts_with("text/html")), "{page:?}");
+    if host.is_edge() {
+        page.expect_error(404, "not_found", "a client-side route at the edge");
+    } else {
+        page.expect_status(200, "a client-side route");
+        assert!(page.content_type.as_deref().is_some_and(|c| c.starts_with("text/html")), "{page:?}");
+    }
     host.post(
         &format!("/api/v1/channels/{}/messages", "00000000-0000-4000-8000-000000000000"),
         tok,
@@ -216,7 +220,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(r.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
 
     // Nothing changed.
-    let after = snapshot(&host, &ann.access, &ws, &[&general]).await;
+    let after = snapshot(host, &ann.access, &ws, &[&general]).await;
     assert_eq!(after, before, "a rejected request changed state");
 
     // The limits are limits, not off by one: exactly 16 KiB of text is accepted, with a
@@ -250,9 +254,7 @@ async fn me_status(host: &Host, token: &str) -> Reply {
 
 /// Tokens over HTTP and WebSocket: expired, foreign, wrong algorithm, `none`, wrong claims,
 /// unknown session; the socket's bad-token close and its recovery from garbage frames.
-#[tokio::test(flavor = "multi_thread")]
-async fn forged_and_expired_tokens_are_refused() {
-    let host = Host::start().await;
+async fn forged_and_expired_tokens_are_refused(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let (_, general) = host.create_workspace(&ann.access, "Acme").await;
     let secret = host.jwt_secret();
@@ -278,7 +280,7 @@ async fn forged_and_expired_tokens_are_refused() {
 
     // Control: a token we sign the same way is accepted.
     let good = sign(Algorithm::HS256, secret.as_bytes(), &claims(&|_| {}));
-    me_status(&host, &good).await.expect_status(200, "a well-formed self-signed token");
+    me_status(host, &good).await.expect_status(200, "a well-formed self-signed token");
 
     let expired = sign(
         Algorithm::HS256,
@@ -288,7 +290,7 @@ async fn forged_and_expired_tokens_are_refused() {
             c["exp"] = json!(now_secs() - 60);
         }),
     );
-    let r = me_status(&host, &expired).await;
+    let r = me_status(host, &expired).await;
     r.expect_error(401, "token_expired", "expired token");
     assert_eq!(r.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
 
@@ -333,7 +335,7 @@ async fn forged_and_expired_tokens_are_refused() {
         }),
     ];
     for (what, token) in &forged {
-        me_status(&host, token).await.expect_error(401, "unauthenticated", what);
+        me_status(host, token).await.expect_error(401, "unauthenticated", what);
         host.post(&format!("/api/v1/channels/{general}/messages"), Some(token), json!({ "text": "forged" }))
             .await
             .expect_error(401, "unauthenticated", what);
@@ -352,23 +354,23 @@ async fn forged_and_expired_tokens_are_refused() {
         ("garbage token, header", WsAuth::Header("garbage"), false),
         ("HS512 token, header", WsAuth::Header(&forged[1].1), false),
     ] {
-        let mut ws = Ws::open(&host, msgpack, auth).await;
+        let mut ws = Ws::open(host, msgpack, auth).await;
         let close = ws.expect_close().await;
         assert_eq!(close.as_ref().map(|c| c.0), Some(4001), "{what}: {close:?}");
     }
     // A first frame that is not `auth` also closes with 4001.
-    let mut ws = Ws::open(&host, false, WsAuth::None).await;
+    let mut ws = Ws::open(host, false, WsAuth::None).await;
     ws.send_frame(&ClientFrame::Ping { nonce: Some(1) }).await;
     let close = ws.expect_close().await;
     assert_eq!(close.map(|c| c.0), Some(4001));
-    let mut ws = Ws::open(&host, false, WsAuth::None).await;
+    let mut ws = Ws::open(host, false, WsAuth::None).await;
     ws.send_raw(Message::text("{garbage")).await;
     let close = ws.expect_close().await;
     assert_eq!(close.map(|c| c.0), Some(4001));
 
     // An authenticated socket survives garbage: each bad frame gets an error frame, and the
     // socket keeps working.
-    let (mut ws, _) = Ws::connect(&host, &ann.access, false).await;
+    let (mut ws, _) = Ws::connect(host, &ann.access, false).await;
     let garbage = [
         Message::text("{not json"),
         Message::text(r#"{"type":"launch_missiles"}"#),
@@ -387,7 +389,7 @@ async fn forged_and_expired_tokens_are_refused() {
                 Incoming::Frame(ServerFrame::Error { code, .. }) => assert_eq!(code, "bad_frame"),
                 Incoming::Closed(c) => {
                     eprintln!("the server closed on an oversized frame: {c:?}");
-                    let (again, _) = Ws::connect(&host, &ann.access, false).await;
+                    let (again, _) = Ws::connect(host, &ann.access, false).await;
                     ws = again;
                 }
                 Incoming::Frame(other) => panic!("oversized frame answered with {other:?}"),
@@ -424,9 +426,7 @@ async fn forged_and_expired_tokens_are_refused() {
 /// Someone from another workspace cannot read, post, join, list or invite; a member cannot
 /// see a private channel they are not in, nor post before joining; sockets hear nothing of
 /// channels they are not in.
-#[tokio::test(flavor = "multi_thread")]
-async fn outsiders_cannot_touch_a_channel() {
-    let host = Host::start().await;
+async fn outsiders_cannot_touch_a_channel(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let eve = host.signup("eve@example.com").await;
@@ -438,12 +438,12 @@ async fn outsiders_cannot_touch_a_channel() {
     host.post_message(&ann.access, &secret, "secret plans").await;
     host.post_message(&ann.access, &random, "random stuff").await;
     let (eve_ws_id, eve_general) = host.create_workspace(&eve.access, "Evil Corp").await;
-    let before = snapshot(&host, &ann.access, &ws, &[&general, &secret, &random]).await;
+    let before = snapshot(host, &ann.access, &ws, &[&general, &secret, &random]).await;
 
-    let (mut eve_ws, eve_subs) = Ws::connect(&host, &eve.access, false).await;
+    let (mut eve_ws, eve_subs) = Ws::connect(host, &eve.access, false).await;
     assert_eq!(eve_subs.len(), 1);
     assert_eq!(eve_subs[0].channel_id.to_string(), eve_general);
-    let (mut bob_ws, bob_subs) = Ws::connect(&host, &bob.access, true).await;
+    let (mut bob_ws, bob_subs) = Ws::connect(host, &bob.access, true).await;
     assert_eq!(bob_subs.len(), 1, "Bob is only in #general: {bob_subs:?}");
 
     let eve_tok = Some(eve.access.as_str());
@@ -526,7 +526,7 @@ async fn outsiders_cannot_touch_a_channel() {
     bob_ws.expect_no_event(Duration::from_millis(300)).await;
 
     // Eve's rejected attempts changed nothing (Ann's three later posts aside).
-    let after = snapshot(&host, &ann.access, &ws, &[&general, &secret, &random]).await;
+    let after = snapshot(host, &ann.access, &ws, &[&general, &secret, &random]).await;
     assert_eq!(after.events, before.events.iter().map(|n| n + 1).collect::<Vec<_>>());
     assert_eq!(after.workspaces, before.workspaces);
     let texts: Vec<&str> = after.history.iter().filter_map(|m| m["text"].as_str()).collect();
@@ -534,3 +534,9 @@ async fn outsiders_cannot_touch_a_channel() {
     eve_ws.close().await;
     bob_ws.close().await;
 }
+
+common::edge::both_targets!(
+    bad_requests_get_clear_errors_and_change_nothing,
+    forged_and_expired_tokens_are_refused,
+    outsiders_cannot_touch_a_channel,
+);

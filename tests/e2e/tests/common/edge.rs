@@ -182,6 +182,7 @@ impl Host {
 
 /// Runs each named scenario (`async fn name(host: &Host)`) against both targets, as
 /// `host::name` and `edge::name`.
+#[allow(unused_macros, reason = "test binaries without shared scenarios do not use it")]
 macro_rules! both_targets {
     ($($name:ident),+ $(,)?) => {
         mod host {
@@ -204,4 +205,5 @@ macro_rules! both_targets {
         }
     };
 }
+#[allow(unused_imports, reason = "test binaries without shared scenarios do not use it")]
 pub(crate) use both_targets;
