@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 pub const USAGE: &str = "usage: ocomms-bench [--quick] [options]
+       ocomms-bench replot [bench.json [latency.png]]   (redraw the chart of a saved run)
        ocomms-bench serve-native ...   (started by the bench itself; see src/native.rs)
 
 Starts its own wasm-host (temporary data dir, managed PostgreSQL), the same API compiled

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
 use plotters::prelude::*;
+use serde_json::Value;
 
 use crate::stats::Latency;
 
@@ -40,15 +41,96 @@ pub struct Panel {
 }
 
 const FONT: &str = "sans-serif";
+/// Room to the right of the last percentile for the legend, in x units (one per percentile).
+const LEGEND_SPACE: f64 = 1.5;
 const WIDTH: u32 = 1400;
 const PANEL_HEIGHT: u32 = 560;
+
+/// Draws the chart of a report a run wrote (`bench.json`): at the end of a run, and later
+/// with `ocomms-bench replot` to redraw or compare saved runs.
+pub fn draw_report(report: &Value, path: &Path) -> Result<()> {
+    let quick = report.pointer("/config/quick").and_then(Value::as_bool).unwrap_or(false);
+    let cpus = report.pointer("/machine/cpus").and_then(Value::as_u64).unwrap_or(0);
+    let load = report.pointer("/machine/loadavg_before_scenarios").map_or(String::new(), Value::to_string);
+    let title = format!(
+        "ocomms-bench{}: latency percentiles ({cpus} CPUs, load average before {load})",
+        if quick { " --quick" } else { "" }
+    );
+    draw(path, &title, &panels(report))
+}
+
+/// `ocomms-bench replot [bench.json [latency.png]]`.
+pub fn replot(argv: &[String]) -> Result<()> {
+    let root = crate::args::workspace_root();
+    let json = argv.first().map_or_else(|| root.join("bench/out/bench.json"), Into::into);
+    let png = argv.get(1).map_or_else(|| json.with_file_name("latency.png"), Into::into);
+    let text = std::fs::read_to_string(&json).with_context(|| format!("read {}", json.display()))?;
+    let report: Value = serde_json::from_str(&text).with_context(|| format!("parse {}", json.display()))?;
+    draw_report(&report, &png)?;
+    println!("wrote {}", png.display());
+    Ok(())
+}
+
+fn latency(v: &Value) -> Option<Latency> {
+    let f = |k: &str| v.get(k).and_then(Value::as_f64);
+    Some(Latency {
+        n: v.get("n")?.as_u64()? as usize,
+        p50_ms: f("p50_ms")?,
+        p90_ms: f("p90_ms")?,
+        p99_ms: f("p99_ms")?,
+        p999_ms: f("p999_ms")?,
+        max_ms: f("max_ms")?,
+        mean_ms: f("mean_ms").unwrap_or(0.0),
+    })
+}
+
+/// The fan-out runs (one colour per case: ours solid with circles, Socket.IO dashed with
+/// triangles) and the command path (one colour per request kind: WASM solid, native dashed).
+fn panels(report: &Value) -> Vec<Panel> {
+    let Some(sc) = report.get("scenarios").and_then(Value::as_object) else { return Vec::new() };
+    let mut runs: Vec<(u64, String, String, Latency)> = sc
+        .values()
+        .filter_map(|v| {
+            let sockets = v.get("sockets")?.as_u64()?;
+            let layout = v.get("layout")?.as_str()?.to_string();
+            let server = v.get("server")?.as_str()?.to_string();
+            Some((sockets, layout, server, latency(v.get("latency")?)?))
+        })
+        .collect();
+    runs.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    let mut cases: Vec<(u64, String)> = Vec::new();
+    let mut fan = Vec::new();
+    for (sockets, layout, server, lat) in runs {
+        let case = (sockets, layout.clone());
+        let group = cases.iter().position(|c| *c == case).unwrap_or_else(|| {
+            cases.push(case);
+            cases.len() - 1
+        });
+        let label = format!("{server} {sockets} sockets, {layout}");
+        fan.push(Series { label, latency: lat, group, alt: server != "ours" });
+    }
+    let mut cmd = Vec::new();
+    for label in ["wasm", "native"] {
+        let Some(v) = sc.get(&format!("post_{label}")) else { continue };
+        let alt = label == "native";
+        for (group, (key, what)) in [("post", "POST message"), ("noop_404", "GET 404, no db")].into_iter().enumerate() {
+            if let Some(lat) = v.get(key).and_then(|l| l.get("latency")).and_then(latency) {
+                cmd.push(Series { label: format!("{what} ({label})"), latency: lat, group, alt });
+            }
+        }
+    }
+    vec![
+        Panel { title: "fan-out: send (HTTP POST) to receive (WebSocket), per delivery".into(), series: fan },
+        Panel { title: "command path: HTTP request latency, WASM component vs native build".into(), series: cmd },
+    ]
+}
 
 fn register_font() -> Result<()> {
     plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT)
         .map_err(|_| anyhow!("the bundled font does not parse"))
 }
 
-pub fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     let panels: Vec<&Panel> = panels.iter().filter(|p| !p.series.is_empty()).collect();
     if panels.is_empty() {
         return Ok(());
@@ -78,11 +160,12 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.2f64..(labels.len() as f64 - 0.6), lo..hi)
+        .build_cartesian_2d(-0.2f64..(labels.len() as f64 + LEGEND_SPACE), lo..hi)
         .map_err(e)?;
     chart
         .configure_mesh()
-        .x_labels(labels.len())
+        // One key point per unit so that every percentile gets its label.
+        .x_labels(labels.len() + LEGEND_SPACE.ceil() as usize + 1)
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() < 0.05 && i >= 0.0 {
@@ -125,7 +208,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font((FONT, 14))

@@ -32,13 +32,14 @@ impl Case {
 /// What the comparison and the chart need from one run.
 #[derive(Debug, Clone)]
 pub struct FanoutSummary {
-    pub label: String,
     pub kind: Kind,
     pub case: String,
     pub deliveries_per_sec: f64,
     pub latency: Latency,
     pub missing: u64,
     pub errors: u64,
+    pub posts_ok: u64,
+    pub posts_planned: usize,
     pub server_cpu_pct: f64,
     pub rss_peak_growth: f64,
 }
@@ -471,13 +472,14 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         "latency_note": "sender's instant just before the POST to the receiving socket reading the frame; client and server share the CPUs",
     });
     let summary = FanoutSummary {
-        label: format!("{} {}", target.label(), case.name()),
         kind,
         case: case.name(),
         deliveries_per_sec: per_sec,
         latency: lat,
         missing,
         errors,
+        posts_ok: sr.ok,
+        posts_planned: m,
         server_cpu_pct: cpu.tree_pct(),
         rss_peak_growth: rss_peak.saturating_sub(rss_before) as f64,
     };

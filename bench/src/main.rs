@@ -31,7 +31,6 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{Api, Fixture};
 use crate::args::{Args, Layout, Scenario, workspace_root};
-use crate::chart::{Panel, Series};
 use crate::fanout::{Case, FanoutSummary};
 use crate::host::{Host, under_prlimit, usable_nofile};
 use crate::idle::IdleSummary;
@@ -45,6 +44,7 @@ async fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let r = match argv.first().map(String::as_str) {
         Some("serve-native") => native::serve(&argv[1..]).await,
+        Some("replot") => chart::replot(&argv[1..]),
         _ => real_main(argv).await,
     };
     if let Err(e) = r {
@@ -195,14 +195,7 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report_json)? + "\n")
         .with_context(|| format!("write {}", args.out.display()))?;
-    let panels = panels(&report);
-    let title = format!(
-        "ocomms-bench{}: latency percentiles ({} CPUs, load before {:?})",
-        if args.quick { " --quick" } else { "" },
-        cpus(),
-        load_before
-    );
-    if let Err(e) = chart::draw(&args.png, &title, &panels) {
+    if let Err(e) = chart::draw_report(&report_json, &args.png) {
         report.errors.push(format!("chart: {e:#}"));
     }
 
@@ -468,6 +461,8 @@ fn compare_fanout(report: &mut Report, case: &Case, pair: &[FanoutSummary]) {
     let (Some(o), Some(t)) = (find(target::Kind::Ours), find(target::Kind::SocketIo)) else { return };
     let c = &mut report.ours_theirs;
     let name = case.name();
+    let posts = |s: &FanoutSummary| format!("{} / {}", s.posts_ok, s.posts_planned);
+    c.text(&name, "posts ok / planned (in time)", posts(o), posts(t));
     c.num(&name, "deliveries/s", o.deliveries_per_sec, t.deliveries_per_sec, 0);
     c.num(&name, "p50 ms", o.latency.p50_ms, t.latency.p50_ms, 2);
     c.num(&name, "p99 ms", o.latency.p99_ms, t.latency.p99_ms, 2);
@@ -521,31 +516,6 @@ fn headline(report: &Report) -> Value {
     }
     h.insert("fanout".into(), Value::Array(cases));
     Value::Object(h)
-}
-
-fn panels(report: &Report) -> Vec<Panel> {
-    // One colour per fan-out case: ours solid with circles, Socket.IO dashed with triangles.
-    let mut cases: Vec<&str> = Vec::new();
-    let mut fan = Vec::new();
-    for s in &report.fanout {
-        let group = cases.iter().position(|c| *c == s.case).unwrap_or_else(|| {
-            cases.push(&s.case);
-            cases.len() - 1
-        });
-        let alt = s.kind == target::Kind::SocketIo;
-        fan.push(Series { label: s.label.clone(), latency: s.latency, group, alt });
-    }
-    // One colour per request kind: WASM solid, native dashed.
-    let mut cmd = Vec::new();
-    for (label, s) in &report.post {
-        let alt = label == "native";
-        cmd.push(Series { label: format!("POST message ({label})"), latency: s.post.latency, group: 0, alt });
-        cmd.push(Series { label: format!("GET 404, no db ({label})"), latency: s.noop.latency, group: 1, alt });
-    }
-    vec![
-        Panel { title: "fan-out: send (HTTP POST) to receive (WebSocket), per delivery".into(), series: fan },
-        Panel { title: "command path: HTTP request latency, WASM component vs native build".into(), series: cmd },
-    ]
 }
 
 fn config_json(a: &Args) -> Value {

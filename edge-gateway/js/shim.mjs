@@ -60,8 +60,16 @@ function relay(request, env) {
     }
   }, AUTH_TIMEOUT_MS);
 
+  const forward = (data) => {
+    try {
+      upstream.send(data);
+    } catch {
+      state = "closed";
+      close(server, 1011, "server error");
+    }
+  };
   server.addEventListener("message", async (event) => {
-    if (state === "open") return upstream.send(event.data);
+    if (state === "open") return forward(event.data);
     if (state === "opening") return queued.push(event.data);
     if (state !== "waiting") return;
     state = "opening";
@@ -93,7 +101,7 @@ function relay(request, env) {
     });
     if (state === "closed") return close(upstream, 1000, "client gone");
     state = "open";
-    for (const data of queued.splice(0)) upstream.send(data);
+    for (const data of queued.splice(0)) forward(data);
   });
   const gone = (code, reason) => {
     state = "closed";

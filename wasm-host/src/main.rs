@@ -6,6 +6,8 @@ use anyhow::{Context as _, Result, bail};
 use wasm_host::host::{HostConfig, serve};
 
 const USAGE: &str = "usage: wasm-host [options]
+       wasm-host migrate --database-url URL   apply the migrations to URL and exit (for
+                                            deployments that do not run this host, e.g. edge)
 
   --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
   --manifest PATH        the Spin manifest (default spin.toml)
@@ -50,6 +52,24 @@ fn parse_args() -> Result<HostConfig> {
     Ok(cfg)
 }
 
+/// `wasm-host migrate --database-url URL`: the edge Worker never migrates (Hyperdrive pools
+/// transactions; a migration wants one session and its advisory lock), so deployments run
+/// this once per release, from a machine that reaches the database.
+async fn migrate() -> Result<()> {
+    let mut args = std::env::args().skip(2);
+    let url = match (args.next().as_deref(), args.next()) {
+        (Some("--database-url"), Some(url)) => url,
+        _ => std::env::var("OCOMMS_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .with_context(|| format!("migrate needs --database-url URL (or OCOMMS_DATABASE_URL)\n\n{USAGE}"))?,
+    };
+    let db = wasm_host::db::Database::open(Some(&url), std::path::Path::new("."), 1).await?;
+    db.close().await;
+    println!("migrations applied");
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -73,9 +93,13 @@ async fn main() {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let result = match parse_args() {
-        Ok(cfg) => serve(cfg, shutdown_signal()).await,
-        Err(e) => Err(e),
+    let result = if std::env::args().nth(1).as_deref() == Some("migrate") {
+        migrate().await
+    } else {
+        match parse_args() {
+            Ok(cfg) => serve(cfg, shutdown_signal()).await,
+            Err(e) => Err(e),
+        }
     };
     if let Err(e) = result {
         eprintln!("wasm-host: {e:#}");

@@ -169,7 +169,8 @@ fn bundle(bindgen: &Path) -> Result<()> {
         kib(size(&dist.join("worker.mjs"))),
     );
     println!("    {report}");
-    std::fs::write(dist.join("SIZES.txt"), format!("{report}\n"))?;
+    // Beside the bundle, not in it: wrangler would upload a .txt in dist as a module.
+    std::fs::write(root.join("target/edge/SIZES.txt"), format!("{report}\n"))?;
     Ok(())
 }
 

@@ -24,14 +24,15 @@ use anyhow::{Result, bail};
 const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
-  run                 build everything and start the host with its embedded defaults
-                      (managed PostgreSQL, web client at http://127.0.0.1:8080)
+  run                 build the component, web client and host, and start the host with
+                      its embedded defaults (managed PostgreSQL, http://127.0.0.1:8080)
   test                build every target and run the whole test suite (cargo tests, then
                       the browser tests: web/e2e with Chromium against the real host)
   test-web            build the component, web client and host; run only the web client's
                       unit tests (vitest) and browser tests
   ci                  cargo fmt --check, clippy -D warnings, then `test`
-  build [what]        what: all (default), component, edge, host, web
+  build [what]        what: all (default), component, edge, host, web; `edge` also
+                      bundles the Worker into target/edge/dist (docs/edge.md)
   bench [flags]       build the host and bench in release, then print throughput,
                       latency and memory figures: WASM vs native command path, ours vs
                       a Socket.IO reference (flags, e.g. --quick: bench/README.md)

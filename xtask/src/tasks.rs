@@ -15,7 +15,10 @@ fn cargo() -> Command {
 /// Builds everything and starts the host in the foreground.
 pub fn run(opts: &Options, extra: &[String]) -> Result<()> {
     system::ensure_postgres()?;
-    build::build(opts, "all")?;
+    // What the host serves; the edge worker is not part of it (`build edge` builds that).
+    build::component(opts)?;
+    build::web()?;
+    build::host(opts.release)?;
     let profile = if opts.release { "release" } else { "debug" };
     let host = std::env::current_dir()?.join("target").join(profile).join("wasm-host");
     println!("==> starting {} (Ctrl-C stops it)", host.display());

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use futures::StreamExt as _;
 use ocomms_api::ports::{DbError, Row, Sql, Value};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, Config, NoTls};
@@ -116,26 +117,98 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
 
 impl Sql for EdgePg {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        Ok(self.run(sql, params).await?.0)
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        Ok(self.run(sql, params).await?.1)
+    }
+}
+
+/// Parameter types of statements this isolate has prepared once, by SQL text.
+///
+/// Every connection is new (one per request), so prepared statements never outlive a
+/// request; preparing costs a round trip per statement. The types PostgreSQL inferred for a
+/// statement's parameters do not change, though, so after the first time a statement runs
+/// with its types given (`Parse`, `Bind` and `Execute` in one round trip).
+mod param_types {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use tokio_postgres::types::Type;
+
+    /// Distinct statements in the API are a few hundred; the bound keeps a mistake finite.
+    const MAX_ENTRIES: usize = 2048;
+
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Arc<[Type]>>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn get(sql: &str) -> Option<Arc<[Type]>> {
+        CACHE.with(|c| c.borrow().get(sql).cloned())
+    }
+
+    pub fn put(sql: &str, types: Arc<[Type]>) {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= MAX_ENTRIES {
+                c.clear();
+            }
+            c.insert(sql.to_string(), types);
+        });
+    }
+
+    /// A statement failed: its types may be stale (a migration ran), prepare it again.
+    pub fn forget(sql: &str) {
+        CACHE.with(|c| c.borrow_mut().remove(sql));
+    }
+}
+
+impl EdgePg {
+    /// Runs one statement; returns its rows and the number of rows it affected.
+    async fn run(&self, sql: &str, params: &[Value]) -> Result<(Vec<Row>, u64), DbError> {
         let client = self.client().await?;
-        let stmt = client.prepare(sql).await.map_err(db_error)?;
         let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = client.query(&stmt, &refs).await.map_err(db_error)?;
-        let columns: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
-        rows.iter()
+        let (rows, affected) = match param_types::get(sql) {
+            Some(types) if types.len() == bound.len() => {
+                let typed = bound.iter().zip(types.iter()).map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()));
+                let result = async {
+                    let stream = client.query_typed_raw(sql, typed).await?;
+                    let mut stream = std::pin::pin!(stream);
+                    let mut rows = Vec::new();
+                    while let Some(row) = stream.next().await {
+                        rows.push(row?);
+                    }
+                    Ok::<_, tokio_postgres::Error>((rows, stream.rows_affected().unwrap_or(0)))
+                }
+                .await;
+                result.inspect_err(|_| param_types::forget(sql)).map_err(db_error)?
+            }
+            _ => {
+                let stmt = client.prepare(sql).await.map_err(db_error)?;
+                param_types::put(sql, stmt.params().into());
+                let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let stream = client.query_raw(&stmt, refs).await.map_err(db_error)?;
+                let mut stream = std::pin::pin!(stream);
+                let mut rows = Vec::new();
+                while let Some(row) = stream.next().await {
+                    rows.push(row.map_err(db_error)?);
+                }
+                let affected = stream.rows_affected().unwrap_or(0);
+                (rows, affected)
+            }
+        };
+        let Some(first) = rows.first() else { return Ok((Vec::new(), affected)) };
+        let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
+        let rows = rows
+            .iter()
             .map(|r| {
                 let values = (0..r.len()).map(|i| read(r, i)).collect::<Result<_, _>>()?;
                 Ok(Row { columns: columns.clone(), values })
             })
-            .collect()
-    }
-
-    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let client = self.client().await?;
-        let stmt = client.prepare(sql).await.map_err(db_error)?;
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        client.execute(&stmt, &refs).await.map_err(db_error)
+            .collect::<Result<_, DbError>>()?;
+        Ok((rows, affected))
     }
 }
 

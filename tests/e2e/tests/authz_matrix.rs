@@ -12,6 +12,8 @@
 //!
 //! Regression cases modelled on known bugs in other chat servers close the file.
 
+#![allow(clippy::unwrap_used, reason = "tests")]
+
 mod common;
 
 use std::fmt::Write as _;
@@ -252,10 +254,8 @@ async fn fixture(host: &Host) -> Fixture {
     Fixture { owner, mia, tia, ws, general, random, secret, dm, msg_general, msg_secret, actors }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_endpoint_against_every_caller() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn every_endpoint_against_every_caller(host: &Host) {
+    let f = fixture(host).await;
     let general = Chan { id: &f.general, kind: Kind::Public, member: |a| a.in_general };
     let random = Chan { id: &f.random, kind: Kind::Public, member: |a| a.in_random };
     let secret = Chan { id: &f.secret, kind: Kind::Private, member: |a| a.in_secret };
@@ -273,9 +273,9 @@ async fn every_endpoint_against_every_caller() {
             "GET /workspaces/{ws}",
             a,
             ws_member(a, 200),
-            &call(&host, Method::GET, &format!("/api/v1/workspaces/{ws}"), t, None).await,
+            &call(host, Method::GET, &format!("/api/v1/workspaces/{ws}"), t, None).await,
         );
-        let r = call(&host, Method::PATCH, &format!("/api/v1/workspaces/{ws}"), t, Some(json!({ "description": "d" })))
+        let r = call(host, Method::PATCH, &format!("/api/v1/workspaces/{ws}"), t, Some(json!({ "description": "d" })))
             .await;
         m.check("PATCH /workspaces/{ws}", a, ws_admin(a, 200), &r);
         for (row, path) in [
@@ -283,19 +283,19 @@ async fn every_endpoint_against_every_caller() {
             ("GET /workspaces/{ws}/channels", format!("/api/v1/workspaces/{ws}/channels")),
             ("GET /workspaces/{ws}/unreads", format!("/api/v1/workspaces/{ws}/unreads")),
         ] {
-            m.check(row, a, ws_member(a, 200), &call(&host, Method::GET, &path, t, None).await);
+            m.check(row, a, ws_member(a, 200), &call(host, Method::GET, &path, t, None).await);
         }
         m.check(
             "GET /workspaces/{ws}/invites",
             a,
             ws_admin(a, 200),
-            &call(&host, Method::GET, &format!("/api/v1/workspaces/{ws}/invites"), t, None).await,
+            &call(host, Method::GET, &format!("/api/v1/workspaces/{ws}/invites"), t, None).await,
         );
-        let r = call(&host, Method::POST, &format!("/api/v1/workspaces/{ws}/invites"), t, Some(json!({}))).await;
+        let r = call(host, Method::POST, &format!("/api/v1/workspaces/{ws}/invites"), t, Some(json!({}))).await;
         m.check("POST /workspaces/{ws}/invites", a, ws_admin(a, 201), &r);
         n += 1;
         let r = call(
-            &host,
+            host,
             Method::POST,
             &format!("/api/v1/workspaces/{ws}/channels"),
             t,
@@ -309,7 +309,7 @@ async fn every_endpoint_against_every_caller() {
         });
         m.check("POST /workspaces/{ws}/channels", a, create, &r);
         let r = call(
-            &host,
+            host,
             Method::POST,
             &format!("/api/v1/workspaces/{ws}/dms"),
             t,
@@ -321,7 +321,7 @@ async fn every_endpoint_against_every_caller() {
         let expect = if a.name == "member" { 200 } else { ws_member(a, 201) };
         m.check("POST /workspaces/{ws}/dms", a, expect, &r);
         let r = call(
-            &host,
+            host,
             Method::PATCH,
             &format!("/api/v1/workspaces/{ws}/members/{}", f.tia.user_id),
             t,
@@ -335,7 +335,7 @@ async fn every_endpoint_against_every_caller() {
         let code = host.create_invite(&owner.access, ws).await;
         host.accept_invite(&victim.access, &code).await.expect_status(200, "victim joins");
         let r = call(
-            &host,
+            host,
             Method::POST,
             &format!("/api/v1/workspaces/{ws}/members/{}/deactivate", victim.user_id),
             t,
@@ -352,7 +352,7 @@ async fn every_endpoint_against_every_caller() {
             .expect_status(200, "owner deactivates");
         }
         let r = call(
-            &host,
+            host,
             Method::POST,
             &format!("/api/v1/workspaces/{ws}/members/{}/reactivate", victim.user_id),
             t,
@@ -369,25 +369,25 @@ async fn every_endpoint_against_every_caller() {
             .expect_status(200, "owner reactivates");
         }
         let r =
-            call(&host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/members/{}", victim.user_id), t, None).await;
+            call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/members/{}", victim.user_id), t, None).await;
         m.check("DELETE /workspaces/{ws}/members/{u}", a, ws_admin(a, 204), &r);
         let code = host.create_invite(&owner.access, ws).await;
-        let r = call(&host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/invites/{code}"), t, None).await;
+        let r = call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/invites/{code}"), t, None).await;
         m.check("DELETE /workspaces/{ws}/invites/{code}", a, ws_admin(a, 204), &r);
-        let r = call(&host, Method::GET, &format!("/api/v1/invites/{code}"), t, None).await;
+        let r = call(host, Method::GET, &format!("/api/v1/invites/{code}"), t, None).await;
         m.check("GET /invites/{code}", a, anon_or(a, || 200), &r);
 
         // ----- profiles -------------------------------------------------------------
-        m.check("GET /me", a, anon_or(a, || 200), &call(&host, Method::GET, "/api/v1/me", t, None).await);
-        let r = call(&host, Method::PATCH, "/api/v1/me", t, Some(json!({ "status_text": "here" }))).await;
+        m.check("GET /me", a, anon_or(a, || 200), &call(host, Method::GET, "/api/v1/me", t, None).await);
+        let r = call(host, Method::PATCH, "/api/v1/me", t, Some(json!({ "status_text": "here" }))).await;
         m.check("PATCH /me", a, anon_or(a, || 200), &r);
-        let r = call(&host, Method::GET, &format!("/api/v1/users/{}", f.mia.user_id), t, None).await;
+        let r = call(host, Method::GET, &format!("/api/v1/users/{}", f.mia.user_id), t, None).await;
         m.check("GET /users/{id}", a, ws_member(a, 200), &r);
         m.check(
             "GET /workspaces",
             a,
             anon_or(a, || 200),
-            &call(&host, Method::GET, "/api/v1/workspaces", t, None).await,
+            &call(host, Method::GET, "/api/v1/workspaces", t, None).await,
         );
 
         // ----- channels -------------------------------------------------------------
@@ -398,7 +398,7 @@ async fn every_endpoint_against_every_caller() {
                 Kind::Private => "#secret",
                 Kind::Dm => "dm",
             };
-            let before = event_count(&host, owner, c.id).await;
+            let before = event_count(host, owner, c.id).await;
             let mut refused_something = false;
             for (row, path) in [
                 ("GET /channels/{id}", format!("/api/v1/channels/{}", c.id)),
@@ -407,11 +407,11 @@ async fn every_endpoint_against_every_caller() {
                 ("GET /channels/{id}/members", format!("/api/v1/channels/{}/members", c.id)),
                 ("GET /channels/{id}/pins", format!("/api/v1/channels/{}/pins", c.id)),
             ] {
-                let r = call(&host, Method::GET, &path, t, None).await;
+                let r = call(host, Method::GET, &path, t, None).await;
                 m.check(&format!("{row} {label}"), a, read(a, c, 200), &r);
             }
             let r = call(
-                &host,
+                host,
                 Method::POST,
                 &format!("/api/v1/channels/{}/messages", c.id),
                 t,
@@ -421,10 +421,10 @@ async fn every_endpoint_against_every_caller() {
             let expect = post(a, c, 201);
             refused_something |= expect >= 400;
             m.check(&format!("POST /channels/{{id}}/messages {label}"), a, expect, &r);
-            let r = call(&host, Method::POST, &format!("/api/v1/channels/{}/read", c.id), t, Some(json!({ "seq": 1 })))
+            let r = call(host, Method::POST, &format!("/api/v1/channels/{}/read", c.id), t, Some(json!({ "seq": 1 })))
                 .await;
             m.check(&format!("POST /channels/{{id}}/read {label}"), a, post(a, c, 200), &r);
-            let r = call(&host, Method::PATCH, &format!("/api/v1/channels/{}", c.id), t, Some(json!({ "topic": "t" })))
+            let r = call(host, Method::PATCH, &format!("/api/v1/channels/{}", c.id), t, Some(json!({ "topic": "t" })))
                 .await;
             let topic = match post(a, c, 200) {
                 200 if c.kind == Kind::Dm => 403,
@@ -434,7 +434,7 @@ async fn every_endpoint_against_every_caller() {
             refused_something |= topic >= 400;
             m.check(&format!("PATCH /channels/{{id}} topic {label}"), a, topic, &r);
             let r = call(
-                &host,
+                host,
                 Method::POST,
                 &format!("/api/v1/channels/{}/members", c.id),
                 t,
@@ -449,7 +449,7 @@ async fn every_endpoint_against_every_caller() {
             if add == 200 && c.kind != Kind::Public {
                 // Undo, so later rows see the fixture unchanged.
                 call(
-                    &host,
+                    host,
                     Method::DELETE,
                     &format!("/api/v1/channels/{}/members/{}", c.id, f.tia.user_id),
                     Some(&owner.access),
@@ -459,7 +459,7 @@ async fn every_endpoint_against_every_caller() {
                 .expect_status(204, "owner removes tia again");
             }
             if refused_something && add >= 400 {
-                let after = event_count(&host, owner, c.id).await;
+                let after = event_count(host, owner, c.id).await;
                 let posted = usize::from(post(a, c, 201) == 201) + usize::from(topic == 200);
                 if after != before + posted {
                     m.failures.push(format!(
@@ -474,20 +474,20 @@ async fn every_endpoint_against_every_caller() {
         n += 1;
         let fresh = host.create_channel(&owner.access, ws, &format!("f{n}"), "public").await;
         let fresh_c = Chan { id: &fresh, kind: Kind::Public, member: |a| a.name == "owner" };
-        let r = call(&host, Method::POST, &format!("/api/v1/channels/{fresh}/join"), t, None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/channels/{fresh}/join"), t, None).await;
         let join = match read(a, fresh_c, 200) {
             403 => 403,
             200 if a.role == Some(Role::Guest) => 403,
             s => s,
         };
         m.check("POST /channels/{id}/join public", a, join, &r);
-        let r = call(&host, Method::POST, &format!("/api/v1/channels/{}/join", f.secret), t, None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/channels/{}/join", f.secret), t, None).await;
         m.check("POST /channels/{id}/join #secret", a, anon_or(a, || if a.in_secret { 200 } else { 404 }), &r);
-        let r = call(&host, Method::POST, &format!("/api/v1/channels/{fresh}/leave"), t, None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/channels/{fresh}/leave"), t, None).await;
         let leave = read(a, fresh_c, 204);
         m.check("POST /channels/{id}/leave public", a, leave, &r);
         let r = call(
-            &host,
+            host,
             Method::PATCH,
             &format!("/api/v1/channels/{fresh}"),
             t,
@@ -499,14 +499,14 @@ async fn every_endpoint_against_every_caller() {
             s => s,
         };
         m.check("PATCH /channels/{id} rename", a, steward(200), &r);
-        let r = call(&host, Method::POST, &format!("/api/v1/channels/{fresh}/archive"), t, None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/channels/{fresh}/archive"), t, None).await;
         m.check("POST /channels/{id}/archive", a, steward(200), &r);
         if r.status != 200 {
             host.post_empty(&format!("/api/v1/channels/{fresh}/archive"), Some(&owner.access))
                 .await
                 .expect_status(200, "owner archives");
         }
-        let r = call(&host, Method::POST, &format!("/api/v1/channels/{fresh}/unarchive"), t, None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/channels/{fresh}/unarchive"), t, None).await;
         m.check("POST /channels/{id}/unarchive", a, steward(200), &r);
         // Removing a member of a private channel: its creator, or an admin who is in it.
         n += 1;
@@ -521,8 +521,8 @@ async fn every_endpoint_against_every_caller() {
         host.post(&format!("/api/v1/channels/{private}/members"), Some(&owner.access), json!({ "user_ids": members }))
             .await
             .expect_status(200, "owner fills a private channel");
-        let r = call(&host, Method::DELETE, &format!("/api/v1/channels/{private}/members/{}", f.tia.user_id), t, None)
-            .await;
+        let r =
+            call(host, Method::DELETE, &format!("/api/v1/channels/{private}/members/{}", f.tia.user_id), t, None).await;
         let expect = anon_or(a, || match a.role {
             None => 404,
             Some(Role::Guest) | Some(Role::Member) => 403,
@@ -533,22 +533,21 @@ async fn every_endpoint_against_every_caller() {
         // ----- messages ---------------------------------------------------------------
         for (label, msg, c) in [("#general", &f.msg_general, general), ("#secret", &f.msg_secret, secret)] {
             let author = a.name == "member";
-            let r =
-                call(&host, Method::PATCH, &format!("/api/v1/messages/{msg}"), t, Some(json!({ "text": "edited" })))
-                    .await;
+            let r = call(host, Method::PATCH, &format!("/api/v1/messages/{msg}"), t, Some(json!({ "text": "edited" })))
+                .await;
             let edit = match read(a, c, 200) {
                 200 if !author => 403,
                 s => s,
             };
             m.check(&format!("PATCH /messages/{{id}} {label}"), a, edit, &r);
-            let r = call(&host, Method::GET, &format!("/api/v1/messages/{msg}/thread"), t, None).await;
+            let r = call(host, Method::GET, &format!("/api/v1/messages/{msg}/thread"), t, None).await;
             m.check(&format!("GET /messages/{{id}}/thread {label}"), a, read(a, c, 200), &r);
             for method in [Method::PUT, Method::DELETE] {
-                let r = call(&host, method.clone(), &format!("/api/v1/messages/{msg}/follow"), t, None).await;
+                let r = call(host, method.clone(), &format!("/api/v1/messages/{msg}/follow"), t, None).await;
                 m.check(&format!("{method} /messages/{{id}}/follow {label}"), a, read(a, c, 200), &r);
             }
             let r = call(
-                &host,
+                host,
                 Method::POST,
                 &format!("/api/v1/messages/{msg}/reactions"),
                 t,
@@ -556,19 +555,19 @@ async fn every_endpoint_against_every_caller() {
             )
             .await;
             m.check(&format!("POST /messages/{{id}}/reactions {label}"), a, post(a, c, 201), &r);
-            let r = call(&host, Method::DELETE, &format!("/api/v1/messages/{msg}/reactions/%3Aok%3A"), t, None).await;
+            let r = call(host, Method::DELETE, &format!("/api/v1/messages/{msg}/reactions/%3Aok%3A"), t, None).await;
             m.check(&format!("DELETE /messages/{{id}}/reactions/{{e}} {label}"), a, post(a, c, 204), &r);
-            let r = call(&host, Method::POST, &format!("/api/v1/messages/{msg}/pin"), t, None).await;
+            let r = call(host, Method::POST, &format!("/api/v1/messages/{msg}/pin"), t, None).await;
             m.check(&format!("POST /messages/{{id}}/pin {label}"), a, post(a, c, 201), &r);
             if r.status != 201 {
                 host.post_empty(&format!("/api/v1/messages/{msg}/pin"), Some(&owner.access))
                     .await
                     .expect_status(201, "owner pins");
             }
-            let r = call(&host, Method::DELETE, &format!("/api/v1/messages/{msg}/pin"), t, None).await;
+            let r = call(host, Method::DELETE, &format!("/api/v1/messages/{msg}/pin"), t, None).await;
             m.check(&format!("DELETE /messages/{{id}}/pin {label}"), a, post(a, c, 204), &r);
             if r.status != 204 {
-                call(&host, Method::DELETE, &format!("/api/v1/messages/{msg}/pin"), Some(&owner.access), None)
+                call(host, Method::DELETE, &format!("/api/v1/messages/{msg}/pin"), Some(&owner.access), None)
                     .await
                     .expect_status(204, "owner unpins");
             }
@@ -581,7 +580,7 @@ async fn every_endpoint_against_every_caller() {
                 )
                 .await
                 .str_at("/message/id");
-            let r = call(&host, Method::DELETE, &format!("/api/v1/messages/{fresh_msg}"), t, None).await;
+            let r = call(host, Method::DELETE, &format!("/api/v1/messages/{fresh_msg}"), t, None).await;
             let del = match read(a, c, 204) {
                 204 if !(author || a.is_admin()) => 403,
                 s => s,
@@ -595,14 +594,12 @@ async fn every_endpoint_against_every_caller() {
 /// Accepting an invite changes who is in the workspace, so it runs on its own host state:
 /// members are told they are members, the removed and deactivated cannot come back through
 /// an invite, an outsider joins.
-#[tokio::test(flavor = "multi_thread")]
-async fn accepting_invites_for_every_caller() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn accepting_invites_for_every_caller(host: &Host) {
+    let f = fixture(host).await;
     let mut m = Matrix { rows: Vec::new(), failures: Vec::new() };
     for a in &f.actors {
         let code = host.create_invite(&f.owner.access, &f.ws).await;
-        let r = call(&host, Method::POST, &format!("/api/v1/invites/{code}/accept"), a.token(), None).await;
+        let r = call(host, Method::POST, &format!("/api/v1/invites/{code}/accept"), a.token(), None).await;
         let expect = match a.name {
             "anonymous" => 401,
             "removed" | "deactivated" => 403,
@@ -615,13 +612,11 @@ async fn accepting_invites_for_every_caller() {
 
 /// WebSocket actions: the channels a socket is subscribed to are exactly the caller's, and
 /// typing into a channel one cannot see is refused.
-#[tokio::test(flavor = "multi_thread")]
-async fn sockets_subscribe_to_exactly_the_callers_channels() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn sockets_subscribe_to_exactly_the_callers_channels(host: &Host) {
+    let f = fixture(host).await;
     for a in &f.actors {
         let Some(s) = &a.session else { continue };
-        let (mut ws, subs) = Ws::connect(&host, &s.access, false).await;
+        let (mut ws, subs) = Ws::connect(host, &s.access, false).await;
         let mine: std::collections::BTreeSet<String> = subs.iter().map(|s| s.channel_id.to_string()).collect();
         for (id, member) in
             [(&f.general, a.in_general), (&f.random, a.in_random), (&f.secret, a.in_secret), (&f.dm, a.in_dm)]
@@ -649,10 +644,8 @@ async fn sockets_subscribe_to_exactly_the_callers_channels() {
 /// A removed member must not list channels through a membership row that removal left
 /// behind (soft deletion), nor read posts; a deactivated member's rows are kept on purpose
 /// (for reactivation) and must grant nothing either.
-#[tokio::test(flavor = "multi_thread")]
-async fn regression_removed_and_deactivated_members_see_nothing_through_old_memberships() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn regression_removed_and_deactivated_members_see_nothing_through_old_memberships(host: &Host) {
+    let f = fixture(host).await;
     for name in ["removed", "deactivated"] {
         let a = f.actors.iter().find(|a| a.name == name).unwrap();
         let t = a.token();
@@ -660,21 +653,21 @@ async fn regression_removed_and_deactivated_members_see_nothing_through_old_memb
             host.workspaces(t.unwrap()).await.iter().all(|w| w["id"] != json!(f.ws)),
             "{name} still lists the workspace"
         );
-        call(&host, Method::GET, &format!("/api/v1/workspaces/{}/channels", f.ws), t, None).await.expect_error(
+        call(host, Method::GET, &format!("/api/v1/workspaces/{}/channels", f.ws), t, None).await.expect_error(
             404,
             "not_found",
             &format!("{name} listing channels"),
         );
         for ch in [&f.general, &f.secret] {
             for path in [format!("/api/v1/channels/{ch}/messages"), format!("/api/v1/channels/{ch}/events?after=0")] {
-                call(&host, Method::GET, &path, t, None).await.expect_error(
+                call(host, Method::GET, &path, t, None).await.expect_error(
                     404,
                     "not_found",
                     &format!("{name} reading {path}"),
                 );
             }
         }
-        call(&host, Method::GET, &format!("/api/v1/messages/{}/thread", f.msg_secret), t, None).await.expect_error(
+        call(host, Method::GET, &format!("/api/v1/messages/{}/thread", f.msg_secret), t, None).await.expect_error(
             404,
             "not_found",
             &format!("{name} reading a post through its thread"),
@@ -683,22 +676,20 @@ async fn regression_removed_and_deactivated_members_see_nothing_through_old_memb
 }
 
 /// An admin is not a member of every private channel: no posting, reading or joining there.
-#[tokio::test(flavor = "multi_thread")]
-async fn regression_an_admin_cannot_post_into_a_private_channel_they_are_not_in() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn regression_an_admin_cannot_post_into_a_private_channel_they_are_not_in(host: &Host) {
+    let f = fixture(host).await;
     let admin = f.actors.iter().find(|a| a.name == "admin").unwrap().token();
     let before = host.event_count(&f.owner.access, &f.secret).await;
-    call(&host, Method::POST, &format!("/api/v1/channels/{}/messages", f.secret), admin, Some(json!({ "text": "hi" })))
+    call(host, Method::POST, &format!("/api/v1/channels/{}/messages", f.secret), admin, Some(json!({ "text": "hi" })))
         .await
         .expect_error(404, "not_found", "admin posting into #secret");
-    call(&host, Method::POST, &format!("/api/v1/channels/{}/join", f.secret), admin, None).await.expect_error(
+    call(host, Method::POST, &format!("/api/v1/channels/{}/join", f.secret), admin, None).await.expect_error(
         404,
         "not_found",
         "admin joining #secret",
     );
     call(
-        &host,
+        host,
         Method::POST,
         &format!("/api/v1/messages/{}/reactions", f.msg_secret),
         admin,
@@ -711,10 +702,8 @@ async fn regression_an_admin_cannot_post_into_a_private_channel_they_are_not_in(
 
 /// Editing is posting: someone who may no longer post somewhere (removed from the channel,
 /// or the channel archived) cannot rewrite their old messages there.
-#[tokio::test(flavor = "multi_thread")]
-async fn regression_editing_cannot_bypass_the_post_permission() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn regression_editing_cannot_bypass_the_post_permission(host: &Host) {
+    let f = fixture(host).await;
     let owner = &f.owner;
     let mia = &f.mia;
     let edit = |id: String| {
@@ -738,7 +727,7 @@ async fn regression_editing_cannot_bypass_the_post_permission() {
         .post(&format!("/api/v1/channels/{ch}/messages"), Some(&mia.access), json!({ "text": "v1" }))
         .await
         .str_at("/message/id");
-    call(&host, Method::DELETE, &format!("/api/v1/channels/{ch}/members/{}", mia.user_id), Some(&owner.access), None)
+    call(host, Method::DELETE, &format!("/api/v1/channels/{ch}/members/{}", mia.user_id), Some(&owner.access), None)
         .await
         .expect_status(204, "owner removes mia from #ops");
     edit(id.clone()).await.expect_error(403, "forbidden", "editing after removal from the channel");
@@ -762,10 +751,8 @@ async fn regression_editing_cannot_bypass_the_post_permission() {
 }
 
 /// A reaction flood from one account stops at the per-person cap and leaves no extra events.
-#[tokio::test(flavor = "multi_thread")]
-async fn regression_a_reaction_flood_is_capped() {
-    let host = Host::start().await;
-    let f = fixture(&host).await;
+async fn regression_a_reaction_flood_is_capped(host: &Host) {
+    let f = fixture(host).await;
     let path = format!("/api/v1/messages/{}/reactions", f.msg_general);
     let mut statuses = Vec::new();
     for i in 0..30 {
@@ -774,3 +761,13 @@ async fn regression_a_reaction_flood_is_capped() {
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 20, "{statuses:?}");
     assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
 }
+
+common::edge::both_targets!(
+    every_endpoint_against_every_caller,
+    accepting_invites_for_every_caller,
+    sockets_subscribe_to_exactly_the_callers_channels,
+    regression_removed_and_deactivated_members_see_nothing_through_old_memberships,
+    regression_an_admin_cannot_post_into_a_private_channel_they_are_not_in,
+    regression_editing_cannot_bypass_the_post_permission,
+    regression_a_reaction_flood_is_capped,
+);

@@ -2,6 +2,8 @@
 //! state with unread and mention counts, presence and the replay of all of it after a
 //! reconnect.
 
+#![allow(clippy::unwrap_used, reason = "tests")]
+
 mod common;
 
 use std::time::Duration;
@@ -49,39 +51,37 @@ async fn acme(host: &Host) -> (Session, Session, Session, String, String) {
     (ann, bob, eve, ws, general)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn mentions_are_parsed_and_counted_as_unreads() {
-    let host = Host::start().await;
-    let (ann, bob, eve, ws, general) = acme(&host).await;
-    let base = unreads(&host, &bob, &ws, &general).await;
+async fn mentions_are_parsed_and_counted_as_unreads(host: &Host) {
+    let (ann, bob, eve, ws, general) = acme(host).await;
+    let base = unreads(host, &bob, &ws, &general).await;
     assert_eq!((base.0, base.1), (0, 0), "nothing unread after joining");
 
     let text = format!("hi <@{}> and <@{}> (not here), `@here in code`, see @channel-ops", bob.user_id, eve.user_id);
-    let r = post(&host, &ann, &general, json!({ "text": text })).await;
+    let r = post(host, &ann, &general, json!({ "text": text })).await;
     r.expect_status(201, "post with mentions");
     let m = &r.body["message"];
     assert_eq!(m["text"], json!(text), "markdown source is stored as written");
     assert_eq!(m["mentions"], json!([bob.user_id]), "only workspace members are mentioned: {m}");
     assert_eq!((m["mentions_channel"].clone(), m["mentions_here"].clone()), (json!(false), json!(false)));
 
-    let r = post(&host, &ann, &general, json!({ "text": "@here standup" })).await;
+    let r = post(host, &ann, &general, json!({ "text": "@here standup" })).await;
     assert_eq!(r.body["message"]["mentions_here"], json!(true));
-    post(&host, &ann, &general, json!({ "text": "no mention" })).await.expect_status(201, "plain");
-    let last = post(&host, &bob, &general, json!({ "text": "my own message is never unread" })).await;
+    post(host, &ann, &general, json!({ "text": "no mention" })).await.expect_status(201, "plain");
+    let last = post(host, &bob, &general, json!({ "text": "my own message is never unread" })).await;
     let last_seq = last.body["message"]["seq"].as_i64().unwrap_or_default();
-    let (unread, mentioned, _) = unreads(&host, &bob, &ws, &general).await;
+    let (unread, mentioned, _) = unreads(host, &bob, &ws, &general).await;
     assert_eq!((unread, mentioned), (3, 2), "three from Ann, two of which mention Bob");
-    let (unread, mentioned, _) = unreads(&host, &ann, &ws, &general).await;
+    let (unread, mentioned, _) = unreads(host, &ann, &ws, &general).await;
     assert_eq!((unread, mentioned), (1, 0), "Ann sees Bob's one message");
 
     // Marking read: moves forward only, never past the end, and reaches Bob's other socket.
-    let (mut bob_phone, _) = Ws::connect(&host, &bob.access, true).await;
+    let (mut bob_phone, _) = Ws::connect(host, &bob.access, true).await;
     let read_path = format!("/api/v1/channels/{general}/read");
     let mark = |seq: i64| host.post(&read_path, Some(&bob.access), json!({ "seq": seq }));
     let r = mark(last_seq - 2).await;
     r.expect_status(200, "mark read");
     assert_eq!(r.body["last_read_seq"], json!(last_seq - 2));
-    assert_eq!(unreads(&host, &bob, &ws, &general).await, (1, 0, last_seq - 2));
+    assert_eq!(unreads(host, &bob, &ws, &general).await, (1, 0, last_seq - 2));
     loop {
         match bob_phone.next_significant().await {
             ServerFrame::ReadMarker { channel_id, last_read_seq } => {
@@ -93,10 +93,10 @@ async fn mentions_are_parsed_and_counted_as_unreads() {
         }
     }
     mark(1).await.expect_status(200, "older marks are ignored");
-    assert_eq!(unreads(&host, &bob, &ws, &general).await.2, last_seq - 2, "the marker never moves back");
+    assert_eq!(unreads(host, &bob, &ws, &general).await.2, last_seq - 2, "the marker never moves back");
     let r = mark(1_000_000).await;
     assert_eq!(r.body["last_read_seq"], json!(last_seq), "clamped to the channel's last seq");
-    assert_eq!(unreads(&host, &bob, &ws, &general).await, (0, 0, last_seq));
+    assert_eq!(unreads(host, &bob, &ws, &general).await, (0, 0, last_seq));
     mark(-1).await.expect_error(422, "validation_failed", "negative seq");
     host.post(&format!("/api/v1/channels/{general}/read"), Some(&eve.access), json!({ "seq": 1 })).await.expect_error(
         404,
@@ -110,16 +110,14 @@ async fn mentions_are_parsed_and_counted_as_unreads() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn threads_replies_counts_following_and_also_send_to_channel() {
-    let host = Host::start().await;
-    let (ann, bob, eve, _ws, general) = acme(&host).await;
-    let (mut ann_ws, _) = Ws::connect(&host, &ann.access, false).await;
-    let root = post(&host, &ann, &general, json!({ "text": "root" })).await;
+async fn threads_replies_counts_following_and_also_send_to_channel(host: &Host) {
+    let (ann, bob, eve, _ws, general) = acme(host).await;
+    let (mut ann_ws, _) = Ws::connect(host, &ann.access, false).await;
+    let root = post(host, &ann, &general, json!({ "text": "root" })).await;
     let root_id = root.str_at("/message/id");
     ann_ws.next_event().await;
 
-    let r = post(&host, &bob, &general, json!({ "text": "reply 1", "thread_root_id": root_id })).await;
+    let r = post(host, &bob, &general, json!({ "text": "reply 1", "thread_root_id": root_id })).await;
     r.expect_status(201, "reply");
     let reply1 = r.str_at("/message/id");
     assert_eq!(r.body["message"]["thread_root_id"], json!(root_id));
@@ -130,27 +128,27 @@ async fn threads_replies_counts_following_and_also_send_to_channel() {
     assert!(ev.data["root"]["last_reply_at_ms"].is_i64());
 
     let r =
-        post(&host, &ann, &general, json!({ "text": "reply 2", "thread_root_id": root_id, "also_to_channel": true }))
+        post(host, &ann, &general, json!({ "text": "reply 2", "thread_root_id": root_id, "also_to_channel": true }))
             .await;
     r.expect_status(201, "reply also sent to the channel");
     assert_eq!(r.body["message"]["root"]["reply_count"], json!(2));
 
     // Bad replies change nothing.
     let before = host.event_count(&ann.access, &general).await;
-    post(&host, &ann, &general, json!({ "text": "nested", "thread_root_id": reply1 })).await.expect_error(
+    post(host, &ann, &general, json!({ "text": "nested", "thread_root_id": reply1 })).await.expect_error(
         422,
         "validation_failed",
         "a reply to a reply",
     );
-    post(&host, &ann, &general, json!({ "text": "x", "also_to_channel": true })).await.expect_error(
+    post(host, &ann, &general, json!({ "text": "x", "also_to_channel": true })).await.expect_error(
         422,
         "validation_failed",
         "also_to_channel without a thread",
     );
-    post(&host, &ann, &general, json!({ "text": "x", "thread_root_id": "00000000-0000-4000-8000-000000000000" }))
+    post(host, &ann, &general, json!({ "text": "x", "thread_root_id": "00000000-0000-4000-8000-000000000000" }))
         .await
         .expect_error(404, "not_found", "an unknown root");
-    post(&host, &ann, &general, json!({ "text": "x", "thread_root_id": "nope" })).await.expect_error(
+    post(host, &ann, &general, json!({ "text": "x", "thread_root_id": "nope" })).await.expect_error(
         422,
         "validation_failed",
         "a malformed root id",
@@ -186,7 +184,7 @@ async fn threads_replies_counts_following_and_also_send_to_channel() {
         host.send(host.request(method, &format!("/api/v1/messages/{root_id}/follow"), Some(&who.access)))
     };
     follow(&ann, reqwest::Method::DELETE).await.expect_status(200, "unfollow");
-    post(&host, &bob, &general, json!({ "text": "reply 3", "thread_root_id": root_id })).await.expect_status(201, "r3");
+    post(host, &bob, &general, json!({ "text": "reply 3", "thread_root_id": root_id })).await.expect_status(201, "r3");
     let t = host.get(&format!("/api/v1/messages/{root_id}/thread"), Some(&ann.access)).await;
     assert_eq!(t.body["following"], json!(false), "a later reply does not re-follow");
     follow(&ann, reqwest::Method::PUT).await.expect_status(200, "follow again");
@@ -211,26 +209,24 @@ async fn threads_replies_counts_following_and_also_send_to_channel() {
     assert_eq!(t.body["replies"].as_array().map(Vec::len), Some(2));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reactions_pins_and_their_replay_after_a_reconnect() {
-    let host = Host::start().await;
-    let (ann, bob, eve, _ws, general) = acme(&host).await;
-    let (mut bob_ws, subs) = Ws::connect(&host, &bob.access, false).await;
+async fn reactions_pins_and_their_replay_after_a_reconnect(host: &Host) {
+    let (ann, bob, eve, _ws, general) = acme(host).await;
+    let (mut bob_ws, subs) = Ws::connect(host, &bob.access, false).await;
     let start_seq = subs.iter().find(|s| s.channel_id.to_string() == general).map(|s| s.last_seq).unwrap_or(0);
-    let msg = post(&host, &ann, &general, json!({ "text": "ship it?" })).await.str_at("/message/id");
+    let msg = post(host, &ann, &general, json!({ "text": "ship it?" })).await.str_at("/message/id");
 
-    react(&host, &bob, &msg, ":ThumbsUp:").await.expect_status(201, "shortcode");
-    react(&host, &ann, &msg, ":thumbsup:").await.expect_status(201, "same emoji, other person");
-    react(&host, &ann, &msg, "🎉").await.expect_status(201, "unicode");
-    let again = react(&host, &ann, &msg, "🎉").await;
+    react(host, &bob, &msg, ":ThumbsUp:").await.expect_status(201, "shortcode");
+    react(host, &ann, &msg, ":thumbsup:").await.expect_status(201, "same emoji, other person");
+    react(host, &ann, &msg, "🎉").await.expect_status(201, "unicode");
+    let again = react(host, &ann, &msg, "🎉").await;
     again.expect_status(200, "reacting twice is idempotent");
 
     let before = host.event_count(&ann.access, &general).await;
     for bad in ["", "thumbsup", ":bad name:", "<b>x</b>", "👍 x", ":a:b:"] {
-        react(&host, &ann, &msg, bad).await.expect_error(422, "validation_failed", &format!("emoji {bad:?}"));
+        react(host, &ann, &msg, bad).await.expect_error(422, "validation_failed", &format!("emoji {bad:?}"));
     }
-    react(&host, &eve, &msg, ":x:").await.expect_error(404, "not_found", "an outsider reacting");
-    unreact(&host, &ann, &msg, "%3Asmile%3A").await.expect_error(404, "not_found", "removing a reaction never left");
+    react(host, &eve, &msg, ":x:").await.expect_error(404, "not_found", "an outsider reacting");
+    unreact(host, &ann, &msg, "%3Asmile%3A").await.expect_error(404, "not_found", "removing a reaction never left");
     assert_eq!(host.event_count(&ann.access, &general).await, before, "refused reactions stored nothing");
 
     let history = host.history(&bob.access, &general).await;
@@ -242,8 +238,8 @@ async fn reactions_pins_and_their_replay_after_a_reconnect() {
             { "emoji": "🎉", "count": 1, "user_ids": [ann.user_id] },
         ])
     );
-    unreact(&host, &bob, &msg, "%3Athumbsup%3A").await.expect_status(204, "remove a reaction");
-    unreact(&host, &ann, &msg, "%F0%9F%8E%89").await.expect_status(204, "remove a unicode reaction");
+    unreact(host, &bob, &msg, "%3Athumbsup%3A").await.expect_status(204, "remove a reaction");
+    unreact(host, &ann, &msg, "%F0%9F%8E%89").await.expect_status(204, "remove a unicode reaction");
 
     // Pins.
     let pin_path = format!("/api/v1/messages/{msg}/pin");
@@ -286,11 +282,11 @@ async fn reactions_pins_and_their_replay_after_a_reconnect() {
     bob_ws.close().await;
     let edit = host.request(reqwest::Method::PATCH, &format!("/api/v1/messages/{msg}"), Some(&ann.access));
     host.send(edit.json(&json!({ "text": "shipped" }))).await.expect_status(200, "edit while Bob is away");
-    react(&host, &ann, &msg, ":rocket:").await.expect_status(201, "react while Bob is away");
+    react(host, &ann, &msg, ":rocket:").await.expect_status(201, "react while Bob is away");
     host.send(host.request(reqwest::Method::DELETE, &format!("/api/v1/messages/{msg}"), Some(&ann.access)))
         .await
         .expect_status(204, "delete while Bob is away");
-    react(&host, &ann, &msg, ":x:").await.expect_error(404, "not_found", "reacting to a deleted message");
+    react(host, &ann, &msg, ":x:").await.expect_error(404, "not_found", "reacting to a deleted message");
 
     let replay = host.all_events_after(&bob.access, &general, start_seq, 3).await;
     let seqs: Vec<i64> = replay.iter().map(|e| e.seq).collect();
@@ -300,13 +296,11 @@ async fn reactions_pins_and_their_replay_after_a_reconnect() {
     assert!(!serde_json::to_string(&replay).unwrap().contains("shipped"), "deleted text is gone from the log");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent() {
-    let host = Host::start().await;
-    let (ann, bob, _eve, ws, general) = acme(&host).await;
+async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent(host: &Host) {
+    let (ann, bob, _eve, ws, general) = acme(host).await;
     let cat = host.signup("cat@example.com").await;
     host.add_to_workspace(&ann, &cat, &ws).await;
-    let msg = post(&host, &ann, &general, json!({ "text": "react to me" })).await.str_at("/message/id");
+    let msg = post(host, &ann, &general, json!({ "text": "react to me" })).await.str_at("/message/id");
     // Three people send twenty distinct emoji each, all at once: the message keeps exactly
     // fifty kinds; the rest are refused with 429.
     let mut tasks = Vec::new();
@@ -334,16 +328,16 @@ async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent() {
     let dan = host.signup("dan@example.com").await;
     host.add_to_workspace(&ann, &dan, &ws).await;
     let existing = history.last().unwrap()["reactions"][0]["emoji"].as_str().unwrap().to_string();
-    react(&host, &dan, &msg, &existing).await.expect_status(201, "an existing kind can still gain people");
-    react(&host, &dan, &msg, ":brand_new:").await.expect_error(429, "rate_limited", "a 51st kind");
+    react(host, &dan, &msg, &existing).await.expect_status(201, "an existing kind can still gain people");
+    react(host, &dan, &msg, ":brand_new:").await.expect_error(429, "rate_limited", "a 51st kind");
 
     // One person's cap on another message, sequentially: twenty, then refused.
-    let other = post(&host, &ann, &general, json!({ "text": "again" })).await.str_at("/message/id");
+    let other = post(host, &ann, &general, json!({ "text": "again" })).await.str_at("/message/id");
     for i in 0..20 {
-        react(&host, &bob, &other, &format!(":b{i}:")).await.expect_status(201, "under the personal cap");
+        react(host, &bob, &other, &format!(":b{i}:")).await.expect_status(201, "under the personal cap");
     }
     let before = host.event_count(&ann.access, &general).await;
-    react(&host, &bob, &other, ":b20:").await.expect_error(429, "rate_limited", "a 21st reaction by one person");
+    react(host, &bob, &other, ":b20:").await.expect_error(429, "rate_limited", "a 21st reaction by one person");
     assert_eq!(host.event_count(&ann.access, &general).await, before);
 }
 
@@ -352,9 +346,11 @@ async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes() 
     let host =
         Host::start_with(HostOptions { extra_args: vec!["--away-after".into(), "1".into()], ..HostOptions::default() })
             .await;
-    let (ann, bob, _eve, _ws, general) = acme(&host).await;
-    let (mut bob_ws, _) = Ws::connect(&host, &bob.access, false).await;
-    let (mut ann_ws, _) = Ws::connect(&host, &ann.access, false).await;
+    // Host only: the edge has no idle sweep (docs/edge.md).
+    let host = &host;
+    let (ann, bob, _eve, _ws, general) = acme(host).await;
+    let (mut bob_ws, _) = Ws::connect(host, &bob.access, false).await;
+    let (mut ann_ws, _) = Ws::connect(host, &ann.access, false).await;
 
     // Bob hears Ann come online, then (both idle for a second) away; Ann's snapshot on
     // connecting already listed Bob.
@@ -401,3 +397,10 @@ async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes() 
         }
     }
 }
+
+common::edge::both_targets!(
+    mentions_are_parsed_and_counted_as_unreads,
+    threads_replies_counts_following_and_also_send_to_channel,
+    reactions_pins_and_their_replay_after_a_reconnect,
+    a_reaction_flood_stops_at_the_caps_even_when_concurrent,
+);

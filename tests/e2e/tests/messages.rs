@@ -1,20 +1,20 @@
 //! Editing and deleting messages: authorization, live events, and what backfill reveals.
 
+#![allow(clippy::unwrap_used, reason = "tests")]
+
 mod common;
 
 use common::{Host, Ws};
 use ocomms_core::event::kind;
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone() {
-    let host = Host::start().await;
+async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let eve = host.signup("eve@example.com").await;
     let (ws_id, general) = host.create_workspace(&ann.access, "Acme").await;
     host.add_to_workspace(&ann, &bob, &ws_id).await;
-    let (mut bob_ws, _) = Ws::connect(&host, &bob.access, false).await;
+    let (mut bob_ws, _) = Ws::connect(host, &bob.access, false).await;
 
     let posted = host
         .post(&format!("/api/v1/channels/{general}/messages"), Some(&ann.access), json!({"text": "secret plan"}))
@@ -83,3 +83,5 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone() {
         .expect_status(204, "owner deletes a member's message");
     bob_ws.close().await;
 }
+
+common::edge::both_targets!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);

@@ -133,9 +133,7 @@ async fn assert_workspace_invisible(host: &Host, token: &str, ws: &str, channels
 // Settings and profiles
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn settings_and_profiles() {
-    let host = Host::start().await;
+async fn settings_and_profiles(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let dave = host.signup("dave@example.com").await;
@@ -144,12 +142,12 @@ async fn settings_and_profiles() {
     let (ws, _) = host.create_workspace(&ann.access, "Acme").await;
     host.add_to_workspace(&ann, &bob, &ws).await;
     host.add_to_workspace(&ann, &dave, &ws).await;
-    set_role(&host, &ann, &ws, &dave, "admin").await.expect_status(200, "make dave admin");
-    let code = create_invite(&host, &ann.access, &ws, json!({ "role": "guest" })).await.str_at("/invite/code");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "make dave admin");
+    let code = create_invite(host, &ann.access, &ws, json!({ "role": "guest" })).await.str_at("/invite/code");
     host.accept_invite(&gus.access, &code).await.expect_status(200, "guest joins");
 
     // GET: every active member, guests included; the caller's own role; active members counted.
-    let w = workspace(&host, &ann.access, &ws).await;
+    let w = workspace(host, &ann.access, &ws).await;
     assert_eq!(w["id"], ws.as_str());
     assert_eq!(w["name"], "Acme");
     assert_eq!(w["description"], "");
@@ -158,8 +156,8 @@ async fn settings_and_profiles() {
     assert_eq!(w["role"], "owner");
     assert_eq!(w["member_count"], 4);
     assert!(w["created_at_ms"].as_i64().unwrap() > 0);
-    assert_eq!(workspace(&host, &gus.access, &ws).await["role"], "guest");
-    assert_eq!(workspace(&host, &dave.access, &ws).await["role"], "admin");
+    assert_eq!(workspace(host, &gus.access, &ws).await["role"], "guest");
+    assert_eq!(workspace(host, &dave.access, &ws).await["role"], "admin");
     let eve_tok = Some(eve.access.as_str());
     host.get(&format!("/api/v1/workspaces/{ws}"), eve_tok).await.expect_error(404, "not_found", "outsider reads");
     host.get("/api/v1/workspaces/not-a-uuid", Some(&ann.access)).await.expect_error(404, "not_found", "bad id");
@@ -172,21 +170,20 @@ async fn settings_and_profiles() {
 
     // PATCH: admins and owners, any subset.
     let path = format!("/api/v1/workspaces/{ws}");
-    let r =
-        patch(&host, &path, &dave.access, json!({ "name": " Acme Corp ", "description": "We ship.\nDaily." })).await;
+    let r = patch(host, &path, &dave.access, json!({ "name": " Acme Corp ", "description": "We ship.\nDaily." })).await;
     r.expect_status(200, "admin renames");
     assert_eq!(r.body["workspace"]["name"], "Acme Corp");
     assert_eq!(r.body["workspace"]["description"], "We ship.\nDaily.");
     assert_eq!(r.body["workspace"]["role"], "admin");
     assert_eq!(r.body["workspace"]["member_count"], 4);
     assert_eq!(host.workspaces(&bob.access).await[0]["name"], "Acme Corp", "the list shows the new name");
-    let before = workspace(&host, &ann.access, &ws).await;
+    let before = workspace(host, &ann.access, &ws).await;
     for (who, token, status, code) in [
         ("member", &bob.access, 403, "forbidden"),
         ("guest", &gus.access, 403, "forbidden"),
         ("outsider", &eve.access, 404, "not_found"),
     ] {
-        patch(&host, &path, token, json!({ "name": "Hijacked" })).await.expect_error(status, code, who);
+        patch(host, &path, token, json!({ "name": "Hijacked" })).await.expect_error(status, code, who);
     }
     for (what, body) in [
         ("empty patch", json!({})),
@@ -198,15 +195,15 @@ async fn settings_and_profiles() {
         ("unknown field", json!({ "name": "X", "owner": "me" })),
         ("wrong type", json!({ "members_can_invite": "yes" })),
     ] {
-        patch(&host, &path, &ann.access, body).await.expect_error(422, "validation_failed", what);
+        patch(host, &path, &ann.access, body).await.expect_error(422, "validation_failed", what);
     }
-    assert_eq!(workspace(&host, &ann.access, &ws).await, before, "refused patches changed nothing");
-    let r = patch(&host, &path, &ann.access, json!({ "description": "d".repeat(250) })).await;
+    assert_eq!(workspace(host, &ann.access, &ws).await, before, "refused patches changed nothing");
+    let r = patch(host, &path, &ann.access, json!({ "description": "d".repeat(250) })).await;
     r.expect_status(200, "250 characters of description");
 
     // members_can_create_channels: admins always, members when on, guests never.
     let channels = format!("/api/v1/workspaces/{ws}/channels");
-    patch(&host, &path, &ann.access, json!({ "members_can_create_channels": false })).await.expect_status(200, "off");
+    patch(host, &path, &ann.access, json!({ "members_can_create_channels": false })).await.expect_status(200, "off");
     host.post(&channels, Some(&bob.access), json!({ "name": "bobs" })).await.expect_error(
         403,
         "forbidden",
@@ -214,7 +211,7 @@ async fn settings_and_profiles() {
     );
     assert!(host.channels(&ann.access, &ws).await.iter().all(|c| c["name"] != "bobs"), "nothing was created");
     host.create_channel(&dave.access, &ws, "admins-can", "public").await;
-    patch(&host, &path, &dave.access, json!({ "members_can_create_channels": true })).await.expect_status(200, "on");
+    patch(host, &path, &dave.access, json!({ "members_can_create_channels": true })).await.expect_status(200, "on");
     host.create_channel(&bob.access, &ws, "bobs", "public").await;
     host.post(&channels, Some(&gus.access), json!({ "name": "guests" })).await.expect_error(
         403,
@@ -236,12 +233,12 @@ async fn settings_and_profiles() {
         "status_text": "In a meeting",
         "time_zone": "America/Argentina/Buenos_Aires",
     });
-    let r = patch(&host, "/api/v1/me", &bob.access, profile.clone()).await;
+    let r = patch(host, "/api/v1/me", &bob.access, profile.clone()).await;
     r.expect_status(200, "update profile");
     for field in ["display_name", "avatar_url", "status_text", "time_zone"] {
         assert_eq!(r.body["user"][field], profile[field], "{field}");
     }
-    let r = patch(&host, "/api/v1/me", &bob.access, json!({ "status_text": "" })).await;
+    let r = patch(host, "/api/v1/me", &bob.access, json!({ "status_text": "" })).await;
     r.expect_status(200, "clear the status");
     assert_eq!(r.body["user"]["status_text"], "");
     assert_eq!(r.body["user"]["time_zone"], "America/Argentina/Buenos_Aires", "other fields kept");
@@ -261,10 +258,10 @@ async fn settings_and_profiles() {
         // One bad field spoils the whole patch.
         ("one bad field", json!({ "display_name": "Robert", "time_zone": "nowhere/" })),
     ] {
-        patch(&host, "/api/v1/me", &bob.access, body).await.expect_error(422, "validation_failed", what);
+        patch(host, "/api/v1/me", &bob.access, body).await.expect_error(422, "validation_failed", what);
     }
     assert_eq!(host.get("/api/v1/me", Some(&bob.access)).await.body, me_before, "refused patches changed nothing");
-    patch(&host, "/api/v1/me", &bob.access, json!({ "avatar_url": "" })).await.expect_status(200, "remove avatar");
+    patch(host, "/api/v1/me", &bob.access, json!({ "avatar_url": "" })).await.expect_status(200, "remove avatar");
 
     // Profiles of others: only people sharing an active workspace.
     let r = host.get(&format!("/api/v1/users/{}", bob.user_id), Some(&gus.access)).await;
@@ -287,7 +284,7 @@ async fn settings_and_profiles() {
     host.get("/api/v1/users/bob", Some(&bob.access)).await.expect_error(404, "not_found", "malformed id");
 
     // The members list shows profiles and roles to everyone active, guests included.
-    let list = members(&host, &gus.access, &ws).await;
+    let list = members(host, &gus.access, &ws).await;
     assert_eq!(list.len(), 4);
     let b = member(&list, &bob).unwrap();
     assert_eq!(b["display_name"], "Bob B.");
@@ -314,7 +311,7 @@ async fn settings_and_profiles() {
         }
         assert!(paged.len() <= 4, "paging does not end");
     }
-    assert_eq!(paged, members(&host, &ann.access, &ws).await);
+    assert_eq!(paged, members(host, &ann.access, &ws).await);
     for (q, status, code) in [("limit=0", 422, "validation_failed"), ("limit=1001", 422, "validation_failed")] {
         host.get(&format!("/api/v1/workspaces/{ws}/members?{q}"), Some(&ann.access))
             .await
@@ -331,9 +328,7 @@ async fn settings_and_profiles() {
 // Roles and the last-owner rule
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn roles_and_the_last_owner() {
-    let host = Host::start().await;
+async fn roles_and_the_last_owner(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let cat = host.signup("cat@example.com").await;
@@ -346,21 +341,21 @@ async fn roles_and_the_last_owner() {
     }
 
     // Owners set any role.
-    let r = set_role(&host, &ann, &ws, &dave, "admin").await;
+    let r = set_role(host, &ann, &ws, &dave, "admin").await;
     r.expect_status(200, "owner makes an admin");
     assert_eq!(r.body["member"]["user_id"], dave.user_id.as_str());
     assert_eq!(r.body["member"]["role"], "admin");
-    set_role(&host, &ann, &ws, &erin, "admin").await.expect_status(200, "a second admin");
-    assert_eq!(workspace(&host, &dave.access, &ws).await["role"], "admin");
+    set_role(host, &ann, &ws, &erin, "admin").await.expect_status(200, "a second admin");
+    assert_eq!(workspace(host, &dave.access, &ws).await["role"], "admin");
 
     // Admins move members and guests between member and guest, nothing else.
-    set_role(&host, &dave, &ws, &bob, "guest").await.expect_status(200, "admin makes a guest");
-    assert_eq!(role_in(&host, &ann.access, &ws, &bob).await, "guest");
-    set_role(&host, &dave, &ws, &bob, "member").await.expect_status(200, "admin makes the guest a member");
-    let r = set_role(&host, &dave, &ws, &bob, "member").await;
+    set_role(host, &dave, &ws, &bob, "guest").await.expect_status(200, "admin makes a guest");
+    assert_eq!(role_in(host, &ann.access, &ws, &bob).await, "guest");
+    set_role(host, &dave, &ws, &bob, "member").await.expect_status(200, "admin makes the guest a member");
+    let r = set_role(host, &dave, &ws, &bob, "member").await;
     r.expect_status(200, "setting the current role is a no-op");
     assert_eq!(r.body["member"]["role"], "member");
-    let snapshot = members(&host, &ann.access, &ws).await;
+    let snapshot = members(host, &ann.access, &ws).await;
     for (what, actor, target, role, status, code) in [
         ("admin grants admin", &dave, &bob, "admin", 403, "forbidden"),
         ("admin grants owner", &dave, &bob, "owner", 403, "forbidden"),
@@ -373,48 +368,48 @@ async fn roles_and_the_last_owner() {
         ("unknown role", &ann, &bob, "root", 422, "validation_failed"),
         ("not a member", &ann, &eve, "member", 404, "not_found"),
     ] {
-        set_role(&host, actor, &ws, target, role).await.expect_error(status, code, what);
+        set_role(host, actor, &ws, target, role).await.expect_error(status, code, what);
     }
     let m = format!("/api/v1/workspaces/{ws}/members/{}", bob.user_id);
-    patch(&host, &m, &ann.access, json!({})).await.expect_error(422, "validation_failed", "no role");
-    patch(&host, &m, &ann.access, json!({ "role": "guest", "x": 1 })).await.expect_error(
+    patch(host, &m, &ann.access, json!({})).await.expect_error(422, "validation_failed", "no role");
+    patch(host, &m, &ann.access, json!({ "role": "guest", "x": 1 })).await.expect_error(
         422,
         "validation_failed",
         "unknown field",
     );
-    patch(&host, &format!("/api/v1/workspaces/{ws}/members/nobody"), &ann.access, json!({ "role": "guest" }))
+    patch(host, &format!("/api/v1/workspaces/{ws}/members/nobody"), &ann.access, json!({ "role": "guest" }))
         .await
         .expect_error(404, "not_found", "malformed user id");
-    assert_eq!(members(&host, &ann.access, &ws).await, snapshot, "refused changes changed nothing");
+    assert_eq!(members(host, &ann.access, &ws).await, snapshot, "refused changes changed nothing");
 
     // The last owner can never step down; with a second owner, one may.
-    set_role(&host, &ann, &ws, &ann, "admin").await.expect_error(409, "conflict", "the last owner steps down");
-    assert_eq!(workspace(&host, &ann.access, &ws).await["role"], "owner");
-    let r = set_role(&host, &ann, &ws, &ann, "owner").await;
+    set_role(host, &ann, &ws, &ann, "admin").await.expect_error(409, "conflict", "the last owner steps down");
+    assert_eq!(workspace(host, &ann.access, &ws).await["role"], "owner");
+    let r = set_role(host, &ann, &ws, &ann, "owner").await;
     r.expect_status(200, "the owner 'sets' owner: a no-op");
-    set_role(&host, &ann, &ws, &dave, "owner").await.expect_status(200, "a second owner");
-    set_role(&host, &ann, &ws, &ann, "member").await.expect_status(200, "an owner steps down beside another");
-    assert_eq!(role_in(&host, &dave.access, &ws, &ann).await, "member");
-    set_role(&host, &ann, &ws, &bob, "guest").await.expect_error(403, "forbidden", "the former owner acts");
-    set_role(&host, &dave, &ws, &dave, "admin").await.expect_error(409, "conflict", "the new last owner");
+    set_role(host, &ann, &ws, &dave, "owner").await.expect_status(200, "a second owner");
+    set_role(host, &ann, &ws, &ann, "member").await.expect_status(200, "an owner steps down beside another");
+    assert_eq!(role_in(host, &dave.access, &ws, &ann).await, "member");
+    set_role(host, &ann, &ws, &bob, "guest").await.expect_error(403, "forbidden", "the former owner acts");
+    set_role(host, &dave, &ws, &dave, "admin").await.expect_error(409, "conflict", "the new last owner");
     // The last owner can neither leave nor be removed.
-    delete(&host, &format!("/api/v1/workspaces/{ws}/members/{}", dave.user_id), &dave.access).await.expect_error(
+    delete(host, &format!("/api/v1/workspaces/{ws}/members/{}", dave.user_id), &dave.access).await.expect_error(
         409,
         "conflict",
         "the last owner leaves",
     );
-    delete(&host, &format!("/api/v1/workspaces/{ws}/members/{}", dave.user_id), &erin.access).await.expect_error(
+    delete(host, &format!("/api/v1/workspaces/{ws}/members/{}", dave.user_id), &erin.access).await.expect_error(
         403,
         "forbidden",
         "an admin removes the owner",
     );
-    assert_eq!(role_in(&host, &erin.access, &ws, &dave).await, "owner");
-    assert_eq!(workspace(&host, &dave.access, &ws).await["member_count"], 5, "nobody left");
+    assert_eq!(role_in(host, &erin.access, &ws, &dave).await, "owner");
+    assert_eq!(workspace(host, &dave.access, &ws).await["member_count"], 5, "nobody left");
 
     // Owners demote other owners.
-    set_role(&host, &dave, &ws, &ann, "owner").await.expect_status(200, "ann is owner again");
-    set_role(&host, &ann, &ws, &dave, "admin").await.expect_status(200, "an owner demotes another owner");
-    let roles: Vec<(String, String)> = members(&host, &cat.access, &ws)
+    set_role(host, &dave, &ws, &ann, "owner").await.expect_status(200, "ann is owner again");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "an owner demotes another owner");
+    let roles: Vec<(String, String)> = members(host, &cat.access, &ws)
         .await
         .iter()
         .map(|m| (m["user_id"].as_str().unwrap().to_string(), m["role"].as_str().unwrap().to_string()))
@@ -428,16 +423,16 @@ async fn roles_and_the_last_owner() {
     // Two owners stepping down at the same moment: exactly one succeeds, every time.
     let (mut owner, mut other) = (&ann, &dave);
     for round in 0..6 {
-        set_role(&host, owner, &ws, other, "owner").await.expect_status(200, "a second owner for the race");
+        set_role(host, owner, &ws, other, "owner").await.expect_status(200, "a second owner for the race");
         let (a, b) =
-            tokio::join!(set_role(&host, owner, &ws, owner, "admin"), set_role(&host, other, &ws, other, "admin"));
+            tokio::join!(set_role(host, owner, &ws, owner, "admin"), set_role(host, other, &ws, other, "admin"));
         let still_owner = match (a.status, b.status) {
             (200, 409) => other,
             (409, 200) => owner,
             _ => panic!("round {round}: one must win and one be refused: {a:?} / {b:?}"),
         };
         let owners: Vec<Value> =
-            members(&host, &erin.access, &ws).await.into_iter().filter(|m| m["role"] == "owner").collect();
+            members(host, &erin.access, &ws).await.into_iter().filter(|m| m["role"] == "owner").collect();
         assert_eq!(owners.len(), 1, "round {round}: exactly one owner remains: {owners:?}");
         assert_eq!(owners[0]["user_id"], still_owner.user_id.as_str());
         (owner, other) = if still_owner.user_id == ann.user_id { (&ann, &dave) } else { (&dave, &ann) };
@@ -448,9 +443,7 @@ async fn roles_and_the_last_owner() {
 // Invites
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn invites_with_limits_revocation_and_expiry() {
-    let host = Host::start().await;
+async fn invites_with_limits_revocation_and_expiry(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let dave = host.signup("dave@example.com").await;
@@ -459,14 +452,14 @@ async fn invites_with_limits_revocation_and_expiry() {
     let (other_ws, _) = host.create_workspace(&eve.access, "Elsewhere").await;
     host.add_to_workspace(&ann, &bob, &ws).await;
     host.add_to_workspace(&ann, &dave, &ws).await;
-    set_role(&host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
     let mut newcomers = Vec::new();
     for i in 0..8 {
         newcomers.push(host.signup(&format!("new{i}@example.com")).await);
     }
 
     // A single-use invite: the second acceptance is refused and nothing changes.
-    let r = create_invite(&host, &ann.access, &ws, json!({ "max_uses": 1 })).await;
+    let r = create_invite(host, &ann.access, &ws, json!({ "max_uses": 1 })).await;
     r.expect_status(201, "single-use invite");
     let once = r.str_at("/invite/code");
     assert_eq!(r.body["invite"]["uses"], 0);
@@ -485,7 +478,7 @@ async fn invites_with_limits_revocation_and_expiry() {
     host.accept_invite(&newcomers[0].access, &once).await.expect_status(200, "accepting again: already a member");
     host.accept_invite(&newcomers[1].access, &once).await.expect_error(410, "gone", "used up");
     assert!(host.workspaces(&newcomers[1].access).await.is_empty(), "the refused user joined nothing");
-    let row = invite_row(&host, &ann.access, &ws, &once).await;
+    let row = invite_row(host, &ann.access, &ws, &once).await;
     assert_eq!((row["uses"].as_i64(), row["max_uses"].as_i64(), &row["valid"]), (Some(1), Some(1), &json!(false)));
     let p = host.get(&format!("/api/v1/invites/{once}"), Some(&newcomers[1].access)).await;
     assert_eq!(p.body["invite"]["valid"], false);
@@ -493,38 +486,38 @@ async fn invites_with_limits_revocation_and_expiry() {
     assert_eq!(p.body["invite"]["already_member"], true);
 
     // Racing for the last uses: exactly max_uses of them get in.
-    let code = create_invite(&host, &ann.access, &ws, json!({ "max_uses": 2 })).await.str_at("/invite/code");
+    let code = create_invite(host, &ann.access, &ws, json!({ "max_uses": 2 })).await.str_at("/invite/code");
     let racers = &newcomers[2..7];
     let replies = futures::future::join_all(racers.iter().map(|s| host.accept_invite(&s.access, &code))).await;
     let won = replies.iter().filter(|r| r.status == 200).count();
     let gone = replies.iter().filter(|r| r.status == 410).count();
     assert_eq!((won, gone), (2, 3), "{replies:?}");
-    assert_eq!(invite_row(&host, &ann.access, &ws, &code).await["uses"], 2, "uses never pass max_uses");
+    assert_eq!(invite_row(host, &ann.access, &ws, &code).await["uses"], 2, "uses never pass max_uses");
     let joined = futures::future::join_all(racers.iter().map(|s| host.workspaces(&s.access))).await;
     assert_eq!(joined.iter().filter(|w| !w.is_empty()).count(), 2);
 
     // Revocation: 410 from then on; revoking twice is fine; unknown or foreign codes are 404.
-    let code = create_invite(&host, &dave.access, &ws, json!({})).await.str_at("/invite/code");
-    let eves = create_invite(&host, &eve.access, &other_ws, json!({})).await.str_at("/invite/code");
+    let code = create_invite(host, &dave.access, &ws, json!({})).await.str_at("/invite/code");
+    let eves = create_invite(host, &eve.access, &other_ws, json!({})).await.str_at("/invite/code");
     let revoke = |c: &str| format!("/api/v1/workspaces/{ws}/invites/{c}");
-    delete(&host, &revoke(&code), &bob.access).await.expect_error(403, "forbidden", "a member revokes");
-    delete(&host, &revoke(&code), &eve.access).await.expect_error(404, "not_found", "an outsider revokes");
-    assert_eq!(invite_row(&host, &ann.access, &ws, &code).await["revoked"], false);
-    let r = delete(&host, &revoke(&code), &dave.access).await;
+    delete(host, &revoke(&code), &bob.access).await.expect_error(403, "forbidden", "a member revokes");
+    delete(host, &revoke(&code), &eve.access).await.expect_error(404, "not_found", "an outsider revokes");
+    assert_eq!(invite_row(host, &ann.access, &ws, &code).await["revoked"], false);
+    let r = delete(host, &revoke(&code), &dave.access).await;
     r.expect_status(204, "an admin revokes");
     assert!(r.text.is_empty());
-    delete(&host, &revoke(&code), &ann.access).await.expect_status(204, "revoking again");
-    delete(&host, &revoke("no-such-code"), &ann.access).await.expect_error(404, "not_found", "unknown code");
-    delete(&host, &revoke(&eves), &ann.access).await.expect_error(404, "not_found", "another workspace's code");
+    delete(host, &revoke(&code), &ann.access).await.expect_status(204, "revoking again");
+    delete(host, &revoke("no-such-code"), &ann.access).await.expect_error(404, "not_found", "unknown code");
+    delete(host, &revoke(&eves), &ann.access).await.expect_error(404, "not_found", "another workspace's code");
     let p = host.get(&format!("/api/v1/invites/{eves}"), Some(&ann.access)).await;
     assert_eq!(p.body["invite"]["valid"], true, "the foreign invite was not touched");
     host.accept_invite(&newcomers[7].access, &code).await.expect_error(410, "gone", "a revoked invite");
-    let row = invite_row(&host, &ann.access, &ws, &code).await;
+    let row = invite_row(host, &ann.access, &ws, &code).await;
     assert_eq!((&row["revoked"], &row["valid"], &row["uses"]), (&json!(true), &json!(false), &json!(0)));
     assert_eq!(row["created_by"], dave.user_id.as_str());
 
     // Expiry, for real: the shortest allowed lifetime is one second.
-    let r = create_invite(&host, &ann.access, &ws, json!({ "expires_in_secs": 1 })).await;
+    let r = create_invite(host, &ann.access, &ws, json!({ "expires_in_secs": 1 })).await;
     r.expect_status(201, "short-lived invite");
     let short = r.str_at("/invite/code");
     let expires = r.body["invite"]["expires_at_ms"].as_i64().unwrap();
@@ -533,11 +526,11 @@ async fn invites_with_limits_revocation_and_expiry() {
     let p = host.get(&format!("/api/v1/invites/{short}"), Some(&newcomers[7].access)).await;
     assert_eq!(p.body["invite"]["valid"], false, "expired");
     host.accept_invite(&newcomers[7].access, &short).await.expect_error(410, "gone", "an expired invite");
-    assert_eq!(invite_row(&host, &ann.access, &ws, &short).await["uses"], 0);
+    assert_eq!(invite_row(host, &ann.access, &ws, &short).await["uses"], 0);
     assert!(host.workspaces(&newcomers[7].access).await.is_empty());
 
     // Creation limits and who may invite whom.
-    let before = invites(&host, &ann.access, &ws).await.len();
+    let before = invites(host, &ann.access, &ws).await.len();
     for (what, body) in [
         ("zero uses", json!({ "max_uses": 0 })),
         ("too many uses", json!({ "max_uses": 10_001 })),
@@ -547,25 +540,25 @@ async fn invites_with_limits_revocation_and_expiry() {
         ("unknown role", json!({ "role": "boss" })),
         ("unknown field", json!({ "uses": 3 })),
     ] {
-        create_invite(&host, &ann.access, &ws, body).await.expect_error(422, "validation_failed", what);
+        create_invite(host, &ann.access, &ws, body).await.expect_error(422, "validation_failed", what);
     }
-    create_invite(&host, &dave.access, &ws, json!({ "role": "admin" })).await.expect_error(
+    create_invite(host, &dave.access, &ws, json!({ "role": "admin" })).await.expect_error(
         403,
         "forbidden",
         "an admin invites an admin",
     );
-    create_invite(&host, &bob.access, &ws, json!({})).await.expect_error(403, "forbidden", "a member, setting off");
-    assert_eq!(invites(&host, &ann.access, &ws).await.len(), before, "refused invites were not created");
-    let r = create_invite(&host, &ann.access, &ws, json!({ "role": "admin" })).await;
+    create_invite(host, &bob.access, &ws, json!({})).await.expect_error(403, "forbidden", "a member, setting off");
+    assert_eq!(invites(host, &ann.access, &ws).await.len(), before, "refused invites were not created");
+    let r = create_invite(host, &ann.access, &ws, json!({ "role": "admin" })).await;
     r.expect_status(201, "the owner invites an admin");
     assert_eq!(r.body["invite"]["role"], "admin");
-    patch(&host, &format!("/api/v1/workspaces/{ws}"), &ann.access, json!({ "members_can_invite": true }))
+    patch(host, &format!("/api/v1/workspaces/{ws}"), &ann.access, json!({ "members_can_invite": true }))
         .await
         .expect_status(200, "members may invite");
-    create_invite(&host, &bob.access, &ws, json!({})).await.expect_status(201, "a member invites a member");
-    let guest_code = create_invite(&host, &bob.access, &ws, json!({ "role": "guest" })).await;
+    create_invite(host, &bob.access, &ws, json!({})).await.expect_status(201, "a member invites a member");
+    let guest_code = create_invite(host, &bob.access, &ws, json!({ "role": "guest" })).await;
     guest_code.expect_status(201, "a member invites a guest");
-    create_invite(&host, &bob.access, &ws, json!({ "role": "admin" })).await.expect_error(
+    create_invite(host, &bob.access, &ws, json!({ "role": "admin" })).await.expect_error(
         403,
         "forbidden",
         "a member invites an admin",
@@ -575,7 +568,7 @@ async fn invites_with_limits_revocation_and_expiry() {
     r.expect_status(200, "a guest joins");
     assert_eq!(r.body["workspace"]["role"], "guest");
     assert!(host.channels(&gus.access, &ws).await.is_empty(), "guests join no channel on their own");
-    create_invite(&host, &gus.access, &ws, json!({ "role": "guest" })).await.expect_error(
+    create_invite(host, &gus.access, &ws, json!({ "role": "guest" })).await.expect_error(
         403,
         "forbidden",
         "guests never invite",
@@ -592,7 +585,7 @@ async fn invites_with_limits_revocation_and_expiry() {
         "not_found",
         "an outsider lists invites",
     );
-    assert!(invites(&host, &dave.access, &ws).await.iter().all(|i| i["workspace_id"] == ws.as_str()));
+    assert!(invites(host, &dave.access, &ws).await.iter().all(|i| i["workspace_id"] == ws.as_str()));
     host.get("/api/v1/invites/no-such-code", Some(&ann.access)).await.expect_error(404, "not_found", "unknown");
     host.get(&format!("/api/v1/invites/{once}"), None).await.expect_error(401, "unauthenticated", "no token");
 }
@@ -601,9 +594,7 @@ async fn invites_with_limits_revocation_and_expiry() {
 // Removal
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
-    let host = Host::start().await;
+async fn removal_closes_sockets_at_once_and_leaves_no_trace(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let cat = host.signup("cat@example.com").await;
@@ -613,17 +604,17 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
     for s in [&bob, &cat, &dave, &erin] {
         host.add_to_workspace(&ann, s, &ws).await;
     }
-    set_role(&host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
-    set_role(&host, &ann, &ws, &erin, "admin").await.expect_status(200, "erin is admin");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
+    set_role(host, &ann, &ws, &erin, "admin").await.expect_status(200, "erin is admin");
     let dev = host.create_channel(&ann.access, &ws, "dev", "public").await;
     host.join_channel(&bob.access, &dev).await;
     host.post_message(&bob.access, &dev, "bob was here").await;
     // Bob is also in another workspace, which his removal must not touch.
     let (bobs_ws, bobs_general) = host.create_workspace(&bob.access, "Bob's").await;
 
-    let (mut bob_ws, bob_subs) = Ws::connect(&host, &bob.access, false).await;
+    let (mut bob_ws, bob_subs) = Ws::connect(host, &bob.access, false).await;
     assert_eq!(bob_subs.len(), 3, "general, dev and his own general");
-    let (mut cat_ws, _) = Ws::connect(&host, &cat.access, false).await;
+    let (mut cat_ws, _) = Ws::connect(host, &cat.access, false).await;
     let general_seq = host.events_page(&ann.access, &general, 0, Some(200)).await.last_seq;
     let dev_seq = host.events_page(&ann.access, &dev, 0, Some(200)).await.last_seq;
 
@@ -636,16 +627,16 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
         ("an admin removes the owner", &dave, &ann, 403, "forbidden"),
         ("the last owner leaves", &ann, &ann, 409, "conflict"),
     ] {
-        delete(&host, &remove(target), &actor.access).await.expect_error(status, code, what);
+        delete(host, &remove(target), &actor.access).await.expect_error(status, code, what);
     }
-    delete(&host, &format!("/api/v1/workspaces/{ws}/members/00000000-0000-0000-0000-000000000000"), &ann.access)
+    delete(host, &format!("/api/v1/workspaces/{ws}/members/00000000-0000-0000-0000-000000000000"), &ann.access)
         .await
         .expect_error(404, "not_found", "not a member");
-    assert_eq!(workspace(&host, &ann.access, &ws).await["member_count"], 5);
+    assert_eq!(workspace(host, &ann.access, &ws).await["member_count"], 5);
     assert_eq!(host.events_page(&ann.access, &general, 0, Some(200)).await.last_seq, general_seq, "no events");
 
     // An admin removes Bob.
-    let r = delete(&host, &remove(&bob), &dave.access).await;
+    let r = delete(host, &remove(&bob), &dave.access).await;
     r.expect_status(204, "an admin removes a member");
     assert!(r.text.is_empty());
 
@@ -681,7 +672,7 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
     );
     let bob2 = host.login("bob@example.com").await;
     assert_eq!(ids(&host.workspaces(&bob2.access).await), [bobs_ws.as_str()]);
-    assert_workspace_invisible(&host, &bob2.access, &ws, &[&general, &dev], "removed").await;
+    assert_workspace_invisible(host, &bob2.access, &ws, &[&general, &dev], "removed").await;
     host.get(&format!("/api/v1/users/{}", ann.user_id), Some(&bob2.access)).await.expect_error(
         404,
         "not_found",
@@ -692,28 +683,28 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
         "not_found",
         "the removed member's profile",
     );
-    let (bob_ws2, subs) = Ws::connect(&host, &bob2.access, false).await;
+    let (bob_ws2, subs) = Ws::connect(host, &bob2.access, false).await;
     assert_eq!(subs.iter().map(|s| s.channel_id.to_string()).collect::<Vec<_>>(), [bobs_general]);
     bob_ws2.close().await;
-    assert!(member(&members(&host, &ann.access, &ws).await, &bob).is_none(), "removed members are never listed");
-    assert_eq!(workspace(&host, &ann.access, &ws).await["member_count"], 4);
+    assert!(member(&members(host, &ann.access, &ws).await, &bob).is_none(), "removed members are never listed");
+    assert_eq!(workspace(host, &ann.access, &ws).await["member_count"], 4);
 
     // No way back through an invite, and the invite is not spent.
     let code = host.create_invite(&ann.access, &ws).await;
     host.accept_invite(&bob2.access, &code).await.expect_error(403, "forbidden", "a removed member accepts");
-    assert_eq!(invite_row(&host, &ann.access, &ws, &code).await["uses"], 0);
+    assert_eq!(invite_row(host, &ann.access, &ws, &code).await["uses"], 0);
     // Removing him again finds nobody.
-    delete(&host, &remove(&bob), &ann.access).await.expect_error(404, "not_found", "removed twice");
+    delete(host, &remove(&bob), &ann.access).await.expect_error(404, "not_found", "removed twice");
 
     // Owners remove admins.
-    delete(&host, &remove(&erin), &ann.access).await.expect_status(204, "the owner removes an admin");
+    delete(host, &remove(&erin), &ann.access).await.expect_status(204, "the owner removes an admin");
     let ev = cat_ws.next_event().await;
     assert_eq!(ev.kind, kind::MEMBER_LEFT);
     assert_eq!(ev.data, json!({ "user_id": erin.user_id, "by": ann.user_id, "reason": "removed" }));
 
     // Leaving: the session goes on, only the workspace's channels fall silent.
     let cat_general_seq = host.events_page(&ann.access, &general, 0, Some(200)).await.last_seq;
-    delete(&host, &remove(&cat), &cat.access).await.expect_status(204, "a member leaves");
+    delete(host, &remove(&cat), &cat.access).await.expect_status(204, "a member leaves");
     let ev = cat_ws.next_event().await;
     assert_eq!((ev.kind.as_str(), ev.seq), (kind::MEMBER_LEFT, cat_general_seq + 1));
     assert_eq!(ev.data, json!({ "user_id": cat.user_id, "by": cat.user_id, "reason": "left" }));
@@ -721,7 +712,7 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
     host.post_message(&ann.access, &general, "cat is gone").await;
     cat_ws.expect_no_event(Duration::from_millis(500)).await;
     host.get("/api/v1/me", Some(&cat.access)).await.expect_status(200, "still logged in after leaving");
-    assert_workspace_invisible(&host, &cat.access, &ws, &[&general], "left").await;
+    assert_workspace_invisible(host, &cat.access, &ws, &[&general], "left").await;
     cat_ws.close().await;
 }
 
@@ -729,9 +720,7 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace() {
 // Deactivation
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
-    let host = Host::start().await;
+async fn deactivation_hides_the_workspace_and_reactivation_restores_it(host: &Host) {
     let ann = host.signup("ann@example.com").await;
     let bob = host.signup("bob@example.com").await;
     let cat = host.signup("cat@example.com").await;
@@ -741,12 +730,12 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
     for s in [&bob, &cat, &dave, &erin] {
         host.add_to_workspace(&ann, s, &ws).await;
     }
-    set_role(&host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
-    set_role(&host, &ann, &ws, &erin, "admin").await.expect_status(200, "erin is admin");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "dave is admin");
+    set_role(host, &ann, &ws, &erin, "admin").await.expect_status(200, "erin is admin");
     let dev = host.create_channel(&ann.access, &ws, "dev", "public").await;
     host.join_channel(&bob.access, &dev).await;
-    let (mut bob_ws, _) = Ws::connect(&host, &bob.access, false).await;
-    let (mut cat_ws, _) = Ws::connect(&host, &cat.access, false).await;
+    let (mut bob_ws, _) = Ws::connect(host, &bob.access, false).await;
+    let (mut cat_ws, _) = Ws::connect(host, &cat.access, false).await;
     let general_seq = host.events_page(&ann.access, &general, 0, Some(200)).await.last_seq;
 
     let act = |s: &Session, what: &str| format!("/api/v1/workspaces/{ws}/members/{}/{what}", s.user_id);
@@ -767,7 +756,7 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
         "method_not_allowed",
         "GET deactivate",
     );
-    assert_eq!(workspace(&host, &ann.access, &ws).await["member_count"], 5, "nobody was deactivated");
+    assert_eq!(workspace(host, &ann.access, &ws).await["member_count"], 5, "nobody was deactivated");
 
     // An admin deactivates Bob: his sockets close at once, Cat's do not.
     let r = host.post_empty(&act(&bob, "deactivate"), Some(&dave.access)).await;
@@ -784,8 +773,8 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
     // Login works; the workspace is invisible, live and stored.
     let bob2 = host.login("bob@example.com").await;
     assert!(host.workspaces(&bob2.access).await.is_empty());
-    assert_workspace_invisible(&host, &bob2.access, &ws, &[&general, &dev], "deactivated").await;
-    let (mut bob_ws2, subs) = Ws::connect(&host, &bob2.access, false).await;
+    assert_workspace_invisible(host, &bob2.access, &ws, &[&general, &dev], "deactivated").await;
+    let (mut bob_ws2, subs) = Ws::connect(host, &bob2.access, false).await;
     assert!(subs.is_empty(), "no subscriptions into the workspace: {subs:?}");
     host.post_message(&ann.access, &general, "bob cannot hear this").await;
     bob_ws2.expect_no_event(Duration::from_millis(500)).await;
@@ -794,11 +783,11 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
     host.accept_invite(&bob2.access, &code).await.expect_error(403, "forbidden", "a deactivated member accepts");
 
     // Admins see him, flagged; members do not; he is not counted.
-    let listed = members(&host, &dave.access, &ws).await;
+    let listed = members(host, &dave.access, &ws).await;
     assert_eq!(member(&listed, &bob).unwrap()["deactivated"], true);
     assert!(listed.iter().filter(|m| m["user_id"] != bob.user_id.as_str()).all(|m| m["deactivated"] == false));
-    assert!(member(&members(&host, &cat.access, &ws).await, &bob).is_none(), "members do not see him");
-    assert_eq!(workspace(&host, &cat.access, &ws).await["member_count"], 4);
+    assert!(member(&members(host, &cat.access, &ws).await, &bob).is_none(), "members do not see him");
+    assert_eq!(workspace(host, &cat.access, &ws).await["member_count"], 4);
     host.get(&format!("/api/v1/users/{}", bob.user_id), Some(&cat.access)).await.expect_error(
         404,
         "not_found",
@@ -822,20 +811,28 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it() {
         let row = chans.iter().find(|c| c["id"] == ch.as_str()).unwrap();
         assert_eq!(row["is_member"], true, "membership of {ch} kept");
     }
-    let (mut bob_ws3, subs) = Ws::connect(&host, &bob2.access, false).await;
+    let (mut bob_ws3, subs) = Ws::connect(host, &bob2.access, false).await;
     assert_eq!(subs.len(), 2, "subscribed to general and dev again");
     let seq = host.post_message(&bob2.access, &dev, "back").await;
     let ev = bob_ws3.next_event().await;
     assert_eq!((ev.kind.as_str(), ev.seq), (kind::MESSAGE_POSTED, seq));
-    assert_eq!(member(&members(&host, &cat.access, &ws).await, &bob).unwrap()["deactivated"], false);
-    assert_eq!(workspace(&host, &cat.access, &ws).await["member_count"], 5);
+    assert_eq!(member(&members(host, &cat.access, &ws).await, &bob).unwrap()["deactivated"], false);
+    assert_eq!(workspace(host, &cat.access, &ws).await["member_count"], 5);
     bob_ws3.close().await;
 
     // Owners deactivate admins; a deactivated admin cannot act.
     host.post_empty(&act(&dave, "deactivate"), Some(&ann.access)).await.expect_status(200, "the owner deactivates");
-    set_role(&host, &dave, &ws, &cat, "guest").await.expect_error(401, "unauthenticated", "old session ended");
+    set_role(host, &dave, &ws, &cat, "guest").await.expect_error(401, "unauthenticated", "old session ended");
     let dave2 = host.login("dave@example.com").await;
-    set_role(&host, &dave2, &ws, &cat, "guest").await.expect_error(404, "not_found", "a deactivated admin acts");
-    assert_eq!(role_in(&host, &ann.access, &ws, &cat).await, "member");
+    set_role(host, &dave2, &ws, &cat, "guest").await.expect_error(404, "not_found", "a deactivated admin acts");
+    assert_eq!(role_in(host, &ann.access, &ws, &cat).await, "member");
     cat_ws.close().await;
 }
+
+common::edge::both_targets!(
+    settings_and_profiles,
+    roles_and_the_last_owner,
+    invites_with_limits_revocation_and_expiry,
+    removal_closes_sockets_at_once_and_leaves_no_trace,
+    deactivation_hides_the_workspace_and_reactivation_restores_it,
+);
