@@ -124,11 +124,15 @@ fn web_unit_tests() -> Result<Counts> {
     let out = Command::new("npx")
         .args(["vitest", "run", "--color=false"])
         .current_dir("web")
+        .env("NO_COLOR", "1")
+        .env_remove("FORCE_COLOR")
         .stderr(Stdio::inherit())
         .output()
         .context("start vitest")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
+    let raw = String::from_utf8_lossy(&out.stdout);
+    print!("{raw}");
+    // Some CI environments force colour whatever the flags say; count on plain text.
+    let text = strip_ansi(&raw);
     let mut counts = Counts::default();
     if let Some(line) = text.lines().map(str::trim).find(|l| l.starts_with("Tests ")) {
         for part in line.trim_start_matches("Tests").split('|') {
@@ -191,6 +195,26 @@ fn browser_tests() -> Result<Counts> {
     Ok(counts)
 }
 
+/// Drops ANSI escape sequences (`ESC [ ... letter`), so summaries parse the same coloured or not.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn number_before(s: &str, label: &str) -> u64 {
     s.split(';')
         .find_map(|part| {
@@ -208,5 +232,12 @@ mod tests {
         assert_eq!(super::number_before(l, " failed"), 1);
         assert_eq!(super::number_before(l, " ignored"), 2);
         assert_eq!(super::number_before("FAILED. 3 passed; 4 failed;", " failed"), 4);
+    }
+
+    #[test]
+    fn ansi_colour_is_stripped() {
+        let line =
+            "\u{1b}[2m      Tests \u{1b}[22m \u{1b}[1m\u{1b}[32m42 passed\u{1b}[39m\u{1b}[22m\u{1b}[90m (42)\u{1b}[39m";
+        assert_eq!(super::strip_ansi(line), "      Tests  42 passed (42)");
     }
 }
