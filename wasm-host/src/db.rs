@@ -2,15 +2,14 @@
 //! a connection pool over it; migrations at start; and the API's `Sql` port natively.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use ocomms_api::ports::{DbError, Row, Sql, Value};
+use ocomms_pg_values::{Param, db_error};
 use ocomms_pglocal::{Auth, Cluster, Options};
-use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::ToSql;
 
 /// Longest wait for a pooled connection, for a new connection, or for a recycle check.
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,104 +99,20 @@ pub struct PgSql {
     pub pool: Pool,
 }
 
-fn db_error(e: tokio_postgres::Error) -> DbError {
-    match e.as_db_error() {
-        Some(d) => DbError {
-            code: Some(d.code().code().to_string()),
-            constraint: d.constraint().map(str::to_string),
-            message: d.message().to_string(),
-        },
-        None if e.is_closed() => DbError::unavailable(e.to_string()),
-        None => DbError::other(e.to_string()),
-    }
-}
-
 impl Sql for PgSql {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
         let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = client.query(&stmt, &refs).await.map_err(db_error)?;
-        let columns: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
-        rows.iter()
-            .map(|r| {
-                let values = (0..r.len()).map(|i| read(r, i)).collect::<Result<_, _>>()?;
-                Ok(Row { columns: columns.clone(), values })
-            })
-            .collect()
+        ocomms_pg_values::rows(&client.query(&stmt, &refs).await.map_err(db_error)?)
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
         let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         client.execute(&stmt, &refs).await.map_err(db_error)
     }
-}
-
-/// A [`Value`] bound to whatever type the statement's parameter has.
-#[derive(Debug)]
-struct Param<'a>(&'a Value);
-
-impl ToSql for Param<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Bool(b) => b.to_sql(ty, out),
-            Value::Int(i) => match *ty {
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                _ => i.to_sql(ty, out),
-            },
-            Value::Float(f) => f.to_sql(ty, out),
-            Value::Text(s) if *ty == Type::UUID => uuid::Uuid::parse_str(s)?.to_sql(ty, out),
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Uuid(u) if *ty == Type::TEXT => u.to_string().to_sql(ty, out),
-            Value::Uuid(u) => u.to_sql(ty, out),
-            Value::Json(j) => j.to_sql(ty, out),
-            Value::Timestamp(us) => {
-                let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(u64::try_from(*us)?);
-                t.to_sql(ty, out)
-            }
-        }
-    }
-
-    /// Every type is accepted here; `to_sql` refuses a mismatch with a clear error.
-    fn accepts(_ty: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-fn read(row: &tokio_postgres::Row, i: usize) -> Result<Value, DbError> {
-    let ty = row.columns()[i].type_().clone();
-    let err = |e: tokio_postgres::Error| DbError::other(format!("column {i}: {e}"));
-    macro_rules! get {
-        ($t:ty, $f:expr) => {
-            row.try_get::<_, Option<$t>>(i).map_err(err)?.map_or(Value::Null, $f)
-        };
-    }
-    Ok(match ty {
-        Type::BOOL => get!(bool, Value::Bool),
-        Type::INT2 => get!(i16, |v| Value::Int(v.into())),
-        Type::INT4 => get!(i32, |v| Value::Int(v.into())),
-        Type::INT8 => get!(i64, Value::Int),
-        Type::FLOAT4 => get!(f32, |v| Value::Float(v.into())),
-        Type::FLOAT8 => get!(f64, Value::Float),
-        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => get!(String, Value::Text),
-        Type::UUID => get!(uuid::Uuid, Value::Uuid),
-        Type::JSON | Type::JSONB => get!(serde_json::Value, Value::Json),
-        Type::TIMESTAMPTZ | Type::TIMESTAMP => get!(SystemTime, |t| {
-            let us = match t.duration_since(SystemTime::UNIX_EPOCH) {
-                Ok(d) => d.as_micros() as i64,
-                Err(e) => -(e.duration().as_micros() as i64),
-            };
-            Value::Timestamp(us)
-        }),
-        other => return Err(DbError::other(format!("column {i}: unsupported type {other}"))),
-    })
 }

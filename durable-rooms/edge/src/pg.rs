@@ -5,17 +5,15 @@
 //! and speaks TLS to it; locally it goes straight to PostgreSQL. Each call is one statement,
 //! hence one transaction, which is what Hyperdrive's transaction pooling expects.
 //!
-//! Values map like the host's native adapter (`wasm-host/src/db.rs`), except timestamps,
-//! which are read and written as raw microseconds: `SystemTime` has no clock on
-//! wasm32-unknown-unknown.
+//! Values map as on the host (both use `ocomms-pg-values`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use futures::StreamExt as _;
 use ocomms_api::ports::{DbError, Row, Sql, Value};
-use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use ocomms_pg_values::{Param, db_error};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls};
 use worker::postgres_tls::PassthroughTls;
 use worker::{Env, SecureTransport, Socket};
@@ -104,17 +102,6 @@ fn tcp_address(config: &Config) -> Result<(String, u16), DbError> {
     Ok((host, port))
 }
 
-fn db_error(e: tokio_postgres::Error) -> DbError {
-    match e.as_db_error() {
-        Some(d) => DbError {
-            code: Some(d.code().code().to_string()),
-            constraint: d.constraint().map(str::to_string),
-            message: d.message().to_string(),
-        },
-        None => DbError::other(e.to_string()),
-    }
-}
-
 impl Sql for EdgePg {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         Ok(self.run(sql, params).await?.0)
@@ -169,7 +156,7 @@ impl EdgePg {
     /// Runs one statement; returns its rows and the number of rows it affected.
     async fn run(&self, sql: &str, params: &[Value]) -> Result<(Vec<Row>, u64), DbError> {
         let client = self.client().await?;
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let bound = Param::all(params);
         let (rows, affected) = match param_types::get(sql) {
             Some(types) if types.len() == bound.len() => {
                 let typed = bound.iter().zip(types.iter()).map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()));
@@ -199,121 +186,14 @@ impl EdgePg {
                 (rows, affected)
             }
         };
-        let Some(first) = rows.first() else { return Ok((Vec::new(), affected)) };
-        let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
-        let rows = rows
-            .iter()
-            .map(|r| {
-                let values = (0..r.len()).map(|i| read(r, i)).collect::<Result<_, _>>()?;
-                Ok(Row { columns: columns.clone(), values })
-            })
-            .collect::<Result<_, DbError>>()?;
-        Ok((rows, affected))
+        Ok((ocomms_pg_values::rows(&rows)?, affected))
     }
-}
-
-/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-
-/// A [`Value`] bound to whatever type the statement's parameter has.
-#[derive(Debug)]
-struct Param<'a>(&'a Value);
-
-impl ToSql for Param<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Bool(b) => b.to_sql(ty, out),
-            Value::Int(i) => match *ty {
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                _ => i.to_sql(ty, out),
-            },
-            Value::Float(f) => f.to_sql(ty, out),
-            Value::Text(s) if *ty == Type::UUID => uuid::Uuid::parse_str(s)?.to_sql(ty, out),
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Uuid(u) if *ty == Type::TEXT => u.to_string().to_sql(ty, out),
-            Value::Uuid(u) => u.to_sql(ty, out),
-            Value::Json(j) => j.to_sql(ty, out),
-            Value::Timestamp(us) => {
-                if *ty != Type::TIMESTAMPTZ && *ty != Type::TIMESTAMP {
-                    return Err(format!("a timestamp cannot bind to {ty}").into());
-                }
-                // Both timestamp types are an int8 of microseconds since 2000-01-01.
-                us.checked_sub(PG_EPOCH_MICROS).ok_or("timestamp out of range")?.to_sql(&Type::INT8, out)
-            }
-        }
-    }
-
-    /// Every type is accepted here; `to_sql` refuses a mismatch with a clear error.
-    fn accepts(_ty: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-/// A `timestamp`/`timestamptz` read as microseconds since the Unix epoch.
-struct Micros(i64);
-
-impl<'a> FromSql<'a> for Micros {
-    fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let pg = i64::from_sql(&Type::INT8, raw)?;
-        Ok(Self(pg.checked_add(PG_EPOCH_MICROS).ok_or("timestamp out of range")?))
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::TIMESTAMPTZ || *ty == Type::TIMESTAMP
-    }
-}
-
-fn read(row: &tokio_postgres::Row, i: usize) -> Result<Value, DbError> {
-    let ty = row.columns()[i].type_().clone();
-    let err = |e: tokio_postgres::Error| DbError::other(format!("column {i}: {e}"));
-    macro_rules! get {
-        ($t:ty, $f:expr) => {
-            row.try_get::<_, Option<$t>>(i).map_err(err)?.map_or(Value::Null, $f)
-        };
-    }
-    Ok(match ty {
-        Type::BOOL => get!(bool, Value::Bool),
-        Type::INT2 => get!(i16, |v| Value::Int(v.into())),
-        Type::INT4 => get!(i32, |v| Value::Int(v.into())),
-        Type::INT8 => get!(i64, Value::Int),
-        Type::FLOAT4 => get!(f32, |v| Value::Float(v.into())),
-        Type::FLOAT8 => get!(f64, Value::Float),
-        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => get!(String, Value::Text),
-        Type::UUID => get!(uuid::Uuid, Value::Uuid),
-        Type::JSON | Type::JSONB => get!(serde_json::Value, Value::Json),
-        Type::TIMESTAMPTZ | Type::TIMESTAMP => get!(Micros, |m| Value::Timestamp(m.0)),
-        other => return Err(DbError::other(format!("column {i}: unsupported type {other}"))),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-
-    #[test]
-    fn timestamps_are_raw_microseconds_since_2000() {
-        let mut out = bytes::BytesMut::new();
-        // 2000-01-01T00:00:01Z
-        let us = PG_EPOCH_MICROS + 1_000_000;
-        Param(&Value::Timestamp(us)).to_sql(&Type::TIMESTAMPTZ, &mut out).unwrap();
-        assert_eq!(out.as_ref(), 1_000_000i64.to_be_bytes());
-        assert_eq!(Micros::from_sql(&Type::TIMESTAMPTZ, &out).unwrap().0, us);
-        assert!(Param(&Value::Timestamp(us)).to_sql(&Type::TEXT, &mut out).is_err());
-    }
-
-    #[test]
-    fn integers_fit_the_parameter_type() {
-        let mut out = bytes::BytesMut::new();
-        Param(&Value::Int(7)).to_sql(&Type::INT4, &mut out).unwrap();
-        assert_eq!(out.as_ref(), 7i32.to_be_bytes());
-        assert!(Param(&Value::Int(i64::MAX)).to_sql(&Type::INT4, &mut out).is_err());
-    }
 
     #[test]
     fn url_configs_give_a_tcp_address() {

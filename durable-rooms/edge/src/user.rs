@@ -3,8 +3,13 @@
 //!
 //! - Per socket, in its attachment: id, session, encoding, whether `hello` went out, and
 //!   whether we are closing it.
-//! - Per user, in storage: the channels the sockets are subscribed to and the away flag.
+//! - Per user, in storage: the channels the sockets are subscribed to and the away state.
 //! - In memory only while a socket connects: the frames that arrive before its `hello`.
+//!
+//! Idle users go away as on the host: each socket's attachment keeps its last activity
+//! (typing, saying "online"); an alarm fires when the newest of them is `AWAY_AFTER_SECS`
+//! old and marks the user away, unless they said so themselves; activity brings them back.
+//! The alarm is the object's only timer, so a hibernated user costs nothing until then.
 //!
 //! A socket connects like on the host: the session must be live, the channels come from
 //! PostgreSQL, each channel's [`crate::ChannelRoom`] subscribes the user, then `hello` with
@@ -36,6 +41,17 @@ use crate::wire::{
 
 const CHANNELS_KEY: &str = "channels";
 const AWAY_KEY: &str = "away";
+/// Seconds without activity before a connected user shows as away (host: `--away-after`).
+const AWAY_AFTER_SETTING: &str = "AWAY_AFTER_SECS";
+const DEFAULT_AWAY_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// The away state kept in storage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Away {
+    away: bool,
+    /// The user said so: idleness and activity leave it alone until they say "online".
+    by_choice: bool,
+}
 
 /// What a socket carries through hibernation (well under the 2 KiB attachment limit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,9 +64,13 @@ struct Tag {
     ready: bool,
     /// We are closing it: it no longer counts and hears nothing.
     closing: bool,
+    /// Last activity on this socket (connecting, typing, saying "online"), Unix ms.
+    #[serde(default)]
+    active_ms: i64,
 }
 
-#[durable_object(websocket)]
+// No attribute: the object takes WebSocket events and its idle alarm.
+#[durable_object]
 pub struct UserSockets {
     state: State,
     env: Env,
@@ -61,7 +81,7 @@ pub struct UserSockets {
 struct Inner {
     loaded: bool,
     channels: BTreeSet<ChannelId>,
-    away: bool,
+    away: Away,
     /// Frames for sockets still connecting, in arrival order.
     pending: HashMap<u32, Vec<ServerFrame>>,
     /// One stub per channel object, so calls to one room arrive in order.
@@ -83,7 +103,7 @@ impl DurableObject for UserSockets {
             return reply::status(503, "user object unavailable");
         }
         match route {
-            wire::user::WS => self.connect(&req, user).await,
+            wire::user::WS => self.accept_socket(&req, user).await,
             wire::user::FRAMES => match reply::body::<FramesReq>(&mut req).await {
                 Ok(m) => reply::json(&FramesReply { sockets: self.push(&m.frames) }),
                 Err(e) => reply::status(400, &e.to_string()),
@@ -126,13 +146,33 @@ impl DurableObject for UserSockets {
             Err(e) => Some(error_frame("bad_frame", &e)),
             Ok(ClientFrame::Ping { nonce }) => Some(ServerFrame::Pong { nonce }),
             Ok(ClientFrame::Auth { .. }) => Some(error_frame("already_authenticated", "this socket is authenticated")),
-            Ok(ClientFrame::Typing { channel_id }) => self.typing(tag.user, channel_id).await,
-            Ok(ClientFrame::SetPresence { status }) => self.set_presence(tag.user, status).await,
+            Ok(ClientFrame::Typing { channel_id }) => {
+                self.activity(&ws, tag.clone()).await;
+                self.typing(tag.user, channel_id).await
+            }
+            Ok(ClientFrame::SetPresence { status }) => self.set_presence(&ws, tag, status).await,
         };
         if let Some(frame) = reply {
             self.send_to(&ws, &frame);
         }
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.load().await {
+            worker::console_error!("user alarm: load: {e}");
+            return Response::empty();
+        }
+        let tags: Vec<Tag> = self.sockets().into_iter().map(|(_, t)| t).filter(|t| t.ready).collect();
+        let Some(user) = tags.first().map(|t| t.user) else { return Response::empty() };
+        let latest = tags.iter().map(|t| t.active_ms).max().unwrap_or(0);
+        let away = self.inner.borrow().away.away;
+        match idle_check(now_ms(), latest, self.away_after_ms(), away) {
+            IdleCheck::GoAway => self.change_away(user, Away { away: true, by_choice: false }).await,
+            IdleCheck::CheckAt(at) => self.arm_idle_alarm_at(at).await,
+            IdleCheck::Nothing => {}
+        }
+        Response::empty()
     }
 
     async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _was_clean: bool) -> Result<()> {
@@ -155,6 +195,31 @@ fn error_frame(code: &str, message: &str) -> ServerFrame {
     ServerFrame::Error { code: code.into(), message: message.into() }
 }
 
+fn now_ms() -> i64 {
+    worker::js_sys::Date::now() as i64
+}
+
+/// What the idle alarm does, given the newest activity over the user's sockets.
+#[derive(Debug, PartialEq, Eq)]
+enum IdleCheck {
+    /// Idle long enough: show the user as away.
+    GoAway,
+    /// Active since: look again at this instant (Unix ms).
+    CheckAt(i64),
+    /// Already away: activity re-arms the alarm.
+    Nothing,
+}
+
+fn idle_check(now_ms: i64, latest_activity_ms: i64, away_after_ms: i64, away: bool) -> IdleCheck {
+    if away {
+        IdleCheck::Nothing
+    } else if now_ms.saturating_sub(latest_activity_ms) >= away_after_ms {
+        IdleCheck::GoAway
+    } else {
+        IdleCheck::CheckAt(latest_activity_ms.saturating_add(away_after_ms))
+    }
+}
+
 impl UserSockets {
     /// Reads the user's channel set and away flag back from storage on first use.
     async fn load(&self) -> std::result::Result<(), String> {
@@ -163,11 +228,11 @@ impl UserSockets {
         }
         let storage = self.state.storage();
         let channels: Option<Vec<ChannelId>> = storage.get(CHANNELS_KEY).await.map_err(|e| e.to_string())?;
-        let away: Option<bool> = storage.get(AWAY_KEY).await.map_err(|e| e.to_string())?;
+        let away: Option<Away> = storage.get(AWAY_KEY).await.map_err(|e| e.to_string())?;
         let mut inner = self.inner.borrow_mut();
         if !inner.loaded {
             inner.channels = channels.unwrap_or_default().into_iter().collect();
-            inner.away = away.unwrap_or(false);
+            inner.away = away.unwrap_or_default();
             inner.loaded = true;
         }
         Ok(())
@@ -227,7 +292,7 @@ impl UserSockets {
     }
 
     /// The Worker hands over a verified upgrade: accept it, then connect it like the host.
-    async fn connect(&self, req: &Request, user: UserId) -> Result<Response> {
+    async fn accept_socket(&self, req: &Request, user: UserId) -> Result<Response> {
         let session =
             req.headers().get(wire::headers::SESSION).ok().flatten().and_then(|s| s.parse::<uuid::Uuid>().ok());
         let Some(session) = session else {
@@ -247,6 +312,7 @@ impl UserSockets {
             msgpack: frames::is_msgpack(protocol),
             ready: false,
             closing: false,
+            active_ms: now_ms(),
         };
         ws.serialize_attachment(&tag)?;
         self.inner.borrow_mut().pending.insert(tag.id, Vec::new());
@@ -302,7 +368,7 @@ impl UserSockets {
                 inner.channels.clear();
             }
             inner.channels.extend(channels.iter().map(|(c, _)| *c));
-            inner.away
+            inner.away.away
         };
         self.save_channels().await;
         let calls = channels.iter().map(|(channel, seq)| async move {
@@ -334,12 +400,13 @@ impl UserSockets {
         }
         tag.ready = true;
         let _ = ws.serialize_attachment(&tag);
+        self.arm_idle_alarm_at(tag.active_ms.saturating_add(self.away_after_ms())).await;
         Ok(())
     }
 
     /// The user joined a channel: open sockets subscribe to it.
     async fn joined(&self, m: JoinedReq) -> JoinedReply {
-        let away = self.inner.borrow().away;
+        let away = self.inner.borrow().away.away;
         if self.sockets().is_empty() {
             return JoinedReply { online: false, away };
         }
@@ -433,31 +500,59 @@ impl UserSockets {
         }
     }
 
-    /// Online or away, said by the client; every room the user is in hears of a change.
-    async fn set_presence(&self, user: UserId, status: Presence) -> Option<ServerFrame> {
-        let away = match status {
-            Presence::Online => false,
-            Presence::Away => true,
+    /// Online or away, said by the client.
+    async fn set_presence(&self, ws: &WebSocket, tag: Tag, status: Presence) -> Option<ServerFrame> {
+        let user = tag.user;
+        match status {
+            Presence::Online => {
+                self.activity(ws, tag).await;
+                self.change_away(user, Away::default()).await;
+                self.arm_idle_alarm_at(now_ms().saturating_add(self.away_after_ms())).await;
+            }
+            Presence::Away => self.change_away(user, Away { away: true, by_choice: true }).await,
             Presence::Offline => {
                 return Some(error_frame(
                     "bad_presence",
                     "offline is shown when the last socket closes; it cannot be set",
                 ));
             }
+        }
+        None
+    }
+
+    /// The person did something on this socket: not idle, and back if idleness made them away.
+    async fn activity(&self, ws: &WebSocket, mut tag: Tag) {
+        tag.active_ms = now_ms();
+        let _ = ws.serialize_attachment(&tag);
+        let idle_away = {
+            let away = self.inner.borrow().away;
+            away.away && !away.by_choice
         };
-        let channels: Vec<ChannelId> = {
+        if idle_away {
+            self.change_away(tag.user, Away::default()).await;
+            self.arm_idle_alarm_at(tag.active_ms.saturating_add(self.away_after_ms())).await;
+        }
+    }
+
+    /// Records the away state; every room the user is in hears of a change in it.
+    async fn change_away(&self, user: UserId, to: Away) {
+        let (changed, channels): (bool, Vec<ChannelId>) = {
             let mut inner = self.inner.borrow_mut();
-            if inner.away == away {
-                return None;
+            let changed = inner.away.away != to.away;
+            if inner.away == to {
+                return;
             }
-            inner.away = away;
-            inner.channels.iter().copied().collect()
+            inner.away = to;
+            (changed, inner.channels.iter().copied().collect())
         };
-        if let Err(e) = self.state.storage().put(AWAY_KEY, away).await {
+        if let Err(e) = self.state.storage().put(AWAY_KEY, to).await {
             worker::console_error!("user {user}: store away: {e}");
         }
+        if !changed {
+            return;
+        }
         let calls = channels.iter().map(|channel| async move {
-            let req = PresenceReq { user_id: user, away };
+            let req = PresenceReq { user_id: user, away: to.away };
             (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::PRESENCE, &req).await)
         });
         for (channel, r) in join_all(calls).await {
@@ -465,7 +560,27 @@ impl UserSockets {
                 worker::console_error!("user {user}: presence in {channel}: {e}");
             }
         }
-        None
+    }
+
+    fn away_after_ms(&self) -> i64 {
+        crate::setting(&self.env, AWAY_AFTER_SETTING)
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(DEFAULT_AWAY_AFTER_MS, |s| (s * 1000.0) as i64)
+    }
+
+    /// Makes sure the idle alarm fires no later than `at` (Unix ms).
+    async fn arm_idle_alarm_at(&self, at: i64) {
+        let storage = self.state.storage();
+        match storage.get_alarm().await {
+            Ok(Some(current)) if current <= at => {}
+            Ok(_) => {
+                if let Err(e) = storage.set_alarm(at.saturating_sub(now_ms()).max(0)).await {
+                    worker::console_error!("user: set the idle alarm: {e}");
+                }
+            }
+            Err(e) => worker::console_error!("user: read the idle alarm: {e}"),
+        }
     }
 
     fn stub(&self, channel: ChannelId) -> std::result::Result<Rc<Stub>, CallError> {
@@ -506,4 +621,17 @@ async fn channels_of(db: &EdgePg, user: UserId) -> std::result::Result<Vec<(Chan
             Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdleCheck, idle_check};
+
+    #[test]
+    fn idle_users_go_away_once_and_active_ones_are_checked_again_later() {
+        assert_eq!(idle_check(10_000, 4_000, 6_000, false), IdleCheck::GoAway);
+        assert_eq!(idle_check(9_999, 4_000, 6_000, false), IdleCheck::CheckAt(10_000));
+        assert_eq!(idle_check(50_000, 4_000, 6_000, true), IdleCheck::Nothing);
+        assert_eq!(idle_check(0, i64::MIN, 1, false), IdleCheck::GoAway);
+    }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Host, HostOptions, Incoming, Reply, Session, Ws};
+use common::{Host, Incoming, Reply, Session, Ws};
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, kind};
 use serde_json::{Value, json};
 
@@ -341,13 +341,28 @@ async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent(host: &Host) {
     assert_eq!(host.event_count(&ann.access, &general).await, before);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes() {
-    let host =
-        Host::start_with(HostOptions { extra_args: vec!["--away-after".into(), "1".into()], ..HostOptions::default() })
-            .await;
-    // Host only: the edge has no idle sweep (docs/edge.md).
-    let host = &host;
+/// Both targets, started with a one-second idle limit (the macro's targets use the default).
+mod presence_when_idle {
+    use super::common::edge::Target;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn host() {
+        super::presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(
+            &Target::Host.start_away_after(1).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn edge() {
+        super::presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(
+            &Target::Edge.start_away_after(1).await,
+        )
+        .await;
+    }
+}
+
+async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(host: &Host) {
     let (ann, bob, _eve, _ws, general) = acme(host).await;
     let (mut bob_ws, _) = Ws::connect(host, &bob.access, false).await;
     let (mut ann_ws, _) = Ws::connect(host, &ann.access, false).await;

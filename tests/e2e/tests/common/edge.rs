@@ -29,7 +29,23 @@ impl Target {
     pub async fn start(self) -> Host {
         match self {
             Target::Host => Host::start().await,
-            Target::Edge => Host::start_edge().await,
+            Target::Edge => Host::start_edge(&[]).await,
+        }
+    }
+
+    /// Started with connected users going away after `secs` idle seconds (the host's
+    /// `--away-after`, the Worker's `AWAY_AFTER_SECS`).
+    pub async fn start_away_after(self, secs: u32) -> Host {
+        let secs = secs.to_string();
+        match self {
+            Target::Host => {
+                Host::start_with(HostOptions {
+                    extra_args: vec!["--away-after".into(), secs],
+                    ..HostOptions::default()
+                })
+                .await
+            }
+            Target::Edge => Host::start_edge(&[("AWAY_AFTER_SECS", &secs)]).await,
         }
     }
 }
@@ -56,7 +72,8 @@ fn free_port() -> u16 {
 
 /// The wrangler configuration of one test: the repository's bindings and migrations, the
 /// bundle by absolute path, and the test's database and secret as plain variables.
-fn wrangler_toml(main: &std::path::Path, database_url: &str, jwt_secret: &str) -> String {
+fn wrangler_toml(main: &std::path::Path, database_url: &str, jwt_secret: &str, vars: &[(&str, &str)]) -> String {
+    let vars: String = vars.iter().map(|(k, v)| format!("{k} = {}\n", toml_string(v))).collect();
     format!(
         r#"name = "ocomms-e2e"
 main = {main}
@@ -72,7 +89,7 @@ fallthrough = false
 DATABASE_URL = {db}
 JWT_SECRET = {secret}
 PUBLIC_URL = "http://localhost"
-
+{vars}
 [[durable_objects.bindings]]
 name = "ROOMS"
 class_name = "ChannelRoom"
@@ -92,8 +109,9 @@ new_sqlite_classes = ["ChannelRoom", "UserSockets"]
 }
 
 impl Host {
-    /// The edge Worker under `wrangler dev` on a free port, with a fresh migrated database.
-    pub async fn start_edge() -> Host {
+    /// The edge Worker under `wrangler dev` on a free port, with a fresh migrated database
+    /// and these settings added to its `[vars]`.
+    pub async fn start_edge(vars: &[(&str, &str)]) -> Host {
         let main = edge_bundle();
         let wrangler = wrangler_bin();
         let db = ocomms_testsupport::fresh_db().await.expect("a fresh test database");
@@ -106,7 +124,7 @@ impl Host {
         };
         std::fs::write(data_dir.join("jwt-secret"), &secret).expect("write the jwt secret");
         let config = dir.join("wrangler.toml");
-        std::fs::write(&config, wrangler_toml(&main, &db.url, &secret)).expect("write wrangler.toml");
+        std::fs::write(&config, wrangler_toml(&main, &db.url, &secret, vars)).expect("write wrangler.toml");
         let log = dir.join("host.log");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("build the HTTP client");
         let opts = HostOptions { database_url: Some(db.url.clone()), ..HostOptions::default() };
