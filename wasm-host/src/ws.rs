@@ -33,7 +33,10 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::to_string);
     ws.protocols([MSGPACK_SUBPROTOCOL, JSON_SUBPROTOCOL])
-        .max_message_size(ocomms_core::event::MAX_CLIENT_FRAME_BYTES)
+        // tungstenite drops a socket whose frame passes this limit without a close frame;
+        // headroom up to the HTTP body limit lets `serve` close bigger-than-allowed frames
+        // with 1009 instead. Nothing is preallocated for it.
+        .max_message_size(crate::server::MAX_REQUEST_BYTES)
         // tungstenite's default 128 KiB read buffer is zero-filled per socket: with tens of
         // thousands of mostly idle sockets that dominated memory (bench: ~135 KB/socket).
         .read_buffer_size(SOCKET_BUFFER_BYTES)
@@ -178,6 +181,11 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             msg = rx.next() => {
                 let Some(Ok(msg)) = msg else { break };
                 if matches!(msg, Message::Close(_)) { break }
+                if frame_len(&msg) > ocomms_core::event::MAX_CLIENT_FRAME_BYTES {
+                    let code = ocomms_core::event::CLOSE_FRAME_TOO_LARGE;
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code, reason: "frame too large".into() }))).await;
+                    break;
+                }
                 if let Some(reply) = on_client_frame(&state, handle.id, encoding, &msg) {
                     ok = match encode(encoding, &reply) { Some(m) => tx.send(m).await.is_ok(), None => true };
                 }
@@ -192,6 +200,14 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
         }
     }
     state.hub.unregister(handle.id);
+}
+
+fn frame_len(msg: &Message) -> usize {
+    match msg {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    }
 }
 
 fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Message) -> Option<ServerFrame> {

@@ -469,6 +469,128 @@ describe('browser client', { concurrency: false }, () => {
     await bob.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('pins messages; both sides see the pins live, in place and in the pins panel', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'random');
+    await openChannel(bob, 'random');
+    await waitConnected(bob);
+    const pin = async (text) => {
+      const m = shown(ann, text).first();
+      await m.hover();
+      await m.getByRole('button', { name: 'Pin message' }).click();
+    };
+    await send(ann, 'the plan worth pinning');
+    await waitShown(bob, 'the plan worth pinning');
+    await pin('the plan worth pinning');
+    await shown(bob, 'the plan worth pinning').locator('[data-testid=pinned]').waitFor({ timeout: WAIT });
+
+    await bob.locator('#pins-btn').click();
+    const panel = bob.locator('[data-testid=pins-panel]');
+    const items = panel.locator('li.pin-item');
+    await items.filter({ hasText: 'the plan worth pinning' }).waitFor({ timeout: WAIT });
+    assert.match(await items.first().innerText(), /Pinned by Ann/);
+    // A pin made while the panel is open shows at once, newest first.
+    await send(ann, 'a second pin');
+    await waitShown(bob, 'a second pin');
+    await pin('a second pin');
+    await bob.waitForFunction(
+      () => document.querySelector('[data-testid=pins-panel] li.pin-item')?.textContent?.includes('a second pin'),
+      null,
+      { timeout: WAIT },
+    );
+    assert.equal(await items.count(), 2);
+    await shot(bob, '13-pins');
+
+    // Bob unpins from the panel: the list shrinks and Ann's marker goes.
+    await items.filter({ hasText: 'a second pin' }).getByRole('button', { name: 'Unpin the message from Ann' }).click();
+    await ann.waitForFunction(
+      () => {
+        const li = [...document.querySelectorAll('main li.msg')].find((x) => x.textContent?.includes('a second pin'));
+        return li && !li.querySelector('[data-testid=pinned]');
+      },
+      null,
+      { timeout: WAIT },
+    );
+    assert.equal(await items.count(), 1);
+    await bob.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it("edits a channel's topic, name and archive state from its details; the other side follows live", async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await ann.locator('#details-btn').click();
+    const details = ann.locator('[data-testid=details-panel]');
+    await details.locator('#ch-topic').fill('Launch plans');
+    await details.locator('#ch-purpose').fill('Everything about the launch');
+    await details.getByRole('button', { name: 'Save changes' }).click();
+    await details.getByText('Saved.').waitFor({ timeout: WAIT });
+    await bob.locator('[data-testid=topic]', { hasText: 'Launch plans' }).waitFor({ timeout: WAIT });
+
+    // Bob neither created the channel nor administers the workspace: he may change the
+    // topic, not the name, and may not archive it.
+    await bob.locator('#details-btn').click();
+    const bobDetails = bob.locator('[data-testid=details-panel]');
+    await bobDetails.locator('.member-list li', { hasText: 'Ann' }).waitFor({ timeout: WAIT });
+    assert.equal(await bobDetails.locator('#ch-purpose').inputValue(), 'Everything about the launch');
+    assert.equal(await bobDetails.locator('#ch-name').count(), 0);
+    assert.equal(await bobDetails.getByRole('button', { name: 'Archive channel' }).count(), 0);
+
+    await details.locator('#ch-name').fill('launch');
+    await details.getByRole('button', { name: 'Save changes' }).click();
+    await bob.locator('#channel-title', { hasText: '#launch' }).waitFor({ timeout: WAIT });
+    await bob.locator('button[data-channel="launch"]').waitFor({ timeout: WAIT });
+    await shot(ann, '14-channel-details');
+
+    await details.getByRole('button', { name: 'Archive channel' }).click();
+    await bob.getByText('This channel is archived.').waitFor({ timeout: WAIT });
+    assert.equal(await bob.locator('#composer-input').count(), 0);
+    await details.getByRole('button', { name: 'Unarchive channel' }).click();
+    await bob.locator('#composer-input').waitFor({ timeout: WAIT });
+    await bob.keyboard.press('Escape');
+    await bobDetails.waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('adds a person to a private channel from its details and removes them; their sidebar follows live', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await ann.getByRole('button', { name: 'New channel' }).click();
+    await ann.locator('#new-ch-name').fill('secret-plans');
+    await ann.getByRole('checkbox', { name: /Private/ }).check();
+    await ann.getByRole('button', { name: 'Create channel' }).click();
+    await ann.locator('#channel-title', { hasText: 'secret-plans' }).waitFor({ timeout: WAIT });
+    await ann.locator('#details-btn').click();
+    const details = ann.locator('[data-testid=details-panel]');
+    await details.locator('#ch-add-user').selectOption({ label: 'Bob' });
+    await details.getByRole('button', { name: 'Add to channel' }).click();
+    await details.locator('.member-list li', { hasText: 'Bob' }).waitFor({ timeout: WAIT });
+    await bob.locator('button[data-channel="secret-plans"]').waitFor({ timeout: WAIT });
+
+    await details.getByRole('button', { name: 'Remove Bob from #secret-plans' }).click();
+    await bob.locator('button[data-channel="secret-plans"]').waitFor({ state: 'detached', timeout: WAIT });
+    await details.locator('.member-list li', { hasText: 'Bob' }).waitFor({ state: 'detached', timeout: WAIT });
+    await ann.keyboard.press('Escape');
+  });
+
+  it('unfollows and follows a thread; the choice is kept', async () => {
+    const bob = people.Bob.page;
+    await openChannel(bob, 'general');
+    const root = shown(bob, 'Hello from Ann').first();
+    await root.locator('.thread-link').click();
+    const thread = bob.locator('aside.thread');
+    // Bob replied in this thread earlier, so he follows it.
+    await thread.getByRole('button', { name: 'Following' }).click();
+    await thread.getByRole('button', { name: 'Follow', exact: true }).waitFor({ timeout: WAIT });
+    await bob.keyboard.press('Escape');
+    await thread.waitFor({ state: 'detached', timeout: WAIT });
+    await root.locator('.thread-link').click();
+    await thread.getByRole('button', { name: 'Follow', exact: true }).waitFor({ timeout: WAIT });
+    await thread.getByRole('button', { name: 'Follow', exact: true }).click();
+    await thread.getByRole('button', { name: 'Following' }).waitFor({ timeout: WAIT });
+    await bob.keyboard.press('Escape');
+  });
+
   it('had no errors in either page', () => {
     assert.deepEqual(people.Ann.errors, []);
     assert.deepEqual(people.Bob.errors, []);

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { applyEvent, fillView, react } from './events';
+import { channelRights } from './actions/channel';
 import { initialState, view, state, type State } from './store';
 import type { Channel, ChannelEvent, Message } from './types';
 
@@ -84,6 +85,90 @@ describe('applyEvent', () => {
     expect(v.messages.get('m1')?.pinned).toBe(true);
     applyEvent(state, ev(4, 'message.deleted', { id: 'm1', channel_id: CH, seq: 1 }), true);
     expect(v.messages.get('m1')).toMatchObject({ deleted: true, text: '' });
+  });
+});
+
+describe('thread following', () => {
+  beforeEach(reset);
+  const reply = (seq: number, root: string, author = 'ann') => ev(seq, 'message.posted', msg(seq, { thread_root_id: root, author_id: author }));
+
+  it('counts replies in threads we follow as mentions, as GET /unreads does', () => {
+    fillView(view(CH), [msg(1, { author_id: ME }), msg(2)], null);
+    applyEvent(state, reply(3, 'm1'), false); // our root: followed
+    applyEvent(state, reply(4, 'm2'), false); // someone else's: not followed
+    expect(state.unreads.get(CH)).toMatchObject({ unread: 0, mentions: 1 });
+    state.follows.set('m1', false);
+    applyEvent(state, reply(5, 'm1'), false);
+    expect(state.unreads.get(CH)?.mentions).toBe(1);
+  });
+
+  it('follows a thread we reply to, unless we unfollowed it', () => {
+    applyEvent(state, reply(1, 'r1', ME), false);
+    applyEvent(state, reply(2, 'r1'), false);
+    expect(state.unreads.get(CH)?.mentions).toBe(1);
+    state.follows.set('r2', false);
+    applyEvent(state, reply(3, 'r2', ME), false);
+    applyEvent(state, reply(4, 'r2'), false);
+    expect(state.follows.get('r2')).toBe(false);
+    expect(state.unreads.get(CH)?.mentions).toBe(1);
+  });
+});
+
+describe('pins list', () => {
+  beforeEach(reset);
+
+  it('follows pins, unpins, edits and deletions; fetches again for a message it never saw', () => {
+    fillView(view(CH), [msg(1), msg(2)], null);
+    state.pins.set(CH, { pins: [], loaded: 'ready', error: '' });
+    expect(applyEvent(state, ev(3, 'message.pinned', { message_id: 'm1', user_id: 'bob' }), true).reloadPins).toBeFalsy();
+    applyEvent(state, ev(4, 'message.pinned', { message_id: 'm2', user_id: ME }), true);
+    applyEvent(state, ev(5, 'message.pinned', { message_id: 'm2', user_id: ME }), true);
+    expect(state.pins.get(CH)?.pins.map((m) => [m.id, m.pinned_by])).toEqual([
+      ['m2', ME],
+      ['m1', 'bob'],
+    ]);
+    applyEvent(state, ev(6, 'message.edited', msg(1, { text: 'new text', edited_at_ms: 6 })), true);
+    expect(state.pins.get(CH)?.pins[1]).toMatchObject({ text: 'new text', edited_at_ms: 6, pinned_by: 'bob' });
+    applyEvent(state, ev(7, 'message.unpinned', { message_id: 'm2', user_id: ME }), true);
+    applyEvent(state, ev(8, 'message.deleted', { id: 'm1', channel_id: CH, seq: 1 }), true);
+    expect(state.pins.get(CH)?.pins).toEqual([]);
+    expect(applyEvent(state, ev(9, 'message.pinned', { message_id: 'old', user_id: 'bob' }), true).reloadPins).toBe(true);
+  });
+
+  it('asks for the member list again when a shown channel gains or loses a member', () => {
+    expect(applyEvent(state, ev(1, 'member.joined', { user_id: 'bob' }), true).reloadChannelMembers).toBeFalsy();
+    state.channelMembers.set(CH, { members: [], loaded: 'ready', error: '' });
+    expect(applyEvent(state, ev(2, 'member.left', { user_id: 'bob' }), true).reloadChannelMembers).toBe(true);
+  });
+});
+
+describe('channelRights', () => {
+  const ch = (extra: Partial<Channel> = {}): Channel => ({
+    id: CH,
+    workspace_id: 'w',
+    name: 'dev',
+    kind: 'public',
+    topic: '',
+    archived: false,
+    last_seq: 0,
+    is_member: true,
+    created_by: 'carol',
+    ...extra,
+  });
+
+  it('lets stewards rename, archive and remove; members edit the topic and add people', () => {
+    expect(channelRights(ch(), 'member', ME)).toEqual({ pin: true, editTopic: true, rename: false, archive: false, addMembers: true, removeMembers: false });
+    expect(channelRights(ch({ created_by: ME }), 'member', ME)).toMatchObject({ rename: true, archive: true, removeMembers: true });
+    expect(channelRights(ch(), 'admin', ME)).toMatchObject({ rename: true, archive: true, removeMembers: true });
+    expect(channelRights(ch({ is_member: false }), 'admin', ME)).toMatchObject({ rename: true, editTopic: false, pin: false });
+    expect(channelRights(ch({ kind: 'private', is_member: false }), 'admin', ME).rename).toBe(false);
+  });
+
+  it('gives guests, archived channels, #general and DMs only what the server allows', () => {
+    expect(channelRights(ch({ created_by: ME }), 'guest', ME)).toEqual({ pin: true, editTopic: false, rename: false, archive: false, addMembers: false, removeMembers: false });
+    expect(channelRights(ch({ archived: true }), 'owner', ME)).toEqual({ pin: false, editTopic: false, rename: false, archive: true, addMembers: false, removeMembers: false });
+    expect(channelRights(ch({ is_default: true }), 'owner', ME).archive).toBe(false);
+    expect(channelRights(ch({ kind: 'dm' }), 'owner', ME)).toEqual({ pin: true, editTopic: false, rename: false, archive: false, addMembers: false, removeMembers: false });
   });
 });
 

@@ -2,7 +2,7 @@
 // message id, a reaction added only if that person's is not there yet), because history
 // pages and events can overlap.
 
-import { type ChannelView, type State, type ThreadView, unreadOf, view } from './store';
+import { type ChannelView, type PinsView, type State, type ThreadView, unreadOf, view } from './store';
 import type { ChannelEvent, Message, Reaction } from './types';
 
 export interface Effects {
@@ -12,6 +12,10 @@ export interface Effects {
   reloadChannels?: boolean;
   /** Someone we have no name for showed up: reload the workspace's members. */
   unknownUser?: boolean;
+  /** A message we have not loaded was pinned in a channel whose pins are shown. */
+  reloadPins?: boolean;
+  /** The membership of a channel whose member list is shown changed. */
+  reloadChannelMembers?: boolean;
 }
 
 /** Whether a message shows in the channel's timeline (not only in its thread). */
@@ -28,6 +32,8 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
       const m = ev.data as Message;
       // Our own message arrived: it is no longer pending, wherever it was sent from.
       if (m.author_id === me && m.client_msg_id) s.pending = s.pending.filter((p) => p.client_msg_id !== m.client_msg_id);
+      // Replying follows a thread (unless we unfollowed it before), as on the server.
+      if (m.author_id === me && m.thread_root_id && !s.follows.has(m.thread_root_id)) s.follows.set(m.thread_root_id, true);
       s.typing.get(ev.channel_id)?.delete(m.author_id);
       if (!s.names.has(m.author_id) && m.author_id !== me) fx.unknownUser = true;
       const u = unreadOf(ev.channel_id);
@@ -35,7 +41,12 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
         if (viewing && inTimeline(m)) fx.readViewed = true;
         else {
           if (inTimeline(m)) u.unread += 1;
-          const named = (me && m.mentions?.includes(me)) || m.mentions_channel || m.mentions_here || ch?.kind === 'dm';
+          const named =
+            (me && m.mentions?.includes(me)) ||
+            m.mentions_channel ||
+            m.mentions_here ||
+            ch?.kind === 'dm' ||
+            (m.thread_root_id && follows(s, m.thread_root_id, v));
           if (named) u.mentions += 1;
         }
       }
@@ -43,6 +54,7 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
     }
     case 'member.joined':
     case 'member.left':
+      if (s.channelMembers.has(ev.channel_id)) fx.reloadChannelMembers = true;
       if (ev.data?.user_id === me) fx.reloadChannels = true;
       else if (ev.kind === 'member.joined' && !s.names.has(ev.data?.user_id)) fx.unknownUser = true;
       break;
@@ -61,7 +73,64 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
     else if (v.loaded === 'ready') applyToView(v, ev);
   }
   for (const t of s.threads.values()) applyToThread(t, ev);
+  const pins = s.pins.get(ev.channel_id);
+  if (pins && !applyToPins(pins, ev, (id) => v?.messages.get(id) ?? findInThreads(s, id))) fx.reloadPins = true;
   return fx;
+}
+
+/** Whether we follow a thread: as we were told, else if we wrote its root. */
+function follows(s: State, rootId: string, v: ChannelView | undefined): boolean {
+  const known = s.follows.get(rootId);
+  if (known != null) return known;
+  const root = v?.messages.get(rootId) ?? findInThreads(s, rootId);
+  return !!root && root.author_id === s.me?.id;
+}
+
+function findInThreads(s: State, id: string): Message | undefined {
+  for (const t of s.threads.values()) {
+    if (t.root?.id === id) return t.root;
+    const r = t.replies.get(id);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/**
+ * A pins list's part of an event. Returns false when the list cannot follow on its own (a
+ * message it has never seen was pinned) and must be fetched again.
+ */
+export function applyToPins(p: PinsView, ev: ChannelEvent, known: (id: string) => Message | undefined): boolean {
+  const d = ev.data ?? {};
+  switch (ev.kind) {
+    case 'message.pinned': {
+      if (p.pins.some((m) => m.id === d.message_id)) return true;
+      const m = known(d.message_id);
+      if (!m) return false;
+      p.pins = [{ ...m, pinned: true, pinned_by: d.user_id }, ...p.pins];
+      return true;
+    }
+    case 'message.unpinned':
+      p.pins = p.pins.filter((m) => m.id !== d.message_id);
+      return true;
+    case 'message.edited':
+      p.pins = p.pins.map((m) => (m.id === d.id ? { ...m, text: d.text, edited_at_ms: d.edited_at_ms } : m));
+      return true;
+    case 'message.deleted':
+      // A deleted message cannot stay pinned: nothing is left to show.
+      p.pins = p.pins.filter((m) => m.id !== d.id);
+      return true;
+    case 'reaction.added':
+    case 'reaction.removed':
+      p.pins = p.pins.map((m) => {
+        if (m.id !== d.message_id) return m;
+        const copy = { ...m };
+        react(copy, d.user_id, d.emoji, ev.kind === 'reaction.added');
+        return copy;
+      });
+      return true;
+    default:
+      return true;
+  }
 }
 
 /** The message list's part of an event. */
@@ -129,6 +198,12 @@ export function applyToThread(t: ThreadView, ev: ChannelEvent) {
     case 'reaction.removed': {
       const m = target(d.message_id);
       if (m) react(m, d.user_id, d.emoji, ev.kind === 'reaction.added');
+      break;
+    }
+    case 'message.pinned':
+    case 'message.unpinned': {
+      const m = target(d.message_id);
+      if (m) m.pinned = ev.kind === 'message.pinned';
       break;
     }
     default:

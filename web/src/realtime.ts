@@ -8,6 +8,7 @@ import { state, update, unreadOf } from './store';
 import { SeqTracker } from './sync';
 import type { ChannelEvent, ServerFrame } from './types';
 import { flushQueue } from './actions/messages';
+import { loadChannelMembers, loadPins } from './actions/channel';
 import { loadMembers, markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
 
 /** `localStorage['ocomms.debug'] = '1'` logs every frame and connection change to the console. */
@@ -51,6 +52,8 @@ function onEvent(ev: ChannelEvent) {
   if (f.readViewed) markRead(ev.channel_id);
   if (f.reloadChannels) reloadChannels();
   if (f.unknownUser) refreshMembers();
+  if (f.reloadPins) void loadPins(ev.channel_id);
+  if (f.reloadChannelMembers) void loadChannelMembers(ev.channel_id);
 }
 
 let membersTimer: ReturnType<typeof setTimeout> | undefined;

@@ -24,6 +24,24 @@ export interface ThreadView {
   replies: Map<string, Message>;
   loaded: 'loading' | 'ready' | 'error';
   error: string;
+  /** Whether replies notify us; null until the server has said. */
+  following: boolean | null;
+}
+
+/** The panel beside a channel other than a thread: its pins, or its details. */
+export type SidePanel = { kind: 'pins' | 'details'; channelId: string };
+
+export interface PinsView {
+  /** Newest pin first. */
+  pins: Message[];
+  loaded: 'loading' | 'ready' | 'error';
+  error: string;
+}
+
+export interface ChannelMembersView {
+  members: Member[];
+  loaded: 'loading' | 'ready' | 'error';
+  error: string;
 }
 
 export interface Pending {
@@ -70,6 +88,11 @@ export interface State {
   views: Map<string, ChannelView>;
   threadId: string | null;
   threads: Map<string, ThreadView>;
+  side: SidePanel | null;
+  /** Threads we know we follow or not (root id); replies in followed ones count as mentions. */
+  follows: Map<string, boolean>;
+  pins: Map<string, PinsView>;
+  channelMembers: Map<string, ChannelMembersView>;
   unreads: Map<string, UnreadState>;
   names: Map<string, string>;
   /** Members per workspace (for mentions and new DMs); null while unknown. */
@@ -97,6 +120,10 @@ export function initialState(route: Route = { kind: 'app' }): State {
     views: new Map(),
     threadId: null,
     threads: new Map(),
+    side: null,
+    follows: new Map(),
+    pins: new Map(),
+    channelMembers: new Map(),
     unreads: new Map(),
     names: new Map(),
     members: new Map(),

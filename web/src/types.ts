@@ -27,6 +27,8 @@ export interface Channel {
   name: string;
   kind: ChannelKind;
   topic: string;
+  purpose?: string;
+  created_by?: string;
   is_default?: boolean;
   archived: boolean;
   last_seq: number;
@@ -59,6 +61,8 @@ export interface Message {
   last_reply_at_ms: number | null;
   reactions?: Reaction[];
   pinned?: boolean;
+  /** In the pins list: who pinned it. */
+  pinned_by?: string;
   /** On replies: the root's counters after this reply. */
   root?: { id: string; reply_count: number; last_reply_at_ms: number | null };
 }

@@ -34,6 +34,15 @@ pub fn encode(msgpack: bool, frame: &ServerFrame) -> Option<Message> {
 }
 
 /// A client frame: text frames are JSON, binary frames MessagePack.
+/// Over the client frame limit: the socket is closed with 1009, not answered.
+pub fn too_large(msg: &Message) -> bool {
+    let len = match msg {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+    };
+    len > ocomms_core::event::MAX_CLIENT_FRAME_BYTES
+}
+
 pub fn decode(msg: &Message) -> Result<ClientFrame, String> {
     match msg {
         Message::Text(t) => Encoding::Json.decode_client(t.as_bytes()),
@@ -73,6 +82,14 @@ pub fn close(ws: &worker::WebSocket, code: u16, reason: &str) {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
+
+    #[test]
+    fn frames_over_the_limit_are_too_large() {
+        let max = ocomms_core::event::MAX_CLIENT_FRAME_BYTES;
+        assert!(!too_large(&Message::Text(" ".repeat(max))));
+        assert!(too_large(&Message::Text(" ".repeat(max + 1))));
+        assert!(too_large(&Message::Binary(vec![0; max + 1])));
+    }
 
     #[test]
     fn msgpack_wins_when_offered() {

@@ -142,6 +142,16 @@ impl DurableObject for UserSockets {
             WebSocketIncomingMessage::String(s) => Message::Text(s),
             WebSocketIncomingMessage::Binary(b) => Message::Binary(b),
         };
+        if frames::too_large(&msg) {
+            // As on the host: close with 1009 rather than answer, the frame is a protocol error.
+            self.inner.borrow_mut().pending.remove(&tag.id);
+            let _ = ws.serialize_attachment(Tag { closing: true, ..tag.clone() });
+            frames::close(&ws, ocomms_core::event::CLOSE_FRAME_TOO_LARGE, "frame too large");
+            if self.sockets().is_empty() {
+                self.leave_all(tag.user).await;
+            }
+            return Ok(());
+        }
         let reply = match frames::decode(&msg) {
             Err(e) => Some(error_frame("bad_frame", &e)),
             Ok(ClientFrame::Ping { nonce }) => Some(ServerFrame::Pong { nonce }),

@@ -105,27 +105,7 @@ fn map_err(e: pg4::PgError) -> DbError {
 /// Proleptic Gregorian calendar arithmetic for the `datetime` tuples of spin:postgres.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "tested natively, used on wasm32"))]
 mod civil {
-    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    fn civil_from_days(z: i64) -> (i64, i64, i64) {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        (yoe + era * 400 + i64::from(m <= 2), m, d)
-    }
+    use ocomms_core::civil::{civil_from_days, days_from_civil};
 
     pub fn to_micros(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8, ns: u32) -> i64 {
         let days = days_from_civil(y.into(), mo.into(), d.into());

@@ -167,6 +167,11 @@ pub enum FrameError {
 /// Largest client frame accepted; client frames are small commands.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 16 * 1024;
 
+/// The close code for a frame over [`MAX_CLIENT_FRAME_BYTES`] (RFC 6455 "message too big"):
+/// both targets close such a socket with it, so a client learns why instead of seeing the
+/// connection simply drop.
+pub const CLOSE_FRAME_TOO_LARGE: u16 = 1009;
+
 /// Deepest MessagePack nesting accepted in a client frame (valid frames need 2). The
 /// decoder recurses per level: rmp-serde's own limit (1024) lets a 1 KiB frame of nested
 /// arrays overflow a 2 MiB thread stack in unoptimised builds and a WebAssembly stack, which

@@ -11,6 +11,7 @@
 //! Nothing here performs I/O, reads a clock or draws randomness, so it builds for native,
 //! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
 
+pub mod civil;
 pub mod emoji;
 pub mod error;
 pub mod event;

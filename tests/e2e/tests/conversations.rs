@@ -111,7 +111,7 @@ async fn mentions_are_parsed_and_counted_as_unreads(host: &Host) {
 }
 
 async fn threads_replies_counts_following_and_also_send_to_channel(host: &Host) {
-    let (ann, bob, eve, _ws, general) = acme(host).await;
+    let (ann, bob, eve, ws, general) = acme(host).await;
     let (mut ann_ws, _) = Ws::connect(host, &ann.access, false).await;
     let root = post(host, &ann, &general, json!({ "text": "root" })).await;
     let root_id = root.str_at("/message/id");
@@ -179,17 +179,23 @@ async fn threads_replies_counts_following_and_also_send_to_channel(host: &Host) 
         "a reply has no thread of its own",
     );
 
-    // Following: Ann (the root's author) follows automatically; unfollowing sticks.
+    // Following: Ann (the root's author) follows automatically; unfollowing sticks. Replies
+    // in a followed thread count as mentions, so following is what notifies.
     let follow = |who: &Session, method: reqwest::Method| {
         host.send(host.request(method, &format!("/api/v1/messages/{root_id}/follow"), Some(&who.access)))
     };
+    let ann_mentions = || async { unreads(host, &ann, &ws, &general).await.1 };
+    assert_eq!(ann_mentions().await, 1, "Bob's reply in the thread Ann follows counts for her");
     follow(&ann, reqwest::Method::DELETE).await.expect_status(200, "unfollow");
+    assert_eq!(ann_mentions().await, 0, "an unfollowed thread's replies do not count");
     post(host, &bob, &general, json!({ "text": "reply 3", "thread_root_id": root_id })).await.expect_status(201, "r3");
     let t = host.get(&format!("/api/v1/messages/{root_id}/thread"), Some(&ann.access)).await;
     assert_eq!(t.body["following"], json!(false), "a later reply does not re-follow");
+    assert_eq!(ann_mentions().await, 0);
     follow(&ann, reqwest::Method::PUT).await.expect_status(200, "follow again");
     let t = host.get(&format!("/api/v1/messages/{root_id}/thread"), Some(&ann.access)).await;
     assert_eq!(t.body["following"], json!(true));
+    assert_eq!(ann_mentions().await, 2, "following again counts the unread replies 1 and 3");
     follow(&eve, reqwest::Method::PUT).await.expect_error(404, "not_found", "an outsider following");
 
     // Deleting a reply lowers the root's count; deleting the root leaves a tombstone that

@@ -10,6 +10,7 @@
 //! Results arrive in binary and are decoded by [`Cell`], which accepts every type; types
 //! without a WIT representation become `db-value::unsupported(raw bytes)`.
 
+use ocomms_core::civil::{civil_from_days, days_from_civil};
 use std::error::Error as StdError;
 use std::fmt::Write as _;
 
@@ -278,32 +279,6 @@ fn range_text(lo: Option<(String, RangeBoundKind)>, hi: Option<(String, RangeBou
 // ---------------------------------------------------------------------------------------
 // Calendar arithmetic (proleptic Gregorian, astronomical year numbering like chrono)
 // ---------------------------------------------------------------------------------------
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    // Both are small and non-negative by construction.
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
 
 fn days_from_ymd(y: i32, m: u8, d: u8) -> Result<i64, String> {
     let days = days_from_civil(i64::from(y), u32::from(m), u32::from(d));

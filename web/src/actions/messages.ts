@@ -183,7 +183,7 @@ function showOwn(m: Message) {
 // ---------------------------------------------------------------- reactions, edits, deletes
 
 /** Finds a message wherever it is shown (channel list or thread panel). */
-function findMessage(id: string): Message[] {
+export function findMessage(id: string): Message[] {
   const out: Message[] = [];
   for (const v of state.views.values()) {
     const m = v.messages.get(id);
@@ -245,19 +245,22 @@ export async function deleteMessage(m: Message) {
 export async function openThread(root: Message) {
   update((s) => {
     s.threadId = root.id;
-    s.threads.set(root.id, { root: { ...root }, replies: new Map(), loaded: 'loading', error: '' });
+    s.side = null;
+    s.threads.set(root.id, { root: { ...root }, replies: new Map(), loaded: 'loading', error: '', following: null });
   });
   const t = state.threads.get(root.id);
   if (!t) return;
   try {
     let after = 0;
     for (let page = 0; page < 20; page++) {
-      const r = await client.call<{ root: Message; replies: Message[]; has_more: boolean }>(
+      const r = await client.call<{ root: Message; replies: Message[]; has_more: boolean; following: boolean }>(
         'GET',
         `/messages/${root.id}/thread?after=${after}&limit=200`,
       );
       update(() => {
         t.root = { reactions: [], ...t.root, ...r.root };
+        t.following = r.following;
+        state.follows.set(root.id, r.following);
         for (const m of r.replies) if (!t.replies.has(m.id)) t.replies.set(m.id, { reactions: [], ...m });
       });
       if (!r.has_more || !r.replies.length) break;

@@ -269,7 +269,12 @@ export function selectWorkspace(id: string) {
 export function selectChannel(id: string) {
   const ch = state.channels.get(id);
   update((s) => {
-    if (s.viewId !== id) s.threadId = null;
+    if (s.viewId !== id) {
+      s.threadId = null;
+      s.side = null;
+      s.pins.clear();
+      s.channelMembers.clear();
+    }
     s.viewId = id;
     s.sidebarOpen = false;
     if (ch && ch.workspace_id !== s.wsId) s.wsId = ch.workspace_id;

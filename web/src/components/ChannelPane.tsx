@@ -1,5 +1,6 @@
 // The channel on screen: header, messages, who is typing, and the composer (or Join).
 
+import { closeSide, openSide } from '../actions/channel';
 import { joinChannel, leaveChannel } from '../actions/workspace';
 import { channelLabel, nameOf, useStore } from '../store';
 import type { Channel } from '../types';
@@ -35,8 +36,34 @@ export function ChannelPane({ channel }: { channel: Channel }) {
     <section className="channel" aria-labelledby="channel-title">
       <header className="ch-header">
         <h1 id="channel-title">{title}</h1>
-        {channel.topic && <p className="muted topic">{channel.topic}</p>}
+        {channel.topic && (
+          <p className="muted topic" data-testid="topic">
+            {channel.topic}
+          </p>
+        )}
         <span className="spacer" />
+        {channel.is_member && (
+          <button
+            id="pins-btn"
+            type="button"
+            className="ghost small"
+            aria-pressed={s.side?.kind === 'pins'}
+            onClick={() => (s.side?.kind === 'pins' ? closeSide() : openSide('pins', channel.id))}
+          >
+            Pinned
+          </button>
+        )}
+        {channel.kind !== 'dm' && (
+          <button
+            id="details-btn"
+            type="button"
+            className="ghost small"
+            aria-pressed={s.side?.kind === 'details'}
+            onClick={() => (s.side?.kind === 'details' ? closeSide() : openSide('details', channel.id))}
+          >
+            Details
+          </button>
+        )}
         {channel.is_member && channel.kind !== 'dm' && !channel.is_default && (
           <button type="button" className="ghost small" onClick={() => void leaveChannel(channel.id)}>
             Leave

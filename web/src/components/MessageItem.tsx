@@ -2,6 +2,7 @@
 // thread summary, and actions (react, reply in thread, edit, delete).
 
 import { useRef, useState } from 'react';
+import { rightsFor, setPinned } from '../actions/channel';
 import { deleteMessage, editMessage, openThread, toggleReaction } from '../actions/messages';
 import { displayEmoji } from '../emoji';
 import { formatTime } from '../format';
@@ -112,6 +113,8 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
   const at = new Date(m.created_at_ms);
   const ws = s.workspaces.find((w) => w.id === s.wsId);
   const canDelete = mine || ws?.role === 'owner' || ws?.role === 'admin';
+  const ch = s.channels.get(m.channel_id);
+  const canPin = !!ch && rightsFor(ch).pin;
   return (
     <li
       className={`msg${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}`}
@@ -139,6 +142,11 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
             </time>
           </div>
         )}
+        {m.pinned && !m.deleted && (
+          <p className="pinned-note small" data-testid="pinned">
+            Pinned
+          </p>
+        )}
         {!inThread && m.thread_root_id && <p className="reply-note muted small">replied to a thread</p>}
         {editing ? <Editor m={m} onDone={() => setEditing(false)} /> : <MessageBody m={m} />}
         <Reactions m={m} />
@@ -156,6 +164,17 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
           {!inThread && !m.thread_root_id && (
             <button type="button" className="icon" aria-label="Reply in thread" onClick={() => void openThread(m)}>
               ↩
+            </button>
+          )}
+          {canPin && (
+            <button
+              type="button"
+              className="icon"
+              aria-label={m.pinned ? 'Unpin message' : 'Pin message'}
+              aria-pressed={!!m.pinned}
+              onClick={() => void setPinned(m, !m.pinned)}
+            >
+              📌
             </button>
           )}
           {mine && (

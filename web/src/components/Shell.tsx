@@ -3,10 +3,13 @@
 import { useEffect } from 'react';
 import { logout, stepChannel } from '../actions/workspace';
 import { closeThread } from '../actions/messages';
+import { closeSide } from '../actions/channel';
 import { channelLabel, state, update, useStore } from '../store';
 import { Sidebar } from './Sidebar';
 import { ChannelPane } from './ChannelPane';
 import { ThreadPanel } from './ThreadPanel';
+import { PinsPanel } from './PinsPanel';
+import { ChannelDetails } from './ChannelDetails';
 import { InviteDialog } from './InviteDialog';
 import { InviteLanding } from './InviteLanding';
 import { Welcome } from './Welcome';
@@ -46,6 +49,10 @@ export function Shell() {
         if (state.threadId) {
           closeThread();
           document.getElementById('composer-input')?.focus();
+        } else if (state.side) {
+          const back = state.side.kind === 'pins' ? 'pins-btn' : 'details-btn';
+          closeSide();
+          document.getElementById(back)?.focus();
         } else if (state.sidebarOpen) {
           update((st) => {
             st.sidebarOpen = false;
@@ -67,7 +74,7 @@ export function Shell() {
 
   const inviteRoute = s.route.kind === 'invite';
   return (
-    <div className={`app${s.sidebarOpen ? ' sidebar-open' : ''}${s.threadId ? ' thread-open' : ''}`}>
+    <div className={`app${s.sidebarOpen ? ' sidebar-open' : ''}${s.threadId || s.side ? ' thread-open' : ''}`}>
       <header className="topbar">
         <button
           type="button"
@@ -130,6 +137,8 @@ export function Shell() {
           )}
         </main>
         {s.threadId && !inviteRoute && <ThreadPanel rootId={s.threadId} />}
+        {s.side?.kind === 'pins' && !inviteRoute && <PinsPanel channelId={s.side.channelId} />}
+        {s.side?.kind === 'details' && !inviteRoute && <ChannelDetails channelId={s.side.channelId} />}
       </div>
       {s.invite && <InviteDialog />}
     </div>

@@ -1,6 +1,7 @@
 // A thread beside the channel: the root, its replies (live), and a reply composer with
 // "also send to the channel". Escape or the close button closes it.
 
+import { setFollowing } from '../actions/channel';
 import { closeThread } from '../actions/messages';
 import { useStore } from '../store';
 import { Composer } from './Composer';
@@ -26,6 +27,17 @@ export function ThreadPanel({ rootId }: { rootId: string }) {
         <h2 id="thread-title">Thread</h2>
         {ch && <span className="muted small">in #{ch.name}</span>}
         <span className="spacer" />
+        {t.following != null && !root.deleted && (
+          <button
+            type="button"
+            className="ghost small"
+            aria-pressed={t.following}
+            title={t.following ? 'Replies count as mentions for you' : 'Replies will not notify you'}
+            onClick={() => void setFollowing(rootId, !t.following)}
+          >
+            {t.following ? 'Following' : 'Follow'}
+          </button>
+        )}
         <button type="button" className="ghost small" aria-label="Close thread" onClick={close}>
           ✕
         </button>

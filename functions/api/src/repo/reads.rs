@@ -28,7 +28,8 @@ pub struct Unread {
     /// Messages from others after the marker that show in the channel (not thread-only).
     pub unread_count: i64,
     /// Of those (and of thread replies), the ones that mention the user, `@channel`/`@here`,
-    /// or any message in a direct message.
+    /// any message in a direct message, and replies in threads the user follows (following is
+    /// what makes a thread notify, as in Slack).
     pub mention_count: i64,
 }
 
@@ -40,7 +41,10 @@ pub async fn unreads(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Vec
             "SELECT c.id, c.last_seq, cm.last_read_seq,
                     count(m.id) FILTER (WHERE m.thread_root_id IS NULL OR m.also_to_channel) AS unread,
                     count(m.id) FILTER (WHERE $2 = ANY (m.mentions) OR m.mentions_channel OR m.mentions_here
-                                           OR (c.kind = 'dm' AND (m.thread_root_id IS NULL OR m.also_to_channel)))
+                                           OR (c.kind = 'dm' AND (m.thread_root_id IS NULL OR m.also_to_channel))
+                                           OR EXISTS (SELECT 1 FROM thread_follows f
+                                                      WHERE f.root_id = m.thread_root_id AND f.user_id = $2
+                                                        AND f.following))
                         AS mentioned
              FROM channel_members cm
              JOIN channels c ON c.id = cm.channel_id AND c.workspace_id = $1

@@ -168,7 +168,7 @@ impl Host {
             .kill_on_drop(true);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", wrangler.display()));
         host.pid = child.id().expect("a just-spawned child has a pid");
-        host.watchdog = super::spawn_watchdog(host.pid, &host.dir);
+        host.watchdog = super::host::spawn_watchdog(host.pid, &host.dir);
         host.child = Some(child);
         host.addr = SocketAddr::from(([127, 0, 0, 1], port));
         host.base = format!("http://127.0.0.1:{port}");
