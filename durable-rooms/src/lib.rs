@@ -137,8 +137,24 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
         Ok((self.subscription(), presence.filter(|d| !d.to.is_empty())))
     }
 
-    /// Removes a connection; when it was the user's last one, everyone else sees them offline.
+    /// Removes a connection that closed; when it was the user's last one, everyone else sees
+    /// them offline.
     pub fn unsubscribe(&mut self, conn: C) -> Option<Delivery<C>> {
+        let user = self.detach(conn)?;
+        let to = self.all();
+        (!to.is_empty())
+            .then_some(Delivery { to, frame: ServerFrame::Presence { user_id: user, status: Presence::Offline } })
+    }
+
+    /// Removes a connection whose user left the channel (or was removed from it) while still
+    /// connected: nobody is told they went offline, since they did not. The others simply
+    /// stop hearing about them from this room.
+    pub fn leave(&mut self, conn: C) {
+        self.detach(conn);
+    }
+
+    /// Forgets the connection; returns the user when it was their last one here.
+    fn detach(&mut self, conn: C) -> Option<UserId> {
         let user = self.subscribers.remove(&conn)?;
         let n = self.connections_per_user.entry(user).or_insert(1);
         *n -= 1;
@@ -148,9 +164,7 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
         self.connections_per_user.remove(&user);
         self.away.remove(&user);
         self.typing.remove(&user);
-        let to = self.all();
-        (!to.is_empty())
-            .then_some(Delivery { to, frame: ServerFrame::Presence { user_id: user, status: Presence::Offline } })
+        Some(user)
     }
 
     /// A committed event arrives. Publishing is at-least-once, so duplicates are dropped here;

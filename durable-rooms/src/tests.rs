@@ -84,6 +84,19 @@ fn presence_follows_first_and_last_connection() {
 }
 
 #[test]
+fn leaving_the_channel_is_not_going_offline() {
+    let mut r = room();
+    r.subscribe(1, ANN).unwrap();
+    r.subscribe(2, BOB).unwrap();
+    r.leave(2);
+    assert_eq!(r.online_users(), vec![ANN], "Bob is no longer in this room");
+    assert_eq!(r.unsubscribe(2), None, "and nothing is left to announce");
+    // Coming back later is news again.
+    let (_, p) = r.subscribe(3, BOB).unwrap();
+    assert_eq!(p.unwrap().frame, ServerFrame::Presence { user_id: BOB, status: Presence::Online });
+}
+
+#[test]
 fn typing_is_throttled_and_expires() {
     let mut r = room();
     r.subscribe(1, ANN).unwrap();

@@ -179,7 +179,13 @@ impl Hub {
             let conns: Vec<ConnId> = inner.by_user.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default();
             for c in conns {
                 if inner.conns.get_mut(&c).is_some_and(|conn| conn.channels.remove(&channel)) {
-                    leave_room(&mut inner, channel, c, &self.metrics);
+                    // Still connected: the others must not see them go offline.
+                    if let Some(room) = inner.rooms.get_mut(&channel) {
+                        room.leave(c);
+                        if room.is_idle() {
+                            inner.rooms.remove(&channel);
+                        }
+                    }
                     send(&inner, c, Arc::new(ServerFrame::Unsubscribed { channel_id: channel }), &self.metrics);
                 }
             }

@@ -591,6 +591,74 @@ describe('browser client', { concurrency: false }, () => {
     await bob.keyboard.press('Escape');
   });
 
+  it('edits a profile; the new name and status show on the workspace screen', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await bob.locator('#profile-btn').click();
+    await bob.locator('#profile-name').fill('Bobby');
+    await bob.locator('#profile-status').fill('On holiday');
+    await bob.getByRole('button', { name: 'Save profile' }).click();
+    await bob.locator('[data-testid=me]', { hasText: 'Bobby' }).waitFor({ timeout: WAIT });
+    assert.equal(await bob.getByRole('dialog').count(), 0);
+
+    await ann.locator('#admin-btn').click();
+    const row = ann.locator('tr[data-user="Bobby"]');
+    await row.waitFor({ timeout: WAIT });
+    assert.match(await row.innerText(), /On holiday/);
+    await shot(ann, '15-workspace-admin');
+  });
+
+  it('an owner makes invites, changes a role, and deactivates, reactivates and removes a member', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const logIn = async () => {
+      await bob.locator('#auth-email').fill(people.Bob.email);
+      await bob.locator('#auth-password').fill('correct horse battery');
+      await bob.locator('form button[type=submit]').click();
+      await bob.locator('[data-testid=me]', { hasText: 'Bobby' }).waitFor({ timeout: WAIT });
+    };
+    // An invite for one guest, then revoked.
+    await ann.locator('#inv-role').selectOption('guest');
+    await ann.locator('#inv-uses').fill('1');
+    await ann.getByRole('button', { name: 'Create link' }).click();
+    const link = await ann.locator('#inv-url').inputValue();
+    assert.match(link, /\/invite\/[^/]+$/);
+    const code = decodeURIComponent(link.split('/').pop());
+    const inviteRow = ann.locator(`tr[data-code="${code}"]`);
+    await inviteRow.locator('td', { hasText: '0 of 1' }).waitFor({ timeout: WAIT });
+    await inviteRow.getByRole('button', { name: /^Revoke/ }).click();
+    await inviteRow.getByText('revoked').waitFor({ timeout: WAIT });
+
+    // Bob becomes an admin: after a reload he is offered invites.
+    const row = ann.locator('tr[data-user="Bobby"]');
+    await row.getByLabel('Role of Bobby').selectOption('admin');
+    await ann.waitForFunction(
+      () => document.querySelector('tr[data-user="Bobby"] select')?.value === 'admin',
+      null,
+      { timeout: WAIT },
+    );
+    await bob.reload();
+    await bob.locator('#invite-btn').waitFor({ timeout: WAIT });
+
+    // Deactivated, Bob is signed out at once; reactivated, he logs in to the same workspace.
+    await row.getByRole('button', { name: 'Deactivate Bobby' }).click();
+    await bob.locator('#auth-email').waitFor({ timeout: WAIT });
+    await row.locator('.member-name').and(ann.locator('tr.deactivated .member-name')).waitFor({ timeout: WAIT });
+    await row.getByRole('button', { name: 'Reactivate Bobby' }).click();
+    await row.getByRole('button', { name: 'Deactivate Bobby' }).waitFor({ timeout: WAIT });
+    await logIn();
+    await bob.locator('button[data-channel="general"]').waitFor({ timeout: WAIT });
+
+    // Removed, he is signed out again and, logging in, has no workspace left.
+    await row.getByRole('button', { name: 'Remove Bobby from the workspace' }).click();
+    await bob.locator('#auth-email').waitFor({ timeout: WAIT });
+    await row.waitFor({ state: 'detached', timeout: WAIT });
+    await logIn();
+    await bob.getByText('You are not in a workspace yet').waitFor({ timeout: WAIT });
+    await ann.getByRole('button', { name: 'Back to the channel' }).click();
+    await ann.locator('#composer-input').waitFor({ timeout: WAIT });
+  });
+
   it('had no errors in either page', () => {
     assert.deepEqual(people.Ann.errors, []);
     assert.deepEqual(people.Bob.errors, []);

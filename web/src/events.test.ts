@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { applyEvent, fillView, react } from './events';
-import { channelRights } from './actions/channel';
 import { initialState, view, state, type State } from './store';
 import type { Channel, ChannelEvent, Message } from './types';
 
@@ -139,36 +138,6 @@ describe('pins list', () => {
     expect(applyEvent(state, ev(1, 'member.joined', { user_id: 'bob' }), true).reloadChannelMembers).toBeFalsy();
     state.channelMembers.set(CH, { members: [], loaded: 'ready', error: '' });
     expect(applyEvent(state, ev(2, 'member.left', { user_id: 'bob' }), true).reloadChannelMembers).toBe(true);
-  });
-});
-
-describe('channelRights', () => {
-  const ch = (extra: Partial<Channel> = {}): Channel => ({
-    id: CH,
-    workspace_id: 'w',
-    name: 'dev',
-    kind: 'public',
-    topic: '',
-    archived: false,
-    last_seq: 0,
-    is_member: true,
-    created_by: 'carol',
-    ...extra,
-  });
-
-  it('lets stewards rename, archive and remove; members edit the topic and add people', () => {
-    expect(channelRights(ch(), 'member', ME)).toEqual({ pin: true, editTopic: true, rename: false, archive: false, addMembers: true, removeMembers: false });
-    expect(channelRights(ch({ created_by: ME }), 'member', ME)).toMatchObject({ rename: true, archive: true, removeMembers: true });
-    expect(channelRights(ch(), 'admin', ME)).toMatchObject({ rename: true, archive: true, removeMembers: true });
-    expect(channelRights(ch({ is_member: false }), 'admin', ME)).toMatchObject({ rename: true, editTopic: false, pin: false });
-    expect(channelRights(ch({ kind: 'private', is_member: false }), 'admin', ME).rename).toBe(false);
-  });
-
-  it('gives guests, archived channels, #general and DMs only what the server allows', () => {
-    expect(channelRights(ch({ created_by: ME }), 'guest', ME)).toEqual({ pin: true, editTopic: false, rename: false, archive: false, addMembers: false, removeMembers: false });
-    expect(channelRights(ch({ archived: true }), 'owner', ME)).toEqual({ pin: false, editTopic: false, rename: false, archive: true, addMembers: false, removeMembers: false });
-    expect(channelRights(ch({ is_default: true }), 'owner', ME).archive).toBe(false);
-    expect(channelRights(ch({ kind: 'dm' }), 'owner', ME)).toEqual({ pin: true, editTopic: false, rename: false, archive: false, addMembers: false, removeMembers: false });
   });
 });
 

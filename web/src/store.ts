@@ -4,7 +4,7 @@
 
 import { useSyncExternalStore } from 'react';
 import type { ConnStatus } from './socket';
-import type { Channel, ChannelEvent, Member, Message, PresenceStatus, User, Workspace } from './types';
+import type { Channel, ChannelEvent, Invite, Member, Message, PresenceStatus, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
@@ -76,6 +76,16 @@ export interface InviteDialog {
   error: string;
 }
 
+/** The workspace screen (members, settings, invites) while it is open. */
+export interface AdminView {
+  wsId: string;
+  info: WorkspaceInfo | null;
+  /** Admins and owners only; null for others or while loading. */
+  invites: Invite[] | null;
+  loaded: 'loading' | 'ready' | 'error';
+  error: string;
+}
+
 export interface State {
   me: User | null;
   route: Route;
@@ -105,6 +115,8 @@ export interface State {
   notice: Notice | null;
   sidebarOpen: boolean;
   invite: InviteDialog | null;
+  admin: AdminView | null;
+  profileOpen: boolean;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -134,6 +146,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     notice: null,
     sidebarOpen: false,
     invite: null,
+    admin: null,
+    profileOpen: false,
   };
 }
 

@@ -8,6 +8,9 @@ export interface User {
   id: string;
   email?: string;
   display_name: string;
+  avatar_url?: string;
+  status_text?: string;
+  time_zone?: string;
 }
 
 export interface Tokens {
@@ -80,6 +83,34 @@ export interface Member {
   user_id: string;
   display_name: string;
   role?: Role;
+  avatar_url?: string;
+  status_text?: string;
+  time_zone?: string;
+  joined_at_ms?: number;
+  /** Listed to admins and owners only. */
+  deactivated?: boolean;
+}
+
+/** `GET /workspaces/{id}`: the workspace with its settings and the caller's role. */
+export interface WorkspaceInfo {
+  id: string;
+  name: string;
+  description: string;
+  members_can_invite: boolean;
+  members_can_create_channels: boolean;
+  role: Role;
+  member_count: number;
+}
+
+export interface Invite {
+  code: string;
+  role: Role;
+  uses: number;
+  max_uses: number | null;
+  expires_at_ms: number | null;
+  revoked: boolean;
+  valid: boolean;
+  created_at_ms: number;
 }
 
 export interface Unread {

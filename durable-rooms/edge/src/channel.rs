@@ -187,13 +187,13 @@ impl ChannelRoom {
         if let Some((user, false)) = change
             && self.with_room(|r| r.is_subscribed(user)).unwrap_or(false)
         {
-            let presence = self.remove(user).await;
+            // They left the channel, not the service: no presence change for the others.
+            self.forget(user).await;
             if let Err(e) =
                 self.call_user::<_, serde_json::Value>(user, wire::user::LEFT, &LeftReq { channel_id: channel }).await
             {
                 worker::console_error!("room {channel}: tell {user} of the leave: {e}");
             }
-            self.deliver(presence.into_iter().collect()).await;
         }
     }
 
@@ -224,14 +224,25 @@ impl ChannelRoom {
         }
     }
 
-    /// Unsubscribes a user; returns the presence change for the others.
+    /// Unsubscribes a user whose sockets are all gone; returns the presence change for the
+    /// others.
     async fn remove(&self, user: UserId) -> Option<Delivery<UserId>> {
         let presence = self.with_room(|r| r.unsubscribe(user)).flatten();
+        self.drop_subscriber(user).await;
+        presence
+    }
+
+    /// Unsubscribes a user who left the channel but may still be connected.
+    async fn forget(&self, user: UserId) {
+        self.with_room(|r| r.leave(user));
+        self.drop_subscriber(user).await;
+    }
+
+    async fn drop_subscriber(&self, user: UserId) {
         self.inner.borrow_mut().stubs.remove(&user);
         if let Err(e) = self.state.storage().delete(&sub_key(user)).await {
             worker::console_error!("room: forget subscriber {user}: {e}");
         }
-        presence
     }
 
     /// Sends each delivery's frame to its users' objects, in parallel per delivery and in

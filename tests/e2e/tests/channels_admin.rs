@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Host, Reply, Session, Ws};
-use ocomms_core::event::{ChannelEvent, ServerFrame, kind};
+use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, kind};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -647,7 +647,55 @@ async fn direct_messages(host: &Host) {
     ann_ws.close().await;
 }
 
+/// Being removed from one channel is not going offline: Ann, who shares #general with Bob,
+/// must not be told he went offline when he leaves #ops; she is when his socket closes.
+async fn leaving_a_channel_keeps_presence(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws).await;
+    let ops = host.create_channel(&ann.access, &ws, "ops", "private").await;
+    add_members(host, &ann.access, &ops, &[&bob.user_id]).await.expect_status(200, "add Bob to #ops");
+    let (mut ann_ws, _) = Ws::connect(host, &ann.access, false).await;
+    let (bob_ws, _) = Ws::connect(host, &bob.access, false).await;
+
+    let bob_offline = |f: &ServerFrame| matches!(f, ServerFrame::Presence { user_id, status: Presence::Offline } if user_id.to_string() == bob.user_id);
+    remove_member(host, &ann.access, &ops, &bob.user_id).await.expect_status(204, "remove Bob from #ops");
+    let mut seen = frames_until_event(&mut ann_ws, &ops, kind::MEMBER_LEFT).await;
+    // Another room's event, then a quiet spell: anything the removal caused has arrived.
+    host.post_message(&ann.access, &general, "still here?").await;
+    seen.extend(frames_until_event(&mut ann_ws, &general, kind::MESSAGE_POSTED).await);
+    tokio::time::sleep(QUIET).await;
+    seen.extend(ann_ws.ping(1).await);
+    assert!(!seen.iter().any(bob_offline), "Bob was shown offline while connected: {seen:?}");
+
+    bob_ws.close().await;
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "Ann never saw Bob go offline");
+        if bob_offline(&ann_ws.next_frame().await) {
+            break;
+        }
+    }
+    ann_ws.close().await;
+}
+
+/// Every frame up to and including the first event of `kind` in `channel`.
+async fn frames_until_event(ws: &mut Ws, channel: &str, kind: &str) -> Vec<ServerFrame> {
+    let mut out = Vec::new();
+    loop {
+        let f = ws.next_frame().await;
+        let done =
+            matches!(&f, ServerFrame::Event { event } if event.kind == kind && event.channel_id.to_string() == channel);
+        out.push(f);
+        if done {
+            return out;
+        }
+    }
+}
+
 common::edge::both_targets!(
+    leaving_a_channel_keeps_presence,
     update_and_archive_channels,
     private_channel_members,
     public_channel_members_and_guests,

@@ -713,6 +713,20 @@ async fn removal_closes_sockets_at_once_and_leaves_no_trace(host: &Host) {
     cat_ws.expect_no_event(Duration::from_millis(500)).await;
     host.get("/api/v1/me", Some(&cat.access)).await.expect_status(200, "still logged in after leaving");
     assert_workspace_invisible(host, &cat.access, &ws, &[&general], "left").await;
+
+    // Unlike a removal, leaving can be undone: an invite brings Cat back as a newcomer
+    // (the invite's role, the default channels, one use taken); a second accept is a no-op.
+    let code = host.create_invite(&ann.access, &ws).await;
+    let r = host.accept_invite(&cat.access, &code).await;
+    r.expect_status(200, "someone who left accepts an invite");
+    assert_eq!(r.body["workspace"]["id"], ws.as_str());
+    let ev = cat_ws.next_event().await;
+    assert_eq!(ev.channel_id.to_string(), general, "Cat's open socket hears #general again");
+    assert_eq!((ev.kind.as_str(), ev.data["user_id"].as_str()), (kind::MEMBER_JOINED, Some(cat.user_id.as_str())));
+    assert_eq!(member(&members(host, &ann.access, &ws).await, &cat).map(|m| m["role"].clone()), Some(json!("member")));
+    host.accept_invite(&cat.access, &code).await.expect_status(200, "accepting again");
+    assert_eq!(invite_row(host, &ann.access, &ws, &code).await["uses"], 1);
+    host.post_message(&cat.access, &general, "cat is back").await;
     cat_ws.close().await;
 }
 

@@ -4,29 +4,9 @@
 
 import { client } from '../client';
 import { type ChannelMembersView, type PinsView, notify, state, update } from '../store';
+import { channelRights } from '../rights';
 import type { Channel, Member, Message, Role } from '../types';
 import { findMessage } from './messages';
-
-/** A workspace admin or owner, or the channel's creator while not a guest (docs/api.md). */
-export function isSteward(ch: Channel, role: Role | undefined, me: string | undefined): boolean {
-  if (role === 'owner' || role === 'admin') return true;
-  return role !== 'guest' && !!me && ch.created_by === me;
-}
-
-/** What the current user may do with a channel; the server decides, this only hides buttons. */
-export function channelRights(ch: Channel, role: Role | undefined, me: string | undefined) {
-  const managed = ch.kind !== 'dm';
-  const open = managed && !ch.archived;
-  const steward = managed && isSteward(ch, role, me);
-  return {
-    pin: ch.is_member && !ch.archived,
-    editTopic: open && ch.is_member && role !== 'guest',
-    rename: open && steward && (ch.is_member || ch.kind === 'public'),
-    archive: steward && !ch.is_default,
-    addMembers: open && ch.is_member && role !== 'guest',
-    removeMembers: open && steward,
-  };
-}
 
 function role(): Role | undefined {
   return state.workspaces.find((w) => w.id === state.wsId)?.role;

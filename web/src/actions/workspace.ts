@@ -269,6 +269,7 @@ export function selectWorkspace(id: string) {
 export function selectChannel(id: string) {
   const ch = state.channels.get(id);
   update((s) => {
+    s.admin = null;
     if (s.viewId !== id) {
       s.threadId = null;
       s.side = null;

@@ -85,7 +85,7 @@ function Members({ ch }: { ch: Channel }) {
   const [who, setWho] = useState('');
   const [error, setError] = useState('');
   const inChannel = new Set(v?.members.map((m) => m.user_id));
-  const candidates = ((s.wsId && s.members.get(s.wsId)) || []).filter((m) => !inChannel.has(m.user_id));
+  const candidates = ((s.wsId && s.members.get(s.wsId)) || []).filter((m) => !inChannel.has(m.user_id) && !m.deactivated);
   async function add(e: FormEvent) {
     e.preventDefault();
     if (!who) return setError('Pick someone.');

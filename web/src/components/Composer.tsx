@@ -53,7 +53,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     el.style.height = `${Math.min(el.scrollHeight, 240)}px`;
   }, [text, preview]);
 
-  const members = (s.wsId ? s.members.get(s.wsId) : undefined) ?? [];
+  const members = ((s.wsId ? s.members.get(s.wsId) : undefined) ?? []).filter((m) => !m.deactivated);
   const suggestions: Suggestion[] =
     query == null
       ? []

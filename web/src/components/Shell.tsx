@@ -11,6 +11,9 @@ import { ThreadPanel } from './ThreadPanel';
 import { PinsPanel } from './PinsPanel';
 import { ChannelDetails } from './ChannelDetails';
 import { InviteDialog } from './InviteDialog';
+import { ProfileDialog } from './ProfileDialog';
+import { WorkspaceAdmin } from './WorkspaceAdmin';
+import { openProfile } from '../actions/admin';
 import { InviteLanding } from './InviteLanding';
 import { Welcome } from './Welcome';
 
@@ -45,7 +48,7 @@ export function Shell() {
         e.preventDefault();
         stepChannel(e.key === 'ArrowUp' ? -1 : 1);
       } else if (e.key === 'Escape' && !e.defaultPrevented) {
-        if (state.invite) return; // the dialog handles its own Escape
+        if (state.invite || state.profileOpen) return; // the dialogs handle their own Escape
         if (state.threadId) {
           closeThread();
           document.getElementById('composer-input')?.focus();
@@ -93,9 +96,17 @@ export function Shell() {
         {ws && <span className="ws-name">{ws.name}</span>}
         <ConnBadge />
         <span className="spacer" />
-        <span className="me-name" data-testid="me">
+        <button
+          id="profile-btn"
+          type="button"
+          className="ghost me-name"
+          data-testid="me"
+          aria-label={`${s.me?.display_name ?? ''}: edit your profile`}
+          title={s.me?.status_text || 'Edit your profile'}
+          onClick={() => openProfile()}
+        >
           {s.me?.display_name}
-        </span>
+        </button>
         <button type="button" className="ghost" onClick={() => void logout()}>
           Log out
         </button>
@@ -127,6 +138,8 @@ export function Shell() {
             </section>
           ) : !s.workspaces.length ? (
             <Welcome />
+          ) : s.admin ? (
+            <WorkspaceAdmin />
           ) : ch ? (
             <ChannelPane key={ch.id} channel={ch} />
           ) : (
@@ -141,6 +154,7 @@ export function Shell() {
         {s.side?.kind === 'details' && !inviteRoute && <ChannelDetails channelId={s.side.channelId} />}
       </div>
       {s.invite && <InviteDialog />}
+      {s.profileOpen && <ProfileDialog />}
     </div>
   );
 }

@@ -14,6 +14,7 @@ import {
 import { channelLabel, useStore, type State } from '../store';
 import type { Channel } from '../types';
 import { NewWorkspaceForm } from './Welcome';
+import { openAdmin } from '../actions/admin';
 import { PresenceDot } from './PresenceDot';
 
 function wsUnread(s: State, wsId: string) {
@@ -108,7 +109,7 @@ function NewChannelForm({ onDone }: { onDone: () => void }) {
 
 function NewDmForm({ onDone }: { onDone: () => void }) {
   const s = useStore();
-  const members = (s.wsId ? s.members.get(s.wsId) : undefined)?.filter((m) => m.user_id !== s.me?.id) ?? [];
+  const members = (s.wsId ? s.members.get(s.wsId) : undefined)?.filter((m) => m.user_id !== s.me?.id && !m.deactivated) ?? [];
   const [who, setWho] = useState('');
   const [error, setError] = useState('');
   async function submit(e: FormEvent) {
@@ -175,6 +176,17 @@ export function Sidebar() {
               })}
             </select>
           </>
+        )}
+        {ws && (
+          <button
+            id="admin-btn"
+            type="button"
+            className="disclosure"
+            aria-current={s.admin ? 'page' : undefined}
+            onClick={() => openAdmin()}
+          >
+            Members and settings
+          </button>
         )}
         <button type="button" className="disclosure" aria-expanded={open === 'ws'} onClick={() => toggle('ws')}>
           New workspace

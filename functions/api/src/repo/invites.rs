@@ -158,7 +158,7 @@ pub enum Redeem {
     /// Unknown, revoked, expired or used up; the caller cannot tell which, on purpose.
     Invalid,
     /// The user was removed from, or is deactivated in, this workspace: an invite undoes
-    /// neither.
+    /// neither (leaving by choice is undone: that is a `Joined`).
     Barred,
 }
 
@@ -175,7 +175,10 @@ pub async fn redeem(db: &impl Sql, code: &str, user: UserId) -> Result<Redeem, D
                     FOR NO KEY UPDATE),
          joined AS (INSERT INTO workspace_members (workspace_id, user_id, role)
                     SELECT workspace_id, $2, role FROM i
-                    ON CONFLICT (workspace_id, user_id) DO NOTHING
+                    ON CONFLICT (workspace_id, user_id) DO UPDATE
+                        SET role = EXCLUDED.role, removed_at = NULL, left_by_choice = false, joined_at = now()
+                        WHERE workspace_members.removed_at IS NOT NULL AND workspace_members.left_by_choice
+                          AND workspace_members.deactivated_at IS NULL
                     RETURNING workspace_id, role),
          used AS (UPDATE invites SET uses = uses + 1 WHERE code = $1 AND EXISTS (SELECT 1 FROM joined))
          SELECT workspace_id, role FROM joined"
@@ -188,20 +191,24 @@ pub async fn redeem(db: &impl Sql, code: &str, user: UserId) -> Result<Redeem, D
     }
 }
 
-/// The outcome when the user already has a membership row in the invite's workspace.
+/// The outcome when the user already has a membership row in the invite's workspace; `None`
+/// when there is none, or when they left by choice and may join again.
 async fn membership(db: &impl Sql, code: &str, user: UserId) -> Result<Option<Redeem>, DbError> {
     let rows = db
         .query(
-            "SELECT i.workspace_id, (m.removed_at IS NOT NULL OR m.deactivated_at IS NOT NULL) AS barred
+            "SELECT i.workspace_id,
+                    ((m.removed_at IS NOT NULL AND NOT m.left_by_choice) OR m.deactivated_at IS NOT NULL) AS barred,
+                    (m.removed_at IS NOT NULL AND m.left_by_choice AND m.deactivated_at IS NULL) AS left
              FROM invites i JOIN workspace_members m ON m.workspace_id = i.workspace_id AND m.user_id = $2
              WHERE i.code = $1",
             &[Value::Text(code.into()), Value::Uuid(user.0)],
         )
         .await?;
-    rows.first()
-        .map(|r| {
-            let workspace = WorkspaceId(r.uuid("workspace_id")?);
-            Ok(if r.bool("barred")? { Redeem::Barred } else { Redeem::AlreadyMember { workspace } })
-        })
-        .transpose()
+    let Some(r) = rows.first() else { return Ok(None) };
+    if r.bool("left")? {
+        // They left by choice: the invite brings them back like a newcomer.
+        return Ok(None);
+    }
+    let workspace = WorkspaceId(r.uuid("workspace_id")?);
+    Ok(Some(if r.bool("barred")? { Redeem::Barred } else { Redeem::AlreadyMember { workspace } }))
 }

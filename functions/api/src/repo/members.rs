@@ -197,14 +197,16 @@ fn changed(rows: Vec<Row>) -> Result<bool, DbError> {
     Ok(rows.first().map(|r| r.int("changed")).transpose()?.unwrap_or(0) > 0)
 }
 
-/// Removes the member (or lets them leave) in one statement: marks the membership removed,
+/// Removes the member (or lets them leave) in one statement: marks the membership removed
+/// (remembering a leave, which an invite may undo, from a removal, which none can),
 /// deletes their memberships of the workspace's channels and appends a `member.left`
 /// event (`{user_id, by, reason}`) to each of those channels under its next seq. `None` if
 /// the decision no longer holds; otherwise the events to publish, one per channel.
 pub async fn remove(db: &impl Sql, d: &Decided, reason: &str) -> Result<Option<Vec<ChannelEvent>>, DbError> {
     let sql = format!(
         "WITH {GUARD},
-         gone_member AS (UPDATE workspace_members m SET removed_at = now() WHERE {cond} RETURNING m.user_id),
+         gone_member AS (UPDATE workspace_members m SET removed_at = now(), left_by_choice = ($6::text = 'left')
+                         WHERE {cond} RETURNING m.user_id),
          gone AS (DELETE FROM channel_members cm USING channels c
                   WHERE c.id = cm.channel_id AND c.workspace_id = $1 AND cm.user_id = $2
                     AND EXISTS (SELECT 1 FROM gone_member)
