@@ -17,6 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use ocomms_api::http::MAX_REQUEST_BYTES;
 use ocomms_api::ports::{PublishError, RoomPublisher};
 use ocomms_api::{Api, Config, Method};
 use ocomms_core::event::{ChannelEvent, UserNotice};
@@ -25,7 +26,7 @@ use ocomms_rooms::RoomLimits;
 use wasm_host::db::{POOL_TIMEOUT, PgSql};
 use wasm_host::hub::Hub;
 use wasm_host::metrics::Metrics;
-use wasm_host::server::{HostEnv, MAX_REQUEST_BYTES};
+use wasm_host::state::HostEnv;
 
 /// The line the bench reads to find the port.
 pub const LISTENING: &str = "native listening on http://";

@@ -1,13 +1,20 @@
-//! The per-channel room: who is listening, where the channel's sequence stands, the recent
-//! backlog, and the ephemeral presence and typing state.
+//! The live state behind the sockets, as pure state machines: per channel, who is listening,
+//! where the channel's sequence stands, the recent backlog, presence and typing; per user,
+//! their sockets, channel set and away state.
 //!
 //! # Layout
-//! - [`Room`]: the pure state machine. It decides who receives what; it never touches a
-//!   socket, a clock or a task. Time comes in as arguments.
-//! - Runtimes wrap it: `wasm-host` keeps one per channel in a tokio hub, the edge keeps one per
-//!   Durable Object. Both feed it the same calls and act on the same [`Delivery`] values.
+//! - [`Room`]: one channel. It decides who receives what; it never touches a socket, a clock
+//!   or a task. Time comes in as arguments.
+//! - [`user::UserSockets`]: one user's sockets and the rules for connecting, idling, ending
+//!   sessions and joining or leaving channels; it returns [`user::UserAction`]s.
+//! - Runtimes wrap both: `wasm-host` keeps them in one tokio hub (rooms keyed by channel, users
+//!   by id), the edge keeps one per Durable Object. Both feed them the same calls and act on
+//!   the same [`Delivery`] and action values.
 //!
-//! Connection ids are generic (`C`) so each runtime uses its own handle type.
+//! Connection ids are generic (`C`) so each runtime uses its own handle type: the host's
+//! rooms and the edge's rooms both count users, the user core counts sockets.
+
+pub mod user;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;

@@ -2,29 +2,24 @@
 
 use futures::StreamExt as _;
 use ocomms_api::ports::Sql as _;
-use ocomms_api::{Api, Config, Method};
+use ocomms_api::{Api, Config, Method, http};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
 use ocomms_rooms_edge::pg::EdgePg;
 use ocomms_rooms_edge::publisher::EdgeRooms;
-use ocomms_rooms_edge::{bindings, setting};
+use ocomms_rooms_edge::{ConfigError, bindings, setting};
 use worker::{Env, Headers, Request, Response, ResponseBuilder, Result};
 
-/// Largest request body buffered for the API (as on the host).
-pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
-/// Largest total size of request headers (as on the host).
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
 /// The access-token key: the `JWT_SECRET` secret, at least 32 bytes.
-pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, String> {
-    let secret = setting(env, bindings::JWT_SECRET).ok_or_else(|| format!("{} is not set", bindings::JWT_SECRET))?;
+pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
+    let secret = setting(env, bindings::JWT_SECRET).ok_or(ConfigError::NoJwtSecret)?;
     if secret.len() < 32 {
-        return Err(format!("{} must be at least 32 bytes", bindings::JWT_SECRET));
+        return Err(ConfigError::ShortJwtSecret);
     }
     Ok(secret.into_bytes())
 }
 
-fn build(env: &Env) -> std::result::Result<Api<EdgePg, EdgeRooms, JsEnv>, String> {
+fn build(env: &Env) -> std::result::Result<Api<EdgePg, EdgeRooms, JsEnv>, ConfigError> {
     Ok(Api {
         sql: EdgePg::from_env(env)?,
         rooms: EdgeRooms { env: env.clone() },
@@ -37,22 +32,16 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let api = match build(env) {
         Ok(api) => api,
         Err(e) => {
-            worker::console_error!("ocomms worker misconfigured: {e}");
+            worker::console_error!("ocomms worker misconfigured: {}", ocomms_api::error::chain(&e));
             return error(&ApiError::new(ErrorCode::Unavailable, "service misconfigured"));
         }
     };
     let headers: Vec<(String, String)> = req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    if headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() > MAX_HEADER_BYTES {
-        return error(&ApiError::new(
-            ErrorCode::BadRequest,
-            format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
-        ));
+    if http::header_bytes(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))) > http::MAX_HEADER_BYTES {
+        return error(&http::headers_too_large());
     }
     let Some(body) = read_body(&mut req).await? else {
-        return error(&ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("request body exceeds {MAX_REQUEST_BYTES} bytes"),
-        ));
+        return error(&http::request_too_large());
     };
     let url = req.url()?;
     let path_and_query = match url.query() {
@@ -72,7 +61,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     Ok(if matches!(resp.status, 101 | 204 | 205 | 304) { builder.empty() } else { builder.fixed(resp.body) })
 }
 
-/// The body, or `None` when it is over [`MAX_REQUEST_BYTES`]. An oversized body is still
+/// The body, or `None` when it is over [`http::MAX_REQUEST_BYTES`]. An oversized body is still
 /// read to its end, chunk by chunk without keeping it: a request whose body is left unread
 /// breaks the connection it came on, and the client would see that instead of the 413.
 async fn read_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
@@ -81,7 +70,7 @@ async fn read_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
     let mut over = false;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if over || body.len() + chunk.len() > MAX_REQUEST_BYTES {
+        if over || body.len() + chunk.len() > http::MAX_REQUEST_BYTES {
             over = true;
             body = Vec::new();
             continue;

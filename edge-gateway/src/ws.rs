@@ -35,7 +35,7 @@ pub async fn upgrade(req: Request, env: Env) -> Result<Response> {
     let secret = match api::jwt_secret(&env) {
         Ok(s) => s,
         Err(e) => {
-            worker::console_error!("ocomms worker misconfigured: {e}");
+            worker::console_error!("ocomms worker misconfigured: {}", ocomms_api::error::chain(&e));
             return api::error(&ApiError::new(ErrorCode::Unavailable, "service misconfigured"));
         }
     };
@@ -90,13 +90,16 @@ fn refuse(protocol: Option<&str>, code: u16, reason: &str) -> Result<Response> {
 #[wasm_bindgen(js_name = wsRelayOpen, wasm_bindgen_futures = worker::wasm_bindgen_futures)]
 pub async fn ws_relay_open(env: Env, first: JsValue, offered: Option<String>) -> std::result::Result<JsValue, JsValue> {
     let secret = api::jwt_secret(&env).map_err(|e| {
-        worker::console_error!("ocomms worker misconfigured: {e}");
+        worker::console_error!("ocomms worker misconfigured: {}", ocomms_api::error::chain(&e));
         close_info(1011, "server error")
     })?;
     let msg = match first.as_string() {
         Some(text) => Message::Text(text),
         None => Message::Binary(worker::js_sys::Uint8Array::new(&first).to_vec()),
     };
+    if frames::too_large(&msg) {
+        return Err(close_info(ocomms_core::event::CLOSE_FRAME_TOO_LARGE, "frame too large"));
+    }
     let Ok(ClientFrame::Auth { token }) = frames::decode(&msg) else {
         return Err(close_info(4001, "first frame must be auth"));
     };

@@ -15,7 +15,8 @@ use crate::manifest;
 use crate::metrics::Metrics;
 use crate::rooms_link::InProcessRooms;
 use crate::runtime::{ComponentContext, Runtime, RuntimeConfig};
-use crate::server::{self, AppState};
+use crate::server;
+use crate::state::{AppState, HostEnv};
 
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -76,7 +77,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         max_result_rows: 10_000,
     })?;
     let mut components = HashMap::new();
-    for (id, component) in &manifest.components {
+    for id in manifest.components.keys() {
         let source = manifest.component_source(id).with_context(|| format!("component {id} has no source"))?;
         let provided = |name: &str| match name {
             "jwt_secret" => Some(jwt_secret.clone()),
@@ -86,7 +87,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         let variables = manifest.resolve_variables(id, &provided)?;
         let ctx = ComponentContext {
             variables,
-            allowed_outbound_hosts: component.allowed_outbound_hosts.iter().map(|h| h.to_string()).collect(),
+            allowed_outbound_hosts: manifest.resolve_allowed_hosts(id, &provided)?,
             pg: Some(db.pool.clone()),
             interceptor: Some(Arc::new(InProcessRooms { hub: hub.clone(), secret: rooms_secret.clone() })),
         };
@@ -145,7 +146,7 @@ fn spawn_idle_sweeper(hub: Arc<Hub>, away_after: Duration, mut stop: tokio::sync
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+                    let now = HostEnv::now_ms();
                     hub.sweep_idle(now, away_ms);
                 }
                 _ = stop.changed() => break,

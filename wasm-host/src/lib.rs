@@ -1,13 +1,15 @@
 //! `wasm-host`: OComms on one machine.
 //!
 //! # Layout
-//! - [`host`]: start-up and graceful shutdown; [`server`]: the HTTP front (axum).
+//! - [`host`]: start-up and graceful shutdown; [`server`]: the HTTP front (axum), over the
+//!   shared [`state`]; [`reply`]: the host's own JSON error replies.
 //! - [`manifest`]: reads and validates `spin.toml` (Spin manifest v2).
 //! - [`runtime`]: wasmtime with the pooling allocator; serves Spin components with WASI,
 //!   wasi-http, `spin:postgres` and variables.
 //! - [`db`]: the managed or configured PostgreSQL, its pool, and the API's `Sql` port natively.
-//! - [`hub`] and [`ws`]: the rooms (the pure state machine from `ocomms-rooms`) and the
-//!   WebSockets that listen to them; [`rooms_link`] lets components publish without a socket.
+//! - [`hub`] and [`ws`]: the rooms and users (the pure cores of `ocomms-rooms`) and the
+//!   WebSockets that listen to them; [`rooms_link`]: the internal routes components publish
+//!   through, over HTTP or in process.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod db;
@@ -15,9 +17,11 @@ pub mod host;
 pub mod hub;
 pub mod manifest;
 pub mod metrics;
+pub mod reply;
 pub mod rooms_link;
 pub mod runtime;
 pub mod secrets;
 pub mod server;
+pub mod state;
 pub mod web;
 pub mod ws;

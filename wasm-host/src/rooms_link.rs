@@ -1,19 +1,113 @@
-//! The component's route to the rooms, kept inside the process: requests to
-//! `http://rooms.internal` never touch a socket; they land in the hub directly.
+//! The internal rooms routes: how a component publishes committed events and user notices
+//! to the hub. One handler serves both ways in:
+//! - over HTTP (`POST /internal/...` on the host's port), for a component running on
+//!   another Spin runtime;
+//! - in process, for the components this host runs: requests to `http://rooms.internal`
+//!   never touch a socket, [`InProcessRooms`] hands them to the same handler.
+//!
+//! Both check the rooms secret (a bearer token, compared in constant time).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::StatusCode;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use ocomms_core::event::{ChannelEvent, UserNotice};
+use ocomms_core::ids::{ChannelId, UserId};
+use ocomms_core::{ApiError, ErrorCode};
 
 use crate::hub::Hub;
 use crate::runtime::OutboundInterceptor;
-use crate::server::{notify_user, publish_event, rooms_authorized};
+use crate::state::AppState;
 
+/// The authority components use for the in-process route.
 pub const ROOMS_AUTHORITY: &str = "rooms.internal";
 
+/// The internal routes, for the host's router.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/internal/rooms/{channel}/events", post(over_http))
+        .route("/internal/users/{user}/notices", post(over_http))
+}
+
+async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, ocomms_api::http::MAX_REQUEST_BYTES).await else {
+        return crate::reply::json_error(&ocomms_api::http::request_too_large());
+    };
+    let (status, body) =
+        handle(&state.hub, &state.rooms_secret, &parts.method, parts.uri.path(), &parts.headers, &body);
+    reply(status, body)
+}
+
+/// One internal request: `202` with no body, or an error's status and JSON.
+fn handle(
+    hub: &Hub,
+    secret: &str,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, Option<ApiError>) {
+    if !authorized(headers, secret) {
+        return (StatusCode::UNAUTHORIZED, Some(ApiError::unauthenticated("bad rooms secret")));
+    }
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let outcome = match (method == Method::POST, segs.as_slice()) {
+        (true, ["internal", "rooms", channel, "events"]) => publish_event(hub, channel, body),
+        (true, ["internal", "users", user, "notices"]) => notify_user(hub, user, body),
+        _ => Err(ApiError::not_found("route")),
+    };
+    match outcome {
+        Ok(()) => (StatusCode::ACCEPTED, None),
+        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), Some(e)),
+    }
+}
+
+fn reply(status: StatusCode, error: Option<ApiError>) -> Response {
+    match error {
+        Some(e) => crate::reply::json_error(&e),
+        None => status.into_response(),
+    }
+}
+
+/// Checks the rooms secret in constant time.
+fn authorized(headers: &HeaderMap, secret: &str) -> bool {
+    let Some(got) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    got.len() == secret.len() && got.bytes().zip(secret.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// Parses and publishes one event for `channel`.
+fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiError> {
+    let channel = channel.parse::<ChannelId>().map_err(|_| ApiError::not_found("channel"))?;
+    let event: ChannelEvent =
+        serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+    if event.channel_id != channel {
+        return Err(ApiError::bad_request("event is for another channel"));
+    }
+    hub.publish(event);
+    Ok(())
+}
+
+/// Parses and delivers one notice to `user`'s sockets.
+fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<(), ApiError> {
+    let user = user.parse::<UserId>().map_err(|_| ApiError::not_found("user"))?;
+    let notice: UserNotice =
+        serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+    hub.notify_user(user, notice);
+    Ok(())
+}
+
+/// The in-process way in, for the components this host runs.
 pub struct InProcessRooms {
     pub hub: Arc<Hub>,
     pub secret: String,
@@ -28,33 +122,61 @@ impl OutboundInterceptor for InProcessRooms {
         &self,
         req: http::Request<Bytes>,
     ) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>> {
-        let reply = |status: StatusCode, body: String| {
-            http::Response::builder()
-                .status(status)
-                .header("content-type", "application/json")
-                .body(Bytes::from(body))
-                .unwrap_or_default()
-        };
-        let resp = if !rooms_authorized(req.headers(), &self.secret) {
-            reply(
-                StatusCode::UNAUTHORIZED,
-                ocomms_core::ApiError::unauthenticated("bad rooms secret").to_json().to_string(),
-            )
-        } else {
-            let segs: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
-            let outcome = match (req.method() == http::Method::POST, segs.as_slice()) {
-                (true, ["internal", "rooms", channel, "events"]) => Some(publish_event(&self.hub, channel, req.body())),
-                (true, ["internal", "users", user, "notices"]) => Some(notify_user(&self.hub, user, req.body())),
-                _ => None,
-            };
-            match outcome {
-                Some(Ok(())) => reply(StatusCode::ACCEPTED, String::new()),
-                Some(Err(e)) => {
-                    reply(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_json().to_string())
-                }
-                None => reply(StatusCode::NOT_FOUND, ocomms_core::ApiError::not_found("route").to_json().to_string()),
-            }
-        };
+        let (status, error) =
+            handle(&self.hub, &self.secret, req.method(), req.uri().path(), req.headers(), req.body());
+        let body = error.map(|e| Bytes::from(e.to_json().to_string())).unwrap_or_default();
+        let resp = http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap_or_default();
         Some(Box::pin(async move { resp }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_secret_must_match_exactly() {
+        assert!(authorized(&bearer("s3cret"), "s3cret"));
+        for wrong in ["s3cre", "s3cret!", "S3cret", ""] {
+            assert!(!authorized(&bearer(wrong), "s3cret"), "{wrong:?}");
+        }
+        assert!(!authorized(&HeaderMap::new(), "s3cret"));
+    }
+
+    #[test]
+    fn bad_internal_requests_are_refused_with_json_errors() {
+        let hub = Hub::new(ocomms_rooms::RoomLimits::default(), Arc::default());
+        let ok = bearer("k");
+        let ch = "00000000-0000-0000-0000-000000000001";
+        let path = format!("/internal/rooms/{ch}/events");
+        let cases: [(&Method, &str, &HeaderMap, &[u8], u16); 5] = [
+            (&Method::POST, &path, &HeaderMap::new(), b"{}", 401),
+            (&Method::POST, "/internal/rooms/nope/events", &ok, b"{}", 404),
+            (&Method::POST, &path, &ok, b"{", 400),
+            (&Method::GET, &path, &ok, b"", 404),
+            (&Method::POST, "/internal/elsewhere", &ok, b"", 404),
+        ];
+        for (method, path, headers, body, want) in cases {
+            let (status, error) = handle(&hub, "k", method, path, headers, body);
+            assert_eq!(status.as_u16(), want, "{method} {path}");
+            assert!(error.is_some());
+        }
+        let event = format!(r#"{{"channel_id":"{ch}","seq":1,"kind":"message.posted","data":{{}},"at_ms":0}}"#);
+        let (status, error) = handle(&hub, "k", &Method::POST, &path, &ok, event.as_bytes());
+        assert_eq!((status.as_u16(), error), (202, None));
+        let other = "00000000-0000-0000-0000-000000000002";
+        let (status, _) =
+            handle(&hub, "k", &Method::POST, &format!("/internal/rooms/{other}/events"), &ok, event.as_bytes());
+        assert_eq!(status.as_u16(), 400, "an event for another channel");
     }
 }

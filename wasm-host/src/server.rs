@@ -1,59 +1,23 @@
-//! The HTTP front: health, metrics, WebSockets, the internal rooms route, the web client,
+//! The HTTP front: health, metrics, WebSockets, the internal rooms routes, the web client,
 //! and everything else routed by spin.toml to a component.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use ocomms_core::event::{ChannelEvent, UserNotice};
-use ocomms_core::ids::{ChannelId, UserId};
+use axum::routing::get;
+use ocomms_api::http as limits;
 use ocomms_core::{ApiError, ErrorCode};
 
-use crate::hub::Hub;
-use crate::manifest::{self, HttpTrigger};
-use crate::metrics::Metrics;
+use crate::manifest;
+use crate::reply::json_error;
 use crate::runtime::{HandleError, LoadedComponent};
-
-/// Largest request body the host buffers for a component.
-pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
-/// Largest total size of request headers.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-pub struct AppState {
-    pub hub: Arc<Hub>,
-    pub metrics: Arc<Metrics>,
-    pub triggers: Vec<HttpTrigger>,
-    pub components: std::collections::HashMap<String, LoadedComponent>,
-    pub sql: crate::db::PgSql,
-    pub jwt_secret: Vec<u8>,
-    pub rooms_secret: String,
-    pub web_dir: Option<PathBuf>,
-    pub shutdown: tokio::sync::watch::Receiver<bool>,
-}
-
-/// Wall clock and randomness for host-side code that calls the API crate.
-pub struct HostEnv;
-
-impl ocomms_api::ports::Env for HostEnv {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        if let Err(e) = getrandom::fill(buf) {
-            tracing::error!(error = %e, "getrandom failed");
-        }
-    }
-    fn log_error(&self, message: &str) {
-        tracing::error!("{message}");
-    }
-}
+use crate::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -61,18 +25,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/ws", get(crate::ws::upgrade))
-        .route("/internal/rooms/{channel}/events", post(rooms_publish))
-        .route("/internal/users/{user}/notices", post(users_notify))
+        .merge(crate::rooms_link::routes())
         .fallback(dispatch)
         .with_state(state)
-}
-
-pub fn json_error(e: &ApiError) -> Response {
-    let mut r =
-        (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(e.to_json()))
-            .into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    r
 }
 
 /// Ready when PostgreSQL answers within [`READY_TIMEOUT`]: a probe must get an answer even
@@ -103,68 +58,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-/// Checks the rooms secret (constant-time) on an internal publish.
-pub fn rooms_authorized(headers: &HeaderMap, secret: &str) -> bool {
-    let Some(got) =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    got.len() == secret.len() && got.bytes().zip(secret.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-}
-
-/// Parses and publishes one event for `channel`; the reply the publisher sees.
-pub fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiError> {
-    let channel = channel.parse::<ChannelId>().map_err(|_| ApiError::not_found("channel"))?;
-    let event: ChannelEvent =
-        serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
-    if event.channel_id != channel {
-        return Err(ApiError::bad_request("event is for another channel"));
-    }
-    hub.publish(event);
-    Ok(())
-}
-
-/// Parses and delivers one notice to `user`'s sockets.
-pub fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<(), ApiError> {
-    let user = user.parse::<UserId>().map_err(|_| ApiError::not_found("user"))?;
-    let notice: UserNotice =
-        serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
-    hub.notify_user(user, notice);
-    Ok(())
-}
-
-async fn users_notify(
-    State(state): State<Arc<AppState>>,
-    UrlPath(user): UrlPath<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !rooms_authorized(&headers, &state.rooms_secret) {
-        return json_error(&ApiError::unauthenticated("bad rooms secret"));
-    }
-    match notify_user(&state.hub, &user, &body) {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(e) => json_error(&e),
-    }
-}
-
-/// The rooms service's public face, for a component running on another Spin runtime.
-async fn rooms_publish(
-    State(state): State<Arc<AppState>>,
-    UrlPath(channel): UrlPath<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !rooms_authorized(&headers, &state.rooms_secret) {
-        return json_error(&ApiError::unauthenticated("bad rooms secret"));
-    }
-    match publish_event(&state.hub, &channel, &body) {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(e) => json_error(&e),
-    }
-}
-
 async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
     state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
     let path = req.uri().path().to_string();
@@ -185,22 +78,12 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
 }
 
 async fn run_component(state: &AppState, component: &LoadedComponent, req: Request) -> Response {
-    let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return json_error(&ApiError::new(
-            ErrorCode::BadRequest,
-            format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
-        ));
+    if limits::header_bytes(req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes()))) > limits::MAX_HEADER_BYTES {
+        return json_error(&limits::headers_too_large());
     }
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            return json_error(&ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("request body exceeds {MAX_REQUEST_BYTES} bytes"),
-            ));
-        }
+    let Ok(body) = axum::body::to_bytes(body, limits::MAX_REQUEST_BYTES).await else {
+        return json_error(&limits::request_too_large());
     };
     let req = http::Request::from_parts(parts, body);
     let started = Instant::now();
@@ -217,6 +100,10 @@ async fn run_component(state: &AppState, component: &LoadedComponent, req: Reque
         Err(HandleError::Trap(msg)) => {
             state.metrics.component_traps.fetch_add(1, Ordering::Relaxed);
             tracing::error!(component = component.id(), error = %msg, "component trapped");
+            json_error(&ApiError::internal())
+        }
+        Err(HandleError::ResponseTooLarge { limit }) => {
+            tracing::error!(component = component.id(), limit, "component response body too large; refused");
             json_error(&ApiError::internal())
         }
         Err(HandleError::Other(msg)) => {

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ocomms_core::ApiError;
 
-use crate::server::json_error;
+use crate::reply::json_error;
 
 /// One embedded file.
 pub struct Asset {

@@ -13,12 +13,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt as _, StreamExt as _};
-use ocomms_api::auth::{Caller, jwt};
-use ocomms_api::ports::{Sql as _, Value};
-use ocomms_core::event::{ClientFrame, Encoding, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription};
-use ocomms_core::ids::ChannelId;
+use ocomms_api::socket;
+use ocomms_core::event::{ClientFrame, Encoding, FrameError, MSGPACK_SUBPROTOCOL, ServerFrame};
 
-use crate::server::AppState;
+use crate::state::{AppState, HostEnv};
 
 /// How long a client has to send its `auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +34,7 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         // tungstenite drops a socket whose frame passes this limit without a close frame;
         // headroom up to the HTTP body limit lets `serve` close bigger-than-allowed frames
         // with 1009 instead. Nothing is preallocated for it.
-        .max_message_size(crate::server::MAX_REQUEST_BYTES)
+        .max_message_size(ocomms_api::http::MAX_REQUEST_BYTES)
         // tungstenite's default 128 KiB read buffer is zero-filled per socket: with tens of
         // thousands of mostly idle sockets that dominated memory (bench: ~135 KB/socket).
         .read_buffer_size(SOCKET_BUFFER_BYTES)
@@ -58,7 +56,7 @@ fn encode(encoding: Encoding, frame: &ServerFrame) -> Option<Message> {
     })
 }
 
-fn decode(encoding: Encoding, msg: &Message) -> Option<Result<ClientFrame, String>> {
+fn decode(encoding: Encoding, msg: &Message) -> Option<Result<ClientFrame, FrameError>> {
     let bytes: &[u8] = match msg {
         Message::Text(t) => t.as_bytes(),
         Message::Binary(b) => b,
@@ -67,79 +65,47 @@ fn decode(encoding: Encoding, msg: &Message) -> Option<Result<ClientFrame, Strin
     // Clients may send either kind of frame; the subprotocol decides what the server sends.
     let enc = if matches!(msg, Message::Binary(_)) { Encoding::MsgPack } else { Encoding::Json };
     let _ = encoding;
-    Some(enc.decode_client(bytes).map_err(|e| e.to_string()))
+    Some(enc.decode_client(bytes))
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<Caller, &'static str> {
-    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
-    let caller = jwt::verify(&state.jwt_secret, token, now).map_err(|_| "invalid or expired token")?;
-    match ocomms_api::repo::sessions::is_live(&state.sql, caller.user_id, caller.session_id).await {
-        Ok(true) => Ok(caller),
-        Ok(false) => Err("session has ended"),
-        Err(_) => Err("database unavailable"),
-    }
-}
-
-/// The channels the user belongs to (in workspaces they are still in) and their seqs.
-async fn channels_of(state: &AppState, caller: &Caller) -> Result<Vec<(ChannelId, i64)>, String> {
-    let rows = state
-        .sql
-        .query(
-            "SELECT c.id, c.last_seq FROM channel_members cm
-             JOIN channels c ON c.id = cm.channel_id
-             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
-             WHERE cm.user_id = $1",
-            &[Value::Uuid(caller.user_id.0)],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    rows.iter()
-        .map(|r| {
-            Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))
-        })
-        .collect()
-}
-
 async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, bearer: Option<String>) {
     let token = match bearer {
         Some(t) => t,
         None => match tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await {
+            Ok(Some(Ok(msg))) if frame_len(&msg) > ocomms_core::event::MAX_CLIENT_FRAME_BYTES => {
+                return close(&mut socket, ocomms_core::event::CLOSE_FRAME_TOO_LARGE, "frame too large").await;
+            }
             Ok(Some(Ok(msg))) => match decode(encoding, &msg) {
                 Some(Ok(ClientFrame::Auth { token })) => token,
-                _ => return close(&mut socket, 4001, "first frame must be auth").await,
+                _ => return close(&mut socket, socket::CLOSE_UNAUTHENTICATED, "first frame must be auth").await,
             },
-            _ => return close(&mut socket, 4001, "authentication timed out").await,
+            _ => return close(&mut socket, socket::CLOSE_UNAUTHENTICATED, "authentication timed out").await,
         },
     };
-    let caller = match authenticate(&state, &token).await {
-        Ok(c) => c,
-        Err(reason) => return close(&mut socket, 4001, reason).await,
+    let now = now_ms();
+    let started = match socket::authenticate(&state.jwt_secret, &token, now) {
+        Ok(caller) => socket::start(&state.sql, caller).await.map(|channels| (caller, channels)),
+        Err(refusal) => Err(refusal),
     };
-    let channels = match channels_of(&state, &caller).await {
+    let (caller, channels) = match started {
         Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "load channels for socket");
-            return close(&mut socket, 1011, "server error").await;
+        Err(refusal) => {
+            if refusal == socket::Refusal::Server {
+                tracing::error!("cannot load the channels of a socket");
+            }
+            return close(&mut socket, refusal.close_code(), &refusal.to_string()).await;
         }
     };
-    let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
-    let mut handle = state.hub.register(caller.user_id, caller.session_id, now);
-    let mut subscriptions: Vec<Subscription> = Vec::with_capacity(channels.len());
-    for (ch, seq) in channels {
-        match state.hub.subscribe(handle.id, ch, seq) {
-            Ok(s) => subscriptions.push(s),
-            Err(e) => tracing::warn!(channel = %ch, error = %e, "cannot subscribe socket"),
-        }
-    }
+    let (mut handle, subscriptions) = state.hub.connect(caller.user_id, caller.session_id, now, &channels);
     // A session that ended between the check above and registering would have missed its
     // notice; checking again after registering closes that window.
-    if !matches!(ocomms_api::repo::sessions::is_live(&state.sql, caller.user_id, caller.session_id).await, Ok(true)) {
-        state.hub.unregister(handle.id);
-        return close(&mut socket, 4003, "session ended").await;
+    if !matches!(socket::session_live(&state.sql, caller).await, Ok(true)) {
+        state.hub.disconnect(handle.id);
+        return close(&mut socket, socket::CLOSE_SESSION_ENDED, "session ended").await;
     }
     let hello = ServerFrame::Hello { user_id: caller.user_id, subscriptions };
     let (mut tx, mut rx) = socket.split();
@@ -170,7 +136,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
                     if let Some(m) = encode(encoding, &frame) {
                         let _ = tx.send(m).await;
                     }
-                    let _ = tx.send(Message::Close(Some(CloseFrame { code: 4003, reason: "session ended".into() }))).await;
+                    let _ = tx.send(Message::Close(Some(CloseFrame { code: socket::CLOSE_SESSION_ENDED, reason: "session ended".into() }))).await;
                     break;
                 }
                 if handle.lagged.swap(false, Ordering::AcqRel) {
@@ -199,7 +165,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             }
         }
     }
-    state.hub.unregister(handle.id);
+    state.hub.disconnect(handle.id);
 }
 
 fn frame_len(msg: &Message) -> usize {
@@ -213,12 +179,12 @@ fn frame_len(msg: &Message) -> usize {
 fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Message) -> Option<ServerFrame> {
     let frame = match decode(encoding, msg)? {
         Ok(f) => f,
-        Err(e) => return Some(ServerFrame::Error { code: "bad_frame".into(), message: e }),
+        Err(e) => return Some(ServerFrame::Error { code: "bad_frame".into(), message: e.to_string() }),
     };
     match frame {
         ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
         ClientFrame::Typing { channel_id } => {
-            let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+            let now = now_ms();
             state.hub.activity(conn, now);
             state
                 .hub
@@ -231,12 +197,16 @@ fn on_client_frame(state: &AppState, conn: u64, encoding: Encoding, msg: &Messag
             message: "this socket is authenticated".into(),
         }),
         ClientFrame::SetPresence { status } => {
-            let now = ocomms_api::ports::Env::now_ms(&crate::server::HostEnv);
+            let now = now_ms();
             state
                 .hub
                 .set_presence(conn, status, now)
                 .err()
-                .map(|e| ServerFrame::Error { code: "bad_presence".into(), message: e.into() })
+                .map(|e| ServerFrame::Error { code: "bad_presence".into(), message: e.to_string() })
         }
     }
+}
+
+fn now_ms() -> i64 {
+    HostEnv::now_ms()
 }

@@ -9,6 +9,7 @@ import { SeqTracker } from './sync';
 import type { ChannelEvent, ServerFrame } from './types';
 import { flushQueue } from './actions/messages';
 import { loadChannelMembers, loadPins } from './actions/channel';
+import { reloadAdmin } from './actions/admin';
 import { loadMembers, markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
 
 /** `localStorage['ocomms.debug'] = '1'` logs every frame and connection change to the console. */
@@ -90,6 +91,15 @@ function onFrame(f: ServerFrame) {
       subs.add(f.subscription.channel_id);
       void tracker.observe(f.subscription.channel_id, f.subscription.last_seq);
       if (!state.channels.get(f.subscription.channel_id)?.is_member) reloadChannels();
+      break;
+    case 'role_changed':
+      update((s) => {
+        const w = s.workspaces.find((x) => x.id === f.workspace_id);
+        if (w) w.role = f.role;
+      });
+      if (state.admin?.wsId === f.workspace_id) reloadAdmin();
+      // What the role may see (a guest sees fewer channels) changes the lists.
+      reloadChannels();
       break;
     case 'unsubscribed':
       subs.delete(f.channel_id);

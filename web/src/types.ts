@@ -137,4 +137,5 @@ export type ServerFrame =
   | { type: 'pong'; nonce: number | null }
   | { type: 'read_marker'; channel_id: string; last_read_seq: number }
   | { type: 'session_ended'; reason: string }
+  | { type: 'role_changed'; workspace_id: string; role: Role }
   | { type: 'error'; code: string; message: string };

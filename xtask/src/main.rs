@@ -8,11 +8,13 @@
 //! - [`system`]: system packages the product and tests need (PostgreSQL), installed when we
 //!   are root, otherwise named precisely.
 //! - [`tasks`]: `run`, `test`, `ci`.
+//! - [`openapi_fuzz`]: Schemathesis against the real host, a phase of `test`.
 
 mod bench;
 mod build;
 mod edge;
 mod fuzz;
+mod openapi_fuzz;
 mod system;
 mod tasks;
 mod toolchain;
@@ -27,7 +29,8 @@ commands:
   run                 build the component, web client and host, and start the host with
                       its embedded defaults (managed PostgreSQL, http://127.0.0.1:8080)
   test                build every target and run the whole test suite (cargo tests, then
-                      the browser tests: web/e2e with Chromium against the real host)
+                      the browser tests: web/e2e with Chromium against the real host, then
+                      Schemathesis against the real host: tests/openapi-fuzz)
   test-web            build the component, web client and host; run only the web client's
                       unit tests (vitest) and browser tests
   ci                  cargo fmt --check, clippy -D warnings, then `test`
@@ -39,6 +42,9 @@ commands:
   fuzz [--time S] [T] run the cargo-fuzz targets (all, or those named) for S seconds each
                       (default 60; installs cargo-fuzz; `test` runs them too when
                       OCOMMS_FUZZ_SECS=N is set)
+
+  openapi-fuzz        Schemathesis (every check) against target/debug/wasm-host and the
+                      built component, as `test` runs it (tests/openapi-fuzz/run.py)
 
 options:
   --offline-toolchain   build wasm targets with Debian's rustc-web and build-std, without
@@ -76,6 +82,7 @@ fn real_main() -> Result<()> {
         Some("ci") => tasks::ci(&opts),
         Some("bench") => bench::bench(&opts, &args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("openapi-fuzz") => openapi_fuzz::run_alone(),
         Some("build") => build::build(&opts, args.get(1).map_or("all", String::as_str)),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
@@ -107,7 +114,18 @@ pub fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         Ok(_) => println!("<== {name}: done in {secs:.1}s"),
         Err(_) => println!("<== {name}: FAILED after {secs:.1}s"),
     }
+    record_timing(name, secs);
     r
+}
+
+/// Appends `seconds<TAB>name` to the file named by `OCOMMS_TIMINGS`, if set: CI prints a
+/// per-phase summary from it.
+fn record_timing(name: &str, secs: f64) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("OCOMMS_TIMINGS") else { return };
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(f, "{secs:.0}\t  xtask: {name}");
+    }
 }
 
 /// Runs a command, streaming its output; fails with the command line if it fails.

@@ -48,6 +48,10 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
             counts.failed += more.failed;
             counts.ignored += more.ignored;
         }
+        let api = step("OpenAPI fuzzing (Schemathesis against the real host)", crate::openapi_fuzz::run)?;
+        counts.passed += api.passed;
+        counts.failed += api.failed;
+        counts.ignored += api.skipped;
         crate::fuzz::smoke()?;
     } else {
         println!("(browser tests skipped: cargo test arguments were given)");

@@ -18,12 +18,14 @@ use std::rc::Rc;
 use futures::future::join_all;
 use ocomms_core::event::{ChannelEvent, Presence, Subscription};
 use ocomms_core::ids::{ChannelId, UserId};
+use ocomms_rooms::user::{Membership, membership_change};
 use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{DurableObject, Env, ListOptions, Request, Response, Result, State, Stub, durable_object};
 
+use crate::StorageError;
 use crate::call::{self, CallError};
 use crate::wire::{
     self, FramesReply, FramesReq, JoinedReply, JoinedReq, LeftReq, PresenceReq, SubscribeReply, SubscribeReq, UserReq,
@@ -33,6 +35,16 @@ const SUB_PREFIX: &str = "sub:";
 
 fn sub_key(user: UserId) -> String {
     format!("{SUB_PREFIX}{user}")
+}
+
+/// Why the room could not be built.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stub for one channel reached another's object: a routing bug.
+    #[error("this object is channel {0}")]
+    OtherChannel(ChannelId),
 }
 
 #[durable_object(fetch)]
@@ -62,7 +74,7 @@ impl DurableObject for ChannelRoom {
             return reply::status(404, "no such room route");
         };
         if let Err(e) = self.load(channel).await {
-            worker::console_error!("room {channel}: load: {e}");
+            worker::console_error!("room {channel}: load: {}", ocomms_api::error::chain(&e));
             return reply::status(503, "room unavailable");
         }
         match route {
@@ -123,16 +135,16 @@ impl DurableObject for ChannelRoom {
 
 impl ChannelRoom {
     /// Builds the room from storage on first use (after a start or an eviction).
-    async fn load(&self, channel: ChannelId) -> std::result::Result<(), String> {
+    async fn load(&self, channel: ChannelId) -> std::result::Result<(), LoadError> {
         if let Some(room) = &self.inner.borrow().room {
-            return if room.channel() == channel { Ok(()) } else { Err(format!("this object is {}", room.channel())) };
+            return if room.channel() == channel { Ok(()) } else { Err(LoadError::OtherChannel(room.channel())) };
         }
         let stored = self
             .state
             .storage()
             .list_with_options(ListOptions::new().prefix(SUB_PREFIX))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StorageError)?;
         let mut subscribers: Vec<(UserId, bool)> = Vec::new();
         stored.for_each(&mut |value: JsValue, key: JsValue| {
             let user = key.as_string().and_then(|k| k.strip_prefix(SUB_PREFIX).and_then(|u| u.parse().ok()));
@@ -163,8 +175,8 @@ impl ChannelRoom {
     /// leaving member's sockets.
     async fn on_event(&self, event: ChannelEvent) {
         let channel = event.channel_id;
-        let change = wire::membership_change(&event);
-        if let Some((user, true)) = change {
+        let change = membership_change(&event);
+        if let Some(Membership::Joined(user)) = change {
             let before = event.seq - 1;
             let joined = JoinedReq { subscription: Subscription { channel_id: channel, last_seq: before } };
             match self.call_user::<_, JoinedReply>(user, wire::user::JOINED, &joined).await {
@@ -184,7 +196,7 @@ impl ChannelRoom {
             })
             .flatten();
         self.deliver(delivery.into_iter().collect()).await;
-        if let Some((user, false)) = change
+        if let Some(Membership::Left(user)) = change
             && self.with_room(|r| r.is_subscribed(user)).unwrap_or(false)
         {
             // They left the channel, not the service: no presence change for the others.
@@ -311,10 +323,19 @@ pub(crate) mod reply {
         Response::from_json(value)
     }
 
+    /// A body that could not be read or parsed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum BodyError {
+        #[error(transparent)]
+        Read(#[from] worker::Error),
+        #[error(transparent)]
+        Json(#[from] serde_json::Error),
+    }
+
     /// A JSON request body, parsed with serde_json (exact integers, unknown fields refused).
-    pub async fn body<T: serde::de::DeserializeOwned>(req: &mut worker::Request) -> std::result::Result<T, String> {
-        let text = req.text().await.map_err(|e| e.to_string())?;
-        serde_json::from_str(&text).map_err(|e| e.to_string())
+    pub async fn body<T: serde::de::DeserializeOwned>(req: &mut worker::Request) -> std::result::Result<T, BodyError> {
+        let text = req.text().await?;
+        Ok(serde_json::from_str(&text)?)
     }
 
     /// A refusal with a reason; only other objects and the Worker read it.

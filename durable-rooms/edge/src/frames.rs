@@ -2,7 +2,7 @@
 //! `ocomms.msgpack` subprotocol. Clients may send either kind; the subprotocol decides what
 //! the server sends.
 
-use ocomms_core::event::{ClientFrame, Encoding, MSGPACK_SUBPROTOCOL, ServerFrame};
+use ocomms_core::event::{ClientFrame, Encoding, FrameError, MSGPACK_SUBPROTOCOL, ServerFrame};
 
 /// Asking for it selects JSON explicitly (the default without any subprotocol).
 pub const JSON_SUBPROTOCOL: &str = "ocomms.json";
@@ -43,12 +43,11 @@ pub fn too_large(msg: &Message) -> bool {
     len > ocomms_core::event::MAX_CLIENT_FRAME_BYTES
 }
 
-pub fn decode(msg: &Message) -> Result<ClientFrame, String> {
+pub fn decode(msg: &Message) -> Result<ClientFrame, FrameError> {
     match msg {
         Message::Text(t) => Encoding::Json.decode_client(t.as_bytes()),
         Message::Binary(b) => Encoding::MsgPack.decode_client(b),
     }
-    .map_err(|e| e.to_string())
 }
 
 /// Sends a frame in the socket's encoding. A socket that is closing refuses; the caller

@@ -55,6 +55,24 @@ pub mod bindings {
     pub const PUBLIC_URL: &str = "PUBLIC_URL";
 }
 
+/// An object's storage could not be read: the call gets 503, the next one tries again.
+#[derive(Debug, thiserror::Error)]
+#[error("read the object's state from storage")]
+pub struct StorageError(#[source] pub worker::Error);
+
+/// The Worker's configuration is missing or wrong: requests get 503 until it is fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("neither a {} binding nor a {} setting", bindings::HYPERDRIVE, bindings::DATABASE_URL)]
+    NoDatabase,
+    #[error("{} is not a PostgreSQL connection string", bindings::DATABASE_URL)]
+    DatabaseUrl(#[source] tokio_postgres::Error),
+    #[error("{} is not set", bindings::JWT_SECRET)]
+    NoJwtSecret,
+    #[error("{} must be at least 32 bytes", bindings::JWT_SECRET)]
+    ShortJwtSecret,
+}
+
 /// Reads a secret, or a plain variable of that name (local development puts both in vars).
 pub fn setting(env: &worker::Env, name: &str) -> Option<String> {
     env.secret(name).or_else(|_| env.var(name)).ok().map(|v| v.to_string())

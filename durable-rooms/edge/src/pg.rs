@@ -18,7 +18,7 @@ use tokio_postgres::{Client, Config, NoTls};
 use worker::postgres_tls::PassthroughTls;
 use worker::{Env, SecureTransport, Socket};
 
-use crate::bindings;
+use crate::{ConfigError, bindings};
 
 /// Where connections go.
 enum Target {
@@ -33,14 +33,12 @@ pub struct EdgePg {
 
 impl EdgePg {
     /// The `HYPERDRIVE` binding if there is one, else the `DATABASE_URL` setting.
-    pub fn from_env(env: &Env) -> Result<Self, String> {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let target = match env.hyperdrive(bindings::HYPERDRIVE) {
             Ok(h) => Target::Hyperdrive(h),
             Err(_) => {
-                let url = crate::setting(env, bindings::DATABASE_URL).ok_or_else(|| {
-                    format!("neither a {} binding nor a {} setting", bindings::HYPERDRIVE, bindings::DATABASE_URL)
-                })?;
-                Target::Url(Box::new(url.parse().map_err(|e| format!("{}: {e}", bindings::DATABASE_URL))?))
+                let url = crate::setting(env, bindings::DATABASE_URL).ok_or(ConfigError::NoDatabase)?;
+                Target::Url(Box::new(url.parse().map_err(ConfigError::DatabaseUrl)?))
             }
         };
         Ok(Self { target, client: RefCell::new(None) })

@@ -1,19 +1,22 @@
 //! [`UserSockets`]: one Durable Object per user, holding all of that user's WebSockets with
 //! the Hibernation API, so idle sockets cost nothing and survive the object's eviction.
 //!
-//! - Per socket, in its attachment: id, session, encoding, whether `hello` went out, and
-//!   whether we are closing it.
-//! - Per user, in storage: the channels the sockets are subscribed to and the away state.
-//! - In memory only while a socket connects: the frames that arrive before its `hello`.
+//! The rules are `ocomms_rooms::user::UserSockets` (the same core the host's hub drives);
+//! this object rebuilds that core for each call from what survives hibernation, and carries
+//! out the actions it returns:
+//! - per socket, in its attachment: id, session, encoding, last activity, whether `hello`
+//!   went out, and whether we are closing it;
+//! - per user, in storage: the channels the sockets listen to and the away state;
+//! - in memory only while a socket connects: the frames that arrive before its `hello`.
 //!
-//! Idle users go away as on the host: each socket's attachment keeps its last activity
-//! (typing, saying "online"); an alarm fires when the newest of them is `AWAY_AFTER_SECS`
-//! old and marks the user away, unless they said so themselves; activity brings them back.
-//! The alarm is the object's only timer, so a hibernated user costs nothing until then.
+//! Idle users go away as on the host: an alarm fires when the newest activity over the
+//! user's sockets is `AWAY_AFTER_SECS` old. The alarm is the object's only timer, so a
+//! hibernated user costs nothing until then.
 //!
-//! A socket connects like on the host: the session must be live, the channels come from
-//! PostgreSQL, each channel's [`crate::ChannelRoom`] subscribes the user, then `hello` with
-//! the subscriptions, then one `presence` frame per person connected in those channels.
+//! A socket connects like on the host (`ocomms_api::socket::start`): the session must be
+//! live, the channels come from PostgreSQL, each channel's [`crate::ChannelRoom`] subscribes
+//! the user, then `hello` with the subscriptions, then one `presence` frame per person
+//! connected in those channels.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,9 +24,10 @@ use std::rc::Rc;
 
 use futures::future::join_all;
 use ocomms_api::auth::Caller;
-use ocomms_api::ports::{Sql as _, Value};
+use ocomms_api::socket;
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, UserNotice};
 use ocomms_core::ids::{ChannelId, UserId};
+use ocomms_rooms::user::{Away, IdleCheck, Socket, UserAction, UserSockets as Core};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -31,6 +35,7 @@ use worker::{
     durable_object,
 };
 
+use crate::StorageError;
 use crate::call::{self, CallError};
 use crate::channel::reply;
 use crate::frames::{self, Message};
@@ -44,14 +49,6 @@ const AWAY_KEY: &str = "away";
 /// Seconds without activity before a connected user shows as away (host: `--away-after`).
 const AWAY_AFTER_SETTING: &str = "AWAY_AFTER_SECS";
 const DEFAULT_AWAY_AFTER_MS: i64 = 5 * 60 * 1000;
-
-/// The away state kept in storage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-struct Away {
-    away: bool,
-    /// The user said so: idleness and activity leave it alone until they say "online".
-    by_choice: bool,
-}
 
 /// What a socket carries through hibernation (well under the 2 KiB attachment limit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +77,7 @@ pub struct UserSockets {
 #[derive(Default)]
 struct Inner {
     loaded: bool,
+    /// The core's per-user state, as stored.
     channels: BTreeSet<ChannelId>,
     away: Away,
     /// Frames for sockets still connecting, in arrival order.
@@ -99,29 +97,33 @@ impl DurableObject for UserSockets {
             return reply::status(404, "no such user route");
         };
         if let Err(e) = self.load().await {
-            worker::console_error!("user {user}: load: {e}");
+            worker::console_error!("user {user}: {}", ocomms_api::error::chain(&e));
             return reply::status(503, "user object unavailable");
         }
         match route {
             wire::user::WS => self.accept_socket(&req, user).await,
             wire::user::FRAMES => match reply::body::<FramesReq>(&mut req).await {
-                Ok(m) => reply::json(&FramesReply { sockets: self.push(&m.frames) }),
+                Ok(m) => reply::json(&FramesReply { sockets: self.push(user, &m.frames) }),
                 Err(e) => reply::status(400, &e.to_string()),
             },
             wire::user::JOINED => match reply::body::<JoinedReq>(&mut req).await {
-                Ok(m) => reply::json(&self.joined(m).await),
+                Ok(m) => reply::json(&self.joined(user, m).await),
                 Err(e) => reply::status(400, &e.to_string()),
             },
             wire::user::LEFT => match reply::body::<LeftReq>(&mut req).await {
                 Ok(m) => {
-                    self.left(m.channel_id).await;
+                    let mut core = self.core(user);
+                    let actions = core.left(m.channel_id);
+                    self.apply(&core, actions).await;
                     reply::json(&serde_json::json!({}))
                 }
                 Err(e) => reply::status(400, &e.to_string()),
             },
             wire::user::NOTICES => match reply::body::<UserNotice>(&mut req).await {
                 Ok(notice) => {
-                    self.notice(user, notice).await;
+                    let mut core = self.core(user);
+                    let actions = core.notice(notice);
+                    self.apply(&core, actions).await;
                     reply::json(&serde_json::json!({}))
                 }
                 Err(e) => reply::status(400, &e.to_string()),
@@ -136,7 +138,7 @@ impl DurableObject for UserSockets {
             return Ok(());
         }
         if let Err(e) = self.load().await {
-            worker::console_error!("user {}: load: {e}", tag.user);
+            worker::console_error!("user {}: {}", tag.user, ocomms_api::error::chain(&e));
         }
         let msg = match message {
             WebSocketIncomingMessage::String(s) => Message::Text(s),
@@ -144,23 +146,38 @@ impl DurableObject for UserSockets {
         };
         if frames::too_large(&msg) {
             // As on the host: close with 1009 rather than answer, the frame is a protocol error.
-            self.inner.borrow_mut().pending.remove(&tag.id);
-            let _ = ws.serialize_attachment(Tag { closing: true, ..tag.clone() });
-            frames::close(&ws, ocomms_core::event::CLOSE_FRAME_TOO_LARGE, "frame too large");
-            if self.sockets().is_empty() {
-                self.leave_all(tag.user).await;
-            }
+            self.drop_socket(&ws, tag, ocomms_core::event::CLOSE_FRAME_TOO_LARGE, "frame too large").await;
             return Ok(());
         }
+        let now = now_ms();
         let reply = match frames::decode(&msg) {
-            Err(e) => Some(error_frame("bad_frame", &e)),
+            Err(e) => Some(error_frame("bad_frame", &e.to_string())),
             Ok(ClientFrame::Ping { nonce }) => Some(ServerFrame::Pong { nonce }),
             Ok(ClientFrame::Auth { .. }) => Some(error_frame("already_authenticated", "this socket is authenticated")),
             Ok(ClientFrame::Typing { channel_id }) => {
-                self.activity(&ws, tag.clone()).await;
+                let mut core = self.core(tag.user);
+                let actions = core.activity(tag.id, now);
+                if !actions.is_empty() {
+                    self.apply(&core, actions).await;
+                    self.arm_idle_alarm(&core).await;
+                } else {
+                    self.save_sockets(&core);
+                }
                 self.typing(tag.user, channel_id).await
             }
-            Ok(ClientFrame::SetPresence { status }) => self.set_presence(&ws, tag, status).await,
+            Ok(ClientFrame::SetPresence { status }) => {
+                let mut core = self.core(tag.user);
+                match core.set_presence(tag.id, status, now) {
+                    Ok(actions) => {
+                        self.apply(&core, actions).await;
+                        if status == Presence::Online {
+                            self.arm_idle_alarm(&core).await;
+                        }
+                        None
+                    }
+                    Err(e) => Some(error_frame("bad_presence", &e.to_string())),
+                }
+            }
         };
         if let Some(frame) = reply {
             self.send_to(&ws, &frame);
@@ -170,17 +187,15 @@ impl DurableObject for UserSockets {
 
     async fn alarm(&self) -> Result<Response> {
         if let Err(e) = self.load().await {
-            worker::console_error!("user alarm: load: {e}");
+            worker::console_error!("user alarm: {}", ocomms_api::error::chain(&e));
             return Response::empty();
         }
-        let tags: Vec<Tag> = self.sockets().into_iter().map(|(_, t)| t).filter(|t| t.ready).collect();
-        let Some(user) = tags.first().map(|t| t.user) else { return Response::empty() };
-        let latest = tags.iter().map(|t| t.active_ms).max().unwrap_or(0);
-        let away = self.inner.borrow().away.away;
-        match idle_check(now_ms(), latest, self.away_after_ms(), away) {
-            IdleCheck::GoAway => self.change_away(user, Away { away: true, by_choice: false }).await,
-            IdleCheck::CheckAt(at) => self.arm_idle_alarm_at(at).await,
-            IdleCheck::Nothing => {}
+        let Some(user) = self.sockets().first().map(|(_, t)| t.user) else { return Response::empty() };
+        let mut core = self.core(user);
+        let (actions, next) = core.tick(now_ms(), self.away_after_ms());
+        self.apply(&core, actions).await;
+        if let Some(at) = next {
+            self.arm_idle_alarm_at(at).await;
         }
         Response::empty()
     }
@@ -209,36 +224,15 @@ fn now_ms() -> i64 {
     worker::js_sys::Date::now() as i64
 }
 
-/// What the idle alarm does, given the newest activity over the user's sockets.
-#[derive(Debug, PartialEq, Eq)]
-enum IdleCheck {
-    /// Idle long enough: show the user as away.
-    GoAway,
-    /// Active since: look again at this instant (Unix ms).
-    CheckAt(i64),
-    /// Already away: activity re-arms the alarm.
-    Nothing,
-}
-
-fn idle_check(now_ms: i64, latest_activity_ms: i64, away_after_ms: i64, away: bool) -> IdleCheck {
-    if away {
-        IdleCheck::Nothing
-    } else if now_ms.saturating_sub(latest_activity_ms) >= away_after_ms {
-        IdleCheck::GoAway
-    } else {
-        IdleCheck::CheckAt(latest_activity_ms.saturating_add(away_after_ms))
-    }
-}
-
 impl UserSockets {
-    /// Reads the user's channel set and away flag back from storage on first use.
-    async fn load(&self) -> std::result::Result<(), String> {
+    /// Reads the user's channel set and away state back from storage on first use.
+    async fn load(&self) -> std::result::Result<(), StorageError> {
         if self.inner.borrow().loaded {
             return Ok(());
         }
         let storage = self.state.storage();
-        let channels: Option<Vec<ChannelId>> = storage.get(CHANNELS_KEY).await.map_err(|e| e.to_string())?;
-        let away: Option<Away> = storage.get(AWAY_KEY).await.map_err(|e| e.to_string())?;
+        let channels: Option<Vec<ChannelId>> = storage.get(CHANNELS_KEY).await.map_err(StorageError)?;
+        let away: Option<Away> = storage.get(AWAY_KEY).await.map_err(StorageError)?;
         let mut inner = self.inner.borrow_mut();
         if !inner.loaded {
             inner.channels = channels.unwrap_or_default().into_iter().collect();
@@ -248,10 +242,104 @@ impl UserSockets {
         Ok(())
     }
 
-    async fn save_channels(&self) {
-        let channels: Vec<ChannelId> = self.inner.borrow().channels.iter().copied().collect();
-        if let Err(e) = self.state.storage().put(CHANNELS_KEY, channels).await {
-            worker::console_error!("user: store channels: {e}");
+    /// The user core as the sockets' attachments and storage have it now.
+    fn core(&self, user: UserId) -> Core<u32> {
+        let inner = self.inner.borrow();
+        let sockets =
+            self.sockets().into_iter().map(|(_, t)| (t.id, Socket { session: t.session, active_ms: t.active_ms }));
+        Core::restore(user, sockets, inner.channels.iter().copied(), inner.away)
+    }
+
+    /// Keeps what the core changed (channels, away, activity) and carries out its actions:
+    /// first on the sockets here, then in the rooms. Returns the rooms' subscription replies.
+    async fn apply(&self, core: &Core<u32>, actions: Vec<UserAction<u32>>) -> Vec<SubscribeReply> {
+        self.save(core).await;
+        let user = core.user();
+        let (mut subscribe, mut unsubscribe, mut away) = (Vec::new(), Vec::new(), Vec::new());
+        for action in actions {
+            match action {
+                UserAction::Send { to, frames } => {
+                    for (ws, tag) in self.sockets().into_iter().filter(|(_, t)| to.contains(&t.id)) {
+                        self.send_all(&ws, &tag, &frames);
+                    }
+                }
+                UserAction::End { conn, reason } => {
+                    for (ws, tag) in self.sockets().into_iter().filter(|(_, t)| t.id == conn) {
+                        if tag.ready {
+                            frames::send(&ws, tag.msgpack, &ServerFrame::SessionEnded { reason: reason.clone() });
+                        }
+                        self.close(&ws, tag, socket::CLOSE_SESSION_ENDED, "session ended");
+                    }
+                }
+                UserAction::Subscribe { channel, stored_seq, away } => {
+                    subscribe.push((channel, SubscribeReq { user_id: user, db_seq: stored_seq, away }));
+                }
+                UserAction::Unsubscribe { channel } => unsubscribe.push(channel),
+                UserAction::SetAway { channels, away: to } => {
+                    away.extend(channels.into_iter().map(|c| (c, PresenceReq { user_id: user, away: to })));
+                }
+            }
+        }
+        let unsubscribed = join_all(unsubscribe.iter().map(|channel| async move {
+            let req = UserReq { user_id: user };
+            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::UNSUBSCRIBE, &req).await)
+        }));
+        let presence = join_all(away.iter().map(|(channel, req)| async move {
+            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::PRESENCE, req).await)
+        }));
+        let subscribed = join_all(subscribe.iter().map(|(channel, req)| async move {
+            (*channel, self.call_room::<_, SubscribeReply>(*channel, wire::room::SUBSCRIBE, req).await)
+        }));
+        let (unsubscribed, presence, subscribed) = futures::join!(unsubscribed, presence, subscribed);
+        for (channel, r) in unsubscribed.into_iter().chain(presence) {
+            if let Err(e) = r {
+                worker::console_error!("user {user}: tell room {channel}: {e}");
+            }
+        }
+        subscribed
+            .into_iter()
+            .filter_map(|(channel, r)| {
+                r.map_err(|e| worker::console_error!("user {user}: subscribe to {channel}: {e}")).ok()
+            })
+            .collect()
+    }
+
+    /// Stores the core's channel set and away state if they changed, and each socket's
+    /// activity in its attachment.
+    async fn save(&self, core: &Core<u32>) {
+        self.save_sockets(core);
+        let (channels, away) = {
+            let mut inner = self.inner.borrow_mut();
+            let channels = (inner.channels != *core.channels()).then(|| core.channels().clone());
+            let away = (inner.away != core.away()).then(|| core.away());
+            if let Some(c) = &channels {
+                inner.channels = c.clone();
+            }
+            if let Some(a) = away {
+                inner.away = a;
+            }
+            (channels, away)
+        };
+        let storage = self.state.storage();
+        if let Some(channels) = channels
+            && let Err(e) = storage.put(CHANNELS_KEY, channels.into_iter().collect::<Vec<_>>()).await
+        {
+            worker::console_error!("user {}: store channels: {e}", core.user());
+        }
+        if let Some(away) = away
+            && let Err(e) = storage.put(AWAY_KEY, away).await
+        {
+            worker::console_error!("user {}: store away: {e}", core.user());
+        }
+    }
+
+    fn save_sockets(&self, core: &Core<u32>) {
+        for (ws, tag) in self.sockets() {
+            if let Some(s) = core.socket(tag.id)
+                && s.active_ms != tag.active_ms
+            {
+                let _ = ws.serialize_attachment(Tag { active_ms: s.active_ms, ..tag });
+            }
         }
     }
 
@@ -266,39 +354,46 @@ impl UserSockets {
 
     /// Sends to a ready socket, or queues for one that has not had its `hello` yet.
     fn send_to(&self, ws: &WebSocket, frame: &ServerFrame) {
-        let Some(tag) = tag_of(ws) else { return };
-        if tag.closing {
-            return;
-        }
-        if tag.ready {
-            frames::send(ws, tag.msgpack, frame);
-        } else if let Some(q) = self.inner.borrow_mut().pending.get_mut(&tag.id) {
-            q.push(frame.clone());
+        if let Some(tag) = tag_of(ws).filter(|t| !t.closing) {
+            self.send_all(ws, &tag, std::slice::from_ref(frame));
         }
     }
 
-    /// Frames for every socket; returns how many sockets there are. Channel frames for a
-    /// channel the user is not subscribed to here are dropped (and count as no socket, so
-    /// the channel forgets the user).
-    fn push(&self, frames: &[ServerFrame]) -> u32 {
-        let frames: Vec<&ServerFrame> = {
-            let inner = self.inner.borrow();
-            frames.iter().filter(|f| wire::frame_channel(f).is_none_or(|c| inner.channels.contains(&c))).collect()
-        };
-        if frames.is_empty() {
-            return 0;
-        }
-        let sockets = self.sockets();
-        for (ws, tag) in &sockets {
-            if tag.ready {
-                for f in &frames {
-                    frames::send(ws, tag.msgpack, f);
-                }
-            } else if let Some(q) = self.inner.borrow_mut().pending.get_mut(&tag.id) {
-                q.extend(frames.iter().map(|f| (*f).clone()));
+    fn send_all(&self, ws: &WebSocket, tag: &Tag, frames: &[ServerFrame]) {
+        if tag.ready {
+            for f in frames {
+                frames::send(ws, tag.msgpack, f);
             }
+        } else if let Some(q) = self.inner.borrow_mut().pending.get_mut(&tag.id) {
+            q.extend(frames.iter().cloned());
         }
-        u32::try_from(sockets.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Marks a socket closed by us (it hears nothing more) and closes it.
+    fn close(&self, ws: &WebSocket, tag: Tag, code: u16, reason: &str) {
+        self.inner.borrow_mut().pending.remove(&tag.id);
+        let _ = ws.serialize_attachment(Tag { closing: true, ..tag });
+        frames::close(ws, code, reason);
+    }
+
+    /// Closes a socket for a protocol error; the user core lets go of it.
+    async fn drop_socket(&self, ws: &WebSocket, tag: Tag, code: u16, reason: &str) {
+        let mut core = self.core(tag.user);
+        let actions = core.disconnect(tag.id);
+        self.close(ws, tag, code, reason);
+        self.apply(&core, actions).await;
+    }
+
+    /// Room frames for every socket; returns how many sockets there are. Frames of a channel
+    /// the user no longer listens to are dropped (and count as no socket, so the channel
+    /// forgets the user).
+    fn push(&self, user: UserId, frames: &[ServerFrame]) -> u32 {
+        let core = self.core(user);
+        let Some(UserAction::Send { to, frames }) = core.deliver(frames) else { return 0 };
+        for (ws, tag) in self.sockets().into_iter().filter(|(_, t)| to.contains(&t.id)) {
+            self.send_all(&ws, &tag, &frames);
+        }
+        u32::try_from(to.len()).unwrap_or(u32::MAX)
     }
 
     /// The Worker hands over a verified upgrade: accept it, then connect it like the host.
@@ -326,10 +421,11 @@ impl UserSockets {
         };
         ws.serialize_attachment(&tag)?;
         self.inner.borrow_mut().pending.insert(tag.id, Vec::new());
-        if let Err((code, reason)) = self.open(&ws, tag.clone()).await {
-            self.inner.borrow_mut().pending.remove(&tag.id);
-            let _ = ws.serialize_attachment(Tag { closing: true, ..tag });
-            frames::close(&ws, code, &reason);
+        if let Err(refusal) = self.open(&ws, tag.clone()).await {
+            if refusal == socket::Refusal::Server {
+                worker::console_error!("user socket: cannot load the channels");
+            }
+            self.close(&ws, tag, refusal.close_code(), &refusal.to_string());
         }
         let mut resp = Response::from_websocket(pair.client)?;
         if let Some(p) = protocol {
@@ -351,53 +447,27 @@ impl UserSockets {
     }
 
     /// Checks the session, subscribes the channels, sends `hello`, presence and what queued.
-    async fn open(&self, ws: &WebSocket, mut tag: Tag) -> std::result::Result<(), (u16, String)> {
+    async fn open(&self, ws: &WebSocket, mut tag: Tag) -> std::result::Result<(), socket::Refusal> {
         let caller = Caller { user_id: tag.user, session_id: tag.session };
         let db = EdgePg::from_env(&self.env).map_err(|e| {
-            worker::console_error!("user socket: {e}");
-            (1011, "server error".to_string())
+            worker::console_error!("user socket: {}", ocomms_api::error::chain(&e));
+            socket::Refusal::Server
         })?;
-        match ocomms_api::repo::sessions::is_live(&db, caller.user_id, caller.session_id).await {
-            Ok(true) => {}
-            Ok(false) => return Err((4001, "session has ended".into())),
-            Err(e) => {
-                worker::console_error!("user socket: session check: {e}");
-                return Err((4001, "database unavailable".into()));
-            }
-        }
-        let channels = channels_of(&db, caller.user_id).await.map_err(|e| {
-            worker::console_error!("user socket: load channels: {e}");
-            (1011, "server error".to_string())
-        })?;
+        let channels = socket::start(&db, caller).await?;
         drop(db);
-        // The set grows before the rooms answer: their frames may arrive before the replies.
-        let away = {
-            let mut inner = self.inner.borrow_mut();
-            let alone = !self.state.get_websockets().iter().filter_map(tag_of).any(|t| !t.closing && t.id != tag.id);
-            if alone {
-                inner.channels.clear();
-            }
-            inner.channels.extend(channels.iter().map(|(c, _)| *c));
-            inner.away.away
-        };
-        self.save_channels().await;
-        let calls = channels.iter().map(|(channel, seq)| async move {
-            let req = SubscribeReq { user_id: caller.user_id, db_seq: *seq, away };
-            (*channel, self.call_room::<_, SubscribeReply>(*channel, wire::room::SUBSCRIBE, &req).await)
-        });
-        let mut subscriptions = Vec::with_capacity(channels.len());
-        let mut presence: BTreeMap<UserId, Presence> = BTreeMap::new();
-        for (channel, r) in join_all(calls).await {
-            match r {
-                Ok(reply) => {
-                    subscriptions.push(reply.subscription);
-                    presence.extend(reply.presence);
-                }
-                Err(e) => worker::console_error!("user socket: subscribe to {channel}: {e}"),
-            }
-        }
+        // The channel set grows before the rooms answer: their frames may arrive before the
+        // replies, and queue until `hello` has gone out.
+        let mut core = self.core(caller.user_id);
+        let actions = core.connect(tag.id, Socket { session: tag.session, active_ms: tag.active_ms }, &channels);
+        let replies = self.apply(&core, actions).await;
         if tag_of(ws).is_none_or(|t| t.closing) {
             return Ok(()); // its session ended meanwhile; it is already closed
+        }
+        let mut subscriptions = Vec::with_capacity(replies.len());
+        let mut presence: BTreeMap<UserId, Presence> = BTreeMap::new();
+        for reply in replies {
+            subscriptions.push(reply.subscription);
+            presence.extend(reply.presence);
         }
         let queued = self.inner.borrow_mut().pending.remove(&tag.id).unwrap_or_default();
         let hello = ServerFrame::Hello { user_id: caller.user_id, subscriptions };
@@ -410,89 +480,36 @@ impl UserSockets {
         }
         tag.ready = true;
         let _ = ws.serialize_attachment(&tag);
-        self.arm_idle_alarm_at(tag.active_ms.saturating_add(self.away_after_ms())).await;
+        self.arm_idle_alarm(&core).await;
         Ok(())
     }
 
     /// The user joined a channel: open sockets subscribe to it.
-    async fn joined(&self, m: JoinedReq) -> JoinedReply {
-        let away = self.inner.borrow().away.away;
-        if self.sockets().is_empty() {
-            return JoinedReply { online: false, away };
-        }
-        let added = self.inner.borrow_mut().channels.insert(m.subscription.channel_id);
-        if added {
-            self.save_channels().await;
-        }
-        self.push(&[ServerFrame::Subscribed { subscription: m.subscription }]);
-        JoinedReply { online: true, away }
-    }
-
-    /// The user left a channel: open sockets unsubscribe from it.
-    async fn left(&self, channel: ChannelId) {
-        let removed = self.inner.borrow_mut().channels.remove(&channel);
-        if removed {
-            self.save_channels().await;
-            self.push(&[ServerFrame::Unsubscribed { channel_id: channel }]);
-        }
-    }
-
-    async fn notice(&self, user: UserId, notice: UserNotice) {
-        match notice {
-            UserNotice::ReadMarker { channel_id, last_read_seq } => {
-                self.push(&[ServerFrame::ReadMarker { channel_id, last_read_seq }]);
+    async fn joined(&self, user: UserId, m: JoinedReq) -> JoinedReply {
+        let mut core = self.core(user);
+        let away = core.away().away;
+        match core.joined(m.subscription) {
+            Some(actions) => {
+                self.apply(&core, actions).await;
+                JoinedReply { online: true, away }
             }
-            UserNotice::SessionsEnded { session_id, reason } => {
-                for (ws, tag) in self.sockets() {
-                    if session_id.is_some_and(|s| s != tag.session) {
-                        continue;
-                    }
-                    if tag.ready {
-                        frames::send(&ws, tag.msgpack, &ServerFrame::SessionEnded { reason: reason.clone() });
-                    }
-                    self.inner.borrow_mut().pending.remove(&tag.id);
-                    let _ = ws.serialize_attachment(Tag { closing: true, ..tag });
-                    frames::close(&ws, 4003, "session ended");
-                }
-                if self.sockets().is_empty() {
-                    self.leave_all(user).await;
-                }
-            }
+            None => JoinedReply { online: false, away },
         }
     }
 
     /// A socket closed (or failed): forget it; the last one takes the user out of every room.
     async fn gone(&self, ws: &WebSocket, code: u16) {
         let Some(tag) = tag_of(ws) else { return };
-        self.inner.borrow_mut().pending.remove(&tag.id);
-        if !tag.closing {
-            let _ = ws.serialize_attachment(Tag { closing: true, ..tag.clone() });
-            // Complete the closing handshake (newer runtimes do it themselves).
-            frames::close(ws, code, "closed");
+        if tag.closing {
+            // We closed it, and the core let go of it then.
+            self.inner.borrow_mut().pending.remove(&tag.id);
+            return;
         }
         if let Err(e) = self.load().await {
-            worker::console_error!("user {}: load: {e}", tag.user);
+            worker::console_error!("user {}: {}", tag.user, ocomms_api::error::chain(&e));
         }
-        if self.sockets().iter().all(|(_, t)| t.id == tag.id) {
-            self.leave_all(tag.user).await;
-        }
-    }
-
-    async fn leave_all(&self, user: UserId) {
-        let channels: Vec<ChannelId> = std::mem::take(&mut self.inner.borrow_mut().channels).into_iter().collect();
-        self.save_channels().await;
-        let calls = channels.iter().map(|channel| async move {
-            (
-                *channel,
-                self.call_room::<_, serde_json::Value>(*channel, wire::room::UNSUBSCRIBE, &UserReq { user_id: user })
-                    .await,
-            )
-        });
-        for (channel, r) in join_all(calls).await {
-            if let Err(e) = r {
-                worker::console_error!("user {user}: leave {channel}: {e}");
-            }
-        }
+        // Complete the closing handshake (newer runtimes do it themselves).
+        self.drop_socket(ws, tag, code, "closed").await;
     }
 
     async fn typing(&self, user: UserId, channel: ChannelId) -> Option<ServerFrame> {
@@ -510,73 +527,20 @@ impl UserSockets {
         }
     }
 
-    /// Online or away, said by the client.
-    async fn set_presence(&self, ws: &WebSocket, tag: Tag, status: Presence) -> Option<ServerFrame> {
-        let user = tag.user;
-        match status {
-            Presence::Online => {
-                self.activity(ws, tag).await;
-                self.change_away(user, Away::default()).await;
-                self.arm_idle_alarm_at(now_ms().saturating_add(self.away_after_ms())).await;
-            }
-            Presence::Away => self.change_away(user, Away { away: true, by_choice: true }).await,
-            Presence::Offline => {
-                return Some(error_frame(
-                    "bad_presence",
-                    "offline is shown when the last socket closes; it cannot be set",
-                ));
-            }
-        }
-        None
-    }
-
-    /// The person did something on this socket: not idle, and back if idleness made them away.
-    async fn activity(&self, ws: &WebSocket, mut tag: Tag) {
-        tag.active_ms = now_ms();
-        let _ = ws.serialize_attachment(&tag);
-        let idle_away = {
-            let away = self.inner.borrow().away;
-            away.away && !away.by_choice
-        };
-        if idle_away {
-            self.change_away(tag.user, Away::default()).await;
-            self.arm_idle_alarm_at(tag.active_ms.saturating_add(self.away_after_ms())).await;
-        }
-    }
-
-    /// Records the away state; every room the user is in hears of a change in it.
-    async fn change_away(&self, user: UserId, to: Away) {
-        let (changed, channels): (bool, Vec<ChannelId>) = {
-            let mut inner = self.inner.borrow_mut();
-            let changed = inner.away.away != to.away;
-            if inner.away == to {
-                return;
-            }
-            inner.away = to;
-            (changed, inner.channels.iter().copied().collect())
-        };
-        if let Err(e) = self.state.storage().put(AWAY_KEY, to).await {
-            worker::console_error!("user {user}: store away: {e}");
-        }
-        if !changed {
-            return;
-        }
-        let calls = channels.iter().map(|channel| async move {
-            let req = PresenceReq { user_id: user, away: to.away };
-            (*channel, self.call_room::<_, serde_json::Value>(*channel, wire::room::PRESENCE, &req).await)
-        });
-        for (channel, r) in join_all(calls).await {
-            if let Err(e) = r {
-                worker::console_error!("user {user}: presence in {channel}: {e}");
-            }
-        }
-    }
-
     fn away_after_ms(&self) -> i64 {
         crate::setting(&self.env, AWAY_AFTER_SETTING)
             .and_then(|s| s.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
             .map_or(DEFAULT_AWAY_AFTER_MS, |s| (s * 1000.0) as i64)
+    }
+
+    /// Makes sure the idle alarm fires when the core next needs to look.
+    async fn arm_idle_alarm(&self, core: &Core<u32>) {
+        match core.idle_check(now_ms(), self.away_after_ms()) {
+            IdleCheck::CheckAt(at) => self.arm_idle_alarm_at(at).await,
+            IdleCheck::GoAway => self.arm_idle_alarm_at(now_ms()).await,
+            IdleCheck::Nothing => {}
+        }
     }
 
     /// Makes sure the idle alarm fires no later than `at` (Unix ms).
@@ -610,38 +574,5 @@ impl UserSockets {
     ) -> std::result::Result<R, CallError> {
         let stub = self.stub(channel)?;
         call::call(&stub, &wire::room_url(channel, route), body).await
-    }
-}
-
-/// The channels the user belongs to (in workspaces they are still in) and their seqs: the
-/// same query as the host's socket.
-async fn channels_of(db: &EdgePg, user: UserId) -> std::result::Result<Vec<(ChannelId, i64)>, String> {
-    let rows = db
-        .query(
-            "SELECT c.id, c.last_seq FROM channel_members cm
-             JOIN channels c ON c.id = cm.channel_id
-             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
-             WHERE cm.user_id = $1",
-            &[Value::Uuid(user.0)],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    rows.iter()
-        .map(|r| {
-            Ok((ChannelId(r.uuid("id").map_err(|e| e.to_string())?), r.int("last_seq").map_err(|e| e.to_string())?))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{IdleCheck, idle_check};
-
-    #[test]
-    fn idle_users_go_away_once_and_active_ones_are_checked_again_later() {
-        assert_eq!(idle_check(10_000, 4_000, 6_000, false), IdleCheck::GoAway);
-        assert_eq!(idle_check(9_999, 4_000, 6_000, false), IdleCheck::CheckAt(10_000));
-        assert_eq!(idle_check(50_000, 4_000, 6_000, true), IdleCheck::Nothing);
-        assert_eq!(idle_check(0, i64::MIN, 1, false), IdleCheck::GoAway);
     }
 }

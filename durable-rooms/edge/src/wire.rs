@@ -2,7 +2,7 @@
 //! bodies of POSTs to `https://<object>/<path>` through a stub: a Durable Object is reachable
 //! only through its namespace binding, so these routes need no secret.
 
-use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, Subscription, kind};
+use ocomms_core::event::{Presence, ServerFrame, Subscription};
 use ocomms_core::ids::{ChannelId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -112,26 +112,6 @@ pub struct LeftReq {
     pub channel_id: ChannelId,
 }
 
-/// The member a `member.joined` / `member.left` event is about.
-pub fn membership_change(event: &ChannelEvent) -> Option<(UserId, bool)> {
-    let joined = match event.kind.as_str() {
-        kind::MEMBER_JOINED => true,
-        kind::MEMBER_LEFT => false,
-        _ => return None,
-    };
-    let user = event.data.get("user_id")?.as_str()?.parse().ok()?;
-    Some((user, joined))
-}
-
-/// The channel a frame belongs to, if any (presence and notices belong to none).
-pub fn frame_channel(frame: &ServerFrame) -> Option<ChannelId> {
-    match frame {
-        ServerFrame::Event { event } => Some(event.channel_id),
-        ServerFrame::Typing { channel_id, .. } => Some(*channel_id),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
@@ -140,10 +120,6 @@ mod tests {
 
     const CH: ChannelId = ChannelId(Uuid::from_u128(1));
     const ANN: UserId = UserId(Uuid::from_u128(10));
-
-    fn ev(kind: &str, data: serde_json::Value) -> ChannelEvent {
-        ChannelEvent { channel_id: CH, seq: 3, kind: kind.into(), data, at_ms: 0 }
-    }
 
     #[test]
     fn urls_round_trip() {
@@ -157,15 +133,6 @@ mod tests {
     }
 
     #[test]
-    fn membership_changes_name_the_member() {
-        let data = serde_json::json!({ "user_id": ANN.to_string() });
-        assert_eq!(membership_change(&ev(kind::MEMBER_JOINED, data.clone())), Some((ANN, true)));
-        assert_eq!(membership_change(&ev(kind::MEMBER_LEFT, data.clone())), Some((ANN, false)));
-        assert_eq!(membership_change(&ev(kind::MESSAGE_POSTED, data)), None);
-        assert_eq!(membership_change(&ev(kind::MEMBER_JOINED, serde_json::json!({ "user_id": 5 }))), None);
-    }
-
-    #[test]
     fn messages_refuse_unknown_fields() {
         assert!(serde_json::from_str::<UserReq>(&format!(r#"{{"user_id":"{ANN}","x":1}}"#)).is_err());
         let r: SubscribeReply = serde_json::from_value(serde_json::json!({
@@ -174,7 +141,5 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(r.presence, vec![(ANN, Presence::Away)]);
-        assert_eq!(frame_channel(&ServerFrame::Typing { channel_id: CH, seq: 1, user_id: ANN }), Some(CH));
-        assert_eq!(frame_channel(&ServerFrame::Pong { nonce: None }), None);
     }
 }

@@ -6,6 +6,30 @@ use serde::de::DeserializeOwned;
 /// Largest JSON body the API reads; adapters should refuse larger bodies before buffering.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Largest request body a runtime buffers before handing the request on (413 above it).
+/// Bigger than [`MAX_BODY_BYTES`] so routes with other bodies can come.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Largest total size of request headers a runtime accepts (400 above it).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Largest response body a runtime collects from a component; a bigger one is a fault of
+/// the component, answered 500. A full page of history (100 messages of 16 KiB) fits.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Headers' size as counted against [`MAX_HEADER_BYTES`]: name, value and `: ` + CRLF each.
+pub fn header_bytes<'a>(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> usize {
+    headers.into_iter().map(|(k, v)| k.len() + v.len() + 4).sum()
+}
+
+/// The refusal for headers over [`MAX_HEADER_BYTES`].
+pub fn headers_too_large() -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, format!("request headers exceed {MAX_HEADER_BYTES} bytes"))
+}
+
+/// The refusal for a body over [`MAX_REQUEST_BYTES`].
+pub fn request_too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {MAX_REQUEST_BYTES} bytes"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
@@ -25,6 +49,18 @@ impl Method {
             "PATCH" => Self::Patch,
             "DELETE" => Self::Delete,
             _ => Self::Other,
+        }
+    }
+
+    /// The method's name on the wire (`Other` stands for every method the API has no route for).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Other => "OTHER",
         }
     }
 }
@@ -67,10 +103,14 @@ impl Request {
         if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "expected Content-Type: application/json"));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            let code = if e.is_data() { ErrorCode::ValidationFailed } else { ErrorCode::InvalidJson };
-            ApiError::new(code, format!("invalid request body: {e}"))
-        })
+        let mut value: serde_json::Value = serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("invalid request body: {e}")))?;
+        // serde would also read a struct from an array of its fields; a body is an object.
+        if !value.is_object() {
+            return Err(ApiError::validation("invalid request body: expected a JSON object"));
+        }
+        integral_floats_as_integers(&mut value);
+        serde_json::from_value(value).map_err(|e| ApiError::validation(format!("invalid request body: {e}")))
     }
 
     /// One query parameter, percent-decoded.
@@ -93,7 +133,37 @@ impl Request {
     }
 }
 
+/// JSON has one number type: `5.0` is the integer 5 (as JSON Schema's `integer` says), so a
+/// float without a fraction that fits an `i64` or `u64` is read as that integer.
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                // 2^63 and 2^64 are the first floats past each range (the casts saturate).
+                if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+                    *n = serde_json::Number::from(f as i64);
+                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                    *n = serde_json::Number::from(f as u64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
+/// Decodes a query-string component, where `+` stands for a space.
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    decode(s, true)
+}
+
+/// Decodes a path segment, where `+` is a plus sign (`:+1:` is a shortcode).
+pub(crate) fn percent_decode_path(s: &str) -> Option<String> {
+    decode(s, false)
+}
+
+fn decode(s: &str, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -104,7 +174,7 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -148,6 +218,25 @@ impl Response {
         }
         r
     }
+    /// 405 for a path that has routes, but none for the request's method. `Allow` names the
+    /// methods it has (RFC 9110, 15.5.6), HEAD with GET since a GET route also answers HEAD.
+    pub fn method_not_allowed(allowed: &[Method]) -> Self {
+        let mut r = Self::error(&ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route"));
+        let mut names = Vec::new();
+        for m in [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            if allowed.contains(&m) {
+                names.push(m.as_str());
+                if m == Method::Get {
+                    names.push("HEAD");
+                }
+            }
+        }
+        r.headers.push(("allow".into(), names.join(", ")));
+        r
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
     pub fn body_json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
@@ -167,6 +256,9 @@ mod tests {
         assert_eq!(r.query_param("bad"), None);
         assert_eq!(r.query_num::<i64>("after").unwrap(), Some(5));
         assert!(r.query_num::<i64>("q").is_err());
+        assert_eq!(percent_decode_path(":+1:").as_deref(), Some(":+1:"), "in a path, + is a plus");
+        assert_eq!(percent_decode_path("%3A%2B1%3A").as_deref(), Some(":+1:"));
+        assert_eq!(percent_decode_path("%zz"), None);
     }
 
     #[test]
@@ -185,6 +277,14 @@ mod tests {
         assert_eq!(r.json::<B>().unwrap_err().code, ErrorCode::InvalidJson);
         r.body = br#"{"n":"x"}"#.to_vec();
         assert_eq!(r.json::<B>().unwrap_err().code, ErrorCode::ValidationFailed);
+        r.body = br#"[1]"#.to_vec();
+        assert_eq!(r.json::<B>().unwrap_err().code, ErrorCode::ValidationFailed, "serde reads [1] as B; we do not");
+        r.body = br#"{"n":7.0}"#.to_vec();
+        assert_eq!(r.json::<B>().unwrap().n, 7, "7.0 is the integer 7");
+        for bad in [&br#"{"n":7.5}"#[..], br#"{"n":-1.0}"#, br#"{"n":1e300}"#] {
+            r.body = bad.to_vec();
+            assert_eq!(r.json::<B>().unwrap_err().code, ErrorCode::ValidationFailed, "{:?}", std::str::from_utf8(bad));
+        }
         r.body = vec![b' '; MAX_BODY_BYTES + 1];
         assert_eq!(r.json::<B>().unwrap_err().code, ErrorCode::PayloadTooLarge);
     }

@@ -7,6 +7,7 @@
 //! - [`routes`]: one module per resource: parse, authorize, call [`repo`], map the result.
 //! - [`repo`]: the SQL, one module per aggregate.
 //! - [`auth`]: passwords, JWT access tokens, refresh-token rotation.
+//! - [`socket`]: what opening a WebSocket checks and loads, for every runtime's sockets.
 //!
 //! Adapters (the Spin component, the edge worker, native benches) build an [`Api`] from
 //! their port implementations and call [`Api::handle`] per request.
@@ -19,6 +20,7 @@ pub mod repo;
 pub mod router;
 pub mod routes;
 mod row;
+pub mod socket;
 
 pub use http::{Method, Request, Response};
 

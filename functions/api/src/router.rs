@@ -1,10 +1,10 @@
 //! Dispatch by path and method. Unknown paths are 404, known paths with another method 405,
 //! and every error leaves here as `{"error": {"code", "message"}}`.
 
-use ocomms_core::{ApiError, ErrorCode};
+use ocomms_core::ApiError;
 
 use crate::Api;
-use crate::error::Error;
+use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::routes::{auth, channels, dms, invites, members, messages, reactions, reads, users, workspaces};
@@ -15,8 +15,8 @@ pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req:
     match route(api, &req).await {
         Ok(r) => r,
         Err(Error::Client(e)) => Response::error(&e),
-        Err(Error::Internal(msg)) => {
-            api.env.log_error(&format!("{:?} {}: {msg}", req.method, req.path));
+        Err(Error::Internal(e)) => {
+            api.env.log_error(&format!("{:?} {}: {}", req.method, req.path, crate::error::chain(&e)));
             Response::error(&ApiError::internal())
         }
     }
@@ -28,7 +28,9 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         return Err(ApiError::not_found("route").into());
     };
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-    check_route(req.method, &segs)?;
+    if let Err(refusal) = check_route(req.method, &segs) {
+        return Ok(refusal);
+    }
     match (req.method, segs.as_slice()) {
         (Get, ["openapi.json"]) => Ok(openapi()),
         (Post, ["auth", "signup"]) => auth::signup(api, req).await,
@@ -84,7 +86,7 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         (Post, ["channels", ch, "read"]) => reads::mark(api, req, id(ch)?).await,
         (Get, ["workspaces", ws, "unreads"]) => reads::unreads(api, req, id(ws)?).await,
         // Listed in ROUTES but without a handler: a programming error the route test catches.
-        _ => Err(Error::Internal(format!("no handler for {:?} {}", req.method, req.path))),
+        _ => Err(Internal::NoHandler { method: req.method, path: req.path.clone() }.into()),
     }
 }
 
@@ -151,22 +153,16 @@ fn pattern_matches(pattern: &str, segs: &[&str]) -> bool {
     pat.len() == segs.len() && pat.iter().zip(segs).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
 }
 
-/// 404 for paths no route has, 405 for a known path with another method.
-fn check_route(method: Method, segs: &[&str]) -> Result<(), ApiError> {
-    let mut path_known = false;
-    for (m, pattern) in ROUTES {
-        if pattern_matches(pattern, segs) {
-            if *m == method {
-                return Ok(());
-            }
-            path_known = true;
-        }
-    }
-    Err(if path_known {
-        ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+/// 404 for paths no route has, 405 with `Allow` for a known path with another method.
+fn check_route(method: Method, segs: &[&str]) -> Result<(), Response> {
+    let allowed: Vec<Method> = ROUTES.iter().filter(|(_, p)| pattern_matches(p, segs)).map(|(m, _)| *m).collect();
+    if allowed.contains(&method) {
+        Ok(())
+    } else if allowed.is_empty() {
+        Err(Response::error(&ApiError::not_found("route")))
     } else {
-        ApiError::not_found("route")
-    })
+        Err(Response::method_not_allowed(&allowed))
+    }
 }
 
 /// The OpenAPI description of this API, as served at `/api/v1/openapi.json`.

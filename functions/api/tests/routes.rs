@@ -70,6 +70,12 @@ fn status_and_code(method: Method, path: &str) -> (u16, String) {
     (resp.status, code)
 }
 
+/// The `Allow` header of the reply, split into its method names.
+fn allow(method: Method, path: &str) -> Option<BTreeSet<String>> {
+    let resp = futures::executor::block_on(api().handle(Request::new(method, path)));
+    resp.header("allow").map(|v| v.split(',').map(|m| m.trim().to_string()).collect())
+}
+
 #[test]
 fn every_listed_route_reaches_a_handler() {
     for (method, pattern) in ROUTES {
@@ -93,16 +99,40 @@ fn routed_404(method: Method, path: &str) -> bool {
 fn other_methods_on_listed_paths_are_405_and_unlisted_paths_404() {
     for (_, pattern) in ROUTES {
         let path = concrete(pattern);
-        for m in METHODS {
+        // What the path answers, from the table: HEAD goes with GET (HEAD is served as GET).
+        let mut expected = BTreeSet::new();
+        for (rm, rp) in ROUTES.iter().filter(|(_, rp)| concrete(rp) == path) {
+            expected.insert(format!("{rm:?}").to_uppercase());
+            if *rm == Method::Get {
+                expected.insert("HEAD".to_string());
+            }
+            assert_eq!(allow(*rm, &path), None, "{rm:?} {rp}: only a 405 carries Allow");
+        }
+        for m in METHODS.into_iter().chain([Method::Other]) {
             if ROUTES.iter().any(|(rm, rp)| *rm == m && concrete(rp) == path) {
                 continue;
             }
             assert_eq!(status_and_code(m, &path), (405, "method_not_allowed".into()), "{m:?} {pattern}");
+            assert_eq!(allow(m, &path).as_ref(), Some(&expected), "{m:?} {pattern}: Allow names the path's methods");
         }
     }
     for path in ["/api/v1/nope", "/api/v1/channels", "/api/v1/channels/x/y/z/w", "/api/v2/me", "/api/v1/"] {
         assert_eq!(status_and_code(Method::Get, path).0, 404, "{path}");
+        assert_eq!(allow(Method::Other, path), None, "{path}: a 404 has no Allow");
     }
+}
+
+#[test]
+fn allow_lists_methods_in_a_fixed_order() {
+    let header = |m: Method, path: &str| {
+        let resp = futures::executor::block_on(api().handle(Request::new(m, path)));
+        (resp.status, resp.header("allow").map(str::to_string))
+    };
+    let id = "0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b";
+    assert_eq!(header(Method::Put, "/api/v1/me"), (405, Some("GET, HEAD, PATCH".into())));
+    assert_eq!(header(Method::Get, &format!("/api/v1/messages/{id}")), (405, Some("PATCH, DELETE".into())));
+    assert_eq!(header(Method::Post, &format!("/api/v1/messages/{id}/follow")), (405, Some("PUT, DELETE".into())));
+    assert_eq!(header(Method::Other, "/api/v1/auth/login"), (405, Some("POST".into())));
 }
 
 #[test]

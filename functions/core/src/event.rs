@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, UserId};
+use crate::ids::{ChannelId, UserId, WorkspaceId};
+use crate::policy::Role;
 
 /// One committed, ordered change to a channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +53,8 @@ pub enum UserNotice {
     SessionsEnded { session_id: Option<uuid::Uuid>, reason: String },
     /// The user marked a channel read, on some device; the others update their badges.
     ReadMarker { channel_id: ChannelId, last_read_seq: i64 },
+    /// The user's role in a workspace changed: clients offer what the new role allows.
+    RoleChanged { workspace_id: WorkspaceId, role: Role },
 }
 
 /// Channels a socket is subscribed to, with the last seq the server has for each.
@@ -107,6 +110,11 @@ pub enum ServerFrame {
     /// The session ended; the server closes the socket (code 4003) after this frame.
     SessionEnded {
         reason: String,
+    },
+    /// The user's role in a workspace changed (by an owner or admin, or stepping down).
+    RoleChanged {
+        workspace_id: WorkspaceId,
+        role: Role,
     },
     Error {
         code: String,

@@ -17,8 +17,11 @@ pub const MAX_DM_MEMBERS: usize = 8;
 /// Distinct users one `POST /channels/{id}/members` may add.
 pub const MAX_MEMBERS_PER_ADD: usize = 100;
 pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-pub const MAX_EMAIL_BYTES: usize = 254;
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+/// Counted in characters before lower-casing, like every other length here, so the OpenAPI
+/// document can state each bound exactly (JSON Schema counts characters). Message text is
+/// the exception: its bound is the storage bound, in bytes.
+pub const MAX_EMAIL_CHARS: usize = 254;
 /// Largest page a history or backfill request may ask for.
 pub const MAX_PAGE: u32 = 200;
 pub const DEFAULT_PAGE: u32 = 50;
@@ -26,10 +29,11 @@ pub const DEFAULT_PAGE: u32 = 50;
 /// Lower-cases and checks an email address. Deliberately loose: one `@`, a dot in the
 /// domain, no whitespace. Deliverability is proven by sending mail, not by a regex.
 pub fn email(raw: &str) -> Result<String, ApiError> {
-    let e = raw.trim().to_lowercase();
-    if e.len() > MAX_EMAIL_BYTES {
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > MAX_EMAIL_CHARS {
         return Err(ApiError::validation("email is too long"));
     }
+    let e = trimmed.to_lowercase();
     let Some((local, domain)) = e.split_once('@') else {
         return Err(ApiError::validation("email must contain '@'"));
     };
@@ -47,7 +51,7 @@ pub fn password(raw: &str) -> Result<(), ApiError> {
     if raw.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::validation(format!("password must have at least {MIN_PASSWORD_CHARS} characters")));
     }
-    if raw.len() > MAX_PASSWORD_BYTES {
+    if raw.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::validation("password is too long"));
     }
     Ok(())
@@ -68,9 +72,10 @@ pub fn display_name(raw: &str, field: &str, max_chars: usize) -> Result<String, 
     Ok(s.to_string())
 }
 
-/// Channel names follow Slack: lower-case letters, digits, `-` and `_`, at most 80.
+/// Channel names follow Slack: lower-case letters, digits, `-` and `_`, at most 80. The
+/// name is checked as given and stored lower-cased (lower-casing can lengthen a name: `İ`).
 pub fn channel_name(raw: &str) -> Result<String, ApiError> {
-    let s = raw.trim().trim_start_matches('#').to_lowercase();
+    let s = raw.trim().trim_start_matches('#');
     if s.is_empty() {
         return Err(ApiError::validation("channel name must not be empty"));
     }
@@ -82,7 +87,7 @@ pub fn channel_name(raw: &str) -> Result<String, ApiError> {
     if !s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
         return Err(ApiError::validation("channel name may contain only letters, digits, '-' and '_'"));
     }
-    Ok(s)
+    Ok(s.to_lowercase())
 }
 
 pub fn topic(raw: &str) -> Result<String, ApiError> {
@@ -180,7 +185,7 @@ pub fn client_msg_id(raw: &str) -> Result<String, ApiError> {
 
 pub const MAX_DESCRIPTION_CHARS: usize = 250;
 pub const MAX_STATUS_TEXT_CHARS: usize = 100;
-pub const MAX_AVATAR_URL_BYTES: usize = 2048;
+pub const MAX_AVATAR_URL_CHARS: usize = 2048;
 pub const MAX_TIME_ZONE_CHARS: usize = 64;
 pub const MAX_INVITE_USES: i64 = 10_000;
 /// Shortest invite lifetime. One second is useless to people but harmless, and lets the
@@ -222,8 +227,8 @@ pub fn avatar_url(raw: &str) -> Result<String, ApiError> {
     if s.is_empty() {
         return Ok(String::new());
     }
-    if s.len() > MAX_AVATAR_URL_BYTES {
-        return Err(ApiError::validation(format!("avatar_url must be at most {MAX_AVATAR_URL_BYTES} bytes")));
+    if s.chars().count() > MAX_AVATAR_URL_CHARS {
+        return Err(ApiError::validation(format!("avatar_url must be at most {MAX_AVATAR_URL_CHARS} characters")));
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ApiError::validation("avatar_url must not contain whitespace or control characters"));
@@ -297,6 +302,19 @@ mod tests {
         for bad in ["", "a", "a@b", "@b.c", "a@.c", "a@b.", "a b@c.d", "a@b@c.d"] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn lengths_count_characters() {
+        let local = "é".repeat(MAX_EMAIL_CHARS - "@b.co".len());
+        assert!(email(&format!("  {local}@b.co  ")).is_ok(), "254 characters, 2-byte ones, padded");
+        assert!(email(&format!("{local}x@b.co")).is_err());
+        // Lower-casing İ gives two characters; the bound applies to what was sent.
+        assert!(email(&format!("{}@b.co", "İ".repeat(MAX_EMAIL_CHARS - 5))).is_ok());
+        assert!(password(&"é".repeat(MAX_PASSWORD_CHARS)).is_ok());
+        assert!(password(&"é".repeat(MAX_PASSWORD_CHARS + 1)).is_err());
+        assert_eq!(channel_name(&"İ".repeat(MAX_CHANNEL_NAME_CHARS)).unwrap().chars().count(), 160);
+        assert!(channel_name(&"İ".repeat(MAX_CHANNEL_NAME_CHARS + 1)).is_err());
     }
 
     #[test]
@@ -415,11 +433,12 @@ mod profile_tests {
         ] {
             assert_eq!(avatar_url(bad).unwrap_err().status(), 422, "{bad:?}");
         }
-        let long = format!("https://example.com/{}", "a".repeat(MAX_AVATAR_URL_BYTES));
+        let long = format!("https://example.com/{}", "a".repeat(MAX_AVATAR_URL_CHARS));
         assert!(avatar_url(&long).is_err());
-        let max = format!("https://example.com/{}", "a".repeat(MAX_AVATAR_URL_BYTES - 20));
-        assert_eq!(max.len(), MAX_AVATAR_URL_BYTES);
-        assert!(avatar_url(&max).is_ok());
+        let max = format!("https://example.com/{}", "é".repeat(MAX_AVATAR_URL_CHARS - 20));
+        assert_eq!(max.chars().count(), MAX_AVATAR_URL_CHARS);
+        assert!(avatar_url(&max).is_ok(), "characters, not bytes");
+        assert!(avatar_url(&format!("{max}é")).is_err());
     }
 
     #[test]

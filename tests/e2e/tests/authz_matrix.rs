@@ -12,13 +12,9 @@
 //!
 //! Regression cases modelled on known bugs in other chat servers close the file.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::fmt::Write as _;
 
-use common::{Host, Reply, Session, Ws};
+use crate::common::{Host, Reply, Session, Ws};
 use ocomms_core::event::{ClientFrame, ServerFrame};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -762,7 +758,7 @@ async fn regression_a_reaction_flood_is_capped(host: &Host) {
     assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     every_endpoint_against_every_caller,
     accepting_invites_for_every_caller,
     sockets_subscribe_to_exactly_the_callers_channels,

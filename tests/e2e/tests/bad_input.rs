@@ -3,14 +3,10 @@
 //! forged, expired and foreign tokens are refused over HTTP and WebSocket; outsiders cannot
 //! touch a channel.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::{Host, Incoming, Reply, Target, WAIT, Ws, WsAuth};
 use base64::Engine as _;
-use common::{Host, Incoming, Reply, WAIT, Ws, WsAuth};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ocomms_core::event::{ClientFrame, ServerFrame};
 use reqwest::Method;
@@ -169,11 +165,14 @@ async fn bad_requests_get_clear_errors_and_change_nothing(host: &Host) {
     // Other paths belong to the web client's router: they get its page, never an API error.
     // The edge Worker serves no web client (docs/edge.md): there they are a JSON 404.
     let page = host.get("/some/client/route", tok).await;
-    if host.is_edge() {
-        page.expect_error(404, "not_found", "a client-side route at the edge");
-    } else {
-        page.expect_status(200, "a client-side route");
-        assert!(page.content_type.as_deref().is_some_and(|c| c.starts_with("text/html")), "{page:?}");
+    match host.target() {
+        Target::Edge => {
+            page.expect_error(404, "not_found", "a client-side route at the edge");
+        }
+        Target::Host => {
+            page.expect_status(200, "a client-side route");
+            assert!(page.content_type.as_deref().is_some_and(|c| c.starts_with("text/html")), "{page:?}");
+        }
     }
     host.post(
         &format!("/api/v1/channels/{}/messages", "00000000-0000-4000-8000-000000000000"),
@@ -367,6 +366,10 @@ async fn forged_and_expired_tokens_are_refused(host: &Host) {
     ws.send_raw(Message::text("{garbage")).await;
     let close = ws.expect_close().await;
     assert_eq!(close.map(|c| c.0), Some(4001));
+    // An oversized first frame is refused for its size before anything else.
+    let mut ws = Ws::open(host, false, WsAuth::None).await;
+    ws.send_raw(Message::text(" ".repeat(20 * 1024))).await;
+    assert_eq!(ws.expect_close().await, Some((1009, "frame too large".to_string())));
 
     // An authenticated socket survives garbage: each bad frame gets an error frame, and the
     // socket keeps working.
@@ -534,7 +537,7 @@ async fn outsiders_cannot_touch_a_channel(host: &Host) {
     bob_ws.close().await;
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     bad_requests_get_clear_errors_and_change_nothing,
     forged_and_expired_tokens_are_refused,
     outsiders_cannot_touch_a_channel,

@@ -2,13 +2,9 @@
 //! archive, the member roster, DMs; who may do each, what a refusal leaves unchanged, and
 //! what open sockets of other members see.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::Duration;
 
-use common::{Host, Reply, Session, Ws};
+use crate::common::{Host, Reply, Session, WAIT, Ws};
 use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, kind};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -670,7 +666,7 @@ async fn leaving_a_channel_keeps_presence(host: &Host) {
     assert!(!seen.iter().any(bob_offline), "Bob was shown offline while connected: {seen:?}");
 
     bob_ws.close().await;
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         assert!(tokio::time::Instant::now() < deadline, "Ann never saw Bob go offline");
         if bob_offline(&ann_ws.next_frame().await) {
@@ -694,7 +690,7 @@ async fn frames_until_event(ws: &mut Ws, channel: &str, kind: &str) -> Vec<Serve
     }
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     leaving_a_channel_keeps_presence,
     update_and_archive_channels,
     private_channel_members,

@@ -2,13 +2,9 @@
 //! state with unread and mention counts, presence and the replay of all of it after a
 //! reconnect.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::Duration;
 
-use common::{Host, Incoming, Reply, Session, Ws};
+use crate::common::{Host, HostOptions, Incoming, Reply, Session, Ws, assert_contiguous};
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, kind};
 use serde_json::{Value, json};
 
@@ -296,7 +292,7 @@ async fn reactions_pins_and_their_replay_after_a_reconnect(host: &Host) {
 
     let replay = host.all_events_after(&bob.access, &general, start_seq, 3).await;
     let seqs: Vec<i64> = replay.iter().map(|e| e.seq).collect();
-    common::assert_contiguous(&seqs, start_seq + 1, start_seq + 11, "replay after reconnect");
+    assert_contiguous(&seqs, start_seq + 1, start_seq + 11, "replay after reconnect");
     let tail: Vec<&str> = replay[8..].iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(tail, [kind::MESSAGE_EDITED, kind::REACTION_ADDED, kind::MESSAGE_DELETED]);
     assert!(!serde_json::to_string(&replay).unwrap().contains("shipped"), "deleted text is gone from the log");
@@ -347,27 +343,12 @@ async fn a_reaction_flood_stops_at_the_caps_even_when_concurrent(host: &Host) {
     assert_eq!(host.event_count(&ann.access, &general).await, before);
 }
 
-/// Both targets, started with a one-second idle limit (the macro's targets use the default).
-mod presence_when_idle {
-    use super::common::edge::Target;
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn host() {
-        super::presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(
-            &Target::Host.start_away_after(1).await,
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn edge() {
-        super::presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(
-            &Target::Edge.start_away_after(1).await,
-        )
-        .await;
-    }
+/// Both targets with a one-second idle limit.
+fn idle_after_one_second() -> HostOptions {
+    HostOptions { away_after_secs: Some(1), ..HostOptions::default() }
 }
 
+/// Runs with a one-second idle limit ([`idle_after_one_second`]).
 async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(host: &Host) {
     let (ann, bob, _eve, _ws, general) = acme(host).await;
     let (mut bob_ws, _) = Ws::connect(host, &bob.access, false).await;
@@ -419,9 +400,10 @@ async fn presence_goes_away_when_idle_and_offline_when_the_last_socket_closes(ho
     }
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     mentions_are_parsed_and_counted_as_unreads,
     threads_replies_counts_following_and_also_send_to_channel,
     reactions_pins_and_their_replay_after_a_reconnect,
     a_reaction_flood_stops_at_the_caps_even_when_concurrent,
+    presence_goes_away_when_idle_and_offline_when_the_last_socket_closes with idle_after_one_second,
 );

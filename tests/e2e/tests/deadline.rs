@@ -2,13 +2,12 @@
 //! requests (to it and to the API) are served, a panicking component gets a 500, and the host
 //! carries on. Uses the `tests/fixtures/looper` component next to the real API component.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Host, HostOptions, component, repo_manifest_with_absolute_sources, toml_string};
+use crate::common::{
+    Host, HostOptions, PASSWORD, Reply, Target, api_component, component, repo_manifest_with_absolute_sources,
+    toml_string,
+};
 
 const REQUEST_TIMEOUT_SECS: f64 = 2.0;
 
@@ -21,7 +20,7 @@ fn manifest() -> String {
          target/wasm32-wasip2/wasm/ocomms_fixture_looper.wasm to target/components/looper.wasm \
          (`cargo xtask build` does both)",
     );
-    common::api_component();
+    api_component();
     let mut text = repo_manifest_with_absolute_sources();
     text.push_str(&format!(
         r#"
@@ -50,12 +49,13 @@ async fn metric(host: &Host, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_runaway_component_is_cut_off_while_other_requests_succeed() {
-    let host = Host::start_with(HostOptions {
-        manifest_toml: Some(manifest()),
-        request_timeout_secs: Some(REQUEST_TIMEOUT_SECS),
-        ..HostOptions::default()
-    })
-    .await;
+    let host = Target::Host
+        .start_with(HostOptions {
+            manifest_toml: Some(manifest()),
+            request_timeout_secs: Some(REQUEST_TIMEOUT_SECS),
+            ..HostOptions::default()
+        })
+        .await;
 
     let ok = host.get("/test/ok", None).await;
     ok.expect_status(200, "the looper's ok route");
@@ -67,7 +67,7 @@ async fn a_runaway_component_is_cut_off_while_other_requests_succeed() {
     for i in 0..2 {
         let rb = host.request(reqwest::Method::GET, &format!("/test/{i}/loop"), None);
         loops.push(tokio::spawn(async move {
-            let r = common::Reply::read(rb.send().await.expect("the loop request gets an answer")).await;
+            let r = Reply::read(rb.send().await.expect("the loop request gets an answer")).await;
             (r, started.elapsed())
         }));
     }
@@ -80,7 +80,7 @@ async fn a_runaway_component_is_cut_off_while_other_requests_succeed() {
             host.post(
                 "/api/v1/auth/signup",
                 None,
-                serde_json::json!({ "email": "ann@example.com", "password": common::PASSWORD, "display_name": "Ann" }),
+                serde_json::json!({ "email": "ann@example.com", "password": PASSWORD, "display_name": "Ann" }),
             ),
         );
         ok1.expect_status(200, "ok while looping");

@@ -11,16 +11,12 @@
 //! order, with no gap and no duplicate. Each test prints its counts. A third test sends a
 //! hostile frame that once crashed the host (found by the `client_frame` fuzz target).
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Host, assert_contiguous};
+use crate::common::{Host, Incoming, Target, WAIT, Ws, assert_contiguous};
 use futures::{SinkExt as _, StreamExt as _};
 use ocomms_core::event::{ChannelEvent, ClientFrame, MSGPACK_SUBPROTOCOL, ServerFrame, kind};
 use serde_json::{Value, json};
@@ -48,16 +44,16 @@ const FAST_FAILURE: Duration = Duration::from_secs(3);
 
 /// What senders and readers need of the host; the address survives a restart.
 #[derive(Clone)]
-struct Target {
+struct Endpoint {
     base: String,
     ws_url: String,
     http: reqwest::Client,
 }
 
-impl Target {
-    fn of(host: &Host) -> Target {
+impl Endpoint {
+    fn of(host: &Host) -> Endpoint {
         let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
-        Target { base: host.base.clone(), ws_url: host.ws_url(), http }
+        Endpoint { base: host.base.clone(), ws_url: host.ws_url(), http }
     }
 
     /// One page of the channel's log after `after`, or `None` on any failure (the caller
@@ -111,7 +107,7 @@ struct SenderReport {
 /// `client_msg_id` until acknowledged; when `abandon_odd` is set, odd-numbered messages are
 /// given up after their first failed attempt instead.
 async fn sender(
-    t: Target,
+    t: Endpoint,
     token: String,
     channel: String,
     name: &'static str,
@@ -210,7 +206,7 @@ struct ReaderSocket {
 
 impl ReaderSocket {
     /// Connects and authenticates; `None` while the host is down or not ready.
-    async fn open(t: &Target, token: &str, msgpack: bool) -> Option<ReaderSocket> {
+    async fn open(t: &Endpoint, token: &str, msgpack: bool) -> Option<ReaderSocket> {
         let mut req = t.ws_url.as_str().into_client_request().ok()?;
         if msgpack {
             req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(MSGPACK_SUBPROTOCOL));
@@ -258,7 +254,7 @@ impl ReaderSocket {
 
 /// Appends `/events?after=<last>` pages until the log is exhausted; retries failures until it
 /// succeeds (the host or its database may be down). Returns how many events it added.
-async fn backfill(t: &Target, token: &str, channel: &str, log: &mut Vec<ChannelEvent>) -> usize {
+async fn backfill(t: &Endpoint, token: &str, channel: &str, log: &mut Vec<ChannelEvent>) -> usize {
     let mut added = 0;
     loop {
         let last = log.last().map_or(0, |e| e.seq);
@@ -280,7 +276,7 @@ async fn backfill(t: &Target, token: &str, channel: &str, log: &mut Vec<ChannelE
 /// Follows the channel like a client: a socket for live events, a backfill after every
 /// (re)connect, gap or resync; stops once it holds the log up to the seq sent on `done`.
 async fn reader(
-    t: Target,
+    t: Endpoint,
     token: String,
     channel: String,
     msgpack: bool,
@@ -378,7 +374,7 @@ where
     F: AsyncFnOnce(&mut Host),
 {
     let cast = cast(host).await;
-    let t = Target::of(host);
+    let t = Endpoint::of(host);
     let progress = Arc::new(AtomicUsize::new(0));
     let (done_tx, done_rx) = watch::channel(None);
 
@@ -522,7 +518,7 @@ fn stored_messages(log: &[ChannelEvent]) -> HashMap<String, Vec<(i64, String)>> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn host_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing() {
-    let mut host = Host::start().await;
+    let mut host = Target::Host.start().await;
     let scenario = run_with_fault(&mut host, "sigkill", async |host: &mut Host| {
         for crash in 0..CRASHES {
             if crash > 0 {
@@ -543,7 +539,7 @@ async fn host_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_restarted_under_the_host_loses_and_duplicates_nothing() {
-    let mut host = Host::start().await;
+    let mut host = Target::Host.start().await;
     let scenario = run_with_fault(&mut host, "postgres restart", async |host: &mut Host| {
         host.stop_managed_pg().await;
         let down = Instant::now();
@@ -573,16 +569,16 @@ async fn postgres_restarted_under_the_host_loses_and_duplicates_nothing() {
 /// enough to overflow a worker thread's stack, which aborts the whole host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deeply_nested_frame_does_not_take_the_host_down() {
-    let host = Host::start().await;
+    let host = Target::Host.start().await;
     let ann = host.signup("ann@example.com").await;
-    let (mut ws, _) = common::Ws::connect(&host, &ann.access, true).await;
+    let (mut ws, _) = Ws::connect(&host, &ann.access, true).await;
     let mut frame = rmp_serde::to_vec_named(&ClientFrame::Ping { nonce: None }).unwrap();
     frame.pop(); // the nil nonce
     frame.extend(std::iter::repeat_n(0x91, 4000));
     frame.push(0xc0);
     ws.send_raw(Message::binary(frame)).await;
-    match ws.recv_within(common::WAIT).await {
-        common::Incoming::Frame(ServerFrame::Error { code, .. }) => assert_eq!(code, "bad_frame"),
+    match ws.recv_within(WAIT).await {
+        Incoming::Frame(ServerFrame::Error { code, .. }) => assert_eq!(code, "bad_frame"),
         other => panic!("expected an error frame, got {other:?}"),
     }
     assert_eq!(ws.ping(7).await, Vec::<ServerFrame>::new(), "the socket still works");

@@ -1,10 +1,6 @@
 //! Editing and deleting messages: authorization, live events, and what backfill reveals.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
-use common::{Host, Ws};
+use crate::common::{Host, Ws, assert_contiguous};
 use ocomms_core::event::kind;
 use serde_json::json;
 
@@ -60,7 +56,7 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
         !dump.contains("secret plan") && !dump.contains("revised plan"),
         "deleted text is still in the log: {dump}"
     );
-    common::assert_contiguous(&log.iter().map(|e| e.seq).collect::<Vec<_>>(), 1, seq_posted + 2, "event log");
+    assert_contiguous(&log.iter().map(|e| e.seq).collect::<Vec<_>>(), 1, seq_posted + 2, "event log");
 
     // A deleted message is gone for every further action.
     edit(&ann.access, "again").await.expect_error(404, "not_found", "editing a deleted message");
@@ -84,4 +80,4 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
     bob_ws.close().await;
 }
 
-common::edge::both_targets!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);
+crate::common::both_targets!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);

@@ -4,12 +4,10 @@
 //! is well formed (references resolve, operation ids are unique, every operation has a
 //! success reply and its errors use the shared `Error` schema).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher as _, RandomState};
 
-use common::{Host, Reply, workspace_root};
+use crate::common::{Reply, Target, workspace_root};
 use ocomms_core::ErrorCode;
 use ocomms_core::ids::UserId;
 use reqwest::Method;
@@ -288,7 +286,7 @@ fn assert_json_error(r: &Reply, what: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_serves_the_document_and_routes_every_operation() {
-    let host = Host::start().await;
+    let host = Target::Host.start().await;
     let text = document_text();
     let doc = document();
 

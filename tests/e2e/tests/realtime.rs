@@ -5,14 +5,10 @@
 //! managed PostgreSQL) as `host::<name>` and against the edge Worker under `wrangler dev` as
 //! `edge::<name>`.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Host, Ws, WsAuth, assert_contiguous};
+use crate::common::{Host, Ws, WsAuth, assert_contiguous};
 use ocomms_core::event::{ChannelEvent, ClientFrame, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription, kind};
 use ocomms_core::ids::ChannelId;
 
@@ -352,7 +348,7 @@ async fn channels_created_while_connected_are_live_for_their_creator(host: &Host
     ann_ws.close().await;
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     two_users_in_a_channel_see_each_others_messages_live,
     reconnect_backfills_exactly_the_missed_events,
     json_and_msgpack_sockets_carry_the_same_frames,

@@ -3,13 +3,9 @@
 //! sockets (ended sessions, read markers), presence and typing across users, and the
 //! send-to-receive latency of one message, measured the same way on both targets.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Host, Ws, WsAuth};
+use crate::common::{Host, Target, Ws, WsAuth};
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, kind};
 use serde_json::json;
 
@@ -161,7 +157,10 @@ async fn send_to_receive_latency(host: &Host) {
             frame_micros.push(at_f.as_micros() as u64);
         }
     }
-    let target = if host.is_edge() { "edge (wrangler dev / workerd)" } else { "host (wasm-host)" };
+    let target = match host.target() {
+        Target::Host => "host (wasm-host)",
+        Target::Edge => "edge (wrangler dev / workerd)",
+    };
     for (auth, micros) in [("header-auth socket", &mut header_micros), ("auth-frame socket", &mut frame_micros)] {
         micros.sort_unstable();
         let pct = |p: usize| micros[(micros.len() * p / 100).min(micros.len() - 1)] as f64 / 1000.0;
@@ -176,7 +175,7 @@ async fn send_to_receive_latency(host: &Host) {
     by_frame.close().await;
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     logout_closes_exactly_that_sessions_sockets,
     read_markers_reach_every_socket_of_the_user,
     presence_and_typing_reach_the_others,

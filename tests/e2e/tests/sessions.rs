@@ -1,19 +1,15 @@
 //! Sessions against the real host: refresh-token rotation, reuse detection (which ends the
 //! whole session), logout, and what each does to access tokens and sockets.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
-use common::{Host, HostOptions, PASSWORD, Session, Ws, WsAuth};
+use crate::common::{Host, HostOptions, PASSWORD, Reply, Session, Target, Ws, WsAuth};
 use reqwest::Method;
 use serde_json::json;
 
-async fn refresh(host: &Host, token: &str) -> common::Reply {
+async fn refresh(host: &Host, token: &str) -> Reply {
     host.post("/api/v1/auth/refresh", None, json!({ "refresh_token": token })).await
 }
 
-fn tokens_of(r: &common::Reply, user_id: &str) -> Session {
+fn tokens_of(r: &Reply, user_id: &str) -> Session {
     r.expect_status(200, "refresh");
     assert_eq!(r.body["tokens"]["token_type"], "Bearer");
     assert!(r.body["tokens"]["expires_in"].as_i64().is_some_and(|s| s > 0), "{r:?}");
@@ -36,7 +32,8 @@ async fn assert_session_ended(host: &Host, s: &Session, what: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_rotates_tokens_and_reuse_ends_the_session() {
     let db = ocomms_testsupport::fresh_db().await.expect("a test database");
-    let host = Host::start_with(HostOptions { database_url: Some(db.url.clone()), ..HostOptions::default() }).await;
+    let host =
+        Target::Host.start_with(HostOptions { database_url: Some(db.url.clone()), ..HostOptions::default() }).await;
     assert!(!host.data_dir.join("pg").exists(), "no managed PostgreSQL with --database-url");
 
     let s1 = host.signup("ann@example.com").await;
@@ -119,7 +116,7 @@ async fn refresh_rotates_tokens_and_reuse_ends_the_session() {
 /// Logout ends exactly one session, by access token or by refresh token.
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_ends_the_session() {
-    let host = Host::start().await;
+    let host = Target::Host.start().await;
     let s1 = host.signup("ann@example.com").await;
     let s2 = host.login("ann@example.com").await;
     let s3 = host.login("ann@example.com").await;

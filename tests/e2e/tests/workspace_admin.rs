@@ -2,14 +2,11 @@
 //! last-owner rule, invites (use limits, revocation, expiry), removal (sockets closed at
 //! once, nothing readable afterwards) and deactivation/reactivation.
 
-#![allow(clippy::unwrap_used, reason = "tests")]
-
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Host, Reply, Session, Ws, assert_contiguous};
+use crate::common::{Host, Reply, Session, Ws, assert_contiguous};
 use ocomms_core::event::{ServerFrame, kind};
+use ocomms_core::policy::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -340,11 +337,18 @@ async fn roles_and_the_last_owner(host: &Host) {
         host.add_to_workspace(&ann, s, &ws).await;
     }
 
-    // Owners set any role.
+    // Owners set any role; the member's open sockets hear of it at once.
+    let (mut dave_ws, _) = Ws::connect(host, &dave.access, false).await;
     let r = set_role(host, &ann, &ws, &dave, "admin").await;
     r.expect_status(200, "owner makes an admin");
     assert_eq!(r.body["member"]["user_id"], dave.user_id.as_str());
     assert_eq!(r.body["member"]["role"], "admin");
+    match dave_ws.next_significant().await {
+        ServerFrame::RoleChanged { workspace_id, role } => {
+            assert_eq!((workspace_id.to_string(), role), (ws.clone(), Role::Admin));
+        }
+        other => panic!("expected role_changed, got {other:?}"),
+    }
     set_role(host, &ann, &ws, &erin, "admin").await.expect_status(200, "a second admin");
     assert_eq!(workspace(host, &dave.access, &ws).await["role"], "admin");
 
@@ -355,6 +359,10 @@ async fn roles_and_the_last_owner(host: &Host) {
     let r = set_role(host, &dave, &ws, &bob, "member").await;
     r.expect_status(200, "setting the current role is a no-op");
     assert_eq!(r.body["member"]["role"], "member");
+    set_role(host, &ann, &ws, &dave, "admin").await.expect_status(200, "a no-op on Dave");
+    let between = dave_ws.ping(1).await;
+    assert!(!between.iter().any(|f| matches!(f, ServerFrame::RoleChanged { .. })), "a no-op tells nobody: {between:?}");
+    dave_ws.close().await;
     let snapshot = members(host, &ann.access, &ws).await;
     for (what, actor, target, role, status, code) in [
         ("admin grants admin", &dave, &bob, "admin", 403, "forbidden"),
@@ -843,7 +851,7 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it(host: &Ho
     cat_ws.close().await;
 }
 
-common::edge::both_targets!(
+crate::common::both_targets!(
     settings_and_profiles,
     roles_and_the_last_owner,
     invites_with_limits_revocation_and_expiry,

@@ -3,6 +3,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::hosts::HostError;
+use super::ids::IdError;
+use super::routes::RouteError;
+use super::template::TemplateError;
+
 /// What went wrong, for callers that want to branch on it. The rendered text is in
 /// [`ManifestError`]'s `Display`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,8 +130,16 @@ impl fmt::Display for FieldPath {
 /// Displays as `[<file>: ]line L, column C: <field path>: <reason>`; the parts that are not
 /// known are left out (no file for [`parse`](super::parse), no location for run-time variable
 /// errors, no path for errors about the document as a whole).
-#[derive(Debug, thiserror::Error)]
-#[error("{}", render(self))]
+///
+/// When a typed error says what is wrong (a bad id, route, template or outbound host, a file
+/// that cannot be read) it is the [`source`](std::error::Error::source), as [`Cause`], and not
+/// repeated in the text: the reason gives only the context, or is empty. Show users the whole
+/// chain, as the wasm-host binary does with anyhow's `{:#}`:
+///
+/// ```text
+/// line 10, column 12: component.rooms_api: invalid component id `rooms_api`: words must be separated with '-', not '_'
+/// ```
+#[derive(Debug)]
 pub struct ManifestError {
     pub kind: ErrorKind,
     /// The manifest file, when it was read by [`load`](super::load).
@@ -135,15 +148,56 @@ pub struct ManifestError {
     pub location: Option<Location>,
     /// The offending field; empty for the document itself.
     pub field: FieldPath,
-    /// Why it is wrong.
+    /// Why it is wrong, or the context of [`source`](Self::source) (empty when the source says
+    /// it all).
     pub reason: String,
-    #[source]
-    pub source: Option<std::io::Error>,
+    /// The typed error behind this one, if any (boxed: some are large, and errors travel in
+    /// every `Result` of the parser).
+    pub source: Option<Box<Cause>>,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render(self))
+    }
+}
+
+impl std::error::Error for ManifestError {
+    /// The [`Cause`] (not its box, so that it downcasts).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The typed error a [`ManifestError`] wraps. Each variant displays (and chains) as the error
+/// it holds.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    /// The manifest file could not be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A component id, variable name or key-value store label breaks the id rules.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A `[[trigger.http]]` route does not parse.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// A component variable or outbound host template does not parse.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// An `allowed_outbound_hosts` entry (literal, or a rendered template) does not parse.
+    #[error(transparent)]
+    Host(#[from] HostError),
 }
 
 impl ManifestError {
     pub(super) fn new(kind: ErrorKind, field: FieldPath, reason: impl Into<String>) -> Self {
         ManifestError { kind, file: None, location: None, field, reason: reason.into(), source: None }
+    }
+
+    pub(super) fn caused_by(mut self, cause: impl Into<Cause>) -> Self {
+        self.source = Some(Box::new(cause.into()));
+        self
     }
 
     pub(super) fn at(mut self, location: Option<Location>) -> Self {
@@ -158,16 +212,31 @@ impl ManifestError {
 }
 
 fn render(e: &ManifestError) -> String {
-    let mut out = String::new();
+    let mut parts = Vec::with_capacity(4);
     if let Some(file) = &e.file {
-        out.push_str(&format!("{}: ", file.display()));
+        parts.push(file.display().to_string());
     }
     if let Some(location) = e.location {
-        out.push_str(&format!("{location}: "));
+        parts.push(location.to_string());
     }
     if !e.field.is_root() {
-        out.push_str(&format!("{}: ", e.field));
+        parts.push(e.field.to_string());
     }
-    out.push_str(&e.reason);
+    if !e.reason.is_empty() {
+        parts.push(e.reason.clone());
+    }
+    parts.join(": ")
+}
+
+/// An error and its sources on one line, joined with `: ` (what anyhow's `{:#}` prints).
+#[cfg(test)]
+pub(super) fn report(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
     out
 }

@@ -20,7 +20,7 @@
 //! [component.api]
 //! source = "target/wasm32-wasip2/wasm/ocomms_component.wasm"   # local path, relative to the manifest
 //! description = "..."
-//! allowed_outbound_hosts = ["http://rooms.internal", "postgres://localhost"]
+//! allowed_outbound_hosts = ["{{ rooms_url }}", "postgres://localhost"]   # Spin's grammar
 //! environment = { KEY = "value" }
 //! files = ["static/**", { source = "assets", destination = "/assets" }]
 //! key_value_stores = ["default"]
@@ -40,15 +40,20 @@
 //!   only ASCII letters/digits, and are all lower- or all upper-case;
 //! * an application variable sets exactly one of `required = true` and `default`;
 //! * component variable templates reference only declared application variables;
-//! * `allowed_outbound_hosts` entries parse as `scheme://host[:port]` (see [`AllowedHost`]);
+//! * `allowed_outbound_hosts` entries follow Spin's grammar (`scheme://host[:port]`, see
+//!   [`AllowedHost`]); an entry holding `{{ variable }}` references is a template over declared
+//!   application variables, parsed once rendered by [`Manifest::resolve_allowed_hosts`];
 //! * every trigger names a defined component; routes start with `/`, may end in `/...`, have no
 //!   `:parameters`, and no route appears twice;
 //! * component sources are local paths: remote `{ url, digest }` and registry sources are
 //!   rejected.
 //!
 //! Errors are [`ManifestError`]s that display as
-//! `[file: ]line L, column C: <field path>: <reason>`, e.g.
-//! ``line 14, column 5: component.api.allowed_outbound_hosts[1]: unsupported scheme `ftp` ...``.
+//! `[file: ]line L, column C: <field path>: <reason>`. When a typed error says what is wrong
+//! ([`IdError`], [`RouteError`], [`TemplateError`], [`HostError`], an I/O error) it is the
+//! error's source ([`Cause`]) rather than part of the reason; with its sources (anyhow's `{:#}`)
+//! the error reads e.g.
+//! ``line 14, column 5: component.api.allowed_outbound_hosts[1]: "ftp://files.internal": no port given, ...``.
 //!
 //! # API
 //!
@@ -56,7 +61,9 @@
 //!   a given directory.
 //! * [`Manifest::resolve_variables`] renders a component's variables for a run, taking values
 //!   from a provider (see [`env_variable`] for Spin's `SPIN_VARIABLE_<NAME>` convention) and
-//!   falling back to defaults.
+//!   falling back to defaults; [`Manifest::resolve_allowed_hosts`] renders and parses a
+//!   component's `allowed_outbound_hosts` the same way, into the [`AllowedHosts`] the runtime
+//!   checks outgoing connections against.
 //! * [`Manifest::component_source`] gives the path of a component's `.wasm`.
 //! * [`route`] picks the trigger for a request path (exact beats wildcard, longest prefix wins).
 
@@ -73,6 +80,8 @@ mod template;
 mod validate;
 
 #[cfg(test)]
+mod hosts_tests;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
@@ -82,10 +91,13 @@ mod ui_tests;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-pub use error::{ErrorKind, FieldPath, Location, ManifestError, Segment};
-pub use hosts::{AllowedHost, HostPattern, PortSpec};
-pub use routes::{Route, route};
-pub use template::{Template, TemplatePart};
+pub use error::{Cause, ErrorKind, FieldPath, Location, ManifestError, Segment};
+pub use hosts::{
+    AllowedHost, AllowedHostEntry, AllowedHosts, HostError, HostPattern, InvalidEntry, PortSpec, well_known_port,
+};
+pub use ids::IdError;
+pub use routes::{Route, RouteError, route};
+pub use template::{Template, TemplateError, TemplatePart};
 
 /// A parsed and validated manifest.
 #[derive(Clone, Debug)]
@@ -136,7 +148,8 @@ pub struct Component {
     /// [`Manifest::component_source`].
     pub source: PathBuf,
     pub description: Option<String>,
-    pub allowed_outbound_hosts: Vec<AllowedHost>,
+    /// Parsed entries, and templates parsed by [`Manifest::resolve_allowed_hosts`].
+    pub allowed_outbound_hosts: Vec<AllowedHostEntry>,
     pub environment: BTreeMap<String, String>,
     pub files: Vec<FileMount>,
     pub key_value_stores: Vec<String>,
@@ -167,9 +180,9 @@ pub struct BuildConfig {
 /// manifest's directory. Errors carry the file name.
 pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        let mut error = ManifestError::new(ErrorKind::Io, FieldPath::root(), format!("cannot read the manifest: {e}"));
-        error.source = Some(e);
-        error.in_file(path.to_path_buf())
+        ManifestError::new(ErrorKind::Io, FieldPath::root(), "cannot read the manifest")
+            .caused_by(e)
+            .in_file(path.to_path_buf())
     })?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -208,19 +221,63 @@ impl Manifest {
         component: &str,
         provided: &dyn Fn(&str) -> Option<String>,
     ) -> Result<HashMap<String, String>, ManifestError> {
-        let Some(comp) = self.components.get(component) else {
-            return Err(ManifestError::new(
-                ErrorKind::UnknownComponent,
-                FieldPath::root().key("component").key(component),
-                format!("no component `{component}` in the manifest"),
-            ));
-        };
+        let comp = self.component(component)?;
         let mut resolved = HashMap::with_capacity(comp.variables.len());
         for (name, template) in &comp.variables {
             let value = template.render(|app_var| self.variable_value(app_var, provided))?;
             resolved.insert(name.clone(), value);
         }
         Ok(resolved)
+    }
+
+    /// Resolves a component's `allowed_outbound_hosts` for a run: literal entries as parsed at
+    /// load time, templates rendered from application variables (as in
+    /// [`resolve_variables`](Self::resolve_variables)) and then parsed. A rendered entry that
+    /// does not parse is an [`ErrorKind::Invalid`] error at its field.
+    pub fn resolve_allowed_hosts(
+        &self,
+        component: &str,
+        provided: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<AllowedHosts, ManifestError> {
+        let comp = self.component(component)?;
+        let field = FieldPath::root().key("component").key(component).key("allowed_outbound_hosts");
+        comp.allowed_outbound_hosts
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| match entry {
+                AllowedHostEntry::Parsed(host) => Ok(host.clone()),
+                AllowedHostEntry::Template(template) => {
+                    let rendered = template.render(|app_var| self.variable_value(app_var, provided))?;
+                    AllowedHost::parse(&rendered).map_err(|why| {
+                        // The rendered text, which the reason and the host error quote, stays
+                        // out of the message if a secret went into it: then the error has no
+                        // source.
+                        let secret = template.variables().any(|v| self.variables.get(v).is_some_and(|v| v.secret));
+                        let field = field.index(i);
+                        if secret {
+                            let reason = format!(
+                                "template {:?} renders to an invalid entry (not shown: it uses a secret variable)",
+                                template.as_str()
+                            );
+                            ManifestError::new(ErrorKind::Invalid, field, reason)
+                        } else {
+                            let reason = format!("template {:?} renders as {rendered:?}", template.as_str());
+                            ManifestError::new(ErrorKind::Invalid, field, reason).caused_by(why)
+                        }
+                    })
+                }
+            })
+            .collect()
+    }
+
+    fn component(&self, id: &str) -> Result<&Component, ManifestError> {
+        self.components.get(id).ok_or_else(|| {
+            ManifestError::new(
+                ErrorKind::UnknownComponent,
+                FieldPath::root().key("component").key(id),
+                format!("no component `{id}` in the manifest"),
+            )
+        })
     }
 
     fn variable_value(&self, name: &str, provided: &dyn Fn(&str) -> Option<String>) -> Result<String, ManifestError> {

@@ -220,13 +220,30 @@ const HOSTS: &[&str] = &[
     "http://127.0.0.1:8080",
     "redis://cache:6379",
     "mysql://db.internal:3306",
+    "mqtt://broker.internal",
+    "*://10.0.0.0/8:*",
+    "https://*.example.com:8000..8010/",
+    "http://[::1]:8080",
+    "*://ff00::/8:443",
+    "http://self",
 ];
+
+/// An `allowed_outbound_hosts` entry: a literal one, or a template over `names`.
+fn outbound_host(names: Vec<String>) -> impl Strategy<Value = String> {
+    (prop::sample::select(HOSTS), any::<prop::sample::Index>(), any::<bool>()).prop_map(move |(host, i, templated)| {
+        if templated && !names.is_empty() {
+            format!("postgres://{{{{ {} }}}}:*", names[i.index(names.len())])
+        } else {
+            host.to_string()
+        }
+    })
+}
 
 fn component_model(var_names: Vec<String>) -> impl Strategy<Value = ComponentModel> {
     (
         "[a-z]{1,8}(/[a-z]{1,8})?\\.wasm",
         prop::option::of(free_text()),
-        prop::collection::vec(prop::sample::select(HOSTS).prop_map(str::to_string), 0..3),
+        prop::collection::vec(outbound_host(var_names.clone()), 0..3),
         prop::collection::btree_map("[A-Z][A-Z0-9_]{0,8}", free_text(), 0..3),
         prop::collection::vec(snake(), 0..2),
         prop::collection::btree_map(snake(), template(var_names), 0..4),

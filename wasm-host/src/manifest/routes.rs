@@ -18,14 +18,32 @@ pub enum Route {
     Private,
 }
 
+/// Why a route string is refused. Each message quotes the route.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("route {0:?} must start with `/` (e.g. `/api/...` or `/health`)")]
+    NoLeadingSlash(String),
+    #[error("route {0:?} must be a plain URL path (no whitespace, query or fragment)")]
+    NotAPath(String),
+    #[error("route {0:?}: `...` is only allowed as a final `/...` segment")]
+    InnerWildcard(String),
+    #[error(
+        "route {0:?}: route parameters are not supported by wasm-host; use a `/prefix/...` \
+         wildcard and read the path in the component"
+    )]
+    Parameter(String),
+    #[error("route {0:?} contains an empty path segment")]
+    EmptySegment(String),
+}
+
 impl Route {
     /// Parses a route string as written in the manifest.
-    pub fn parse(route: &str) -> Result<Self, String> {
+    pub fn parse(route: &str) -> Result<Self, RouteError> {
         if !route.starts_with('/') {
-            return Err(format!("route {route:?} must start with `/` (e.g. `/api/...` or `/health`)"));
+            return Err(RouteError::NoLeadingSlash(route.to_owned()));
         }
         if route.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
-            return Err(format!("route {route:?} must be a plain URL path (no whitespace, query or fragment)"));
+            return Err(RouteError::NotAPath(route.to_owned()));
         }
         let (base, wildcard) = match route.strip_suffix("/...") {
             Some(base) => (base, true),
@@ -34,18 +52,15 @@ impl Route {
         let segments: Vec<&str> = base.split('/').skip(1).collect();
         for (i, segment) in segments.iter().enumerate() {
             if segment.contains("...") {
-                return Err(format!("route {route:?}: `...` is only allowed as a final `/...` segment"));
+                return Err(RouteError::InnerWildcard(route.to_owned()));
             }
             if segment.starts_with(':') {
-                return Err(format!(
-                    "route {route:?}: route parameters are not supported by wasm-host; use a \
-                     `/prefix/...` wildcard and read the path in the component"
-                ));
+                return Err(RouteError::Parameter(route.to_owned()));
             }
             // Only an exact route may end in `/` (`/health/`, `/`).
             let trailing_slash = i + 1 == segments.len() && !wildcard;
             if segment.is_empty() && !trailing_slash {
-                return Err(format!("route {route:?} contains an empty path segment"));
+                return Err(RouteError::EmptySegment(route.to_owned()));
             }
         }
         Ok(if wildcard {
@@ -131,6 +146,11 @@ mod tests {
         {
             assert!(Route::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+        assert_eq!(Route::parse("api/..."), Err(RouteError::NoLeadingSlash("api/...".into())));
+        assert_eq!(Route::parse("/a?b"), Err(RouteError::NotAPath("/a?b".into())));
+        assert_eq!(Route::parse("/a/.../b"), Err(RouteError::InnerWildcard("/a/.../b".into())));
+        assert_eq!(Route::parse("/users/:id"), Err(RouteError::Parameter("/users/:id".into())));
+        assert_eq!(Route::parse("/a//b"), Err(RouteError::EmptySegment("/a//b".into())));
     }
 
     #[test]

@@ -3,13 +3,27 @@
 
 use std::fmt;
 
-use super::ids;
+use super::ids::{self, IdError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplatePart {
     Literal(String),
     /// A reference to an application variable, by name.
     Variable(String),
+}
+
+/// Why a template does not parse. Each message quotes the template.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unterminated `{{{{` in template {template:?}")]
+    Unterminated { template: String },
+    #[error("invalid variable reference `{{{{ {name} }}}}` in template {template:?}")]
+    InvalidReference {
+        template: String,
+        name: String,
+        #[source]
+        source: IdError,
+    },
 }
 
 /// A parsed component variable value.
@@ -22,7 +36,7 @@ pub struct Template {
 impl Template {
     /// Parses `{{ name }}` references; everything else is literal text. Names follow the
     /// variable-name rule (lower-case snake case). An unterminated `{{` is an error.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = raw;
         while let Some(open) = rest.find("{{") {
@@ -30,10 +44,13 @@ impl Template {
                 parts.push(TemplatePart::Literal(rest[..open].to_string()));
             }
             let after = &rest[open + 2..];
-            let close = after.find("}}").ok_or_else(|| format!("unterminated `{{{{` in template {raw:?}"))?;
+            let close = after.find("}}").ok_or_else(|| TemplateError::Unterminated { template: raw.to_owned() })?;
             let name = after[..close].trim();
-            ids::check_variable_name(name)
-                .map_err(|why| format!("invalid variable reference `{{{{ {name} }}}}` in template {raw:?}: {why}"))?;
+            ids::check_variable_name(name).map_err(|source| TemplateError::InvalidReference {
+                template: raw.to_owned(),
+                name: name.to_owned(),
+                source,
+            })?;
             parts.push(TemplatePart::Variable(name.to_string()));
             rest = &after[close + 2..];
         }

@@ -139,7 +139,9 @@ fn parsed_shape() {
     assert_eq!(m.variables["rooms_url"].default.as_deref(), Some("http://rooms.internal"));
     let api = &m.components["api"];
     assert_eq!(api.allowed_outbound_hosts.len(), 2);
-    assert!(api.allowed_outbound_hosts[1].allows("postgres", "localhost", 5432));
+    let hosts = m.resolve_allowed_hosts("api", &|_| None).expect("literal entries need no variables");
+    assert!(hosts.entries()[1].allows("postgres", "localhost", Some(5432)));
+    assert!(hosts.allows("http", "rooms.internal", None));
     assert_eq!(route(&m.triggers, "/api/x").map(|t| t.component.as_str()), Some("api"));
     assert!(route(&m.triggers, "/").is_none());
 }
@@ -248,4 +250,54 @@ fn load_reports_the_file() {
     assert_eq!(m.dir, ui);
     let e = load(&ui.join("wrong-version.toml")).expect_err("invalid");
     assert!(e.to_string().starts_with(&format!("{}: line ", ui.join("wrong-version.toml").display())));
+}
+
+#[test]
+fn typed_errors_are_the_source() {
+    use std::error::Error as _;
+
+    // An id error: the reason gives the context, the source says what is wrong.
+    let e = parse_err(&BASE.replace("component.api", "component.rooms_api"));
+    assert_eq!(e.reason, "invalid component id `rooms_api`");
+    let id = e.source().and_then(|s| s.downcast_ref::<Cause>());
+    assert!(matches!(id, Some(Cause::Id(IdError::WrongDelimiter { expected: '-', found: '_' }))), "{e:?}");
+
+    // A route error says it all; the error itself only locates it.
+    let e = parse_err(&BASE.replace("route = \"/api/...\"", "route = \"/users/:id\""));
+    assert_eq!(e.reason, "");
+    assert_eq!(e.to_string(), "line 12, column 1: trigger.http[0].route");
+    assert!(matches!(e.source.as_deref(), Some(Cause::Route(RouteError::Parameter(r))) if r == "/users/:id"), "{e:?}");
+
+    // A template error keeps the id error behind it: three levels.
+    let e = parse_err(&BASE.replace("rooms = \"{{rooms_url}}\"", "rooms = \"{{ Rooms }}\""));
+    assert_eq!(
+        error::report(&e),
+        "line 21, column 1: component.api.variables.rooms: invalid variable reference `{{ Rooms }}` in template \
+         \"{{ Rooms }}\": '_'-separated words must be all lower-case or all upper-case; got \"Rooms\""
+    );
+    let Some(Cause::Template(TemplateError::InvalidReference { name, source, .. })) = e.source.as_deref() else {
+        panic!("expected a template error: {e:?}");
+    };
+    assert_eq!(name, "Rooms");
+    assert_eq!(*source, IdError::MixedCase { delim: '_', word: "Rooms".into() });
+
+    // Store labels and variable names.
+    let e = parse_err(&BASE.replace("source = \"api.wasm\"", "source = \"api.wasm\"\nkey_value_stores = [\"a-b\"]"));
+    assert_eq!(e.field.to_string(), "component.api.key_value_stores[0]");
+    assert!(
+        matches!(e.source.as_deref(), Some(Cause::Id(IdError::WrongDelimiter { expected: '_', found: '-' }))),
+        "{e:?}"
+    );
+    let e = parse_err(&BASE.replace("literal = ", "Literal = "));
+    assert_eq!(e.reason, "invalid variable name");
+    assert!(matches!(e.source.as_deref(), Some(Cause::Id(IdError::MixedCase { .. }))), "{e:?}");
+}
+
+#[test]
+fn io_errors_are_the_source() {
+    let e = load(Path::new("/definitely/not/here/spin.toml")).expect_err("no such file");
+    assert_eq!(e.to_string(), "/definitely/not/here/spin.toml: cannot read the manifest");
+    let Some(Cause::Io(io)) = e.source.as_deref() else { panic!("expected an io error: {e:?}") };
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(error::report(&e).starts_with("/definitely/not/here/spin.toml: cannot read the manifest: "));
 }

@@ -1,12 +1,14 @@
 //! Snapshot tests in the style of Spin's manifest crate: every `tests/manifest-ui/*.toml` is
 //! parsed; when a `.err` file of the same name exists the parse must fail with exactly that
-//! `Display` text (trailing newlines ignored), otherwise it must succeed.
+//! text (trailing newlines ignored), otherwise it must succeed. The text is the error and its
+//! sources on one line, as the wasm-host binary prints it.
 //!
 //! Set `MANIFEST_UI_BLESS=1` to (re)write the `.err` files of failing cases from the current
 //! output instead of comparing.
 
 use std::path::{Path, PathBuf};
 
+use super::error::report;
 use super::parse;
 
 fn ui_dir() -> PathBuf {
@@ -38,14 +40,15 @@ fn manifest_ui() {
                 failures.push(format!("{name}: parsed, but expected the error\n  {}", expected.trim_end()))
             }
             (Err(e), _) if bless => {
-                std::fs::write(&expected_path, format!("{e}\n")).expect("write .err");
+                std::fs::write(&expected_path, format!("{}\n", report(&e))).expect("write .err");
             }
             (Err(e), None) => failures.push(format!(
-                "{name}: expected to parse, got\n  {e}\n(add {} to expect this error)",
+                "{name}: expected to parse, got\n  {}\n(add {} to expect this error)",
+                report(&e),
                 expected_path.display()
             )),
             (Err(e), Some(expected)) => {
-                let actual = e.to_string();
+                let actual = report(&e);
                 if actual.trim_end() != expected.trim_end() {
                     failures.push(format!(
                         "{name}: error text differs\n  expected: {}\n  actual:   {}",

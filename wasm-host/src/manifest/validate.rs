@@ -7,8 +7,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{ErrorKind, FieldPath, Location, ManifestError};
-use super::hosts::AllowedHost;
+use super::error::{Cause, ErrorKind, FieldPath, Location, ManifestError};
+use super::hosts::{AllowedHost, AllowedHostEntry};
 use super::raw::{RawComponent, RawFileMount, RawHttpTrigger, RawManifest, RawRoute};
 use super::template::Template;
 use super::{Application, BuildConfig, Component, FileMount, HttpTrigger, Manifest, Route, Variable, ids, spans};
@@ -51,6 +51,11 @@ impl Context<'_> {
     fn invalid(&self, field: FieldPath, reason: impl Into<String>) -> ManifestError {
         let location = spans::span_of(self.root, &field).map(|span| Location::from_offset(self.text, span.start));
         ManifestError::new(ErrorKind::Invalid, field, reason).at(location)
+    }
+
+    /// A validation error at `field` that `cause` explains by itself (it quotes the value).
+    fn invalid_value(&self, field: FieldPath, cause: impl Into<Cause>) -> ManifestError {
+        self.invalid(field, String::new()).caused_by(cause)
     }
 
     fn line_of(&self, field: &FieldPath) -> Option<usize> {
@@ -118,7 +123,7 @@ impl Context<'_> {
         for (name, var) in raw.variables {
             let field = FieldPath::root().key("variables").key(name.as_str());
             ids::check_variable_name(&name)
-                .map_err(|why| self.invalid(field.clone(), format!("invalid variable name: {why}")))?;
+                .map_err(|why| self.invalid(field.clone(), "invalid variable name").caused_by(why))?;
             match (var.required, &var.default) {
                 (true, Some(_)) => {
                     return Err(self.invalid(
@@ -170,7 +175,7 @@ impl Context<'_> {
     ) -> Result<Component, ManifestError> {
         let field = FieldPath::root().key("component").key(id);
         ids::check_component_id(id)
-            .map_err(|why| self.invalid(field.clone(), format!("invalid component id `{id}`: {why}")))?;
+            .map_err(|why| self.invalid(field.clone(), format!("invalid component id `{id}`")).caused_by(why))?;
 
         if raw.source.trim().is_empty() {
             return Err(self.invalid(field.key("source"), "`source` must not be empty"));
@@ -178,17 +183,24 @@ impl Context<'_> {
 
         let mut allowed_outbound_hosts = Vec::with_capacity(raw.allowed_outbound_hosts.len());
         for (i, entry) in raw.allowed_outbound_hosts.iter().enumerate() {
-            let host = AllowedHost::parse(entry)
-                .map_err(|why| self.invalid(field.key("allowed_outbound_hosts").index(i), why))?;
-            allowed_outbound_hosts.push(host);
+            let entry_field = field.key("allowed_outbound_hosts").index(i);
+            let entry = if AllowedHostEntry::is_template(entry) {
+                // Parsed once rendered, as Spin does (`Manifest::resolve_allowed_hosts`).
+                let template = Template::parse(entry).map_err(|why| self.invalid_value(entry_field.clone(), why))?;
+                self.check_references(&entry_field, &template, app_variables)?;
+                AllowedHostEntry::Template(template)
+            } else {
+                let host = AllowedHost::parse(entry)
+                    .map_err(|why| self.invalid(entry_field, format!("{entry:?}")).caused_by(why))?;
+                AllowedHostEntry::Parsed(host)
+            };
+            allowed_outbound_hosts.push(entry);
         }
 
         for (i, label) in raw.key_value_stores.iter().enumerate() {
             ids::check_store_label(label).map_err(|why| {
-                self.invalid(
-                    field.key("key_value_stores").index(i),
-                    format!("invalid key-value store label `{label}`: {why}"),
-                )
+                let reason = format!("invalid key-value store label `{label}`");
+                self.invalid(field.key("key_value_stores").index(i), reason).caused_by(why)
             })?;
         }
 
@@ -196,17 +208,9 @@ impl Context<'_> {
         for (name, value) in raw.variables {
             let var_field = field.key("variables").key(name.as_str());
             ids::check_variable_name(&name)
-                .map_err(|why| self.invalid(var_field.clone(), format!("invalid variable name: {why}")))?;
-            let template = Template::parse(&value).map_err(|why| self.invalid(var_field.clone(), why))?;
-            if let Some(undefined) = template.variables().find(|v| !app_variables.contains_key(*v)) {
-                return Err(self.invalid(
-                    var_field,
-                    format!(
-                        "template {value:?} references `{undefined}`, which is not declared in \
-                         the application's [variables]"
-                    ),
-                ));
-            }
+                .map_err(|why| self.invalid(var_field.clone(), "invalid variable name").caused_by(why))?;
+            let template = Template::parse(&value).map_err(|why| self.invalid_value(var_field.clone(), why))?;
+            self.check_references(&var_field, &template, app_variables)?;
             variables.insert(name, template);
         }
 
@@ -239,6 +243,26 @@ impl Context<'_> {
         })
     }
 
+    /// A template may reference only declared application variables.
+    fn check_references(
+        &self,
+        field: &FieldPath,
+        template: &Template,
+        app_variables: &BTreeMap<String, Variable>,
+    ) -> Result<(), ManifestError> {
+        match template.variables().find(|v| !app_variables.contains_key(*v)) {
+            Some(undefined) => Err(self.invalid(
+                field.clone(),
+                format!(
+                    "template {:?} references `{undefined}`, which is not declared in the \
+                     application's [variables]",
+                    template.as_str()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn triggers(
         &self,
         raw: Vec<RawHttpTrigger>,
@@ -263,7 +287,9 @@ impl Context<'_> {
             }
 
             let route = match trigger.route {
-                RawRoute::Path(path) => Route::parse(&path).map_err(|why| self.invalid(field.key("route"), why))?,
+                RawRoute::Path(path) => {
+                    Route::parse(&path).map_err(|why| self.invalid_value(field.key("route"), why))?
+                }
                 RawRoute::Private(true) => Route::Private,
                 RawRoute::Private(false) => {
                     return Err(self.invalid(

@@ -4,9 +4,10 @@
 //! - WASI 0.2 (`wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random`, `wasi:filesystem`,
 //!   `wasi:sockets` — no preopened directories, no network access except through wasi-http);
 //! - `wasi:http/outgoing-handler`, checked against the component's `allowed_outbound_hosts`
-//!   (Spin syntax, see [`AllowedHosts`]); a disallowed request fails with the wasi-http error
-//!   code `HTTP-request-denied`. Allowed requests that the [`OutboundInterceptor`] handles are
-//!   answered in-process; the rest go out through wasmtime-wasi-http's client;
+//!   (parsed by the manifest, see [`AllowedHosts`]); a disallowed request fails with the
+//!   wasi-http error code `HTTP-request-denied`. Allowed requests that the
+//!   [`OutboundInterceptor`] handles are answered in-process; the rest go out through
+//!   wasmtime-wasi-http's client;
 //! - `spin:postgres/postgres@4.0.0` (`spin_sdk::pg4`), backed by the component's
 //!   deadpool-postgres pool (the address passed to `open` is ignored);
 //! - `fermyon:spin/variables@2.0.0` (`spin_sdk::variables`), from a resolved map.
@@ -17,13 +18,14 @@
 //! let runtime = Runtime::new(RuntimeConfig::default())?;
 //! // Compiling is CPU-heavy and blocking: call it from `spawn_blocking` in async code.
 //! let api = runtime.load_component("api", Path::new("api.wasm"), ComponentContext {
-//!     variables, allowed_outbound_hosts, pg: Some(pool), interceptor: None,
+//!     variables, allowed_outbound_hosts: manifest.resolve_allowed_hosts("api", &provided)?,
+//!     pg: Some(pool), interceptor: None,
 //! })?;
 //! let response = api.handle(request).await?; // http::Request<Bytes> -> http::Response<Bytes>
 //! ```
 //!
 //! Every request runs in a fresh instance (pooling allocator, pre-instantiated component).
-//! A trap or a timeout fails only that request, as [`HandleError`].
+//! A trap, a timeout or an oversized response fails only that request, as [`HandleError`].
 //!
 //! # Limits
 //!
@@ -31,6 +33,9 @@
 //!   (pool slot size and a per-store `StoreLimits`).
 //! - Concurrency: at most [`RuntimeConfig::max_instances`] instances exist at once; beyond
 //!   that, instantiation fails and `handle` returns [`HandleError::Other`].
+//! - Response size: the response body is read frame by frame and given up as soon as it passes
+//!   [`MAX_RESPONSE_BYTES`] (8 MiB): `handle` returns [`HandleError::ResponseTooLarge`] and
+//!   drops the instance, however much more the guest meant to write.
 //! - Time: [`RuntimeConfig::request_timeout`] per request, from instantiation until the
 //!   response body is complete. A background thread increments the engine epoch every
 //!   10 ms; on each tick running guest code yields to the async executor (so a spinning
@@ -52,6 +57,7 @@ mod cache;
 mod outbound;
 mod pg_types;
 mod postgres;
+mod response;
 mod state;
 mod variables;
 
@@ -64,7 +70,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
+use ocomms_api::http::MAX_RESPONSE_BYTES;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
@@ -74,12 +81,15 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
-pub use outbound::{AllowedHosts, OutboundInterceptor};
+use crate::manifest::AllowedHosts;
+
+pub use outbound::OutboundInterceptor;
 
 use outbound::{OutboundHooks, OutboundPolicy};
 use postgres::PgState;
+use response::{CollectError, collect_capped};
 use state::HostState;
 
 /// How often the engine epoch advances.
@@ -123,9 +133,12 @@ impl Default for RuntimeConfig {
 pub struct ComponentContext {
     /// `spin:variables` values (already resolved).
     pub variables: HashMap<String, String>,
-    /// Spin `allowed_outbound_hosts` entries, e.g. `"http://rooms.internal"`,
-    /// `"https://*.example.com:443"`, `"*://*:*"`.
-    pub allowed_outbound_hosts: Vec<String>,
+    /// Where outgoing requests may go: the component's `allowed_outbound_hosts`, parsed and
+    /// with templates rendered ([`Manifest::resolve_allowed_hosts`]). The default allows
+    /// nothing.
+    ///
+    /// [`Manifest::resolve_allowed_hosts`]: crate::manifest::Manifest::resolve_allowed_hosts
+    pub allowed_outbound_hosts: AllowedHosts,
     /// The database behind `spin:postgres`; `None` makes `open` fail with `connection-failed`.
     pub pg: Option<deadpool_postgres::Pool>,
     /// In-process handling of some outgoing requests.
@@ -144,17 +157,68 @@ impl fmt::Debug for ComponentContext {
 }
 
 /// Why a request could not be answered by the component.
+///
+/// Its `Display` says what happened; the details are its [`source`](std::error::Error::source),
+/// the variant's field, which displays them all on one line (log that).
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// The request ran out of time (map to 503).
     #[error("the component did not answer within the request timeout")]
     Timeout,
-    /// The guest trapped, e.g. panicked (map to 500).
-    #[error("the component trapped: {0}")]
-    Trap(String),
-    /// Anything else: instance limit reached, the guest sent no response, ... (map to 500).
-    #[error("{0}")]
-    Other(String),
+    /// The guest trapped, e.g. panicked, or exited (map to 500).
+    #[error("the component trapped")]
+    Trap(#[source] WasmtimeError),
+    /// The response body passed `limit` bytes ([`MAX_RESPONSE_BYTES`]): the host stopped
+    /// reading it there and dropped the instance (map to 500).
+    #[error("the component's response body exceeds {limit} bytes")]
+    ResponseTooLarge { limit: usize },
+    /// Anything else: instance limit reached, the guest sent no response, ... (map to 503).
+    #[error("the component could not answer")]
+    Other(#[source] Failure),
+}
+
+/// An error reported by wasmtime: a trap, or a failure to set up or instantiate the guest.
+///
+/// wasmtime's errors carry their own chain of context (for a trap: the wasm backtrace, then
+/// the trap); this displays all of it on one line, so it has no further `source()`.
+/// [`get_ref`](Self::get_ref) gives the error itself, e.g. to `downcast_ref::<wasmtime::Trap>()`.
+#[derive(Debug)]
+pub struct WasmtimeError(wasmtime::Error);
+
+impl WasmtimeError {
+    pub fn get_ref(&self) -> &wasmtime::Error {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> wasmtime::Error {
+        self.0
+    }
+}
+
+impl fmt::Display for WasmtimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for WasmtimeError {}
+
+/// Why a request failed without a trap, a timeout or an oversized response
+/// ([`HandleError::Other`]). Displays with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// wasmtime could not set up or instantiate the guest, e.g. the instance limit is reached.
+    #[error(transparent)]
+    Wasmtime(WasmtimeError),
+    /// The guest answered with a wasi-http error code instead of a response.
+    #[error("the component answered with error {0:?}")]
+    ErrorCode(ErrorCode),
+    /// The guest finished without setting a response.
+    #[error("the component did not send a response")]
+    NoResponse,
+    /// Reading the response body failed.
+    #[error("reading the component's response body: {0}")]
+    Body(wasmtime_wasi_http::Error),
 }
 
 /// The engine, linker and epoch ticker. Cheap to clone.
@@ -250,10 +314,9 @@ impl Runtime {
     /// Compiles (or loads from the cache) and pre-instantiates the component at `wasm_path`.
     ///
     /// Blocking and CPU-heavy on a cache miss; call it from `spawn_blocking` in async code.
-    /// Fails if the component imports something this host does not provide, does not export
-    /// `wasi:http/incoming-handler`, or `ctx.allowed_outbound_hosts` is invalid.
+    /// Fails if the component imports something this host does not provide or does not export
+    /// `wasi:http/incoming-handler`.
     pub fn load_component(&self, id: &str, wasm_path: &Path, ctx: ComponentContext) -> anyhow::Result<LoadedComponent> {
-        let allowed = AllowedHosts::parse(&ctx.allowed_outbound_hosts).with_context(|| format!("component {id}"))?;
         let bytes =
             std::fs::read(wasm_path).with_context(|| format!("reading component {id} from {}", wasm_path.display()))?;
         let component = cache::load_or_compile(&self.inner.engine, &bytes, self.inner.cfg.cache_dir.as_deref(), id)
@@ -272,7 +335,7 @@ impl Runtime {
                 id: id.to_owned(),
                 pre,
                 variables: Arc::new(ctx.variables),
-                policy: Arc::new(OutboundPolicy { allowed, interceptor: ctx.interceptor }),
+                policy: Arc::new(OutboundPolicy { allowed: ctx.allowed_outbound_hosts, interceptor: ctx.interceptor }),
                 pg: ctx.pg,
                 runtime: Arc::clone(&self.inner),
                 instantiations: AtomicU64::new(0),
@@ -308,12 +371,12 @@ impl fmt::Debug for LoadedComponent {
 }
 
 /// Classifies an error from instantiating or running the guest.
-fn classify(err: &wasmtime::Error) -> HandleError {
+fn classify(err: wasmtime::Error) -> HandleError {
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => HandleError::Timeout,
-        Some(_) => HandleError::Trap(format!("{err:#}")),
-        None if err.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => HandleError::Trap(format!("{err:#}")),
-        None => HandleError::Other(format!("{err:#}")),
+        Some(_) => HandleError::Trap(WasmtimeError(err)),
+        None if err.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => HandleError::Trap(WasmtimeError(err)),
+        None => HandleError::Other(Failure::Wasmtime(WasmtimeError(err))),
     }
 }
 
@@ -331,9 +394,9 @@ impl LoadedComponent {
 
     /// Runs one request through a fresh instance and returns the fully buffered response.
     ///
-    /// Must run inside a tokio runtime. The response body is buffered without a size limit
-    /// (it is bounded by the guest's time budget). Request body limits are the caller's
-    /// business. The request URI should carry the authority
+    /// Must run inside a tokio runtime. The response body is buffered up to
+    /// [`MAX_RESPONSE_BYTES`]; past that, reading stops, the instance is dropped and the result
+    /// is [`HandleError::ResponseTooLarge`]. Request body limits are the caller's business. The request URI should carry the authority
     /// (or a `Host` header should be present); `localhost` is assumed otherwise. Its scheme
     /// defaults to `http`.
     pub async fn handle(&self, req: http::Request<Bytes>) -> Result<http::Response<Bytes>, HandleError> {
@@ -374,8 +437,9 @@ impl LoadedComponent {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (req, out) = {
             let mut http = store.data_mut().http();
-            let req = http.new_incoming_request(scheme, req).map_err(|e| HandleError::Other(format!("{e:#}")))?;
-            let out = http.new_response_outparam(tx).map_err(|e| HandleError::Other(format!("{e:#}")))?;
+            let failed = |e| HandleError::Other(Failure::Wasmtime(WasmtimeError(e)));
+            let req = http.new_incoming_request(scheme, req).map_err(failed)?;
+            let out = http.new_response_outparam(tx).map_err(failed)?;
             (req, out)
         };
 
@@ -393,26 +457,44 @@ impl LoadedComponent {
         let response = async move {
             let resp = match rx.await {
                 Ok(Ok(resp)) => resp,
-                Ok(Err(code)) => return Err(format!("the component answered with error {code:?}")),
-                Err(_) => return Err("the component did not send a response".to_owned()),
+                Ok(Err(code)) => return Err(HandleError::Other(Failure::ErrorCode(code))),
+                Err(_) => return Err(HandleError::Other(Failure::NoResponse)),
             };
             let (parts, body) = resp.into_parts();
-            let body =
-                body.collect().await.map_err(|e| format!("reading the component's response body: {e}"))?.to_bytes();
+            let body = collect_capped(body, MAX_RESPONSE_BYTES).await.map_err(|e| match e {
+                CollectError::TooLarge { limit } => HandleError::ResponseTooLarge { limit },
+                CollectError::Body(e) => HandleError::Other(Failure::Body(e)),
+            })?;
             Ok(http::Response::from_parts(parts, body))
         };
 
-        let both = async { tokio::join!(guest, response) };
+        let both = async {
+            let mut guest = std::pin::pin!(guest);
+            let mut response = std::pin::pin!(response);
+            // Both run to the end, so that a trap wins over the missing response it causes;
+            // except that an oversized response ends the request at once, dropping the guest
+            // (and its store) while it is still writing.
+            let (guest, response) = tokio::select! {
+                guest_done = &mut guest => (guest_done, response.await),
+                response_done = &mut response => match response_done {
+                    Err(too_large @ HandleError::ResponseTooLarge { .. }) => return Err(too_large),
+                    response_done => (guest.await, response_done),
+                },
+            };
+            match guest {
+                Ok(()) => response,
+                Err(e) => {
+                    // Logging is left to the caller, which sees the error.
+                    let err = classify(e);
+                    let error: &(dyn std::error::Error + 'static) = &err;
+                    tracing::debug!(component = %inner.id, error, "guest failed");
+                    Err(err)
+                }
+            }
+        };
         match tokio::time::timeout_at(deadline.into(), both).await {
             Err(_) => Err(HandleError::Timeout),
-            Ok((Err(e), _)) => {
-                // Logging is left to the caller, which sees the error.
-                let err = classify(&e);
-                tracing::debug!(component = %inner.id, error = %err, "guest failed");
-                Err(err)
-            }
-            Ok((Ok(()), Err(msg))) => Err(HandleError::Other(msg)),
-            Ok((Ok(()), Ok(resp))) => Ok(resp),
+            Ok(result) => result,
         }
     }
 }
@@ -427,19 +509,53 @@ mod tests {
         assert_eq!(rt.inner.cfg.max_instances, 1000);
     }
 
-    #[test]
-    fn invalid_allowed_hosts_fail_loading() {
-        let rt = Runtime::new(RuntimeConfig { max_instances: 2, ..RuntimeConfig::default() }).expect("runtime");
-        let err = rt
-            .load_component(
-                "x",
-                Path::new("/nonexistent.wasm"),
-                ComponentContext {
-                    allowed_outbound_hosts: vec!["example.com".to_owned()],
-                    ..ComponentContext::default()
-                },
-            )
-            .expect_err("invalid entry");
-        assert!(format!("{err:#}").contains("example.com"), "{err:#}");
+    /// The `tests/fixtures/looper` component, when built (`cargo xtask test` builds it to
+    /// `target/components/looper.wasm`); the tests that need it are skipped otherwise.
+    fn looper() -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/components/looper.wasm");
+        if path.exists() {
+            return Some(path);
+        }
+        eprintln!("skipped: {} is not built (cargo xtask test builds it)", path.display());
+        None
+    }
+
+    fn get(path: &str) -> http::Request<Bytes> {
+        http::Request::get(format!("http://localhost{path}")).body(Bytes::new()).expect("a valid request")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn oversized_responses_and_traps_fail_only_their_request() {
+        let Some(wasm) = looper() else { return };
+        let cfg = RuntimeConfig { max_instances: 4, request_timeout: Duration::from_secs(60), ..Default::default() };
+        let runtime = Runtime::new(cfg).expect("runtime");
+        let looper =
+            tokio::task::spawn_blocking(move || runtime.load_component("looper", &wasm, ComponentContext::default()))
+                .await
+                .expect("the loading task")
+                .expect("the looper loads");
+
+        // `/huge` writes 64 MiB; reading stops past the 8 MiB cap.
+        let started = Instant::now();
+        match looper.handle(get("/test/huge")).await {
+            Err(HandleError::ResponseTooLarge { limit }) => assert_eq!(limit, MAX_RESPONSE_BYTES),
+            Err(other) => panic!("expected ResponseTooLarge, got {other:?}"),
+            Ok(resp) => panic!("expected ResponseTooLarge, got a {}-byte body", resp.body().len()),
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+
+        // A trap keeps wasmtime's error, with the trap at its root.
+        match looper.handle(get("/test/panic")).await {
+            Err(HandleError::Trap(e)) => {
+                assert!(e.get_ref().downcast_ref::<Trap>().is_some(), "{e}");
+                assert!(e.to_string().contains("wasm trap"), "{e}");
+            }
+            other => panic!("expected a trap, got {other:?}"),
+        }
+
+        // Only those requests failed: the component still answers.
+        let ok = looper.handle(get("/test/ok")).await.expect("ok");
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.body(), "ok");
     }
 }

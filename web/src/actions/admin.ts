@@ -47,7 +47,8 @@ async function loadAdmin(v: AdminView) {
   }
 }
 
-function reload() {
+/** Loads the workspace screen again, if it is open. */
+export function reloadAdmin() {
   if (state.admin) void loadAdmin(state.admin);
 }
 
@@ -69,12 +70,12 @@ export async function setRole(wsId: string, userId: string, role: Role) {
   await client.call('PATCH', `/workspaces/${wsId}/members/${userId}`, { role });
   // Our own role may have changed (an owner stepping down): the lists depend on it.
   if (userId === state.me?.id) await loadWorkspaces();
-  reload();
+  reloadAdmin();
 }
 
 export async function setDeactivated(wsId: string, userId: string, deactivated: boolean) {
   await client.call('POST', `/workspaces/${wsId}/members/${userId}/${deactivated ? 'deactivate' : 'reactivate'}`);
-  reload();
+  reloadAdmin();
 }
 
 /** Removes a member, or with our own id leaves the workspace. */
@@ -83,7 +84,7 @@ export async function removeMember(wsId: string, userId: string) {
   if (userId === state.me?.id) {
     closeAdmin();
     await loadWorkspaces();
-  } else reload();
+  } else reloadAdmin();
 }
 
 /** A new invite; returns its link (on this page's origin, where the invitee must go). */
@@ -92,13 +93,13 @@ export async function makeInvite(
   opts: { role: Role; max_uses?: number; expires_in_secs?: number },
 ): Promise<string> {
   const r = await client.call<{ invite: Invite }>('POST', `/workspaces/${wsId}/invites`, opts);
-  reload();
+  reloadAdmin();
   return `${location.origin}/invite/${encodeURIComponent(r.invite.code)}`;
 }
 
 export async function revokeInvite(wsId: string, code: string) {
   await client.call('DELETE', `/workspaces/${wsId}/invites/${encodeURIComponent(code)}`);
-  reload();
+  reloadAdmin();
 }
 
 // ---------------------------------------------------------------- profile

@@ -7,6 +7,7 @@ import { addChannelMembers, closeSide, removeChannelMember, rightsFor, setArchiv
 import { useStore } from '../store';
 import type { Channel } from '../types';
 import { PresenceDot } from './PresenceDot';
+import { FormFeedback, PersonSelect } from './Common';
 
 function AboutForm({ ch }: { ch: Channel }) {
   const rights = rightsFor(ch);
@@ -65,12 +66,7 @@ function AboutForm({ ch }: { ch: Channel }) {
           <textarea id="ch-purpose" value={purpose} maxLength={250} rows={2} onChange={(e) => setPurpose(e.target.value)} />
         </>
       )}
-      <p className="form-error" role="alert">
-        {error}
-      </p>
-      <p className="muted" role="status">
-        {status}
-      </p>
+      <FormFeedback error={error} status={status} />
       <button type="submit" disabled={busy}>
         Save changes
       </button>
@@ -130,20 +126,11 @@ function Members({ ch }: { ch: Channel }) {
         <form className="stack small" onSubmit={add} noValidate>
           <label htmlFor="ch-add-user">Add people</label>
           {candidates.length ? (
-            <select id="ch-add-user" value={who} onChange={(e) => setWho(e.target.value)}>
-              <option value="">Choose a person…</option>
-              {candidates.map((m) => (
-                <option key={m.user_id} value={m.user_id}>
-                  {m.display_name}
-                </option>
-              ))}
-            </select>
+            <PersonSelect id="ch-add-user" people={candidates} value={who} onChange={setWho} />
           ) : (
             <p className="muted small">Everyone in the workspace is here.</p>
           )}
-          <p className="form-error" role="alert">
-            {error}
-          </p>
+          <FormFeedback error={error} />
           {candidates.length > 0 && <button type="submit">Add to channel</button>}
         </form>
       )}
@@ -195,9 +182,7 @@ export function ChannelDetails({ channelId }: { channelId: string }) {
             <button type="button" onClick={() => void archive(!ch.archived)}>
               {ch.archived ? 'Unarchive channel' : 'Archive channel'}
             </button>
-            <p className="form-error" role="alert">
-              {error}
-            </p>
+            <FormFeedback error={error} />
           </section>
         )}
         <Members ch={ch} />

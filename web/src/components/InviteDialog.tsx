@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { closeInvite } from '../actions/workspace';
 import { useStore } from '../store';
+import { Modal } from './Common';
 
 /** The invite link of the current workspace, to copy and send. */
 export function InviteDialog() {
@@ -30,38 +31,22 @@ export function InviteDialog() {
     }
   }
   return (
-    <div className="modal-backdrop" onClick={back}>
-      <div
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="invite-title"
-        tabIndex={-1}
-        ref={dialog}
-        onClick={(e) => e.stopPropagation()}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            back();
-          }
-        }}
-      >
-        <h2 id="invite-title">Invite people</h2>
-        <p>Anyone with this link can join the workspace after signing up or logging in.</p>
-        <label htmlFor="invite-url">Invite link</label>
-        <input id="invite-url" ref={input} readOnly value={inv.loading ? 'Creating a link…' : inv.url} />
-        <p className="muted" role="status">
-          {inv.error || copied}
-        </p>
-        <div className="row">
-          <button type="button" className="primary" onClick={() => void copy()} disabled={!inv.url}>
-            Copy link
-          </button>
-          <button type="button" onClick={back}>
-            Close
-          </button>
-        </div>
+    <Modal labelledBy="invite-title" onClose={back} dialogRef={dialog}>
+      <h2 id="invite-title">Invite people</h2>
+      <p>Anyone with this link can join the workspace after signing up or logging in.</p>
+      <label htmlFor="invite-url">Invite link</label>
+      <input id="invite-url" ref={input} readOnly value={inv.loading ? 'Creating a link…' : inv.url} />
+      <p className="muted" role="status">
+        {inv.error || copied}
+      </p>
+      <div className="row">
+        <button type="button" className="primary" onClick={() => void copy()} disabled={!inv.url}>
+          Copy link
+        </button>
+        <button type="button" onClick={back}>
+          Close
+        </button>
       </div>
-    </div>
+    </Modal>
   );
 }

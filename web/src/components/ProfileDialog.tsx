@@ -4,6 +4,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
 import { useStore } from '../store';
+import { Modal } from './Common';
+import { FormFeedback } from './Common';
 
 /** The browser's own zone, offered when the profile still has the default. */
 function browserZone(): string {
@@ -51,49 +53,33 @@ export function ProfileDialog() {
     }
   }
   return (
-    <div className="modal-backdrop" onClick={back}>
-      <div
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="profile-title"
-        onClick={(e) => e.stopPropagation()}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            back();
-          }
-        }}
-      >
-        <h2 id="profile-title">Your profile</h2>
-        <form className="stack" onSubmit={submit} noValidate>
-          <label htmlFor="profile-name">Display name</label>
-          <input id="profile-name" ref={first} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
-          <label htmlFor="profile-status">Status</label>
-          <input
-            id="profile-status"
-            value={status}
-            maxLength={100}
-            placeholder="In a meeting, on holiday…"
-            onChange={(e) => setStatus(e.target.value)}
-          />
-          <label htmlFor="profile-zone">Time zone</label>
-          <input id="profile-zone" value={zone} maxLength={64} placeholder="Europe/Berlin" onChange={(e) => setZone(e.target.value)} />
-          <label htmlFor="profile-avatar">Avatar image URL</label>
-          <input id="profile-avatar" type="url" value={avatar} placeholder="https://…" onChange={(e) => setAvatar(e.target.value)} />
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-          <div className="row">
-            <button type="submit" className="primary" disabled={busy}>
-              Save profile
-            </button>
-            <button type="button" onClick={back}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      </div>
-    </div>
+    <Modal labelledBy="profile-title" onClose={back}>
+      <h2 id="profile-title">Your profile</h2>
+      <form className="stack" onSubmit={submit} noValidate>
+        <label htmlFor="profile-name">Display name</label>
+        <input id="profile-name" ref={first} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
+        <label htmlFor="profile-status">Status</label>
+        <input
+          id="profile-status"
+          value={status}
+          maxLength={100}
+          placeholder="In a meeting, on holiday…"
+          onChange={(e) => setStatus(e.target.value)}
+        />
+        <label htmlFor="profile-zone">Time zone</label>
+        <input id="profile-zone" value={zone} maxLength={64} placeholder="Europe/Berlin" onChange={(e) => setZone(e.target.value)} />
+        <label htmlFor="profile-avatar">Avatar image URL</label>
+        <input id="profile-avatar" type="url" value={avatar} placeholder="https://…" onChange={(e) => setAvatar(e.target.value)} />
+        <FormFeedback error={error} />
+        <div className="row">
+          <button type="submit" className="primary" disabled={busy}>
+            Save profile
+          </button>
+          <button type="button" onClick={back}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }

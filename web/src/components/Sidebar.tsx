@@ -16,6 +16,7 @@ import type { Channel } from '../types';
 import { NewWorkspaceForm } from './Welcome';
 import { openAdmin } from '../actions/admin';
 import { PresenceDot } from './PresenceDot';
+import { FormFeedback, PersonSelect } from './Common';
 
 function wsUnread(s: State, wsId: string) {
   let n = 0;
@@ -99,9 +100,7 @@ function NewChannelForm({ onDone }: { onDone: () => void }) {
       <label className="check">
         <input type="checkbox" checked={priv} onChange={(e) => setPriv(e.target.checked)} /> Private (invite only)
       </label>
-      <p className="form-error" role="alert">
-        {error}
-      </p>
+      <FormFeedback error={error} />
       <button type="submit">Create channel</button>
     </form>
   );
@@ -126,17 +125,8 @@ function NewDmForm({ onDone }: { onDone: () => void }) {
   return (
     <form className="stack small" onSubmit={submit} noValidate>
       <label htmlFor="new-dm-user">Message</label>
-      <select id="new-dm-user" value={who} onChange={(e) => setWho(e.target.value)}>
-        <option value="">Choose a person…</option>
-        {members.map((m) => (
-          <option key={m.user_id} value={m.user_id}>
-            {m.display_name}
-          </option>
-        ))}
-      </select>
-      <p className="form-error" role="alert">
-        {error}
-      </p>
+      <PersonSelect id="new-dm-user" people={members} value={who} onChange={setWho} />
+      <FormFeedback error={error} />
       <button type="submit">Open conversation</button>
     </form>
   );

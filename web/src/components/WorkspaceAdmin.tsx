@@ -16,6 +16,7 @@ import {
 import { notify, useStore } from '../store';
 import type { Member, Role, WorkspaceInfo } from '../types';
 import { PresenceDot } from './PresenceDot';
+import { FormFeedback, TableHead } from './Common';
 
 const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest' };
 
@@ -84,12 +85,7 @@ function About({ info }: { info: WorkspaceInfo }) {
         <label className="check">
           <input type="checkbox" checked={create} onChange={(e) => setCreate(e.target.checked)} /> Members may create channels
         </label>
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-        <p className="muted" role="status">
-          {status}
-        </p>
+        <FormFeedback error={error} status={status} />
         <button type="submit">Save settings</button>
       </form>
     </section>
@@ -213,9 +209,7 @@ function Invites({ info }: { info: WorkspaceInfo }) {
         </select>
         <button type="submit">Create link</button>
       </form>
-      <p className="form-error" role="alert">
-        {error}
-      </p>
+      <FormFeedback error={error} />
       {url && (
         <p>
           <label htmlFor="inv-url">New link</label> <input id="inv-url" readOnly value={url} onFocus={(e) => e.target.select()} size={48} />
@@ -223,17 +217,7 @@ function Invites({ info }: { info: WorkspaceInfo }) {
       )}
       {invites && (
         <table className="admin-table" aria-label="Invite links">
-          <thead>
-            <tr>
-              <th scope="col">Link</th>
-              <th scope="col">Role</th>
-              <th scope="col">Used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Link', 'Role', 'Used', 'Expires']} />
           <tbody>
             {invites.map((i) => (
               <tr key={i.code} data-code={i.code}>
@@ -296,15 +280,7 @@ export function WorkspaceAdmin() {
             <section aria-labelledby="ws-members">
               <h2 id="ws-members">Members ({members.filter((m) => !m.deactivated).length})</h2>
               <table className="admin-table" aria-label="Workspace members">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Name', 'Role']} />
                 <tbody>
                   {members.map((m) => (
                     <MemberRow key={m.user_id} wsId={v.wsId} m={m} myRole={v.info?.role ?? 'guest'} />

@@ -1,7 +1,7 @@
 //! Channels: the row, its members, and every change to either as one statement that also
 //! appends the channel's events under its next seqs.
 
-use ocomms_core::event::{ChannelEvent, kind};
+use ocomms_core::event::{ChannelEvent, Subscription, kind};
 use ocomms_core::ids::{ChannelId, UserId, WorkspaceId};
 use ocomms_core::policy::{ChannelAccess, ChannelKind, Role};
 use serde::{Deserialize, Serialize};
@@ -401,4 +401,22 @@ pub async fn remove_member(
     );
     let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0), Value::Uuid(by.0)]).await?;
     rows.first().map(|r| events::from_row(channel, r)).transpose()
+}
+
+/// The channels a user's sockets listen to (every channel they are in, in workspaces they
+/// are still an active member of), with each one's stored seq.
+pub async fn listened_by(db: &impl Sql, user: UserId) -> Result<Vec<Subscription>, DbError> {
+    let rows = db
+        .query(
+            "SELECT c.id, c.last_seq FROM channel_members cm
+             JOIN channels c ON c.id = cm.channel_id
+             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = cm.user_id
+                  AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
+             WHERE cm.user_id = $1",
+            &[Value::Uuid(user.0)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok(Subscription { channel_id: ChannelId(r.uuid("id")?), last_seq: r.int("last_seq")? }))
+        .collect()
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::authenticate;
 use crate::Api;
 use crate::auth::{Caller, jwt, password, refresh};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::{sessions, users};
@@ -41,7 +41,7 @@ pub async fn signup<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
     let email = validate::email(&body.email)?;
     validate::password(&body.password)?;
     let name = validate::display_name(&body.display_name, "display_name", validate::MAX_DISPLAY_NAME_CHARS)?;
-    let hash = password::hash(&body.password, api.env.random_array()).map_err(|e| Error::Internal(e.to_string()))?;
+    let hash = password::hash(&body.password, api.env.random_array())?;
     let id = UserId::from_bytes(api.env.random_array());
     let user = match users::create(&api.sql, id, &email, &name, &hash).await? {
         users::CreateOutcome::Created(u) => u,
@@ -89,7 +89,12 @@ pub async fn refresh<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: 
 /// client with an expired access token can still log out).
 pub async fn logout<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Response> {
     let family = if req.bearer().is_some() {
-        authenticate(api, req).await?.session_id
+        let caller = authenticate(api, req).await?;
+        // The token names the session; a body, if sent anyway, must still be a valid one.
+        if !req.body.is_empty() {
+            req.json::<RefreshBody>()?;
+        }
+        caller.session_id
     } else {
         let body: RefreshBody = req.json()?;
         sessions::family_of(&api.sql, &refresh::hash(&body.refresh_token))

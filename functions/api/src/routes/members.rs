@@ -51,8 +51,11 @@ pub async fn change_role<S: Sql, R: RoomPublisher, E: Env>(
     let facts = members::facts(&api.sql, ws, caller.user_id, target).await?;
     policy::can_change_role(&facts, body.role)?;
     let d = decided(ws, caller.user_id, target, &facts)?;
-    if d.target_role != body.role && !members::change_role(&api.sql, &d, body.role).await? {
-        return Err(changed_meanwhile());
+    if d.target_role != body.role {
+        if !members::change_role(&api.sql, &d, body.role).await? {
+            return Err(changed_meanwhile());
+        }
+        api.notify(target, UserNotice::RoleChanged { workspace_id: ws, role: body.role }).await;
     }
     current(api, ws, target).await
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::authenticate;
 use crate::Api;
 use crate::error::Result;
-use crate::http::{Request, Response, percent_decode};
+use crate::http::{Request, Response, percent_decode_path};
 use crate::ports::{Env, RoomPublisher, Sql};
 use crate::repo::reactions::{self, Added};
 use crate::repo::{channels, messages};
@@ -73,7 +73,7 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env>(
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let decoded =
-        percent_decode(raw_emoji).ok_or_else(|| ApiError::bad_request("emoji is not valid percent-encoding"))?;
+        percent_decode_path(raw_emoji).ok_or_else(|| ApiError::bad_request("emoji is not valid percent-encoding"))?;
     let emoji = emoji::reaction(&decoded)?;
     let ch = postable(api, caller.user_id, id).await?;
     let event = reactions::remove(&api.sql, id, ch, caller.user_id, &emoji)

@@ -1,31 +1,78 @@
-//! Shared end-to-end helpers: the real `wasm-host` binary as a child process (with its
-//! managed PostgreSQL unless told otherwise), an HTTP client for the API, and a WebSocket
-//! client that speaks both JSON and MessagePack.
+//! Shared end-to-end helpers: a [`Host`] handle on a running target (the real `wasm-host`
+//! binary with its managed PostgreSQL unless told otherwise, or the edge Worker under
+//! `wrangler dev`), an HTTP client for the API, and a WebSocket client that speaks both JSON
+//! and MessagePack.
 //!
 //! Every [`Host`] is stopped with SIGTERM when it is dropped, including when the test panics
 //! (the host then stops its managed PostgreSQL). A watchdog shell process also sends SIGTERM
-//! if the test process dies without unwinding (an abort or a kill), so no host outlives the
-//! test run. The host writes its output to `<tempdir>/host.log`, not to a pipe: a pipe
+//! if the test process dies without unwinding (an abort or a kill), so no target outlives the
+//! test run. The target writes its output to `<tempdir>/host.log`, not to a pipe: a pipe
 //! would break when the test process dies, and a host that cannot log cannot stop its
 //! PostgreSQL cleanly. Set `OCOMMS_E2E_KEEP=1` to keep the temporary directories.
-
-#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+//!
+//! - `host`: the handle, [`Target`], [`HostOptions`] and the one constructor;
+//! - `wasm_host`: starting, killing and restarting the real host and its PostgreSQL;
+//! - `edge`: starting the Worker under `wrangler dev`;
+//! - `api`: raw HTTP and the API calls the scenarios share;
+//! - `reply`, `ws`: HTTP replies and sessions, the WebSocket client.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// How long the host may take to start (initdb, PostgreSQL, compiling the component) on a
-/// busy machine.
+mod api;
+mod edge;
+mod host;
+mod reply;
+mod wasm_host;
+mod ws;
+
+pub use host::{Host, HostOptions, Target};
+pub use reply::{EventsPage, Reply, Session, assert_contiguous};
+pub use ws::{Incoming, Ws, WsAuth};
+
+/// How long a target may take to start (initdb, PostgreSQL, compiling the component, or
+/// workerd) on a busy machine.
 const START_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a graceful stop may take before the host is killed.
+/// How long a graceful stop may take before the process is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Generous bound for anything that should happen "at once" (a frame, a reply).
 pub const WAIT: Duration = Duration::from_secs(10);
-/// Log lines of a host printed when a test fails.
+/// Log lines of a target printed when a test fails.
 const LOG_LINES: usize = 400;
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs each named scenario (`async fn name(host: &Host)`) against both targets, as
+/// `host::name` and `edge::name`. `name with f` starts both with the [`HostOptions`] the
+/// suite's `fn f() -> HostOptions` returns instead of the defaults.
+macro_rules! both_targets {
+    (@options) => { $crate::common::HostOptions::default() };
+    (@options $opts:ident) => { super::$opts() };
+    ($($name:ident $(with $opts:ident)?),+ $(,)?) => {
+        mod host {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let options = $crate::common::both_targets!(@options $($opts)?);
+                    let host = $crate::common::Target::Host.start_with(options).await;
+                    super::$name(&host).await;
+                }
+            )+
+        }
+        mod edge {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let options = $crate::common::both_targets!(@options $($opts)?);
+                    let host = $crate::common::Target::Edge.start_with(options).await;
+                    super::$name(&host).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use both_targets;
 
 // ---------------------------------------------------------------------------------------
 // Paths
@@ -36,19 +83,6 @@ pub fn workspace_root() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = dir.parent().and_then(Path::parent).expect("tests/e2e has a workspace root two levels up");
     root.canonicalize().unwrap_or_else(|_| root.to_path_buf())
-}
-
-/// `<root>/target/debug/wasm-host` (honouring `CARGO_TARGET_DIR`), or a panic saying how to
-/// build it.
-pub fn host_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let bin = target.join("debug").join("wasm-host");
-    assert!(
-        bin.is_file(),
-        "the host binary {} is missing: run `cargo build -p wasm-host` before the end-to-end tests",
-        bin.display()
-    );
-    bin
 }
 
 /// A built component in `<root>/target/components/`, or a panic saying how to build it.
@@ -96,6 +130,8 @@ pub fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// A new directory under the system's temporary directory, unique in this process and
+/// across processes.
 fn unique_temp_dir() -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -107,17 +143,3 @@ fn unique_temp_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
-
-mod host;
-mod reply;
-mod ws;
-
-// Re-exported flat, as before the split; a test binary that opens no socket leaves `ws` unused.
-#[allow(unused_imports, reason = "each test binary uses a different part of the helpers")]
-pub use {host::*, reply::*, ws::*};
-
-// ---------------------------------------------------------------------------------------
-// The edge Worker as a second target of the shared scenarios
-// ---------------------------------------------------------------------------------------
-
-pub mod edge;

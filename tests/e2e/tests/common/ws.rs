@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::*;
+use super::{Host, WAIT};
 /// How a socket authenticates.
 #[derive(Debug, Clone, Copy)]
 pub enum WsAuth<'a> {

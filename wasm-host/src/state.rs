@@ -1,0 +1,46 @@
+//! What every request handler of the host shares, and the host's `Env` port.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::hub::Hub;
+use crate::manifest::HttpTrigger;
+use crate::metrics::Metrics;
+use crate::runtime::LoadedComponent;
+
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    pub triggers: Vec<HttpTrigger>,
+    pub components: HashMap<String, LoadedComponent>,
+    pub sql: crate::db::PgSql,
+    pub jwt_secret: Vec<u8>,
+    /// Bearer secret of the internal rooms routes ([`crate::rooms_link`]).
+    pub rooms_secret: String,
+    pub web_dir: Option<PathBuf>,
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Wall clock and randomness for host-side code that calls the API crate.
+pub struct HostEnv;
+
+impl HostEnv {
+    pub fn now_ms() -> i64 {
+        ocomms_api::ports::Env::now_ms(&HostEnv)
+    }
+}
+
+impl ocomms_api::ports::Env for HostEnv {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        if let Err(e) = getrandom::fill(buf) {
+            tracing::error!(error = %e, "getrandom failed");
+        }
+    }
+    fn log_error(&self, message: &str) {
+        tracing::error!("{message}");
+    }
+}

@@ -1,0 +1,88 @@
+// Small pieces several screens share: a modal dialog shell, a form's error and status
+// lines, a person picker, and a table head whose last column holds row actions.
+
+import type { ReactNode, Ref } from 'react';
+import type { Member } from '../types';
+
+/** A modal dialog: the backdrop and Escape close it; clicks inside stay inside. */
+export function Modal({
+  labelledBy,
+  onClose,
+  dialogRef,
+  children,
+}: {
+  labelledBy: string;
+  onClose: () => void;
+  dialogRef?: Ref<HTMLDivElement>;
+  children: ReactNode;
+}) {
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div
+        className="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={labelledBy}
+        tabIndex={-1}
+        ref={dialogRef}
+        onClick={(e) => e.stopPropagation()}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            onClose();
+          }
+        }}
+      >
+        {children}
+      </div>
+    </div>
+  );
+}
+
+/** A form's refusal (announced at once) and, when given, its quieter status line. */
+export function FormFeedback({ error, status }: { error: string; status?: string }) {
+  return (
+    <>
+      <p className="form-error" role="alert">
+        {error}
+      </p>
+      {status !== undefined && (
+        <p className="muted" role="status">
+          {status}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** Column headings, then an unlabelled-looking (screen-reader labelled) actions column. */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+        <th scope="col">
+          <span className="sr-only">Actions</span>
+        </th>
+      </tr>
+    </thead>
+  );
+}
+
+/** Picks one person of `people` (by user id; empty while nobody is chosen). */
+export function PersonSelect({ id, people, value, onChange }: { id: string; people: Member[]; value: string; onChange: (userId: string) => void }) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">Choose a person…</option>
+      {people.map((m) => (
+        <option key={m.user_id} value={m.user_id}>
+          {m.display_name}
+        </option>
+      ))}
+    </select>
+  );
+}
