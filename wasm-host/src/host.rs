@@ -24,6 +24,9 @@ pub struct HostConfig {
     pub manifest: PathBuf,
     /// Secrets, compiled-component cache and the managed PostgreSQL live here.
     pub data_dir: PathBuf,
+    /// Compiled components, if not `<data_dir>/cache`. Entries are keyed by the component's
+    /// hash and the engine's settings and written atomically, so hosts may share it.
+    pub cache_dir: Option<PathBuf>,
     /// Use this database instead of the managed one.
     pub database_url: Option<String>,
     pub web_dir: Option<PathBuf>,
@@ -41,6 +44,7 @@ impl HostConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             manifest: PathBuf::from("spin.toml"),
             data_dir: PathBuf::from(".ocomms"),
+            cache_dir: None,
             database_url: None,
             web_dir: None,
             request_timeout: Duration::from_secs(10),
@@ -73,7 +77,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         max_instance_memory_bytes: cfg.max_instance_memory_bytes,
         max_instances: cfg.max_instances,
         request_timeout: cfg.request_timeout,
-        cache_dir: Some(cfg.data_dir.join("cache")),
+        cache_dir: Some(cfg.cache_dir.clone().unwrap_or_else(|| cfg.data_dir.join("cache"))),
         max_result_rows: 10_000,
     })?;
     let mut components = HashMap::new();

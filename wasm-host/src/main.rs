@@ -12,6 +12,8 @@ const USAGE: &str = "usage: wasm-host [options]
   --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
   --manifest PATH        the Spin manifest (default spin.toml)
   --data-dir PATH        secrets, cache and the managed PostgreSQL (default .ocomms)
+  --cache-dir PATH       compiled components (default DATA_DIR/cache; may be shared by hosts
+                         running the same build)
   --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
   --web-dir PATH         serve the web client from PATH (default: the copy embedded at build time)
   --request-timeout SECS deadline for one component request (default 10)
@@ -32,6 +34,7 @@ fn parse_args() -> Result<HostConfig> {
             "--listen" => cfg.listen = value("--listen")?.parse().context("--listen")?,
             "--manifest" => cfg.manifest = value("--manifest")?.into(),
             "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
+            "--cache-dir" => cfg.cache_dir = Some(value("--cache-dir")?.into()),
             "--database-url" => cfg.database_url = Some(value("--database-url")?),
             "--web-dir" => cfg.web_dir = Some(value("--web-dir")?.into()),
             "--request-timeout" => {

@@ -70,9 +70,11 @@ fn venv(root: &Path) -> Result<PathBuf> {
     }
     println!("    installing schemathesis=={SCHEMATHESIS} into {}", dir.display());
     crate::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
-    crate::run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).arg(
-        format!("schemathesis=={SCHEMATHESIS}"),
-    ))?;
+    crate::run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("schemathesis=={SCHEMATHESIS}")),
+    )?;
     if !has(&python) {
         bail!("schemathesis {SCHEMATHESIS} is not importable from {} after installing it", python.display());
     }

@@ -230,13 +230,4 @@ fn render(e: &ManifestError) -> String {
 
 /// An error and its sources on one line, joined with `: ` (what anyhow's `{:#}` prints).
 #[cfg(test)]
-pub(super) fn report(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+pub(super) use ocomms_api::error::chain as report;

@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 
 use super::{Host, HostOptions, START_TIMEOUT, STOP_TIMEOUT, Target, api_component, unique_temp_dir, workspace_root};
 
+/// `<root>/target`, or `CARGO_TARGET_DIR`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
 /// `<root>/target/debug/wasm-host` (honouring `CARGO_TARGET_DIR`), or a panic saying how to
 /// build it.
 pub fn host_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let bin = target.join("debug").join("wasm-host");
+    let bin = target_dir().join("debug").join("wasm-host");
     assert!(
         bin.is_file(),
         "the host binary {} is missing: run `cargo build -p wasm-host` before the end-to-end tests",
@@ -48,6 +52,8 @@ impl Host {
         let bin = host_binary();
         let mut cmd = tokio::process::Command::new(&bin);
         cmd.arg("--listen").arg(listen).arg("--manifest").arg(&self.config).arg("--data-dir").arg(&self.data_dir);
+        // Every host of the run compiles the same component: the first compilation serves all.
+        cmd.arg("--cache-dir").arg(target_dir().join("e2e-component-cache"));
         if let Some(secs) = self.opts.away_after_secs {
             cmd.arg("--away-after").arg(secs.to_string());
         }
