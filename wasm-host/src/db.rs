@@ -99,6 +99,16 @@ pub struct PgSql {
     pub pool: Pool,
 }
 
+impl PgSql {
+    /// Whether PostgreSQL answers a trivial query (the readiness probe).
+    pub async fn ping(&self) -> bool {
+        match self.pool.get().await {
+            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
 impl Sql for PgSql {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;

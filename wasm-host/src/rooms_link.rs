@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use ocomms_core::event::{ChannelEvent, UserNotice};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_core::{ApiError, ErrorCode};
@@ -28,11 +28,9 @@ use crate::state::AppState;
 /// The authority components use for the in-process route.
 pub const ROOMS_AUTHORITY: &str = "rooms.internal";
 
-/// The internal routes, for the host's router.
+/// Every path under `/internal/`, for the host's router: [`handle`] holds the one table.
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/internal/rooms/{channel}/events", post(over_http))
-        .route("/internal/users/{user}/notices", post(over_http))
+    Router::new().route("/internal/{*path}", any(over_http))
 }
 
 async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -45,6 +43,14 @@ async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Response
     reply(status, body)
 }
 
+/// The internal routes: both are `POST`.
+enum Route<'a> {
+    /// `/internal/rooms/{channel}/events`: a committed event for the channel's room.
+    Publish(&'a str),
+    /// `/internal/users/{user}/notices`: a notice for the user's sockets.
+    Notify(&'a str),
+}
+
 /// One internal request: `202` with no body, or an error's status and JSON.
 fn handle(
     hub: &Hub,
@@ -54,14 +60,18 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> (StatusCode, Option<ApiError>) {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = match (method == Method::POST, segs.as_slice()) {
+        (true, ["internal", "rooms", channel, "events"]) => Route::Publish(channel),
+        (true, ["internal", "users", user, "notices"]) => Route::Notify(user),
+        _ => return (StatusCode::NOT_FOUND, Some(ApiError::not_found("route"))),
+    };
     if !authorized(headers, secret) {
         return (StatusCode::UNAUTHORIZED, Some(ApiError::unauthenticated("bad rooms secret")));
     }
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let outcome = match (method == Method::POST, segs.as_slice()) {
-        (true, ["internal", "rooms", channel, "events"]) => publish_event(hub, channel, body),
-        (true, ["internal", "users", user, "notices"]) => notify_user(hub, user, body),
-        _ => Err(ApiError::not_found("route")),
+    let outcome = match route {
+        Route::Publish(channel) => publish_event(hub, channel, body),
+        Route::Notify(user) => notify_user(hub, user, body),
     };
     match outcome {
         Ok(()) => (StatusCode::ACCEPTED, None),
@@ -159,8 +169,9 @@ mod tests {
         let ok = bearer("k");
         let ch = "00000000-0000-0000-0000-000000000001";
         let path = format!("/internal/rooms/{ch}/events");
-        let cases: [(&Method, &str, &HeaderMap, &[u8], u16); 5] = [
+        let cases: [(&Method, &str, &HeaderMap, &[u8], u16); 6] = [
             (&Method::POST, &path, &HeaderMap::new(), b"{}", 401),
+            (&Method::GET, "/internal/nope", &HeaderMap::new(), b"", 404),
             (&Method::POST, "/internal/rooms/nope/events", &ok, b"{}", 404),
             (&Method::POST, &path, &ok, b"{", 400),
             (&Method::GET, &path, &ok, b"", 404),

@@ -33,13 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Ready when PostgreSQL answers within [`READY_TIMEOUT`]: a probe must get an answer even
 /// when the database hangs.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let check = async {
-        match state.sql.pool.get().await {
-            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
-            Err(_) => false,
-        }
-    };
-    match tokio::time::timeout(READY_TIMEOUT, check).await {
+    match tokio::time::timeout(READY_TIMEOUT, state.sql.ping()).await {
         Ok(true) => (StatusCode::OK, "ready").into_response(),
         _ => json_error(&ApiError::new(ErrorCode::Unavailable, "database unavailable")),
     }

@@ -139,10 +139,11 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Number(n) => {
             if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
-                // 2^63 and 2^64 are the first floats past each range (the casts saturate).
-                if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+                // `i64::MAX as f64` is 2^63 and `u64::MAX as f64` 2^64: the first floats past
+                // each range, so the half-open ranges hold exactly the floats that fit.
+                if (i64::MIN as f64..i64::MAX as f64).contains(&f) {
                     *n = serde_json::Number::from(f as i64);
-                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                } else if (0.0..u64::MAX as f64).contains(&f) {
                     *n = serde_json::Number::from(f as u64);
                 }
             }
@@ -259,6 +260,21 @@ mod tests {
         assert_eq!(percent_decode_path(":+1:").as_deref(), Some(":+1:"), "in a path, + is a plus");
         assert_eq!(percent_decode_path("%3A%2B1%3A").as_deref(), Some(":+1:"));
         assert_eq!(percent_decode_path("%zz"), None);
+    }
+
+    #[test]
+    fn integral_floats_become_integers_within_range() {
+        let mut v: serde_json::Value = serde_json::from_str(
+            "[5.0, -0.0, 5.5, -9.223372036854775808e18, 9.223372036854775808e18, 1.8446744073709552e19]",
+        )
+        .unwrap();
+        integral_floats_as_integers(&mut v);
+        assert_eq!(v[0], serde_json::json!(5));
+        assert_eq!(v[1], serde_json::json!(0));
+        assert!(v[2].is_f64());
+        assert_eq!(v[3].as_i64(), Some(i64::MIN));
+        assert_eq!(v[4].as_u64(), Some(1 << 63));
+        assert!(v[5].is_f64(), "2^64 fits no integer type");
     }
 
     #[test]
