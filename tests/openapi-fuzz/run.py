@@ -161,6 +161,7 @@ def main() -> int:
             "OCOMMS_FUZZ_EMAIL": fixture["owner"]["email"],
             "OCOMMS_FUZZ_PASSWORD": fixture["owner"]["password"],
             "SCHEMATHESIS_HOOKS": "hooks",
+            "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ in the source tree
             "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
         }
     )

@@ -69,7 +69,12 @@ fn venv(root: &Path) -> Result<PathBuf> {
         system::apt_install(&["python3", "python3-venv"], "Python 3 (for Schemathesis)")?;
     }
     println!("    installing schemathesis=={SCHEMATHESIS} into {}", dir.display());
-    crate::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    let venv = || crate::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir));
+    if venv().is_err() {
+        // Debian ships the venv module (and the pip it bootstraps) separately.
+        system::apt_install(&["python3-venv"], "Python's venv module (for Schemathesis)")?;
+        venv()?;
+    }
     crate::run(
         Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
@@ -214,7 +219,7 @@ mod tests {
 
     #[test]
     fn summary_lines_parse() {
-        let o = parse_summary("48 passed, 2 failed, 1 skipped (reports in /tmp/x)").unwrap();
+        let o = parse_summary("48 passed, 2 failed, 1 skipped (reports in target/openapi-fuzz/run-1-0/run)").unwrap();
         assert_eq!((o.passed, o.failed, o.skipped), (48, 2, 1));
         assert!(parse_summary("Schemathesis exited with 1 and wrote no report").is_none());
         assert!(parse_summary("1 passed, 2 failed").is_none());
