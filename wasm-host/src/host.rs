@@ -125,6 +125,8 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     tracing::info!(%addr, "listening");
     let mut stop_rx2 = stop_rx.clone();
     let app = server::router(state);
+    // The peer address feeds the component's `spin-client-addr` header.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx2.changed().await;
     });

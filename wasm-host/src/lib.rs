@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`host`]: start-up and graceful shutdown; [`server`]: the HTTP front (axum), over the
-//!   shared [`state`]; [`reply`]: the host's own JSON error replies.
+//!   shared [`state`]; [`reply`]: the host's own JSON error replies; [`spin_headers`]: the
+//!   `spin-*` request headers components get, as on Spin.
 //! - [`manifest`]: reads and validates `spin.toml` (Spin manifest v2).
 //! - [`runtime`]: wasmtime with the pooling allocator; serves Spin components with WASI,
 //!   wasi-http, `spin:postgres` and variables.
@@ -22,6 +23,7 @@ pub mod rooms_link;
 pub mod runtime;
 pub mod secrets;
 pub mod server;
+pub mod spin_headers;
 pub mod state;
 pub mod web;
 pub mod ws;

@@ -1,22 +1,24 @@
 //! The HTTP front: health, metrics, WebSockets, the internal rooms routes, the web client,
 //! and everything else routed by spin.toml to a component.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ocomms_api::http as limits;
 use ocomms_core::{ApiError, ErrorCode};
 
-use crate::manifest;
+use crate::manifest::{self, Route};
 use crate::reply::json_error;
 use crate::runtime::{HandleError, LoadedComponent};
+use crate::spin_headers;
 use crate::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -57,7 +59,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let path = req.uri().path().to_string();
     let resp = match manifest::route(&state.triggers, &path) {
         Some(trigger) => match state.components.get(&trigger.component) {
-            Some(component) => run_component(&state, component, req).await,
+            Some(component) => run_component(&state, &trigger.route, component, req).await,
             None => json_error(&ApiError::new(ErrorCode::Unavailable, "component not loaded")),
         },
         None => crate::web::serve(state.web_dir.as_deref(), &path).await,
@@ -71,11 +73,22 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     resp
 }
 
-async fn run_component(state: &AppState, component: &LoadedComponent, req: Request) -> Response {
+async fn run_component(state: &AppState, route: &Route, component: &LoadedComponent, req: Request) -> Response {
     if limits::header_bytes(req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes()))) > limits::MAX_HEADER_BYTES {
         return json_error(&limits::headers_too_large());
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let arrival = spin_headers::Arrival {
+        route,
+        path: parts.uri.path(),
+        path_and_query: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        host: host.as_deref(),
+        client: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
+    };
+    let mut headers = std::mem::take(&mut parts.headers);
+    spin_headers::apply(&mut headers, &arrival);
+    parts.headers = headers;
     let Ok(body) = axum::body::to_bytes(body, limits::MAX_REQUEST_BYTES).await else {
         return json_error(&limits::request_too_large());
     };

@@ -12,8 +12,8 @@ use crate::common::{
 const REQUEST_TIMEOUT_SECS: f64 = 2.0;
 
 /// The repository's manifest (the API on `/api/...`, same variables) plus the looper on
-/// `/test/...`.
-fn manifest() -> String {
+/// `/test/...`. Also used by [`crate::spin_contract`].
+pub(crate) fn manifest() -> String {
     let looper = component(
         "looper.wasm",
         "build it with `cargo build -p ocomms-fixture-looper --target wasm32-wasip2 --profile wasm` and copy \
@@ -30,7 +30,7 @@ component = "looper"
 
 [component.looper]
 source = {}
-description = "Test fixture: loops forever on /loop, panics on /panic."
+description = "Test fixture: loops forever on /loop, panics on /panic, echoes spin-* headers on /headers."
 "#,
         toml_string(&looper.to_string_lossy())
     ));

@@ -22,6 +22,7 @@ mod openapi;
 mod realtime;
 mod scenarios;
 mod sessions;
+mod spin_contract;
 mod workspace_admin;
 
 /// Every `tests/*.rs` file is a suite declared above; with `autotests = false` an undeclared
