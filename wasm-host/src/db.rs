@@ -64,25 +64,33 @@ impl Database {
     }
 }
 
-/// The managed cluster keeps a generated password and a fixed port in the data directory,
-/// so restarts find the same server.
+/// Ports tried when the one picked is taken before PostgreSQL binds it.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// The managed cluster keeps a generated password and its port in the data directory, so
+/// restarts find the same server (on another port if someone took that one meanwhile).
 async fn start_managed(data_dir: &Path) -> Result<Cluster> {
     let pg_dir = data_dir.join("pg");
     std::fs::create_dir_all(data_dir).with_context(|| format!("create {}", data_dir.display()))?;
     let password = crate::secrets::load_or_create(&data_dir.join("pg-password"))?;
     let port_file = data_dir.join("pg-port");
-    let port = match std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse().ok()) {
-        Some(p) => p,
-        None => {
-            let p = ocomms_pglocal::free_port()?;
-            std::fs::write(&port_file, p.to_string())?;
-            p
-        }
+    let stored: Option<u16> = std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse().ok());
+    let opts =
+        Options { data_dir: pg_dir, port: stored.unwrap_or(0), auth: Auth::Password(password), ephemeral: false };
+    tracing::info!(dir = %opts.data_dir.display(), port = stored, "starting the managed PostgreSQL");
+    let started = match stored {
+        Some(_) => match Cluster::start(opts.clone()).await {
+            // Someone else listens on our port now: move to another one.
+            Err(e) if e.is_port_taken() => Cluster::start_on_free_port(opts, PORT_ATTEMPTS).await,
+            other => other,
+        },
+        None => Cluster::start_on_free_port(opts, PORT_ATTEMPTS).await,
     };
-    tracing::info!(dir = %pg_dir.display(), port, "starting the managed PostgreSQL");
-    let cluster = Cluster::start(Options { data_dir: pg_dir, port, auth: Auth::Password(password), ephemeral: false })
-        .await
-        .context("start the managed PostgreSQL")?;
+    let cluster = started.context("start the managed PostgreSQL")?;
+    if stored != Some(cluster.port()) {
+        std::fs::write(&port_file, cluster.port().to_string())
+            .with_context(|| format!("write {}", port_file.display()))?;
+    }
     let (client, conn) = tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = 'ocomms'", &[]).await?.is_some();

@@ -90,10 +90,10 @@ async fn start() -> Result<Shared> {
     ));
     std::fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     let data_dir: PathBuf = root.join("data");
-    let port = ocomms_pglocal::free_port()?;
-    let cluster = Cluster::start(Options { data_dir, port, auth: Auth::Trust, ephemeral: true })
+    let cluster = Cluster::start_on_free_port(Options { data_dir, port: 0, auth: Auth::Trust, ephemeral: true }, 5)
         .await
         .context("start the test PostgreSQL cluster")?;
+    let port = cluster.port();
     let watchdog =
         ExitHook::spawn(&format!("{} >/dev/null 2>&1; rm -rf '{}'", cluster.stop_command_line(), root.display()))?;
     let url_base = format!("postgresql://postgres@127.0.0.1:{port}");

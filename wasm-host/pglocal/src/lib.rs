@@ -26,6 +26,15 @@ pub enum PgError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
+impl PgError {
+    /// The server could not listen because another process holds its port: one picked by
+    /// [`free_port`] can be taken before the server binds it.
+    pub fn is_port_taken(&self) -> bool {
+        matches!(self, Self::Command { detail, .. }
+            if detail.contains("Address already in use") || detail.contains("could not create any TCP/IP sockets"))
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PgError + '_ {
     move |source| PgError::Io { path: path.to_path_buf(), source }
 }
@@ -106,6 +115,20 @@ impl Cluster {
         cluster.spawn().await?;
         cluster.wait_ready(Duration::from_secs(60)).await?;
         Ok(cluster)
+    }
+
+    /// Starts the cluster on a free port; when another process takes the port before the
+    /// server binds it, tries a new one (up to `attempts` ports in all).
+    pub async fn start_on_free_port(mut opts: Options, attempts: u32) -> Result<Self, PgError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            opts.port = free_port().map_err(io(&opts.data_dir))?;
+            match Self::start(opts.clone()).await {
+                Err(e) if e.is_port_taken() && tries < attempts => continue,
+                other => return other,
+            }
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -272,7 +295,28 @@ impl Cluster {
 }
 
 /// A free TCP port on loopback. Another process could take it before we bind it, which the
-/// server reports clearly; retries are the caller's choice.
+/// server reports clearly ([`PgError::is_port_taken`]); [`Cluster::start_on_free_port`]
+/// retries.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_is_told_apart_from_other_failures() {
+        let taken = PgError::Command {
+            what: "postgres".into(),
+            detail: "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use\n\
+                     FATAL:  could not create any TCP/IP sockets"
+                .into(),
+        };
+        assert!(taken.is_port_taken());
+        let other =
+            PgError::Command { what: "postgres".into(), detail: "FATAL:  data directory has wrong ownership".into() };
+        assert!(!other.is_port_taken());
+        assert!(!PgError::NotInstalled.is_port_taken());
+    }
 }
