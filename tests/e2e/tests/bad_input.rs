@@ -183,17 +183,19 @@ async fn bad_requests_get_clear_errors_and_change_nothing(host: &Host) {
     .expect_error(404, "not_found", "post to a channel that does not exist");
     host.accept_invite(&ann.access, "no-such-code").await.expect_error(410, "gone", "an unknown invite code");
 
-    // Known routes, wrong method.
-    for (method, path) in [
-        (Method::DELETE, "/api/v1/workspaces".to_string()),
-        (Method::GET, "/api/v1/auth/signup".to_string()),
-        (Method::PUT, messages.clone()),
-        (Method::PUT, format!("/api/v1/channels/{general}")),
-        (Method::DELETE, format!("/api/v1/channels/{general}/messages")),
-        (Method::GET, format!("/api/v1/channels/{general}/join")),
+    // Known routes, wrong method: 405 with the methods the path takes (RFC 9110 `Allow`).
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/workspaces".to_string(), "GET, HEAD, POST"),
+        (Method::GET, "/api/v1/auth/signup".to_string(), "POST"),
+        (Method::PUT, messages.clone(), "GET, HEAD, POST"),
+        (Method::PUT, format!("/api/v1/channels/{general}"), "GET, HEAD, PATCH"),
+        (Method::DELETE, format!("/api/v1/channels/{general}/messages"), "GET, HEAD, POST"),
+        (Method::GET, format!("/api/v1/channels/{general}/join"), "POST"),
     ] {
         let r = host.send(host.request(method.clone(), &path, tok)).await;
         r.expect_error(405, "method_not_allowed", &format!("{method} {path}"));
+        let got = r.headers.get("allow").and_then(|v| v.to_str().ok());
+        assert_eq!(got, Some(allow), "Allow of {method} {path}");
     }
 
     // Bad query parameters.
