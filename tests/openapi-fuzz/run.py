@@ -132,6 +132,8 @@ def summarise(junit: Path) -> tuple[int, int, int]:
     for case in ET.parse(junit).getroot().iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
+            # One line per failure, which the caller repeats at the end of a long run.
+            print(f"openapi fuzz: failed: {case.get('name')}", flush=True)
         elif case.find("skipped") is not None:
             skipped += 1
         else:

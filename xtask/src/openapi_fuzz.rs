@@ -19,11 +19,13 @@ pub const SCHEMATHESIS: &str = "4.32.5";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Outcomes, one per operation and stateful scenario the run tested.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Outcome {
     pub passed: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// The operations that failed, as run.py names them.
+    pub failures: Vec<String>,
 }
 
 /// Installs Schemathesis if needed, starts the host, fuzzes it, stops it. A failed check is
@@ -95,14 +97,18 @@ fn fuzz(root: &Path, python: &Path, url: &str, scratch: &Path) -> Result<Outcome
         .spawn()
         .context("start tests/openapi-fuzz/run.py")?;
     let mut outcome = None;
+    let mut failures = Vec::new();
     for line in BufReader::new(child.stdout.take().context("run.py stdout")?).lines() {
         let line = line?;
         println!("{line}");
-        if let Some(summary) = line.strip_prefix("openapi fuzz: ") {
+        if let Some(name) = line.strip_prefix("openapi fuzz: failed: ") {
+            failures.push(format!("openapi: {name}"));
+        } else if let Some(summary) = line.strip_prefix("openapi fuzz: ") {
             outcome = parse_summary(summary).or(outcome);
         }
     }
     let status = child.wait()?;
+    let outcome = outcome.map(|o| Outcome { failures, ..o });
     match outcome {
         Some(o) if !status.success() && o.failed == 0 => {
             bail!("the OpenAPI fuzz run failed ({status}) without reporting a failure: see the output above")

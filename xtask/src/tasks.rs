@@ -44,20 +44,17 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
             ("browser tests (web/e2e: Chromium against the real host)", browser_tests),
         ] {
             let more = step(name, run)?;
-            counts.passed += more.passed;
-            counts.failed += more.failed;
-            counts.ignored += more.ignored;
+            counts.add(more);
         }
         let api = step("OpenAPI fuzzing (Schemathesis against the real host)", crate::openapi_fuzz::run)?;
-        counts.passed += api.passed;
-        counts.failed += api.failed;
-        counts.ignored += api.skipped;
+        counts.add(Counts { passed: api.passed, failed: api.failed, ignored: api.skipped, failures: api.failures });
         crate::fuzz::smoke()?;
     } else {
         println!("(browser tests skipped: cargo test arguments were given)");
     }
     println!("\nall phases took {:.1}s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.ignored);
+    counts.print_failures();
     if counts.failed > 0 {
         bail!("{} tests failed", counts.failed);
     }
@@ -75,8 +72,11 @@ pub fn test_web(opts: &Options) -> Result<()> {
     build::host(false)?;
     let unit = step("web unit tests (vitest)", web_unit_tests)?;
     let browser = step("browser tests (web/e2e: Chromium against the real host)", browser_tests)?;
-    let (passed, failed) = (unit.passed + browser.passed, unit.failed + browser.failed);
-    println!("web tests: {passed} passed, {failed} failed, {} skipped", unit.ignored + browser.ignored);
+    let mut counts = unit;
+    counts.add(browser);
+    let failed = counts.failed;
+    println!("web tests: {} passed, {failed} failed, {} skipped", counts.passed, counts.ignored);
+    counts.print_failures();
     if failed > 0 {
         bail!("{failed} web tests failed");
     }
@@ -97,6 +97,41 @@ struct Counts {
     passed: u64,
     failed: u64,
     ignored: u64,
+    /// Names of the failed tests, repeated at the end where a CI log's tail shows them.
+    failures: Vec<String>,
+}
+
+impl Counts {
+    fn add(&mut self, more: Counts) {
+        self.passed += more.passed;
+        self.failed += more.failed;
+        self.ignored += more.ignored;
+        self.failures.extend(more.failures);
+    }
+
+    fn print_failures(&self) {
+        for name in &self.failures {
+            println!("failed: {name}");
+        }
+    }
+}
+
+/// `test realtime::edge::resume ... FAILED` → `realtime::edge::resume`.
+fn cargo_failure(line: &str) -> Option<&str> {
+    line.strip_prefix("test ")?.strip_suffix(" ... FAILED")
+}
+
+/// A TAP `not ok 3 - sends a message` (subtests indented) → `sends a message`.
+fn tap_failure(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("not ok ")?;
+    let name = rest.split_once(' ').map_or("", |(_, name)| name);
+    Some(name.trim_start_matches("- ").split(" # ").next().unwrap_or(name).trim())
+}
+
+/// vitest's ` FAIL  src/seq.test.ts > seq > resumes` → `src/seq.test.ts > seq > resumes`.
+fn vitest_failure(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("FAIL ")?.trim();
+    rest.contains(" > ").then_some(rest)
 }
 
 /// Runs `cargo test`, streaming its output and adding up every binary's result line.
@@ -108,6 +143,9 @@ fn cargo_test(extra: &[String]) -> Result<Counts> {
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         println!("{line}");
+        if let Some(name) = cargo_failure(&line) {
+            counts.failures.push(format!("cargo test: {name}"));
+        }
         if let Some(rest) = line.strip_prefix("test result: ") {
             counts.passed += number_before(rest, " passed");
             counts.failed += number_before(rest, " failed");
@@ -138,6 +176,8 @@ fn web_unit_tests() -> Result<Counts> {
     // Some CI environments force colour whatever the flags say; count on plain text.
     let text = strip_ansi(&raw);
     let mut counts = Counts::default();
+    counts.failures = text.lines().filter_map(vitest_failure).map(|name| format!("vitest: {name}")).collect();
+    counts.failures.dedup();
     if let Some(line) = text.lines().map(str::trim).find(|l| l.starts_with("Tests ")) {
         for part in line.trim_start_matches("Tests").split('|') {
             let mut words = part.split_whitespace();
@@ -180,6 +220,9 @@ fn browser_tests() -> Result<Counts> {
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         println!("{line}");
+        if let Some(name) = tap_failure(&line) {
+            counts.failures.push(format!("browser: {name}"));
+        }
         let num = |label: &str| line.strip_prefix(label).and_then(|n| n.trim().parse::<u64>().ok());
         if let Some(n) = num("# pass ") {
             counts.passed += n;
@@ -243,5 +286,18 @@ mod tests {
         let line =
             "\u{1b}[2m      Tests \u{1b}[22m \u{1b}[1m\u{1b}[32m42 passed\u{1b}[39m\u{1b}[22m\u{1b}[90m (42)\u{1b}[39m";
         assert_eq!(super::strip_ansi(line), "      Tests  42 passed (42)");
+    }
+
+    #[test]
+    fn failure_names_are_read_from_each_runner() {
+        assert_eq!(super::cargo_failure("test realtime::edge::resume ... FAILED"), Some("realtime::edge::resume"));
+        assert_eq!(super::cargo_failure("test realtime::edge::resume ... ok"), None);
+        assert_eq!(super::tap_failure("    not ok 3 - sends a message # TODO"), Some("sends a message"));
+        assert_eq!(super::tap_failure("ok 3 - sends a message"), None);
+        assert_eq!(
+            super::vitest_failure(" FAIL  src/seq.test.ts > seq > resumes"),
+            Some("src/seq.test.ts > seq > resumes")
+        );
+        assert_eq!(super::vitest_failure(" FAIL  src/seq.test.ts [ src/seq.test.ts ]"), None);
     }
 }
