@@ -17,6 +17,8 @@ pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where the database comes from, and the cluster to stop at shutdown if we started it.
 pub struct Database {
     pub pool: Pool,
+    /// Where the pool connects (with its password): what components get as `db_url`.
+    pub url: String,
     pub managed: Option<Cluster>,
 }
 
@@ -33,6 +35,9 @@ impl Database {
             }
         };
         let config: tokio_postgres::Config = url.parse().context("parse the database URL")?;
+        // The component connects to this URL itself (spin:postgres), as it would on Spin,
+        // where TLS is negotiated unless the URL says otherwise; here, as before, there is none.
+        let url = with_sslmode_disable(&url);
         let mgr = Manager::from_config(
             config,
             tokio_postgres::NoTls,
@@ -51,7 +56,7 @@ impl Database {
         let mut client = pool.get().await.context("connect to PostgreSQL")?;
         let applied = ocomms_migrate::run(&mut client).await.context("apply migrations")?;
         tracing::info!(?applied, managed = managed.is_some(), "database ready");
-        Ok(Self { pool, managed })
+        Ok(Self { pool, url, managed })
     }
 
     pub async fn close(self) {
@@ -61,6 +66,17 @@ impl Database {
         {
             tracing::error!(error = %e, "stopping the managed PostgreSQL failed");
         }
+    }
+}
+
+/// `url` with `sslmode=disable` unless it sets an sslmode: the host connects without TLS.
+fn with_sslmode_disable(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 

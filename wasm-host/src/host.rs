@@ -14,7 +14,7 @@ use crate::hub::Hub;
 use crate::manifest;
 use crate::metrics::Metrics;
 use crate::rooms_link::InProcessRooms;
-use crate::runtime::{ComponentContext, Runtime, RuntimeConfig};
+use crate::runtime::{ComponentContext, PgPools, Runtime, RuntimeConfig, host_and_port};
 use crate::server;
 use crate::state::{AppState, HostEnv};
 
@@ -81,18 +81,27 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         max_result_rows: 10_000,
     })?;
     let mut components = HashMap::new();
+    // Components open the host's database by its URL and share the host's pool for it.
+    let pools = Arc::new(PgPools::new(cfg.db_connections, crate::db::POOL_TIMEOUT).with_pool(&db.url, db.pool.clone()));
+    let db_host = host_and_port(&db.url);
+    let rooms_url = format!("http://{}", crate::rooms_link::ROOMS_AUTHORITY);
     for id in manifest.components.keys() {
         let source = manifest.component_source(id).with_context(|| format!("component {id} has no source"))?;
+        // The addresses are the host's own whatever the environment says: its rooms (in
+        // process), its database. On Spin, the same variables point elsewhere.
         let provided = |name: &str| match name {
             "jwt_secret" => Some(jwt_secret.clone()),
             "rooms_secret" => Some(rooms_secret.clone()),
+            "rooms_url" => Some(rooms_url.clone()),
+            "db_url" => Some(db.url.clone()),
+            "db_host" => db_host.clone(),
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
         let ctx = ComponentContext {
             variables,
             allowed_outbound_hosts: manifest.resolve_allowed_hosts(id, &provided)?,
-            pg: Some(db.pool.clone()),
+            pg: Some(Arc::clone(&pools)),
             interceptor: Some(Arc::new(InProcessRooms { hub: hub.clone(), secret: rooms_secret.clone() })),
         };
         let rt = runtime.clone();

@@ -6,6 +6,8 @@ use ocomms_core::event::{ChannelEvent, UserNotice};
 use ocomms_core::ids::UserId;
 
 /// A value bound to or read from a SQL statement. Adapters map it to their driver's types.
+/// There is no time variant: SQL reads times as epoch milliseconds (`ms!`), an `int8`, because
+/// Spin's spin:postgres cannot read a `timestamptz` column at all.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
@@ -15,8 +17,6 @@ pub enum Value {
     Text(String),
     Uuid(uuid::Uuid),
     Json(serde_json::Value),
-    /// `timestamptz`, as microseconds since the Unix epoch.
-    Timestamp(i64),
 }
 
 /// One result row: column names and values, in select order.

@@ -66,17 +66,4 @@ impl Row {
             other => Err(Self::mismatch(name, "json", other)),
         }
     }
-    /// Milliseconds since the epoch, from a `timestamptz` column.
-    pub fn time_ms(&self, name: &str) -> Result<i64, DbError> {
-        match self.get(name)? {
-            Value::Timestamp(us) => Ok(us.div_euclid(1000)),
-            other => Err(Self::mismatch(name, "timestamptz", other)),
-        }
-    }
-    pub fn opt_time_ms(&self, name: &str) -> Result<Option<i64>, DbError> {
-        match self.get(name)? {
-            Value::Null => Ok(None),
-            _ => self.time_ms(name).map(Some),
-        }
-    }
 }

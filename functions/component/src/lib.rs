@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - this file: the `#[http_component]` entry; converts Spin's request/response to the API's.
-//! - [`pg`]: the `Sql` port over `spin:postgres@4.0.0`.
+//! - [`pg`]: the `Sql` port over `spin:postgres@4.0.0`; [`one_row`]: why every query
+//!   returns at least one row.
 //! - [`rooms`]: the `RoomPublisher` port: one authenticated POST to the rooms service.
 //! - [`env`]: clock, randomness and logs from WASI.
 //!
@@ -10,6 +11,7 @@
 //! `db_url`, `public_url`. The same bytes run on Spin and inside `wasm-host`.
 
 pub mod env;
+pub mod one_row;
 pub mod pg;
 pub mod rooms;
 

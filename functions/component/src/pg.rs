@@ -19,16 +19,20 @@ impl Sql for SpinPg {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         #[cfg(target_arch = "wasm32")]
         {
+            // Never a query that matches no rows: Spin 4.0 would not answer it (`one_row`).
+            let wrapped = crate::one_row::at_least_one_row(sql)?;
             let conn = pg4::Connection::open(&self.address).map_err(map_err)?;
             let params: Vec<ParameterValue> = params.iter().map(to_param).collect();
-            let set = conn.query(sql, &params).map_err(map_err)?;
+            let set = conn.query(&wrapped, &params).map_err(map_err)?;
             let columns: std::sync::Arc<[String]> = set.columns.iter().map(|c| c.name.clone()).collect();
-            set.rows
+            let rows = set
+                .rows
                 .into_iter()
                 .map(|r| {
                     Ok(Row { columns: columns.clone(), values: r.into_iter().map(from_db).collect::<Result<_, _>>()? })
                 })
-                .collect()
+                .collect::<Result<Vec<Row>, DbError>>()?;
+            crate::one_row::unwrap_rows(rows)
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -62,10 +66,6 @@ fn to_param(v: &Value) -> ParameterValue {
         Value::Text(s) => ParameterValue::Str(s.clone()),
         Value::Uuid(u) => ParameterValue::Uuid(u.to_string()),
         Value::Json(j) => ParameterValue::Jsonb(serde_json::to_vec(j).unwrap_or_default()),
-        Value::Timestamp(us) => {
-            let (y, mo, d, h, mi, s, ns) = civil::from_micros(*us);
-            ParameterValue::Datetime((y, mo, d, h, mi, s, ns))
-        }
     }
 }
 
@@ -80,11 +80,9 @@ fn from_db(v: DbValue) -> Result<Value, DbError> {
         DbValue::Int64(i) => Value::Int(i),
         DbValue::Floating32(f) => Value::Float(f.into()),
         DbValue::Floating64(f) => Value::Float(f),
-        DbValue::Str(s) | DbValue::Decimal(s) => Value::Text(s),
+        DbValue::Str(s) => Value::Text(s),
         DbValue::Uuid(s) => Value::Uuid(uuid::Uuid::parse_str(&s).map_err(|e| DbError::other(e.to_string()))?),
         DbValue::Jsonb(b) => Value::Json(serde_json::from_slice(&b).map_err(|e| DbError::other(e.to_string()))?),
-        DbValue::Datetime((y, mo, d, h, mi, s, ns)) => Value::Timestamp(civil::to_micros(y, mo, d, h, mi, s, ns)),
-        DbValue::Timestamp(secs) => Value::Timestamp(secs.saturating_mul(1_000_000)),
         other => return Err(DbError::other(format!("unsupported column value {other:?}"))),
     })
 }
@@ -98,42 +96,42 @@ fn map_err(e: pg4::PgError) -> DbError {
         }
         // The host could not get a connection or the one in use broke: a 503, not a 500.
         pg4::PgError::ConnectionFailed(m) => DbError::unavailable(m),
+        pg4::PgError::QueryFailed(pg4::QueryError::Text(text)) => flattened_db_error(&text),
         other => DbError::other(other.to_string()),
     }
 }
 
-/// Proleptic Gregorian calendar arithmetic for the `datetime` tuples of spin:postgres.
+/// Spin 4.0's synchronous `query` reports a database error as `query-failed(text(..))`
+/// holding the Debug text of the `db-error` it should have returned; SQLSTATE and
+/// constraint are recovered from it, so a unique violation is still a 409 there.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "tested natively, used on wasm32"))]
-mod civil {
-    use ocomms_core::civil::{civil_from_days, days_from_civil};
-
-    pub fn to_micros(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8, ns: u32) -> i64 {
-        let days = days_from_civil(y.into(), mo.into(), d.into());
-        let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
-        secs * 1_000_000 + i64::from(ns / 1000)
-    }
-
-    pub fn from_micros(us: i64) -> (i32, u8, u8, u8, u8, u8, u32) {
-        let secs = us.div_euclid(1_000_000);
-        let ns = (us.rem_euclid(1_000_000) * 1000) as u32;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        let rem = secs.rem_euclid(86_400);
-        (y as i32, m as u8, d as u8, (rem / 3600) as u8, ((rem % 3600) / 60) as u8, (rem % 60) as u8, ns)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn round_trips() {
-            assert_eq!(to_micros(1970, 1, 1, 0, 0, 0, 0), 0);
-            assert_eq!(to_micros(2000, 3, 1, 12, 30, 15, 5_000), 951_913_815_000_005);
-            for us in [0, 951_913_815_000_005, -1, 4_102_444_800_000_000, 1_709_164_800_123_456] {
-                let (y, mo, d, h, mi, s, ns) = from_micros(us);
-                assert_eq!(to_micros(y, mo, d, h, mi, s, ns), us);
-            }
-            assert_eq!(from_micros(1_709_164_800_000_000), (2024, 2, 29, 0, 0, 0, 0));
+fn flattened_db_error(text: &str) -> DbError {
+    let quoted_after = |key: &str| -> Option<String> {
+        let start = text.find(key)? + key.len();
+        let len = text[start..].find('"')?;
+        Some(text[start..start + len].to_owned())
+    };
+    let code = quoted_after(", code: \"")
+        .filter(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    match code {
+        Some(code) if text.starts_with("Error::QueryFailed(QueryError::DbError(") => {
+            DbError { code: Some(code), constraint: quoted_after("(\"constraint\", \""), message: text.to_owned() }
         }
+        _ => DbError::other(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flattened_db_error;
+
+    #[test]
+    fn a_flattened_db_error_keeps_its_sqlstate_and_constraint() {
+        let text = r#"Error::QueryFailed(QueryError::DbError(DbError { as-text: "Error { kind: Db, cause: Some(DbError { code: SqlState(E23505), constraint: Some(\"users_email_key\") }) }", severity: "ERROR", code: "23505", message: "duplicate key value violates unique constraint \"users_email_key\"", detail: Some("Key (email)=(a@x.io) already exists."), extras: [("constraint", "users_email_key"), ("table", "users")] }))"#;
+        let e = flattened_db_error(text);
+        assert!(e.is_unique_violation(), "{e:?}");
+        assert_eq!(e.constraint.as_deref(), Some("users_email_key"));
+        let other = flattened_db_error("query returned more rows than allowed");
+        assert_eq!(other.code, None);
     }
 }

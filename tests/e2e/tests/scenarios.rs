@@ -160,6 +160,7 @@ async fn send_to_receive_latency(host: &Host) {
     let target = match host.target() {
         Target::Host => "host (wasm-host)",
         Target::Edge => "edge (wrangler dev / workerd)",
+        Target::Spin => "spin (spin up, wasm-host rooms)",
     };
     for (auth, micros) in [("header-auth socket", &mut header_micros), ("auth-frame socket", &mut frame_micros)] {
         micros.sort_unstable();

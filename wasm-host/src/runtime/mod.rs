@@ -8,8 +8,9 @@
 //!   wasi-http error code `HTTP-request-denied`. Allowed requests that the
 //!   [`OutboundInterceptor`] handles are answered in-process; the rest go out through
 //!   wasmtime-wasi-http's client;
-//! - `spin:postgres/postgres@4.0.0` (`spin_sdk::pg4`), backed by the component's
-//!   deadpool-postgres pool (the address passed to `open` is ignored);
+//! - `spin:postgres/postgres@4.0.0` (`spin_sdk::pg4`): `open(address)` connects to that
+//!   address if `allowed_outbound_hosts` permits it, through a pool per address
+//!   ([`PgPools`]), and values convert exactly as on Spin (`pg_types`);
 //! - `fermyon:spin/variables@2.0.0` (`spin_sdk::variables`), from a resolved map.
 //!
 //! # Usage
@@ -19,7 +20,7 @@
 //! // Compiling is CPU-heavy and blocking: call it from `spawn_blocking` in async code.
 //! let api = runtime.load_component("api", Path::new("api.wasm"), ComponentContext {
 //!     variables, allowed_outbound_hosts: manifest.resolve_allowed_hosts("api", &provided)?,
-//!     pg: Some(pool), interceptor: None,
+//!     pg: Some(Arc::new(PgPools::new(16, timeout).with_pool(&db_url, pool))), interceptor: None,
 //! })?;
 //! let response = api.handle(request).await?; // http::Request<Bytes> -> http::Response<Bytes>
 //! ```
@@ -55,6 +56,7 @@
 mod bindings;
 mod cache;
 mod outbound;
+mod pg_pools;
 mod pg_types;
 mod postgres;
 mod response;
@@ -86,6 +88,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use crate::manifest::AllowedHosts;
 
 pub use outbound::OutboundInterceptor;
+pub use pg_pools::{OpenError, PgPools, host_and_port};
 
 use outbound::{OutboundHooks, OutboundPolicy};
 use postgres::PgState;
@@ -139,8 +142,9 @@ pub struct ComponentContext {
     ///
     /// [`Manifest::resolve_allowed_hosts`]: crate::manifest::Manifest::resolve_allowed_hosts
     pub allowed_outbound_hosts: AllowedHosts,
-    /// The database behind `spin:postgres`; `None` makes `open` fail with `connection-failed`.
-    pub pg: Option<deadpool_postgres::Pool>,
+    /// The pools behind `spin:postgres` `open(address)`, shared by the host's components;
+    /// `None` makes `open` fail with `connection-failed`.
+    pub pg: Option<Arc<PgPools>>,
     /// In-process handling of some outgoing requests.
     pub interceptor: Option<Arc<dyn OutboundInterceptor>>,
 }
@@ -356,7 +360,7 @@ struct LoadedInner {
     pre: ProxyPre<HostState>,
     variables: Arc<HashMap<String, String>>,
     policy: Arc<OutboundPolicy>,
-    pg: Option<deadpool_postgres::Pool>,
+    pg: Option<Arc<PgPools>>,
     runtime: Arc<RuntimeInner>,
     /// Instances created and the time spent creating them, for `/metrics`: the per-request
     /// price of running every request in a fresh instance.
@@ -409,7 +413,7 @@ impl LoadedComponent {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
             http_hooks: OutboundHooks { policy: Arc::clone(&inner.policy) },
-            pg: PgState::new(inner.pg.clone(), rt.cfg.max_result_rows),
+            pg: PgState::new(inner.pg.clone(), Arc::clone(&inner.policy), rt.cfg.max_result_rows),
             variables: Arc::clone(&inner.variables),
             limits: StoreLimitsBuilder::new().memory_size(rt.cfg.max_instance_memory_bytes).build(),
             deadline,

@@ -1,14 +1,13 @@
-//! Conversions between `spin:postgres@4.0.0` values and PostgreSQL's wire formats.
+//! Conversions between `spin:postgres@4.0.0` values and PostgreSQL's wire formats, exactly
+//! as Spin makes them, so that a component that works here works on Spin.
 //!
-//! Parameters are encoded against the prepared statement's parameter types: a value whose
-//! WIT variant matches the PostgreSQL type is sent in binary (with a range check when an
-//! integer is narrowed); anything else is sent in PostgreSQL's *text* format, so the server
-//! parses it with the target type's input function (a `str` into a `uuid`, `timestamptz` or
-//! enum column, a `decimal` into `numeric`, arrays and ranges as literals, ...). `db-null`
-//! binds as NULL whatever the type.
-//!
-//! Results arrive in binary and are decoded by [`Cell`], which accepts every type; types
-//! without a WIT representation become `db-value::unsupported(raw bytes)`.
+//! Spin converts each WIT parameter to one Rust type and lets the driver check it against
+//! the statement's parameter type: `int64` binds only to `int8`, `str` only to text-like
+//! types (not `uuid`, not `timestamptz`), `datetime` only to `timestamp`, `timestamp`
+//! (epoch seconds) only to `timestamptz`, `db-null` to anything. Results map a fixed list of
+//! types; every other type (domains, enums, `json`, `name`, `uuid[]`...) is
+//! `other(name)`/`unsupported(raw bytes)`, and a `timestamptz` column cannot be read at all.
+//! Result columns come from the first row: a query that returns no rows reports none.
 
 use ocomms_core::civil::{civil_from_days, days_from_civil};
 use std::error::Error as StdError;
@@ -70,160 +69,206 @@ impl ToSql for Param {
     to_sql_checked!();
 }
 
-/// The type a domain is based on (binary formats are the base type's).
-fn base_type(ty: &Type) -> &Type {
-    match ty.kind() {
-        Kind::Domain(inner) => base_type(inner),
-        _ => ty,
+/// Why a parameter could not be bound. Spin reports the two differently: a value whose WIT
+/// variant does not fit the statement's parameter type fails inside the driver (a
+/// `query-failed` text error), a value that does not parse fails before the statement is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParamError {
+    /// The Rust type Spin converts this variant to does not accept the parameter's type.
+    WrongType { rust: &'static str, pg: String },
+    /// The value itself is invalid (a malformed uuid, date, decimal or JSON document).
+    Invalid(String),
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongType { rust, pg } => {
+                write!(f, "cannot convert between the Rust type `{rust}` and the Postgres type `{pg}`")
+            }
+            Self::Invalid(m) => f.write_str(m),
+        }
     }
 }
 
-/// Encodes `value` for a parameter of type `ty`. The error is a message for the guest.
-pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, String> {
-    let base = base_type(ty).clone();
-    let mismatch = |what: &str| format!("cannot bind a {what} value to a parameter of type {ty}");
+/// What postgres-types' `String` accepts: Spin binds `str` through it.
+fn is_text_like(ty: &Type) -> bool {
+    matches!(*ty, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN)
+        || matches!(ty.name(), "citext" | "ltree" | "lquery" | "ltxtquery")
+}
+
+fn is_array_of(ty: &Type, member: impl Fn(&Type) -> bool) -> bool {
+    matches!(ty.kind(), Kind::Array(m) if member(m))
+}
+
+/// The Rust type Spin converts `value` to, and whether that type accepts a parameter of
+/// type `ty`. Exact types only: no domains, no widening or narrowing, no text fallback.
+fn spin_param_type(value: &ParameterValue, ty: &Type) -> (&'static str, bool) {
+    use ParameterValue as P;
+    match value {
+        P::DbNull => ("PgNull", true),
+        P::Boolean(_) => ("bool", *ty == Type::BOOL),
+        P::Int8(_) => ("i8", *ty == Type::CHAR),
+        P::Int16(_) => ("i16", *ty == Type::INT2),
+        P::Int32(_) => ("i32", *ty == Type::INT4),
+        P::Int64(_) => ("i64", *ty == Type::INT8),
+        P::Floating32(_) => ("f32", *ty == Type::FLOAT4),
+        P::Floating64(_) => ("f64", *ty == Type::FLOAT8),
+        P::Str(_) => ("alloc::string::String", is_text_like(ty)),
+        P::Binary(_) => ("alloc::vec::Vec<u8>", *ty == Type::BYTEA),
+        P::Date(_) => ("chrono::NaiveDate", *ty == Type::DATE),
+        P::Time(_) => ("chrono::NaiveTime", *ty == Type::TIME),
+        P::Datetime(_) => ("chrono::NaiveDateTime", *ty == Type::TIMESTAMP),
+        P::Timestamp(_) => ("chrono::DateTime<chrono::Utc>", *ty == Type::TIMESTAMPTZ),
+        P::Uuid(_) => ("uuid::Uuid", *ty == Type::UUID),
+        P::Jsonb(_) => ("serde_json::Value", matches!(*ty, Type::JSON | Type::JSONB)),
+        P::Decimal(_) => ("rust_decimal::Decimal", *ty == Type::NUMERIC),
+        P::RangeInt32(_) => ("postgres_range::Range<i32>", *ty == Type::INT4_RANGE),
+        P::RangeInt64(_) => ("postgres_range::Range<i64>", *ty == Type::INT8_RANGE),
+        P::RangeDecimal(_) => ("postgres_range::Range<rust_decimal::Decimal>", *ty == Type::NUM_RANGE),
+        P::ArrayInt32(_) => ("alloc::vec::Vec<Option<i32>>", is_array_of(ty, |m| *m == Type::INT4)),
+        P::ArrayInt64(_) => ("alloc::vec::Vec<Option<i64>>", is_array_of(ty, |m| *m == Type::INT8)),
+        P::ArrayDecimal(_) => {
+            ("alloc::vec::Vec<Option<rust_decimal::Decimal>>", is_array_of(ty, |m| *m == Type::NUMERIC))
+        }
+        P::ArrayStr(_) => ("alloc::vec::Vec<Option<alloc::string::String>>", is_array_of(ty, is_text_like)),
+        P::Interval(_) => ("Interval", *ty == Type::INTERVAL),
+    }
+}
+
+/// A decimal as rust_decimal parses it: digits with an optional sign and fraction.
+fn is_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && frac.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks what Spin checks while converting a parameter, before the statement is prepared.
+pub(crate) fn validate_param(value: &ParameterValue) -> Result<(), ParamError> {
+    let invalid = |m: String| Err(ParamError::Invalid(m));
+    match value {
+        ParameterValue::Date((y, m, d)) => days_from_ymd(*y, *m, *d).map(drop).map_err(ParamError::Invalid),
+        ParameterValue::Time((h, mi, s, ns)) => time_micros(*h, *mi, *s, *ns).map(drop).map_err(ParamError::Invalid),
+        ParameterValue::Datetime((y, mo, d, h, mi, s, ns)) => {
+            days_from_ymd(*y, *mo, *d).map_err(ParamError::Invalid)?;
+            time_micros(*h, *mi, *s, *ns).map(drop).map_err(ParamError::Invalid)
+        }
+        ParameterValue::Uuid(s) if uuid::Uuid::parse_str(s).is_err() => invalid(format!("invalid uuid {s:?}")),
+        ParameterValue::Jsonb(b) => serde_json::from_slice::<serde_json::Value>(b)
+            .map(drop)
+            .map_err(|e| ParamError::Invalid(format!("invalid JSON: {e}"))),
+        ParameterValue::Decimal(d) if !is_decimal(d) => invalid(format!("invalid decimal {d:?}")),
+        ParameterValue::RangeDecimal((lo, hi)) => match lo.iter().chain(hi.iter()).find(|(d, _)| !is_decimal(d)) {
+            Some((d, _)) => invalid(format!("invalid decimal {d:?}")),
+            None => Ok(()),
+        },
+        ParameterValue::ArrayDecimal(v) => match v.iter().flatten().find(|d| !is_decimal(d)) {
+            Some(d) => invalid(format!("invalid decimal {d:?}")),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Encodes `value` for a parameter of type `ty`, accepting exactly what Spin accepts.
+pub(crate) fn encode_param(value: ParameterValue, ty: &Type) -> Result<Param, ParamError> {
+    let (rust, accepted) = spin_param_type(&value, ty);
+    if !accepted {
+        return Err(ParamError::WrongType { rust, pg: ty.name().to_owned() });
+    }
+    let invalid = ParamError::Invalid;
     Ok(match value {
         ParameterValue::DbNull => Param::Null,
-        ParameterValue::Boolean(b) => match base {
-            Type::BOOL => Param::Binary(vec![u8::from(b)]),
-            _ => Param::Text(if b { "true" } else { "false" }.to_owned()),
-        },
-        ParameterValue::Int8(v) => encode_int(i64::from(v), &base, ty)?,
-        ParameterValue::Int16(v) => encode_int(i64::from(v), &base, ty)?,
-        ParameterValue::Int32(v) => encode_int(i64::from(v), &base, ty)?,
-        ParameterValue::Int64(v) => encode_int(v, &base, ty)?,
-        ParameterValue::Floating32(v) => match base {
-            Type::FLOAT4 => Param::Binary(v.to_be_bytes().to_vec()),
-            Type::FLOAT8 => Param::Binary(f64::from(v).to_be_bytes().to_vec()),
-            _ => Param::Text(float_text(f64::from(v))),
-        },
-        ParameterValue::Floating64(v) => match base {
-            #[allow(clippy::cast_possible_truncation, reason = "float4 column: precision loss intended")]
-            Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
-            Type::FLOAT8 => Param::Binary(v.to_be_bytes().to_vec()),
-            _ => Param::Text(float_text(v)),
-        },
+        ParameterValue::Boolean(b) => Param::Binary(vec![u8::from(b)]),
+        ParameterValue::Int8(v) => Param::Binary(v.to_be_bytes().to_vec()),
+        ParameterValue::Int16(v) => Param::Binary(v.to_be_bytes().to_vec()),
+        ParameterValue::Int32(v) => Param::Binary(v.to_be_bytes().to_vec()),
+        ParameterValue::Int64(v) => Param::Binary(v.to_be_bytes().to_vec()),
+        ParameterValue::Floating32(v) => Param::Binary(v.to_be_bytes().to_vec()),
+        ParameterValue::Floating64(v) => Param::Binary(v.to_be_bytes().to_vec()),
         ParameterValue::Str(s) => Param::Text(s),
-        ParameterValue::Binary(b) => match base {
-            Type::BYTEA => Param::Binary(b),
-            Type::JSON | Type::JSONB | Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Param::Text(
-                String::from_utf8(b)
-                    .map_err(|_| format!("binary value for a parameter of type {ty} is not valid UTF-8"))?,
-            ),
-            _ => return Err(mismatch("binary")),
-        },
+        ParameterValue::Binary(b) => Param::Binary(b),
         ParameterValue::Date((y, m, d)) => {
-            let days = days_from_ymd(y, m, d)?;
-            match base {
-                Type::DATE => {
-                    let pg_days =
-                        i32::try_from(days - PG_EPOCH_DAYS).map_err(|_| format!("date {y}-{m}-{d} out of range"))?;
-                    Param::Binary(pg_days.to_be_bytes().to_vec())
-                }
-                _ => Param::Text(format_date(days)),
-            }
+            let days = days_from_ymd(y, m, d).map_err(invalid)?;
+            let pg_days = i32::try_from(days - PG_EPOCH_DAYS)
+                .map_err(|_| ParamError::Invalid(format!("date {y}-{m}-{d} out of range")))?;
+            Param::Binary(pg_days.to_be_bytes().to_vec())
         }
         ParameterValue::Time((h, mi, s, ns)) => {
-            let micros = time_micros(h, mi, s, ns)?;
-            match base {
-                Type::TIME => Param::Binary(micros.to_be_bytes().to_vec()),
-                _ => Param::Text(format_time(micros)),
-            }
+            Param::Binary(time_micros(h, mi, s, ns).map_err(invalid)?.to_be_bytes().to_vec())
         }
         ParameterValue::Datetime((y, mo, d, h, mi, s, ns)) => {
-            let days = days_from_ymd(y, mo, d)?;
-            let tod = time_micros(h, mi, s, ns)?;
+            let days = days_from_ymd(y, mo, d).map_err(invalid)?;
+            let tod = time_micros(h, mi, s, ns).map_err(invalid)?;
             let micros = (days - PG_EPOCH_DAYS)
                 .checked_mul(MICROS_PER_DAY)
                 .and_then(|v| v.checked_add(tod))
-                .ok_or_else(|| "datetime out of range".to_owned())?;
-            match base {
-                Type::TIMESTAMP | Type::TIMESTAMPTZ => Param::Binary(micros.to_be_bytes().to_vec()),
-                _ => Param::Text(format_pg_timestamp(micros)),
-            }
+                .ok_or_else(|| ParamError::Invalid("datetime out of range".to_owned()))?;
+            Param::Binary(micros.to_be_bytes().to_vec())
         }
-        ParameterValue::Timestamp(secs) => match base {
-            Type::TIMESTAMP | Type::TIMESTAMPTZ => {
-                let micros = secs
-                    .checked_sub(PG_EPOCH_UNIX_SECS)
-                    .and_then(|s| s.checked_mul(1_000_000))
-                    .ok_or_else(|| format!("timestamp {secs} out of range"))?;
-                Param::Binary(micros.to_be_bytes().to_vec())
-            }
-            Type::INT2 | Type::INT4 | Type::INT8 => encode_int(secs, &base, ty)?,
-            _ => {
-                let micros = secs
-                    .checked_sub(PG_EPOCH_UNIX_SECS)
-                    .and_then(|s| s.checked_mul(1_000_000))
-                    .ok_or_else(|| format!("timestamp {secs} out of range"))?;
-                Param::Text(format_pg_timestamp(micros))
-            }
-        },
-        ParameterValue::Uuid(s) => match base {
-            Type::UUID => {
-                let u = uuid::Uuid::parse_str(&s).map_err(|e| format!("invalid uuid {s:?}: {e}"))?;
-                Param::Binary(u.as_bytes().to_vec())
-            }
-            _ => Param::Text(s),
-        },
+        ParameterValue::Timestamp(secs) => {
+            let micros = secs
+                .checked_sub(PG_EPOCH_UNIX_SECS)
+                .and_then(|s| s.checked_mul(1_000_000))
+                .ok_or_else(|| ParamError::Invalid(format!("timestamp {secs} out of range")))?;
+            Param::Binary(micros.to_be_bytes().to_vec())
+        }
+        ParameterValue::Uuid(s) => {
+            let u = uuid::Uuid::parse_str(&s).map_err(|e| ParamError::Invalid(format!("invalid uuid {s:?}: {e}")))?;
+            Param::Binary(u.as_bytes().to_vec())
+        }
         ParameterValue::Jsonb(b) => {
-            let text = String::from_utf8(b).map_err(|_| "jsonb value is not valid UTF-8".to_owned())?;
-            match base {
-                Type::JSONB => {
-                    let mut v = Vec::with_capacity(text.len() + 1);
-                    v.push(1);
-                    v.extend_from_slice(text.as_bytes());
-                    Param::Binary(v)
-                }
-                _ => Param::Text(text),
+            let doc: serde_json::Value =
+                serde_json::from_slice(&b).map_err(|e| ParamError::Invalid(format!("invalid JSON: {e}")))?;
+            let text = doc.to_string();
+            if *ty == Type::JSONB {
+                let mut v = Vec::with_capacity(text.len() + 1);
+                v.push(1);
+                v.extend_from_slice(text.as_bytes());
+                Param::Binary(v)
+            } else {
+                Param::Binary(text.into_bytes())
             }
         }
-        ParameterValue::Decimal(s) => Param::Text(s),
+        ParameterValue::Decimal(s) => {
+            if !is_decimal(&s) {
+                return Err(ParamError::Invalid(format!("invalid decimal {s:?}")));
+            }
+            Param::Text(s)
+        }
         ParameterValue::RangeInt32((lo, hi)) => {
             Param::Text(range_text(lo.map(|(v, k)| (v.to_string(), k)), hi.map(|(v, k)| (v.to_string(), k))))
         }
         ParameterValue::RangeInt64((lo, hi)) => {
             Param::Text(range_text(lo.map(|(v, k)| (v.to_string(), k)), hi.map(|(v, k)| (v.to_string(), k))))
         }
-        ParameterValue::RangeDecimal((lo, hi)) => Param::Text(range_text(lo, hi)),
+        ParameterValue::RangeDecimal((lo, hi)) => {
+            for (v, _) in lo.iter().chain(hi.iter()) {
+                if !is_decimal(v) {
+                    return Err(ParamError::Invalid(format!("invalid decimal {v:?}")));
+                }
+            }
+            Param::Text(range_text(lo, hi))
+        }
         ParameterValue::ArrayInt32(v) => Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string())))),
         ParameterValue::ArrayInt64(v) => Param::Text(array_text(v.into_iter().map(|o| o.map(|x| x.to_string())))),
-        ParameterValue::ArrayDecimal(v) | ParameterValue::ArrayStr(v) => Param::Text(array_text(v.into_iter())),
-        ParameterValue::Interval(Interval { micros, days, months }) => match base {
-            Type::INTERVAL => {
-                let mut v = Vec::with_capacity(16);
-                v.extend_from_slice(&micros.to_be_bytes());
-                v.extend_from_slice(&days.to_be_bytes());
-                v.extend_from_slice(&months.to_be_bytes());
-                Param::Binary(v)
+        ParameterValue::ArrayDecimal(v) => {
+            if let Some(bad) = v.iter().flatten().find(|d| !is_decimal(d)) {
+                return Err(ParamError::Invalid(format!("invalid decimal {bad:?}")));
             }
-            _ => Param::Text(format!("{months} months {days} days {micros} microseconds")),
-        },
+            Param::Text(array_text(v.into_iter()))
+        }
+        ParameterValue::ArrayStr(v) => Param::Text(array_text(v.into_iter())),
+        ParameterValue::Interval(Interval { micros, days, months }) => {
+            let mut v = Vec::with_capacity(16);
+            v.extend_from_slice(&micros.to_be_bytes());
+            v.extend_from_slice(&days.to_be_bytes());
+            v.extend_from_slice(&months.to_be_bytes());
+            Param::Binary(v)
+        }
     })
-}
-
-fn encode_int(v: i64, base: &Type, ty: &Type) -> Result<Param, String> {
-    let out_of_range = || format!("value {v} is out of range for a parameter of type {ty}");
-    Ok(match *base {
-        Type::INT2 => Param::Binary(i16::try_from(v).map_err(|_| out_of_range())?.to_be_bytes().to_vec()),
-        Type::INT4 => Param::Binary(i32::try_from(v).map_err(|_| out_of_range())?.to_be_bytes().to_vec()),
-        Type::INT8 => Param::Binary(v.to_be_bytes().to_vec()),
-        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
-        Type::FLOAT4 => Param::Binary((v as f32).to_be_bytes().to_vec()),
-        #[allow(clippy::cast_precision_loss, reason = "float column: rounding intended")]
-        Type::FLOAT8 => Param::Binary((v as f64).to_be_bytes().to_vec()),
-        _ => Param::Text(v.to_string()),
-    })
-}
-
-fn float_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
-    } else {
-        v.to_string()
-    }
 }
 
 fn quote_element(s: &str) -> String {
@@ -296,72 +341,48 @@ fn time_micros(h: u8, m: u8, s: u8, ns: u32) -> Result<i64, String> {
     Ok(((i64::from(h) * 60 + i64::from(m)) * 60 + i64::from(s)) * 1_000_000 + i64::from(ns / 1000))
 }
 
-/// `YYYY-MM-DD` (with ` BC` for years before 1), from days since 1970-01-01.
-fn format_date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    if y <= 0 { format!("{:04}-{m:02}-{d:02} BC", 1 - y) } else { format!("{y:04}-{m:02}-{d:02}") }
-}
-
-fn format_time(micros: i64) -> String {
-    let secs = micros / 1_000_000;
-    let frac = micros % 1_000_000;
-    format!("{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// A UTC timestamp literal from microseconds since 2000-01-01.
-fn format_pg_timestamp(micros: i64) -> String {
-    let days = micros.div_euclid(MICROS_PER_DAY) + PG_EPOCH_DAYS;
-    let tod = micros.rem_euclid(MICROS_PER_DAY);
-    let date = format_date(days);
-    match date.strip_suffix(" BC") {
-        Some(d) => format!("{d} {}+00 BC", format_time(tod)),
-        None => format!("{date} {}+00", format_time(tod)),
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Results
 // ---------------------------------------------------------------------------------------
 
-/// The WIT data type reported for a column of type `ty`.
+/// The WIT data type Spin reports for a column of type `ty`: exact types only (a domain, an
+/// enum, `json`, `name` or `uuid[]` is `other`).
 pub(crate) fn data_type(ty: &Type) -> DbDataType {
-    match ty.kind() {
-        Kind::Domain(inner) => return data_type(inner),
-        Kind::Enum(_) => return DbDataType::Str,
-        Kind::Array(member) if matches!(member.kind(), Kind::Enum(_)) => {
-            return DbDataType::ArrayStr;
-        }
-        _ => {}
-    }
     match *ty {
         Type::BOOL => DbDataType::Boolean,
-        Type::CHAR => DbDataType::Int8,
         Type::INT2 => DbDataType::Int16,
         Type::INT4 => DbDataType::Int32,
-        Type::INT8 | Type::OID => DbDataType::Int64,
+        Type::INT8 => DbDataType::Int64,
         Type::FLOAT4 => DbDataType::Floating32,
         Type::FLOAT8 => DbDataType::Floating64,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => DbDataType::Str,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => DbDataType::Str,
         Type::BYTEA => DbDataType::Binary,
         Type::DATE => DbDataType::Date,
         Type::TIME => DbDataType::Time,
         Type::TIMESTAMP | Type::TIMESTAMPTZ => DbDataType::Datetime,
         Type::UUID => DbDataType::Uuid,
-        Type::JSON | Type::JSONB => DbDataType::Jsonb,
+        Type::JSONB => DbDataType::Jsonb,
         Type::NUMERIC => DbDataType::Decimal,
         Type::INT4_RANGE => DbDataType::RangeInt32,
         Type::INT8_RANGE => DbDataType::RangeInt64,
         Type::NUM_RANGE => DbDataType::RangeDecimal,
-        Type::INT2_ARRAY | Type::INT4_ARRAY => DbDataType::ArrayInt32,
+        Type::INT4_ARRAY => DbDataType::ArrayInt32,
         Type::INT8_ARRAY => DbDataType::ArrayInt64,
         Type::NUMERIC_ARRAY => DbDataType::ArrayDecimal,
-        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY | Type::NAME_ARRAY | Type::UUID_ARRAY => {
-            DbDataType::ArrayStr
-        }
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => DbDataType::ArrayStr,
         Type::INTERVAL => DbDataType::Interval,
-        _ if ty.name() == "citext" => DbDataType::Str,
         _ => DbDataType::Other(ty.name().to_owned()),
     }
+}
+
+/// Why Spin cannot read any row of a column of type `ty`, if it cannot: it reads a
+/// `timestamptz` as a zone-less datetime, which the driver refuses (NULLs included).
+pub(crate) fn unreadable_column(ty: &Type) -> Option<String> {
+    (*ty == Type::TIMESTAMPTZ).then(|| {
+        "cannot convert between the Rust type `core::option::Option<chrono::NaiveDateTime>` and the Postgres type \
+         `timestamptz`"
+            .to_owned()
+    })
 }
 
 /// One result cell, decoded from PostgreSQL's binary format. Accepts every column type.
@@ -422,31 +443,16 @@ impl<'a> FromSql<'a> for TextString {
 }
 
 fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
-    match ty.kind() {
-        Kind::Domain(inner) => return decode(inner, raw),
-        Kind::Enum(_) => return Ok(DbValue::Str(std::str::from_utf8(raw)?.to_owned())),
-        Kind::Array(member) if matches!(member.kind(), Kind::Enum(_)) => {
-            return Ok(DbValue::ArrayStr(
-                decode_array::<TextString>(ty, raw)?.into_iter().map(|o| o.map(|t| t.0)).collect(),
-            ));
-        }
-        _ => {}
-    }
     Ok(match *ty {
         Type::BOOL => DbValue::Boolean(bool::from_sql(ty, raw)?),
-        Type::CHAR => DbValue::Int8(i8::from_sql(ty, raw)?),
         Type::INT2 => DbValue::Int16(i16::from_sql(ty, raw)?),
         Type::INT4 => DbValue::Int32(i32::from_sql(ty, raw)?),
         Type::INT8 => DbValue::Int64(i64::from_sql(ty, raw)?),
-        Type::OID => DbValue::Int64(i64::from(u32::from_sql(ty, raw)?)),
         Type::FLOAT4 => DbValue::Floating32(f32::from_sql(ty, raw)?),
         Type::FLOAT8 => DbValue::Floating64(f64::from_sql(ty, raw)?),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-            DbValue::Str(std::str::from_utf8(raw)?.to_owned())
-        }
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => DbValue::Str(std::str::from_utf8(raw)?.to_owned()),
         Type::BYTEA => DbValue::Binary(raw.to_vec()),
         Type::UUID => DbValue::Uuid(UuidString::from_sql(ty, raw)?.0),
-        Type::JSON => DbValue::Jsonb(raw.to_vec()),
         Type::JSONB => match raw.split_first() {
             Some((1, json)) => DbValue::Jsonb(json.to_vec()),
             _ => return Err("unsupported jsonb binary version".into()),
@@ -454,8 +460,7 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
         Type::DATE => {
             let days = i32::from_sql(ty, raw)?;
             if days == i32::MAX || days == i32::MIN {
-                // 'infinity' / '-infinity'
-                return Ok(DbValue::Unsupported(raw.to_vec()));
+                return Err("value too large to decode: infinite date".into());
             }
             let (y, m, d) = civil_from_days(i64::from(days) + PG_EPOCH_DAYS);
             DbValue::Date((i32::try_from(y)?, u8::try_from(m)?, u8::try_from(d)?))
@@ -464,10 +469,10 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
             let (h, m, s, ns) = split_time(i64::from_sql(ty, raw)?)?;
             DbValue::Time((h, m, s, ns))
         }
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+        Type::TIMESTAMP => {
             let micros = i64::from_sql(ty, raw)?;
             if micros == i64::MAX || micros == i64::MIN {
-                return Ok(DbValue::Unsupported(raw.to_vec()));
+                return Err("value too large to decode: infinite timestamp".into());
             }
             let (y, mo, d) = civil_from_days(micros.div_euclid(MICROS_PER_DAY) + PG_EPOCH_DAYS);
             let (h, mi, s, ns) = split_time(micros.rem_euclid(MICROS_PER_DAY))?;
@@ -485,38 +490,27 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<DbValue, BoxError> {
         Type::NUMERIC => DbValue::Decimal(numeric_to_string(raw)?),
         Type::INT4_RANGE => match decode_range(raw, |b| i32::from_sql(&Type::INT4, b))? {
             Some((lo, hi)) => DbValue::RangeInt32((lo, hi)),
-            None => DbValue::RangeInt32(empty_range(0)),
+            None => DbValue::RangeInt32((None, None)),
         },
         Type::INT8_RANGE => match decode_range(raw, |b| i64::from_sql(&Type::INT8, b))? {
             Some((lo, hi)) => DbValue::RangeInt64((lo, hi)),
-            None => DbValue::RangeInt64(empty_range(0)),
+            None => DbValue::RangeInt64((None, None)),
         },
         Type::NUM_RANGE => match decode_range(raw, numeric_to_string)? {
             Some((lo, hi)) => DbValue::RangeDecimal((lo, hi)),
-            None => DbValue::RangeDecimal(empty_range("0".to_owned())),
+            None => DbValue::RangeDecimal((None, None)),
         },
-        Type::INT2_ARRAY => {
-            DbValue::ArrayInt32(decode_array::<i16>(ty, raw)?.into_iter().map(|o| o.map(i32::from)).collect())
-        }
         Type::INT4_ARRAY => DbValue::ArrayInt32(decode_array::<i32>(ty, raw)?),
         Type::INT8_ARRAY => DbValue::ArrayInt64(decode_array::<i64>(ty, raw)?),
         Type::NUMERIC_ARRAY => {
             DbValue::ArrayDecimal(decode_array::<NumericString>(ty, raw)?.into_iter().map(|o| o.map(|n| n.0)).collect())
         }
-        Type::UUID_ARRAY => {
-            DbValue::ArrayStr(decode_array::<UuidString>(ty, raw)?.into_iter().map(|o| o.map(|u| u.0)).collect())
-        }
-        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY | Type::NAME_ARRAY => {
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => {
             DbValue::ArrayStr(decode_array::<TextString>(ty, raw)?.into_iter().map(|o| o.map(|t| t.0)).collect())
         }
-        _ if ty.name() == "citext" => DbValue::Str(std::str::from_utf8(raw)?.to_owned()),
+        // Spin passes every other type through as its raw binary value.
         _ => DbValue::Unsupported(raw.to_vec()),
     })
-}
-
-/// An empty range, expressed as `(v,v)`, which PostgreSQL also reads as empty.
-fn empty_range<T: Clone>(v: T) -> Bounds<T> {
-    (Some((v.clone(), RangeBoundKind::Exclusive)), Some((v, RangeBoundKind::Exclusive)))
 }
 
 /// A one-dimensional array (multi-dimensional arrays are an error).
@@ -663,17 +657,25 @@ mod tests {
         assert!(days_from_ymd(2023, 2, 29).is_err());
         assert!(days_from_ymd(2024, 2, 29).is_ok());
         assert!(days_from_ymd(2024, 13, 1).is_err());
-        assert_eq!(format_pg_timestamp(0), "2000-01-01 00:00:00.000000+00");
-        assert_eq!(format_pg_timestamp(-1), "1999-12-31 23:59:59.999999+00");
     }
 
     #[test]
-    fn params_follow_the_target_type() {
-        assert_eq!(encode_param(ParameterValue::Int64(7), &Type::INT4), Ok(Param::Binary(7i32.to_be_bytes().to_vec())));
-        assert!(encode_param(ParameterValue::Int64(1 << 40), &Type::INT4).is_err());
-        assert_eq!(encode_param(ParameterValue::Int64(7), &Type::NUMERIC), Ok(Param::Text("7".into())));
-        assert_eq!(encode_param(ParameterValue::Str("x".into()), &Type::UUID), Ok(Param::Text("x".into())));
-        assert!(encode_param(ParameterValue::Uuid("nope".into()), &Type::UUID).is_err());
+    fn params_bind_only_to_the_type_spin_converts_them_to() {
+        let wrong = |v, ty: &Type| matches!(encode_param(v, ty), Err(ParamError::WrongType { .. }));
+        assert_eq!(encode_param(ParameterValue::Int64(7), &Type::INT8), Ok(Param::Binary(7i64.to_be_bytes().to_vec())));
+        assert!(wrong(ParameterValue::Int64(7), &Type::INT4));
+        assert!(wrong(ParameterValue::Int64(7), &Type::NUMERIC));
+        assert!(wrong(ParameterValue::Int32(7), &Type::INT8));
+        assert!(wrong(ParameterValue::Str("x".into()), &Type::UUID));
+        assert!(wrong(ParameterValue::Str("2024-01-01".into()), &Type::TIMESTAMPTZ));
+        assert_eq!(encode_param(ParameterValue::Str("x".into()), &Type::VARCHAR), Ok(Param::Text("x".into())));
+        assert!(wrong(ParameterValue::Datetime((2024, 1, 1, 0, 0, 0, 0)), &Type::TIMESTAMPTZ));
+        assert!(wrong(ParameterValue::Timestamp(0), &Type::TIMESTAMP));
+        assert!(wrong(ParameterValue::Floating64(1.0), &Type::FLOAT4));
+        assert!(wrong(ParameterValue::Boolean(true), &Type::TEXT));
+        assert!(wrong(ParameterValue::ArrayInt64(vec![]), &Type::INT4_ARRAY));
+        assert!(wrong(ParameterValue::ArrayStr(vec![]), &Type::UUID_ARRAY));
+        assert!(matches!(encode_param(ParameterValue::Uuid("nope".into()), &Type::UUID), Err(ParamError::Invalid(_))));
         assert_eq!(encode_param(ParameterValue::DbNull, &Type::TIMESTAMPTZ), Ok(Param::Null));
         assert_eq!(
             encode_param(ParameterValue::Timestamp(PG_EPOCH_UNIX_SECS + 1), &Type::TIMESTAMPTZ),
@@ -687,5 +689,25 @@ mod tests {
             encode_param(ParameterValue::RangeInt32((Some((1, RangeBoundKind::Inclusive)), None)), &Type::INT4_RANGE),
             Ok(Param::Text(r#"["1",)"#.into()))
         );
+    }
+
+    #[test]
+    fn values_are_checked_before_the_statement() {
+        assert!(validate_param(&ParameterValue::Uuid("nope".into())).is_err());
+        assert!(validate_param(&ParameterValue::Date((2023, 2, 29))).is_err());
+        assert!(validate_param(&ParameterValue::Jsonb(b"{".to_vec())).is_err());
+        assert!(validate_param(&ParameterValue::Decimal("1e5".into())).is_err());
+        assert!(validate_param(&ParameterValue::Decimal("-12.50".into())).is_ok());
+        assert!(validate_param(&ParameterValue::Str("anything".into())).is_ok());
+    }
+
+    #[test]
+    fn columns_map_exact_types_only() {
+        assert!(matches!(data_type(&Type::INT8), DbDataType::Int64));
+        assert!(matches!(data_type(&Type::JSON), DbDataType::Other(n) if n == "json"));
+        assert!(matches!(data_type(&Type::NAME), DbDataType::Other(n) if n == "name"));
+        assert!(matches!(data_type(&Type::UUID_ARRAY), DbDataType::Other(n) if n == "_uuid"));
+        assert!(unreadable_column(&Type::TIMESTAMPTZ).is_some());
+        assert!(unreadable_column(&Type::TIMESTAMP).is_none());
     }
 }

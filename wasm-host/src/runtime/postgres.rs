@@ -1,9 +1,9 @@
-//! `spin:postgres/postgres@4.0.0` over the component's deadpool-postgres pool.
+//! `spin:postgres/postgres@4.0.0` over deadpool-postgres pools, one per address.
 //!
-//! `connection.open(address)` ignores `address`: the host decides which database a component
-//! uses. All connections a single instance opens share one pooled client, taken from the pool
-//! on the first `open` and returned when the instance (the request) ends, so one request
-//! holds at most one database connection.
+//! `connection.open(address)` connects to `address` when the component's
+//! `allowed_outbound_hosts` permit it ([`PgPools`]). All connections a single instance opens
+//! to one address share one pooled client, taken on the first `open` and returned when the
+//! instance (the request) ends, so one request holds at most one connection per address.
 //!
 //! A connection is *not* returned to the pool (it is detached and closed instead) when the
 //! instance ends while a statement is still in flight (the request timed out) or inside a
@@ -21,7 +21,9 @@ use wasmtime::component::Resource;
 use super::bindings::spin::postgres::postgres::{
     Column, DbError, DbValue, Error as PgError, Host, HostConnection, ParameterValue, QueryError, RowSet,
 };
-use super::pg_types::{Cell, Param, data_type, encode_param};
+use super::outbound::OutboundPolicy;
+use super::pg_pools::PgPools;
+use super::pg_types::{Cell, Param, ParamError, data_type, encode_param, unreadable_column, validate_param};
 use super::state::HostState;
 
 /// The host side of a `connection` resource.
@@ -31,8 +33,10 @@ pub struct PgConnection {
 
 /// Per-instance postgres state.
 pub(crate) struct PgState {
-    pool: Option<deadpool_postgres::Pool>,
-    client: Option<Arc<deadpool_postgres::Object>>,
+    pools: Option<Arc<PgPools>>,
+    policy: Arc<OutboundPolicy>,
+    /// The client of each address opened so far.
+    clients: Vec<(String, Arc<deadpool_postgres::Object>)>,
     max_rows: usize,
     /// A statement was started and has not completed (still true if its future was dropped).
     busy: bool,
@@ -45,7 +49,7 @@ impl Drop for PgState {
         if !(self.busy || self.in_transaction) {
             return;
         }
-        if let Some(client) = self.client.take() {
+        for (_, client) in self.clients.drain(..) {
             // The resource table (dropped before this state) held the only other references.
             match Arc::try_unwrap(client) {
                 Ok(object) => {
@@ -81,8 +85,8 @@ fn tx_effect(statement: &str) -> TxEffect {
 }
 
 impl PgState {
-    pub(crate) fn new(pool: Option<deadpool_postgres::Pool>, max_rows: usize) -> Self {
-        Self { pool, client: None, max_rows, busy: false, in_transaction: false }
+    pub(crate) fn new(pools: Option<Arc<PgPools>>, policy: Arc<OutboundPolicy>, max_rows: usize) -> Self {
+        Self { pools, policy, clients: Vec::new(), max_rows, busy: false, in_transaction: false }
     }
 
     /// Runs one statement, tracking whether it completes and its transaction effect.
@@ -99,22 +103,22 @@ impl PgState {
         result
     }
 
-    async fn client(&mut self) -> Result<Arc<deadpool_postgres::Object>, PgError> {
-        if let Some(client) = &self.client
-            && !client.is_closed()
-        {
+    async fn client(&mut self, address: &str) -> Result<Arc<deadpool_postgres::Object>, PgError> {
+        self.clients.retain(|(_, c)| !c.is_closed());
+        if let Some((_, client)) = self.clients.iter().find(|(a, _)| a == address) {
             return Ok(Arc::clone(client));
         }
-        let pool = self
-            .pool
+        let pools = self
+            .pools
             .as_ref()
             .ok_or_else(|| PgError::ConnectionFailed("no database is configured for this component".to_owned()))?;
+        let pool = pools.pool(address, &self.policy.allowed).map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
         let client = pool.get().await.map_err(|e| {
             tracing::warn!(error = %error_chain(&e), "postgres pool: cannot get a connection");
             PgError::ConnectionFailed(error_chain(&e))
         })?;
         let client = Arc::new(client);
-        self.client = Some(Arc::clone(&client));
+        self.clients.push((address.to_owned(), Arc::clone(&client)));
         Ok(client)
     }
 }
@@ -179,26 +183,54 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> PgError {
     }
 }
 
-/// Prepares `statement` and encodes `params` against its parameter types.
+/// Which call a parameter belongs to: Spin reports an invalid value as `bad-parameter` from
+/// `query` but as `value-conversion-failed` from `execute`.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    Query,
+    Execute,
+}
+
+/// Prepares `statement` and encodes `params` against its parameter types, failing in the
+/// order and with the error kinds Spin's driver produces.
 async fn prepare(
     client: &deadpool_postgres::Object,
     statement: &str,
     params: Vec<ParameterValue>,
+    call: Call,
 ) -> Result<(tokio_postgres::Statement, Vec<Param>), PgError> {
+    for value in &params {
+        if let Err(e) = validate_param(value) {
+            return Err(match call {
+                Call::Query => PgError::BadParameter(e.to_string()),
+                Call::Execute => PgError::ValueConversionFailed(e.to_string()),
+            });
+        }
+    }
     let stmt = client.prepare_cached(statement).await.map_err(|e| pg_error(&e))?;
     let types = stmt.params();
     if types.len() != params.len() {
-        return Err(PgError::BadParameter(format!(
-            "statement has {} parameter(s) but {} value(s) were given",
+        return Err(PgError::QueryFailed(QueryError::Text(format!(
+            "expected {} parameters but got {}",
             types.len(),
             params.len()
-        )));
+        ))));
     }
     let params = params
         .into_iter()
         .zip(types)
         .enumerate()
-        .map(|(i, (value, ty))| encode_param(value, ty).map_err(|m| PgError::BadParameter(format!("${}: {m}", i + 1))))
+        .map(|(i, (value, ty))| {
+            encode_param(value, ty).map_err(|e| match e {
+                ParamError::WrongType { .. } => {
+                    PgError::QueryFailed(QueryError::Text(format!("error serializing parameter {i}: {e}")))
+                }
+                ParamError::Invalid(m) => match call {
+                    Call::Query => PgError::BadParameter(m),
+                    Call::Execute => PgError::ValueConversionFailed(m),
+                },
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((stmt, params))
 }
@@ -215,14 +247,18 @@ async fn run_query(
     params: Vec<ParameterValue>,
     max_rows: usize,
 ) -> Result<RowSet, PgError> {
-    let (stmt, params) = prepare(client, statement, params).await?;
+    let (stmt, params) = prepare(client, statement, params, Call::Query).await?;
     let columns: Vec<Column> =
         stmt.columns().iter().map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) }).collect();
+    let unreadable = stmt.columns().iter().find_map(|c| unreadable_column(c.type_()).map(|why| (c.name(), why)));
     let stream = client.query_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))?;
     let mut stream = std::pin::pin!(stream);
     let mut rows = Vec::new();
     while let Some(row) = stream.next().await {
         let row = row.map_err(|e| pg_error(&e))?;
+        if let Some((name, why)) = &unreadable {
+            return Err(PgError::QueryFailed(QueryError::Text(format!("error deserializing column {name:?}: {why}"))));
+        }
         if rows.len() >= max_rows {
             return Err(PgError::QueryFailed(QueryError::Text(format!(
                 "query returned more than the maximum of {max_rows} rows; add a LIMIT"
@@ -231,23 +267,24 @@ async fn run_query(
         let values = (0..row.len())
             .map(|i| {
                 row.try_get::<_, Cell>(i).map(|c| c.0).map_err(|e| {
-                    PgError::ValueConversionFailed(format!(
+                    PgError::QueryFailed(QueryError::Text(format!(
                         "column {:?}: {}",
                         columns.get(i).map_or("?", |c| c.name.as_str()),
                         error_chain(&e)
-                    ))
+                    )))
                 })
             })
             .collect::<Result<Vec<DbValue>, _>>()?;
         rows.push(values);
     }
+    // Spin describes the columns from the first row, so an empty result has none.
+    let columns = if rows.is_empty() { Vec::new() } else { columns };
     Ok(RowSet { columns, rows })
 }
 
 impl HostConnection for HostState {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-        tracing::trace!(%address, "spin:postgres open (address ignored; using the host's pool)");
-        let client = match self.pg.client().await {
+        let client = match self.pg.client(&address).await {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
@@ -274,7 +311,7 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<u64, PgError>> {
         let client = self.pg_client(&conn)?;
         let fut = async {
-            let (stmt, params) = prepare(&client, &statement, params).await?;
+            let (stmt, params) = prepare(&client, &statement, params, Call::Execute).await?;
             client.execute_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))
         };
         Ok(self.pg.run(&statement, fut).await)

@@ -17,7 +17,11 @@ pub struct User {
     pub created_at_ms: i64,
 }
 
-const COLUMNS: &str = "id, email, display_name, avatar_url, status_text, time_zone, created_at";
+const COLUMNS: &str = concat!(
+    "id, email, display_name, avatar_url, status_text, time_zone, ",
+    crate::ms!("created_at"),
+    " AS created_at_ms"
+);
 
 impl User {
     fn from_row(r: &Row) -> Result<Self, DbError> {
@@ -28,7 +32,7 @@ impl User {
             avatar_url: r.text("avatar_url")?,
             status_text: r.text("status_text")?,
             time_zone: r.text("time_zone")?,
-            created_at_ms: r.time_ms("created_at")?,
+            created_at_ms: r.int("created_at_ms")?,
         })
     }
 }

@@ -19,6 +19,9 @@ pub enum Target {
     /// The edge Worker and its Durable Objects under `wrangler dev` (local workerd), on a
     /// fresh database of the shared test cluster.
     Edge,
+    /// The API under `spin up` from the repository's spin.toml, with a `wasm-host` beside
+    /// it as the rooms and WebSocket service, on a fresh database of the shared test cluster.
+    Spin,
 }
 
 impl Target {
@@ -33,6 +36,7 @@ impl Target {
         match self {
             Target::Host => Host::start_wasm_host(opts).await,
             Target::Edge => Host::start_edge(opts).await,
+            Target::Spin => Host::start_spin(opts).await,
         }
     }
 
@@ -41,6 +45,7 @@ impl Target {
         match self {
             Target::Host => "wasm-host",
             Target::Edge => "wrangler dev",
+            Target::Spin => "spin up",
         }
     }
 }
@@ -96,6 +101,9 @@ pub struct Host {
     pub(super) watchdog: Option<ExitHook>,
     pub(super) log: PathBuf,
     pub(super) http: reqwest::Client,
+    /// Spin only: the `wasm-host` serving WebSockets and the rooms service (dropped after
+    /// Spin, which publishes to it).
+    pub(super) rooms: Option<Box<Host>>,
 }
 
 impl Host {
@@ -117,6 +125,7 @@ impl Host {
             child: None,
             watchdog: None,
             http,
+            rooms: None,
         }
     }
 
@@ -162,8 +171,12 @@ impl Host {
         format!("{}{path}", self.base)
     }
 
+    /// The WebSocket endpoint: on Spin, the rooms service's (Spin serves no WebSockets).
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/api/v1/ws", self.addr)
+        match &self.rooms {
+            Some(rooms) => rooms.ws_url(),
+            None => format!("ws://{}/api/v1/ws", self.addr),
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {

@@ -24,11 +24,13 @@ mod api;
 mod edge;
 mod host;
 mod reply;
+mod spin;
 mod wasm_host;
 mod ws;
 
 pub use host::{Host, HostOptions, Target};
 pub use reply::{EventsPage, Reply, Session, assert_contiguous};
+pub use spin::spin_available;
 pub use ws::{Incoming, Ws, WsAuth};
 
 /// How long a target may take to start (initdb, PostgreSQL, compiling the component, or
@@ -43,8 +45,8 @@ const LOG_LINES: usize = 400;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs each named scenario (`async fn name(host: &Host)`) against both targets, as
-/// `host::name` and `edge::name`. `name with f` starts both with the [`HostOptions`] the
+/// Runs each named scenario (`async fn name(host: &Host)`) against every target, as
+/// `host::name`, `edge::name` and `spin::name`. `name with f` starts both with the [`HostOptions`] the
 /// suite's `fn f() -> HostOptions` returns instead of the defaults.
 macro_rules! both_targets {
     (@options) => { $crate::common::HostOptions::default() };
@@ -66,6 +68,19 @@ macro_rules! both_targets {
                 async fn $name() {
                     let options = $crate::common::both_targets!(@options $($opts)?);
                     let host = $crate::common::Target::Edge.start_with(options).await;
+                    super::$name(&host).await;
+                }
+            )+
+        }
+        mod spin {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    if !$crate::common::spin_available(concat!(module_path!(), "::", stringify!($name))) {
+                        return;
+                    }
+                    let options = $crate::common::both_targets!(@options $($opts)?);
+                    let host = $crate::common::Target::Spin.start_with(options).await;
                     super::$name(&host).await;
                 }
             )+

@@ -1,0 +1,123 @@
+//! The API under a real Spin runtime (`spin up` on the repository's own spin.toml, set up by
+//! variables alone), with a `wasm-host` beside it as the rooms and WebSocket service, both on
+//! one fresh database of the shared test cluster: the deployment docs/spin.md describes.
+//!
+//! The Spin CLI is `OCOMMS_SPIN_BIN`, else `../shared/bin/spin` beside the repository, else
+//! `spin` on PATH. Without one, the Spin scenarios say so loudly and end early; CI sets
+//! `OCOMMS_REQUIRE_SPIN=1`, which makes a missing Spin a failure instead.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::edge::free_port;
+use super::{Host, HostOptions, START_TIMEOUT, Target, api_component, unique_temp_dir, workspace_root};
+
+/// Where the Spin CLI is, if anywhere.
+pub fn spin_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("OCOMMS_SPIN_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let shared = workspace_root().parent()?.join("shared").join("bin").join("spin");
+    if shared.is_file() {
+        return Some(shared);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("spin")).find(|p| p.is_file())
+}
+
+/// Whether the Spin scenarios can run; prints why not when they cannot, and panics instead
+/// when `OCOMMS_REQUIRE_SPIN` is set.
+pub fn spin_available(test: &str) -> bool {
+    if spin_binary().is_some() {
+        return true;
+    }
+    let msg = "no Spin CLI found (set OCOMMS_SPIN_BIN, or put `spin` on PATH)";
+    assert!(std::env::var_os("OCOMMS_REQUIRE_SPIN").is_none(), "{test}: {msg}, and OCOMMS_REQUIRE_SPIN is set");
+    eprintln!("\n!!! SKIPPED {test} on Spin: {msg} !!!\n");
+    false
+}
+
+impl Host {
+    /// `spin up` with the repository's spin.toml on a free port, and a `wasm-host` as its
+    /// rooms service; both on a fresh database.
+    pub(super) async fn start_spin(opts: HostOptions) -> Host {
+        let host_only = opts.host_only();
+        assert!(host_only.is_empty(), "the Spin target takes no wasm-host options, got {host_only:?}");
+        let spin = spin_binary().expect("a Spin CLI (check spin_available first)");
+        api_component();
+        let db = ocomms_testsupport::fresh_db().await.expect("a fresh test database");
+        // The rooms service: it generates the secrets Spin is then given.
+        let rooms = Host::start_wasm_host(HostOptions {
+            database_url: Some(db.url.clone()),
+            away_after_secs: opts.away_after_secs,
+            ..HostOptions::default()
+        })
+        .await;
+        let secret = |name: &str| {
+            let path = rooms.data_dir.join(name);
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())).trim().to_owned()
+        };
+        let (jwt_secret, rooms_secret) = (secret("jwt-secret"), secret("rooms-secret"));
+
+        let dir = unique_temp_dir();
+        let manifest = workspace_root().join("spin.toml");
+        let mut host = Host::unlaunched(Target::Spin, dir, manifest, opts);
+        host.data_dir = rooms.data_dir.clone();
+        let port = free_port();
+        let db_host = {
+            let url = reqwest::Url::parse(&db.url).expect("the test database URL parses");
+            format!("{}:{}", url.host_str().expect("a database host"), url.port().unwrap_or(5432))
+        };
+        let db_url = if db.url.contains('?') {
+            format!("{}&sslmode=disable", db.url)
+        } else {
+            format!("{}?sslmode=disable", db.url)
+        };
+        let mut cmd = tokio::process::Command::new(&spin);
+        cmd.arg("up")
+            .arg("--from")
+            .arg(&host.config)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--state-dir")
+            .arg(host.dir.join("spin-state"))
+            .arg("--log-dir")
+            .arg(host.dir.join("spin-logs"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(|n| n.starts_with("SPIN_")) {
+                cmd.env_remove(&name);
+            }
+        }
+        cmd.env("SPIN_VARIABLE_JWT_SECRET", &jwt_secret)
+            .env("SPIN_VARIABLE_ROOMS_SECRET", &rooms_secret)
+            .env("SPIN_VARIABLE_ROOMS_URL", &rooms.base)
+            .env("SPIN_VARIABLE_DB_URL", &db_url)
+            .env("SPIN_VARIABLE_DB_HOST", &db_host)
+            .env("SPIN_VARIABLE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("HOME", host.dir.join("home"));
+        host.spawn(cmd);
+        host.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        host.base = format!("http://127.0.0.1:{port}");
+        host.rooms = Some(Box::new(rooms));
+
+        // Spin has no health route of ours: any answer from the component means it serves.
+        let started = Instant::now();
+        loop {
+            let probe = host.http.get(host.url("/api/v1/me")).timeout(Duration::from_secs(5)).send().await;
+            if probe.is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED) {
+                break;
+            }
+            if let Some(status) = host.exited() {
+                panic!("spin up exited ({status}) before serving; its output:\n{}", host.log_text());
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "spin up did not serve within {START_TIMEOUT:?}; its output:\n{}",
+                host.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        host
+    }
+}
