@@ -24,26 +24,27 @@ pub struct Arrival<'a> {
     pub client: Option<SocketAddr>,
 }
 
-/// The headers, as Spin computes them (its base path is always `/`).
-pub fn for_request(a: &Arrival<'_>) -> Vec<(&'static str, String)> {
+/// The headers, as Spin computes them (its base path is always `/`): the wildcard's match
+/// (`spin-path-info`: "" for `/api`, "/" for `/api/`), the route as written, without its
+/// `/...`, and one `spin-path-match-<name>` per `:name` parameter.
+pub fn for_request(a: &Arrival<'_>) -> Vec<(String, String)> {
     let route = a.route.to_string();
-    let (component_route, path_info) = match a.route {
-        // The wildcard's base, and what follows it: "" for `/api`, "/" for `/api/`.
-        Route::Prefix(base) => (base.clone(), a.path.strip_prefix(base.as_str()).unwrap_or_default().to_owned()),
-        Route::Exact(_) | Route::Private => (route.clone(), String::new()),
-    };
+    let captures = a.route.captures(a.path).unwrap_or_default();
     let mut headers = vec![
-        ("spin-path-info", path_info),
-        ("spin-matched-route", route.clone()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-raw-component-route", route),
-        ("spin-component-route", component_route),
+        ("spin-path-info".to_owned(), captures.path_info),
+        ("spin-matched-route".to_owned(), route.clone()),
+        ("spin-base-path".to_owned(), "/".to_owned()),
+        ("spin-raw-component-route".to_owned(), route),
+        ("spin-component-route".to_owned(), a.route.without_wildcard()),
     ];
+    for (name, value) in captures.params {
+        headers.push((format!("spin-path-match-{name}"), value));
+    }
     if let Some(host) = a.host {
-        headers.push(("spin-full-url", format!("http://{host}{}", a.path_and_query)));
+        headers.push(("spin-full-url".to_owned(), format!("http://{host}{}", a.path_and_query)));
     }
     if let Some(client) = a.client {
-        headers.push(("spin-client-addr", client.to_string()));
+        headers.push(("spin-client-addr".to_owned(), client.to_string()));
     }
     headers
 }
@@ -55,9 +56,10 @@ pub fn apply(headers: &mut HeaderMap, a: &Arrival<'_>) {
         headers.remove(name);
     }
     for (name, value) in for_request(a) {
-        // Values come from a path, a Host header or an address: all valid header text.
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), value);
+        // Names are ours (parameter names are checked when the manifest is read); values come
+        // from a path, a Host header or an address: all valid header text.
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            headers.insert(name, value);
         }
     }
 }
@@ -70,7 +72,7 @@ mod tests {
         Arrival { route, path, path_and_query, host: Some("127.0.0.1:3000"), client: "127.0.0.1:54321".parse().ok() }
     }
 
-    fn get<'a>(h: &'a [(&'static str, String)], name: &str) -> &'a str {
+    fn get<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
         h.iter().find(|(n, _)| *n == name).map_or("<absent>", |(_, v)| v.as_str())
     }
 
@@ -100,6 +102,16 @@ mod tests {
         assert_eq!(get(&h, "spin-component-route"), "/health");
         assert_eq!(get(&h, "spin-full-url"), "<absent>", "no Host header, no URL");
         assert_eq!(get(&h, "spin-client-addr"), "<absent>");
+    }
+
+    #[test]
+    fn parameters_are_path_matches() {
+        let route = Route::parse("/users/:id/files/...").unwrap();
+        let h = for_request(&arrival(&route, "/users/42/files/a/b", "/users/42/files/a/b"));
+        assert_eq!(get(&h, "spin-path-match-id"), "42");
+        assert_eq!(get(&h, "spin-path-info"), "/a/b");
+        assert_eq!(get(&h, "spin-component-route"), "/users/:id/files");
+        assert_eq!(get(&h, "spin-matched-route"), "/users/:id/files/...");
     }
 
     #[test]

@@ -22,10 +22,11 @@ pub fn build(opts: &Options, what: &str) -> Result<()> {
             host(opts.release)
         }
         "component" => component(opts),
+        "fixtures" => components_with_fixtures(opts),
         "edge" => edge(opts),
         "host" => host(opts.release),
         "web" => web(),
-        other => bail!("unknown build target {other:?}: use all, component, edge, host or web"),
+        other => bail!("unknown build target {other:?}: use all, component, fixtures, edge, host or web"),
     }
 }
 
@@ -61,10 +62,14 @@ const COMPONENT: (&str, &str, &str) = ("ocomms-component", "ocomms_component.was
 const LOOPER: (&str, &str, &str) =
     ("ocomms-fixture-looper", "ocomms_fixture_looper.wasm", "target/components/looper.wasm");
 
+/// Test-only: a component that makes one spin:postgres call and reports what came back.
+const PGPROBE: (&str, &str, &str) =
+    ("ocomms-fixture-pgprobe", "ocomms_fixture_pgprobe.wasm", "target/components/pgprobe.wasm");
+
 /// The functions component and, for the tests, the fixture components, built together.
 pub fn components_with_fixtures(opts: &Options) -> Result<()> {
     step("build functions component and test fixtures (wasm32-wasip2)", || {
-        wasm(opts, COMPONENT_TARGET, &[COMPONENT, LOOPER])
+        wasm(opts, COMPONENT_TARGET, &[COMPONENT, LOOPER, PGPROBE])
     })
 }
 

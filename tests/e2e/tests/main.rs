@@ -19,6 +19,7 @@ mod deadline;
 mod faults;
 mod messages;
 mod openapi;
+mod pg_contract;
 mod realtime;
 mod scenarios;
 mod sessions;

@@ -96,7 +96,7 @@ pub use hosts::{
     AllowedHost, AllowedHostEntry, AllowedHosts, HostError, HostPattern, InvalidEntry, PortSpec, well_known_port,
 };
 pub use ids::IdError;
-pub use routes::{Route, RouteError, route};
+pub use routes::{Captures, Route, RouteError, RouteSegment, route};
 pub use template::{Template, TemplateError, TemplatePart};
 
 /// A parsed and validated manifest.

@@ -13,9 +13,29 @@ pub enum Route {
     /// A wildcard route `/api/...`, stored without the `/...`: `"/api"`. `/...` is `Prefix("")`
     /// and matches every path.
     Prefix(String),
+    /// A route with `:name` parameters, each matching one path segment, e.g.
+    /// `/users/:id/...`; `raw` is the route as written.
+    Pattern { raw: String, segments: Vec<RouteSegment>, wildcard: bool },
     /// `route = { private = true }`: reachable only by component-to-component calls, never
     /// from the network.
     Private,
+}
+
+/// One segment of a [`Route::Pattern`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RouteSegment {
+    Exact(String),
+    /// `:name`: any one non-empty segment, captured as `spin-path-match-<name>`.
+    Param(String),
+}
+
+/// What a route captured from a path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captures {
+    /// `:name` parameters and their values, in route order.
+    pub params: Vec<(String, String)>,
+    /// What a trailing `/...` matched: `""` for `/api`, `/` for `/api/`, `/x/y` for `/api/x/y`.
+    pub path_info: String,
 }
 
 /// Why a route string is refused. Each message quotes the route.
@@ -27,10 +47,7 @@ pub enum RouteError {
     NotAPath(String),
     #[error("route {0:?}: `...` is only allowed as a final `/...` segment")]
     InnerWildcard(String),
-    #[error(
-        "route {0:?}: route parameters are not supported by wasm-host; use a `/prefix/...` \
-         wildcard and read the path in the component"
-    )]
+    #[error("route {0:?}: a parameter is `:name` with letters, digits, `_` or `-`, each name used once")]
     Parameter(String),
     #[error("route {0:?} contains an empty path segment")]
     EmptySegment(String),
@@ -50,12 +67,19 @@ impl Route {
             None => (route, false),
         };
         let segments: Vec<&str> = base.split('/').skip(1).collect();
+        let mut params: Vec<&str> = Vec::new();
         for (i, segment) in segments.iter().enumerate() {
             if segment.contains("...") {
                 return Err(RouteError::InnerWildcard(route.to_owned()));
             }
-            if segment.starts_with(':') {
-                return Err(RouteError::Parameter(route.to_owned()));
+            if let Some(name) = segment.strip_prefix(':') {
+                let valid = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && !params.iter().any(|p| p.eq_ignore_ascii_case(name));
+                if !valid {
+                    return Err(RouteError::Parameter(route.to_owned()));
+                }
+                params.push(name);
             }
             // Only an exact route may end in `/` (`/health/`, `/`).
             let trailing_slash = i + 1 == segments.len() && !wildcard;
@@ -63,7 +87,18 @@ impl Route {
                 return Err(RouteError::EmptySegment(route.to_owned()));
             }
         }
-        Ok(if wildcard {
+        Ok(if !params.is_empty() {
+            let segments = base
+                .trim_end_matches('/')
+                .split('/')
+                .skip(1)
+                .map(|s| match s.strip_prefix(':') {
+                    Some(name) => RouteSegment::Param(name.to_ascii_lowercase()),
+                    None => RouteSegment::Exact(s.to_owned()),
+                })
+                .collect();
+            Route::Pattern { raw: route.to_owned(), segments, wildcard }
+        } else if wildcard {
             Route::Prefix(base.to_string())
         } else if base.len() > 1 {
             Route::Exact(base.trim_end_matches('/').to_string())
@@ -73,16 +108,74 @@ impl Route {
     }
 
     /// Whether a request path is served by this route. `Exact("/a")` matches `/a` and `/a/`;
-    /// `Prefix("/api")` matches `/api`, `/api/` and `/api/x/y` but not `/apix`; `Private` never
-    /// matches.
+    /// `Prefix("/api")` matches `/api`, `/api/` and `/api/x/y` but not `/apix`; a pattern's
+    /// `:name` matches one non-empty segment; `Private` never matches.
     pub fn matches(&self, path: &str) -> bool {
+        self.captures(path).is_some()
+    }
+
+    /// What this route captures from `path`, if it matches.
+    pub fn captures(&self, path: &str) -> Option<Captures> {
         match self {
-            Route::Exact(exact) => path == exact || (exact != "/" && path.strip_suffix('/') == Some(exact.as_str())),
+            Route::Exact(exact) => (path == exact || (exact != "/" && path.strip_suffix('/') == Some(exact.as_str())))
+                .then(Captures::default),
             Route::Prefix(prefix) => match path.strip_prefix(prefix.as_str()) {
-                Some(rest) => rest.is_empty() || rest.starts_with('/'),
-                None => false,
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                    Some(Captures { params: Vec::new(), path_info: rest.to_owned() })
+                }
+                _ => None,
             },
-            Route::Private => false,
+            Route::Pattern { segments, wildcard, .. } => {
+                let mut rest = path;
+                let mut params = Vec::new();
+                for segment in segments {
+                    let after = rest.strip_prefix('/')?;
+                    let (head, tail) = after.find('/').map_or((after, ""), |i| after.split_at(i));
+                    match segment {
+                        RouteSegment::Exact(s) if s == head => {}
+                        RouteSegment::Param(name) if !head.is_empty() => params.push((name.clone(), head.to_owned())),
+                        _ => return None,
+                    }
+                    rest = tail;
+                }
+                match (wildcard, rest) {
+                    (true, _) => Some(Captures { params, path_info: rest.to_owned() }),
+                    (false, "" | "/") => Some(Captures { params, path_info: String::new() }),
+                    (false, _) => None,
+                }
+            }
+            Route::Private => None,
+        }
+    }
+
+    /// How specific the route is, Spin's way (routefinder's): compared segment by segment,
+    /// an exact segment beats a parameter, which beats a trailing wildcard; a route that ends
+    /// beats one that goes on with a wildcard.
+    fn rank(&self) -> Vec<u8> {
+        const END: u8 = 4;
+        const EXACT: u8 = 3;
+        const PARAM: u8 = 2;
+        const WILDCARD: u8 = 1;
+        let exact = |path: &str| path.split('/').skip(1).filter(|s| !s.is_empty()).map(|_| EXACT).collect::<Vec<u8>>();
+        let mut key = match self {
+            Route::Exact(path) | Route::Prefix(path) => exact(path),
+            Route::Pattern { segments, .. } => {
+                segments.iter().map(|s| if matches!(s, RouteSegment::Exact(_)) { EXACT } else { PARAM }).collect()
+            }
+            Route::Private => Vec::new(),
+        };
+        let wildcard = matches!(self, Route::Prefix(_) | Route::Pattern { wildcard: true, .. });
+        key.push(if wildcard { WILDCARD } else { END });
+        key
+    }
+
+    /// The route without its trailing `/...` (Spin's `spin-component-route`).
+    pub fn without_wildcard(&self) -> String {
+        let text = self.to_string();
+        match text.strip_suffix("/...") {
+            Some("") => String::new(),
+            Some(base) => base.to_owned(),
+            None => text,
         }
     }
 
@@ -96,26 +189,25 @@ impl fmt::Display for Route {
         match self {
             Route::Exact(path) => f.write_str(path),
             Route::Prefix(prefix) => write!(f, "{prefix}/..."),
+            Route::Pattern { raw, .. } => f.write_str(raw),
             Route::Private => f.write_str("{ private = true }"),
         }
     }
 }
 
-/// Picks the trigger serving `path`: an exact route beats any wildcard, and among wildcards the
-/// longest prefix wins. Private routes never match. (Duplicate routes are rejected when the
-/// manifest is parsed; should `triggers` hold some anyway, the first one wins.)
+/// Picks the trigger serving `path` as Spin does: the most specific matching route
+/// ([`Route::rank`]): an exact route beats any wildcard, an exact segment beats a parameter,
+/// and among wildcards the longest prefix wins. Private routes never match. (Duplicate routes
+/// are rejected when the manifest is parsed; should `triggers` hold some anyway, the first
+/// one wins.)
 pub fn route<'a>(triggers: &'a [HttpTrigger], path: &str) -> Option<&'a HttpTrigger> {
-    let mut best: Option<(usize, &HttpTrigger)> = None;
+    let mut best: Option<(Vec<u8>, &HttpTrigger)> = None;
     for trigger in triggers {
-        if !trigger.route.matches(path) {
+        if trigger.route.is_private() || !trigger.route.matches(path) {
             continue;
         }
-        let rank = match &trigger.route {
-            Route::Exact(_) => usize::MAX,
-            Route::Prefix(prefix) => prefix.len(),
-            Route::Private => continue,
-        };
-        if best.is_none_or(|(best_rank, _)| rank > best_rank) {
+        let rank = trigger.route.rank();
+        if best.as_ref().is_none_or(|(best_rank, _)| rank > *best_rank) {
             best = Some((rank, trigger));
         }
     }
@@ -141,21 +233,75 @@ mod tests {
         assert_eq!(Route::parse("/"), Ok(Route::Exact("/".into())));
         assert_eq!(Route::parse("/health"), Ok(Route::Exact("/health".into())));
         assert_eq!(Route::parse("/health/"), Ok(Route::Exact("/health".into())));
-        for bad in
-            ["", "api", "api/...", "/api...", "/a/.../b", "//x", "/a//b", "/api//...", "/a b", "/a?b", "/users/:id"]
-        {
+        for bad in [
+            "",
+            "api",
+            "api/...",
+            "/api...",
+            "/a/.../b",
+            "//x",
+            "/a//b",
+            "/api//...",
+            "/a b",
+            "/a?b",
+            "/users/:",
+            "/a/:id/:id",
+            "/a/:x.y",
+        ] {
             assert!(Route::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(Route::parse("api/..."), Err(RouteError::NoLeadingSlash("api/...".into())));
         assert_eq!(Route::parse("/a?b"), Err(RouteError::NotAPath("/a?b".into())));
         assert_eq!(Route::parse("/a/.../b"), Err(RouteError::InnerWildcard("/a/.../b".into())));
-        assert_eq!(Route::parse("/users/:id"), Err(RouteError::Parameter("/users/:id".into())));
+        assert_eq!(Route::parse("/users/:"), Err(RouteError::Parameter("/users/:".into())));
         assert_eq!(Route::parse("/a//b"), Err(RouteError::EmptySegment("/a//b".into())));
     }
 
     #[test]
+    fn parameters_capture_one_segment_each() {
+        let r = Route::parse("/users/:id/files/:Name/...").expect("valid");
+        assert_eq!(
+            r.captures("/users/42/files/a.txt/raw/1"),
+            Some(Captures {
+                params: vec![("id".into(), "42".into()), ("name".into(), "a.txt".into())],
+                path_info: "/raw/1".into()
+            })
+        );
+        assert_eq!(r.captures("/users/42/files/a.txt").map(|c| c.path_info), Some(String::new()));
+        assert!(!r.matches("/users//files/a"));
+        assert!(!r.matches("/users/42/file/a"));
+        let exact = Route::parse("/users/:id").expect("valid");
+        assert!(exact.matches("/users/7"));
+        assert!(exact.matches("/users/7/"));
+        assert!(!exact.matches("/users/7/x"));
+        assert!(!exact.matches("/users"));
+        assert_eq!(exact.without_wildcard(), "/users/:id");
+        assert_eq!(r.without_wildcard(), "/users/:id/files/:Name");
+    }
+
+    #[test]
+    fn specificity_is_spins() {
+        // routefinder's own example, as Spin routes.
+        let triggers = vec![
+            trigger("/...", "1"),
+            trigger("/hello", "2"),
+            trigger("/:greeting", "3"),
+            trigger("/hey/:world", "4"),
+            trigger("/hey/earth", "5"),
+            trigger("/:greeting/:world/...", "6"),
+        ];
+        let pick = |path| route(&triggers, path).map(|t| t.component.as_str());
+        assert_eq!(pick("/hey/earth"), Some("5"));
+        assert_eq!(pick("/hey/mars"), Some("4"));
+        assert_eq!(pick("/hello"), Some("2"));
+        assert_eq!(pick("/hi"), Some("3"));
+        assert_eq!(pick("/yo/planet/check/this/out"), Some("6"));
+        assert_eq!(pick("/"), Some("1"));
+    }
+
+    #[test]
     fn display_round_trips() {
-        for r in ["/...", "/api/...", "/health", "/"] {
+        for r in ["/...", "/api/...", "/health", "/", "/users/:id/..."] {
             assert_eq!(Route::parse(r).expect("valid").to_string(), r);
         }
     }

@@ -263,10 +263,13 @@ fn typed_errors_are_the_source() {
     assert!(matches!(id, Some(Cause::Id(IdError::WrongDelimiter { expected: '-', found: '_' }))), "{e:?}");
 
     // A route error says it all; the error itself only locates it.
-    let e = parse_err(&BASE.replace("route = \"/api/...\"", "route = \"/users/:id\""));
+    let e = parse_err(&BASE.replace("route = \"/api/...\"", "route = \"/users/:id/:id\""));
     assert_eq!(e.reason, "");
     assert_eq!(e.to_string(), "line 12, column 1: trigger.http[0].route");
-    assert!(matches!(e.source.as_deref(), Some(Cause::Route(RouteError::Parameter(r))) if r == "/users/:id"), "{e:?}");
+    assert!(
+        matches!(e.source.as_deref(), Some(Cause::Route(RouteError::Parameter(r))) if r == "/users/:id/:id"),
+        "{e:?}"
+    );
 
     // A template error keeps the id error behind it: three levels.
     let e = parse_err(&BASE.replace("rooms = \"{{rooms_url}}\"", "rooms = \"{{ Rooms }}\""));

@@ -44,7 +44,7 @@ impl Host {
     pub(super) async fn start_spin(opts: HostOptions) -> Host {
         let host_only = opts.host_only();
         assert!(host_only.is_empty(), "the Spin target takes no wasm-host options, got {host_only:?}");
-        let spin = spin_binary().expect("a Spin CLI (check spin_available first)");
+        assert!(spin_binary().is_some(), "a Spin CLI (check spin_available first)");
         api_component();
         let db = ocomms_testsupport::fresh_db().await.expect("a fresh test database");
         // The rooms service: it generates the secrets Spin is then given.
@@ -60,64 +60,84 @@ impl Host {
         };
         let (jwt_secret, rooms_secret) = (secret("jwt-secret"), secret("rooms-secret"));
 
-        let dir = unique_temp_dir();
-        let manifest = workspace_root().join("spin.toml");
-        let mut host = Host::unlaunched(Target::Spin, dir, manifest, opts);
-        host.data_dir = rooms.data_dir.clone();
-        let port = free_port();
-        let db_host = {
-            let url = reqwest::Url::parse(&db.url).expect("the test database URL parses");
-            format!("{}:{}", url.host_str().expect("a database host"), url.port().unwrap_or(5432))
-        };
         let db_url = if db.url.contains('?') {
             format!("{}&sslmode=disable", db.url)
         } else {
             format!("{}?sslmode=disable", db.url)
         };
+        let vars = [
+            ("JWT_SECRET", jwt_secret),
+            ("ROOMS_SECRET", rooms_secret),
+            ("ROOMS_URL", rooms.base.clone()),
+            ("DB_URL", db_url),
+            ("DB_HOST", db_host_of(&db.url)),
+        ];
+        let mut host = Host::unlaunched(Target::Spin, unique_temp_dir(), workspace_root().join("spin.toml"), opts);
+        host.data_dir = rooms.data_dir.clone();
+        host.launch_spin(&vars).await;
+        host.rooms = Some(Box::new(rooms));
+        host
+    }
+
+    /// `spin up` on `manifest_toml` (written to the handle's directory; sources must be
+    /// absolute) with the given `SPIN_VARIABLE_<NAME>` values, on a free port.
+    pub async fn spin_app(manifest_toml: &str, vars: &[(&str, String)]) -> Host {
+        let dir = unique_temp_dir();
+        let config = dir.join("spin.toml");
+        std::fs::write(&config, manifest_toml).expect("write the Spin manifest");
+        let mut host = Host::unlaunched(Target::Spin, dir, config, HostOptions::default());
+        host.launch_spin(vars).await;
+        host
+    }
+
+    async fn launch_spin(&mut self, vars: &[(&str, String)]) {
+        let spin = spin_binary().expect("a Spin CLI (check spin_available first)");
+        let port = free_port();
         let mut cmd = tokio::process::Command::new(&spin);
         cmd.arg("up")
             .arg("--from")
-            .arg(&host.config)
+            .arg(&self.config)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--state-dir")
-            .arg(host.dir.join("spin-state"))
+            .arg(self.dir.join("spin-state"))
             .arg("--log-dir")
-            .arg(host.dir.join("spin-logs"));
+            .arg(self.dir.join("spin-logs"));
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_")) {
                 cmd.env_remove(&name);
             }
         }
-        cmd.env("SPIN_VARIABLE_JWT_SECRET", &jwt_secret)
-            .env("SPIN_VARIABLE_ROOMS_SECRET", &rooms_secret)
-            .env("SPIN_VARIABLE_ROOMS_URL", &rooms.base)
-            .env("SPIN_VARIABLE_DB_URL", &db_url)
-            .env("SPIN_VARIABLE_DB_HOST", &db_host)
-            .env("SPIN_VARIABLE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-            .env("HOME", host.dir.join("home"));
-        host.spawn(cmd);
-        host.addr = SocketAddr::from(([127, 0, 0, 1], port));
-        host.base = format!("http://127.0.0.1:{port}");
-        host.rooms = Some(Box::new(rooms));
+        for (name, value) in vars {
+            cmd.env(format!("SPIN_VARIABLE_{name}"), value);
+        }
+        cmd.env("SPIN_VARIABLE_PUBLIC_URL", format!("http://127.0.0.1:{port}")).env("HOME", self.dir.join("home"));
+        self.spawn(cmd);
+        self.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        self.base = format!("http://127.0.0.1:{port}");
 
-        // Spin has no health route of ours: any answer from the component means it serves.
+        // Spin listens once its components are ready: any HTTP answer means it serves.
         let started = Instant::now();
         loop {
-            let probe = host.http.get(host.url("/api/v1/me")).timeout(Duration::from_secs(5)).send().await;
-            if probe.is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED) {
-                break;
+            let probe = self.http.get(self.url("/")).timeout(Duration::from_secs(5)).send().await;
+            if probe.is_ok() {
+                return;
             }
-            if let Some(status) = host.exited() {
-                panic!("spin up exited ({status}) before serving; its output:\n{}", host.log_text());
+            if let Some(status) = self.exited() {
+                panic!("spin up exited ({status}) before serving; its output:\n{}", self.log_text());
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,
                 "spin up did not serve within {START_TIMEOUT:?}; its output:\n{}",
-                host.log_text()
+                self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        host
     }
+}
+
+/// `host:port` of a database URL, as `allowed_outbound_hosts` takes it (`db_host`).
+pub fn db_host_of(url: &str) -> String {
+    let url = reqwest::Url::parse(url).expect("the database URL parses");
+    format!("{}:{}", url.host_str().expect("a database host"), url.port().unwrap_or(5432))
 }
