@@ -175,9 +175,10 @@ fn web_unit_tests() -> Result<Counts> {
     print!("{raw}");
     // Some CI environments force colour whatever the flags say; count on plain text.
     let text = strip_ansi(&raw);
-    let mut counts = Counts::default();
-    counts.failures = text.lines().filter_map(vitest_failure).map(|name| format!("vitest: {name}")).collect();
-    counts.failures.dedup();
+    let mut failures: Vec<String> =
+        text.lines().filter_map(vitest_failure).map(|name| format!("vitest: {name}")).collect();
+    failures.dedup();
+    let mut counts = Counts { failures, ..Counts::default() };
     if let Some(line) = text.lines().map(str::trim).find(|l| l.starts_with("Tests ")) {
         for part in line.trim_start_matches("Tests").split('|') {
             let mut words = part.split_whitespace();
