@@ -7,7 +7,7 @@ use crate::Api;
 use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env, RoomPublisher, Sql};
-use crate::routes::{auth, channels, dms, invites, members, messages, reactions, reads, users, workspaces};
+use crate::routes::{auth, channels, dms, invites, members, messages, reactions, reads, search, users, workspaces};
 
 pub const PREFIX: &str = "/api/v1/";
 
@@ -58,6 +58,7 @@ async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Reque
         (Post, ["workspaces", ws, "members", u, "reactivate"]) => {
             members::set_deactivated(api, req, id(ws)?, id(u)?, false).await
         }
+        (Get, ["workspaces", ws, "search"]) => search::search(api, req, id(ws)?).await,
         (Get, ["workspaces", ws, "channels"]) => channels::list(api, req, id(ws)?).await,
         (Post, ["workspaces", ws, "channels"]) => channels::create(api, req, id(ws)?).await,
         (Get, ["channels", ch]) => channels::get(api, req, id(ch)?).await,
@@ -118,6 +119,7 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/workspaces/{ws}/members/{u}"),
         (Post, "/workspaces/{ws}/members/{u}/deactivate"),
         (Post, "/workspaces/{ws}/members/{u}/reactivate"),
+        (Get, "/workspaces/{ws}/search"),
         (Get, "/workspaces/{ws}/channels"),
         (Post, "/workspaces/{ws}/channels"),
         (Get, "/channels/{ch}"),

@@ -7,6 +7,7 @@
 //! - [`policy`]: who may do what; pure functions of roles and memberships.
 //! - [`event`]: channel events and the WebSocket frames that carry them.
 //! - [`mentions`], [`emoji`]: what a message's markdown mentions; which reactions are valid.
+//! - [`search`]: message search queries (Slack's syntax) parsed for every search backend.
 //!
 //! Nothing here performs I/O, reads a clock or draws randomness, so it builds for native,
 //! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
@@ -18,6 +19,7 @@ pub mod event;
 pub mod ids;
 pub mod mentions;
 pub mod policy;
+pub mod search;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};

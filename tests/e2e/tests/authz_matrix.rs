@@ -261,6 +261,14 @@ async fn every_endpoint_against_every_caller(host: &Host) {
     let ws = &f.ws;
     let owner = &f.owner;
     let mut n = 0u32;
+    // One word in every channel, for the search rows: each caller must find it in exactly
+    // the channels they can read.
+    for c in &channels {
+        let r = host
+            .post(&format!("/api/v1/channels/{}/messages", c.id), Some(&owner.access), json!({ "text": "zebrafind" }))
+            .await;
+        r.expect_status(201, "the owner posts the search word");
+    }
 
     for a in &f.actors {
         let t = a.token();
@@ -372,6 +380,27 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         m.check("DELETE /workspaces/{ws}/invites/{code}", a, ws_admin(a, 204), &r);
         let r = call(host, Method::GET, &format!("/api/v1/invites/{code}"), t, None).await;
         m.check("GET /invites/{code}", a, anon_or(a, || 200), &r);
+
+        // ----- search ---------------------------------------------------------------
+        let r = call(host, Method::GET, &format!("/api/v1/workspaces/{ws}/search?q=zebrafind"), t, None).await;
+        m.check("GET /workspaces/{ws}/search", a, ws_member(a, 200), &r);
+        if r.status == 200 {
+            let mut found: Vec<String> = r.body["hits"]
+                .as_array()
+                .map(|hits| hits.iter().filter_map(|h| h["channel_id"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            found.sort();
+            let mut readable: Vec<String> =
+                channels.iter().filter(|c| read(a, **c, 200) == 200).map(|c| c.id.to_string()).collect();
+            readable.sort();
+            let row = format!("{:<44} {:<12} hits in readable channels only", "GET /workspaces/{ws}/search", a.name);
+            if found == readable {
+                m.rows.push(row);
+            } else {
+                m.rows.push(format!("{row} ✗"));
+                m.failures.push(format!("search as {}: hits in {found:?}, readable {readable:?}", a.name));
+            }
+        }
 
         // ----- profiles -------------------------------------------------------------
         m.check("GET /me", a, anon_or(a, || 200), &call(host, Method::GET, "/api/v1/me", t, None).await);

@@ -22,6 +22,7 @@ mod openapi;
 mod pg_contract;
 mod realtime;
 mod scenarios;
+mod search;
 mod sessions;
 mod spin_contract;
 mod workspace_admin;

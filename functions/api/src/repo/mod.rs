@@ -9,6 +9,7 @@ pub mod members;
 pub mod messages;
 pub mod reactions;
 pub mod reads;
+pub mod search;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

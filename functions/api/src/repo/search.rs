@@ -1,0 +1,221 @@
+//! Message search on PostgreSQL (the embedded default backend): one statement in which the
+//! caller's readable channels are part of the query, never a filter applied afterwards.
+//!
+//! Words, phrases and prefixes go through the generated `search_tsv` (`simple` config:
+//! whole words, any language) and rank with `ts_rank`; words in scripts written without
+//! spaces (CJK, Thai...) match as substrings through the trigram index on `lower(text)`.
+
+use ocomms_core::ids::{ChannelId, MessageId, UserId, WorkspaceId};
+use ocomms_core::search::{Query, Term, is_unspaced_script};
+use serde::Serialize;
+
+use crate::ports::{DbError, Row, Sql, Value};
+
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Best match first (newest first among equals).
+    Relevance,
+    /// Newest first.
+    Newest,
+}
+
+/// One message that matched, before its snippet is made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub message_id: MessageId,
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub channel_kind: String,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub seq: i64,
+    pub thread_root_id: Option<MessageId>,
+    pub created_at_ms: i64,
+    #[serde(skip)]
+    pub text: String,
+}
+
+impl Hit {
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        Ok(Self {
+            message_id: MessageId(r.uuid("id")?),
+            channel_id: ChannelId(r.uuid("channel_id")?),
+            channel_name: r.text("channel_name")?,
+            channel_kind: r.text("channel_kind")?,
+            author_id: UserId(r.uuid("author_id")?),
+            author_name: r.text("author_name")?,
+            seq: r.int("seq")?,
+            thread_root_id: r.opt_uuid("thread_root_id")?.map(MessageId),
+            created_at_ms: r.int("created_at_ms")?,
+            text: r.text("text")?,
+        })
+    }
+}
+
+/// Statement parameters, numbered as they are added.
+struct Params(Vec<Value>);
+
+impl Params {
+    fn add(&mut self, v: Value) -> String {
+        self.0.push(v);
+        format!("${}", self.0.len())
+    }
+}
+
+/// `%text%` for LIKE, with LIKE's wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The condition one term puts on `m`, and its tsquery when it has one (for ranking).
+fn term_sql(term: &Term, p: &mut Params) -> (String, Option<String>) {
+    let unspaced = |w: &str| is_unspaced_script(w);
+    match term {
+        Term::Word(w) | Term::Prefix(w) if unspaced(w) => {
+            (format!("lower(m.text) LIKE {}", p.add(Value::Text(contains_pattern(w)))), None)
+        }
+        Term::Word(w) => {
+            let q = format!("plainto_tsquery('simple', {})", p.add(Value::Text(w.clone())));
+            (format!("m.search_tsv @@ {q}"), Some(q))
+        }
+        Term::Prefix(w) => {
+            let q = format!("to_tsquery('simple', {} || ':*')", p.add(Value::Text(w.clone())));
+            (format!("m.search_tsv @@ {q}"), Some(q))
+        }
+        Term::Phrase(words) if words.iter().any(|w| unspaced(w)) => {
+            // No word boundaries to keep the order by: every word must occur.
+            let all: Vec<String> = words
+                .iter()
+                .map(|w| format!("lower(m.text) LIKE {}", p.add(Value::Text(contains_pattern(w)))))
+                .collect();
+            (format!("({})", all.join(" AND ")), None)
+        }
+        Term::Phrase(words) => {
+            let q = format!("phraseto_tsquery('simple', {})", p.add(Value::Text(words.join(" "))));
+            (format!("m.search_tsv @@ {q}"), Some(q))
+        }
+    }
+}
+
+/// The hits of page `offset..offset + limit`, and whether more follow.
+pub async fn search(
+    db: &impl Sql,
+    ws: WorkspaceId,
+    caller: UserId,
+    q: &Query,
+    sort: Sort,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<Hit>, bool), DbError> {
+    let mut p = Params(vec![Value::Uuid(ws.0), Value::Uuid(caller.0)]);
+    let mut conditions = vec!["m.deleted_at IS NULL".to_owned()];
+    let mut ranked = Vec::new();
+    for term in &q.terms {
+        let (cond, tsq) = term_sql(term, &mut p);
+        conditions.push(cond);
+        ranked.extend(tsq);
+    }
+    for term in &q.excluded {
+        let (cond, _) = term_sql(term, &mut p);
+        conditions.push(format!("NOT ({cond})"));
+    }
+    if !q.from.is_empty() {
+        let any: Vec<String> = q
+            .from
+            .iter()
+            .map(|handle| match handle.as_str() {
+                "me" => "m.author_id = $2".to_owned(),
+                _ => {
+                    let h = p.add(Value::Text(handle.clone()));
+                    format!(
+                        "EXISTS (SELECT 1 FROM users fu WHERE fu.id = m.author_id
+                                 AND (lower(replace(fu.display_name, ' ', '')) = {h}
+                                      OR lower(split_part(fu.email, '@', 1)) = {h}))"
+                    )
+                }
+            })
+            .collect();
+        conditions.push(format!("({})", any.join(" OR ")));
+    }
+    if !q.in_channels.is_empty() {
+        let any: Vec<String> =
+            q.in_channels.iter().map(|c| format!("lower(r.name) = {}", p.add(Value::Text(c.clone())))).collect();
+        conditions.push(format!("({})", any.join(" OR ")));
+    }
+    if q.has_link {
+        conditions.push("m.text ~* 'https?://'".to_owned());
+    }
+    if q.has_pin {
+        conditions.push("EXISTS (SELECT 1 FROM pins pn WHERE pn.message_id = m.id)".to_owned());
+    }
+    if q.is_thread {
+        conditions.push("(m.thread_root_id IS NOT NULL OR m.reply_count > 0)".to_owned());
+    }
+    if let Some(after) = q.after_ms {
+        conditions.push(format!("m.created_at >= to_timestamp({}::int8 / 1000.0)", p.add(Value::Int(after))));
+    }
+    if let Some(before) = q.before_ms {
+        conditions.push(format!("m.created_at < to_timestamp({}::int8 / 1000.0)", p.add(Value::Int(before))));
+    }
+    let rank = if ranked.is_empty() {
+        "0::float8".to_owned()
+    } else {
+        format!("ts_rank(m.search_tsv, {})::float8", ranked.join(" && "))
+    };
+    let order = match sort {
+        Sort::Relevance => "rank DESC, m.created_at DESC, m.id DESC",
+        Sort::Newest => "m.created_at DESC, m.id DESC",
+    };
+    let limit_param = p.add(Value::Int(i64::from(limit) + 1));
+    let offset_param = p.add(Value::Int(i64::from(offset)));
+    let sql = format!(
+        "WITH readable AS (
+             SELECT c.id, c.name, c.kind::text AS kind FROM channels c
+             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
+                  AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
+             LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
+             WHERE c.workspace_id = $1 AND (cm.user_id IS NOT NULL OR (c.kind = 'public' AND wm.role <> 'guest')))
+         SELECT m.id, m.channel_id, r.name AS channel_name, r.kind AS channel_kind, m.author_id,
+                u.display_name AS author_name, m.seq, m.thread_root_id, {created} AS created_at_ms, m.text,
+                {rank} AS rank
+         FROM messages m
+         JOIN readable r ON r.id = m.channel_id
+         JOIN users u ON u.id = m.author_id
+         WHERE {conditions}
+         ORDER BY {order}
+         LIMIT {limit_param} OFFSET {offset_param}",
+        created = crate::ms!("m.created_at"),
+        conditions = conditions.join("\n           AND "),
+    );
+    let rows = db.query(&sql, &p.0).await?;
+    let more = rows.len() > limit as usize;
+    let hits = rows.iter().take(limit as usize).map(Hit::from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok((hits, more))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(contains_pattern("東京"), "%東京%");
+        assert_eq!(contains_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+    }
+
+    #[test]
+    fn terms_become_conditions_with_numbered_parameters() {
+        let mut p = Params(vec![Value::Null, Value::Null]);
+        let (cond, tsq) = term_sql(&Term::Word("deploy".into()), &mut p);
+        assert_eq!(cond, "m.search_tsv @@ plainto_tsquery('simple', $3)");
+        assert!(tsq.is_some());
+        let (cond, tsq) = term_sql(&Term::Word("東京".into()), &mut p);
+        assert_eq!(cond, "lower(m.text) LIKE $4");
+        assert!(tsq.is_none());
+        let (cond, _) = term_sql(&Term::Phrase(vec!["release".into(), "notes".into()]), &mut p);
+        assert_eq!(cond, "m.search_tsv @@ phraseto_tsquery('simple', $5)");
+        assert_eq!(p.0[4], Value::Text("release notes".into()));
+    }
+}
