@@ -45,9 +45,9 @@ pub async fn search<S: Sql, R: RoomPublisher, E: Env>(
     // The cursor is the next page's offset, opaque to clients.
     let offset = match req.query_param("cursor") {
         None => 0,
-        Some(c) => c
-            .parse::<u32>()
-            .ok()
+        Some(c) => Some(c)
+            .filter(|c| (1..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|c| c.parse::<u32>().ok())
             .filter(|o| *o < MAX_OFFSET)
             .ok_or_else(|| ApiError::validation("cursor is not one this API gave out"))?,
     };
