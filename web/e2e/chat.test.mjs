@@ -658,6 +658,47 @@ describe('browser client', { concurrency: false }, () => {
     await ann.locator('#composer-input').waitFor({ timeout: WAIT });
   });
 
+  it('searches with Ctrl+K and /; filters show as chips; a hit opens in its channel or its thread', async () => {
+    const ann = people.Ann.page;
+    const box = ann.locator('#search-input');
+    const results = ann.locator('[data-testid=search-results]');
+    const hits = results.locator('li.hit');
+    await ann.keyboard.press('Control+k');
+    await ann.waitForFunction(() => document.activeElement?.id === 'search-input', null, { timeout: WAIT });
+    await box.fill('"old message 3" in:#general');
+    await box.press('Enter');
+    await hits.first().waitFor({ timeout: WAIT });
+    assert.equal(await hits.count(), 1);
+    assert.deepEqual(await hits.first().locator('mark').allInnerTexts(), ['old', 'message', '3']);
+    assert.match(await results.locator('.hit-channel').first().innerText(), /#general/);
+    // The filter is a chip; removing it searches again without it.
+    const chip = results.locator('.chip', { hasText: 'in:#general' });
+    await chip.waitFor({ timeout: WAIT });
+    await shot(ann, '16-search');
+    await chip.getByRole('button', { name: 'Remove the filter in:#general' }).click();
+    await chip.waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal(await box.inputValue(), '"old message 3"');
+    await hits.first().waitFor({ timeout: WAIT });
+    assert.equal(await hits.count(), 1);
+    // Opening the hit shows it in #general, older pages loaded as needed, marked.
+    await hits.first().locator('button.hit-open').click();
+    await results.waitFor({ state: 'detached', timeout: WAIT });
+    const focused = ann.locator('main li.msg.focused');
+    await focused.waitFor({ timeout: WAIT });
+    assert.match(await focused.innerText(), /old message 3/);
+    // `/` also finds the box; a reply opens in its thread.
+    await ann.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+    await ann.keyboard.press('/');
+    await ann.waitForFunction(() => document.activeElement?.id === 'search-input', null, { timeout: WAIT });
+    await box.fill('"a reply in the thread"');
+    await box.press('Enter');
+    await hits.filter({ hasText: 'in a thread' }).first().waitFor({ timeout: WAIT });
+    await hits.first().locator('button.hit-open').click();
+    await ann.locator('aside.thread li.msg.focused', { hasText: 'A reply in the thread' }).waitFor({ timeout: WAIT });
+    await shot(ann, '17-search-thread');
+    await ann.keyboard.press('Escape');
+  });
+
   it('had no errors in either page', () => {
     assert.deepEqual(people.Ann.errors, []);
     assert.deepEqual(people.Bob.errors, []);

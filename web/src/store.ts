@@ -4,7 +4,7 @@
 
 import { useSyncExternalStore } from 'react';
 import type { ConnStatus } from './socket';
-import type { Channel, ChannelEvent, Invite, Member, Message, PresenceStatus, User, Workspace, WorkspaceInfo } from './types';
+import type { Channel, ChannelEvent, Invite, Member, Message, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
@@ -86,6 +86,21 @@ export interface AdminView {
   error: string;
 }
 
+export type SearchSort = 'relevance' | 'newest';
+
+/** The search results in the main area; `open` false keeps the query while a hit is read. */
+export interface SearchView {
+  wsId: string;
+  q: string;
+  sort: SearchSort;
+  hits: SearchHit[];
+  nextCursor: string | null;
+  loaded: 'loading' | 'ready' | 'error';
+  loadingMore: boolean;
+  error: string;
+  open: boolean;
+}
+
 export interface State {
   me: User | null;
   route: Route;
@@ -117,6 +132,9 @@ export interface State {
   invite: InviteDialog | null;
   admin: AdminView | null;
   profileOpen: boolean;
+  search: SearchView | null;
+  /** A message to bring into view and mark (a search hit that was opened). */
+  focusId: string | null;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -148,6 +166,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     invite: null,
     admin: null,
     profileOpen: false,
+    search: null,
+    focusId: null,
   };
 }
 

@@ -139,3 +139,23 @@ export type ServerFrame =
   | { type: 'session_ended'; reason: string }
   | { type: 'role_changed'; workspace_id: string; role: Role }
   | { type: 'error'; code: string; message: string };
+
+/** One piece of a search hit's snippet; `hit` pieces matched the query. */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
+}
+
+/** A message found by `GET /workspaces/{id}/search`. */
+export interface SearchHit {
+  message_id: string;
+  channel_id: string;
+  channel_name: string;
+  channel_kind: ChannelKind;
+  author_id: string;
+  author_name: string;
+  seq: number;
+  thread_root_id: string | null;
+  created_at_ms: number;
+  snippet: SnippetPart[];
+}

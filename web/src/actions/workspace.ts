@@ -249,6 +249,7 @@ export async function loadMembers(wsId: string) {
 
 export function selectWorkspace(id: string) {
   update((s) => {
+    s.search = null;
     s.wsId = id;
   });
   savePrefs((p) => {
@@ -278,6 +279,7 @@ export function selectChannel(id: string) {
     }
     s.viewId = id;
     s.sidebarOpen = false;
+    if (s.search) s.search.open = false;
     if (ch && ch.workspace_id !== s.wsId) s.wsId = ch.workspace_id;
   });
   if (ch) {

@@ -1,7 +1,7 @@
 // One message: author line (unless grouped), markdown body, edited/deleted state, reactions,
 // thread summary, and actions (react, reply in thread, edit, delete).
 
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { rightsFor, setPinned } from '../actions/channel';
 import { deleteMessage, editMessage, openThread, toggleReaction } from '../actions/messages';
 import { displayEmoji } from '../emoji';
@@ -108,6 +108,12 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
   const [picker, setPicker] = useState(false);
   const [editing, setEditing] = useState(false);
   const reactBtn = useRef<HTMLButtonElement>(null);
+  // A search hit opened here: bring it into view once it is rendered.
+  const focusRef = useRef<HTMLLIElement>(null);
+  const isFocus = s.focusId === m.id;
+  useEffect(() => {
+    if (isFocus) focusRef.current?.scrollIntoView({ block: 'center' });
+  }, [isFocus]);
   const mine = m.author_id === s.me?.id;
   const name = nameOf(m.author_id) ?? 'someone';
   const at = new Date(m.created_at_ms);
@@ -115,11 +121,14 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
   const canDelete = mine || ws?.role === 'owner' || ws?.role === 'admin';
   const ch = s.channels.get(m.channel_id);
   const canPin = !!ch && rightsFor(ch).pin;
+  const focused = s.focusId === m.id;
   return (
     <li
-      className={`msg${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}`}
+      ref={focusRef}
+      className={`msg${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${focused ? ' focused' : ''}`}
       data-message-id={m.id}
       data-seq={m.seq}
+      aria-current={focused ? 'true' : undefined}
     >
       <div className="gutter">
         {grouped ? (

@@ -16,6 +16,7 @@ import { WorkspaceAdmin } from './WorkspaceAdmin';
 import { openProfile } from '../actions/admin';
 import { InviteLanding } from './InviteLanding';
 import { Welcome } from './Welcome';
+import { SearchBox, SearchResults } from './Search';
 
 function ConnBadge() {
   const { conn } = useStore();
@@ -96,6 +97,7 @@ export function Shell() {
         {ws && <span className="ws-name">{ws.name}</span>}
         <ConnBadge />
         <span className="spacer" />
+        <SearchBox />
         <button
           id="profile-btn"
           type="button"
@@ -140,6 +142,8 @@ export function Shell() {
             <Welcome />
           ) : s.admin ? (
             <WorkspaceAdmin />
+          ) : s.search?.open ? (
+            <SearchResults />
           ) : ch ? (
             <ChannelPane key={ch.id} channel={ch} />
           ) : (
