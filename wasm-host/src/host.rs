@@ -36,6 +36,8 @@ pub struct HostConfig {
     pub db_connections: usize,
     /// Idle time after which a connected user shows as away.
     pub away_after: Duration,
+    /// Index messages into this Meilisearch (the queue in PostgreSQL feeds it).
+    pub meilisearch: Option<crate::search_index::MeiliConfig>,
 }
 
 impl HostConfig {
@@ -52,6 +54,7 @@ impl HostConfig {
             max_instances: 1000,
             db_connections: 32,
             away_after: Duration::from_secs(5 * 60),
+            meilisearch: None,
         }
     }
 }
@@ -115,6 +118,14 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     spawn_idle_sweeper(hub.clone(), cfg.away_after, stop_rx.clone());
+    let indexer = match &cfg.meilisearch {
+        Some(meili) => {
+            let indexer = crate::search_index::Indexer::new(db.pool.clone(), meili)?;
+            tracing::info!(url = %meili.url, "indexing messages into Meilisearch");
+            Some(tokio::spawn(indexer.run(stop_rx.clone())))
+        }
+        None => None,
+    };
     let web_dir = cfg.web_dir.clone().or_else(crate::web::fallback_dir);
     let state = Arc::new(AppState {
         hub,
@@ -146,6 +157,10 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     match tokio::time::timeout(Duration::from_secs(15), server_task).await {
         Ok(r) => r??,
         Err(_) => tracing::warn!("requests still running after 15 s; stopping anyway"),
+    }
+    if let Some(task) = indexer {
+        // The queue keeps whatever is not sent yet for the next start.
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     db.close().await;
     tracing::info!("stopped");

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod reply;
 pub mod rooms_link;
 pub mod runtime;
+pub mod search_index;
 pub mod secrets;
 pub mod server;
 pub mod spin_headers;

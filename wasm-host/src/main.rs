@@ -4,10 +4,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use wasm_host::host::{HostConfig, serve};
+use wasm_host::search_index::MeiliConfig;
 
 const USAGE: &str = "usage: wasm-host [options]
        wasm-host migrate --database-url URL   apply the migrations to URL and exit (for
                                             deployments that do not run this host, e.g. edge)
+       wasm-host reindex --database-url URL --meilisearch-url URL [--meilisearch-key KEY]
+                                            rebuild the Meilisearch index from PostgreSQL
+                                            (safe while hosts serve)
 
   --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
   --manifest PATH        the Spin manifest (default spin.toml)
@@ -18,6 +22,8 @@ const USAGE: &str = "usage: wasm-host [options]
   --web-dir PATH         serve the web client from PATH (default: the copy embedded at build time)
   --request-timeout SECS deadline for one component request (default 10)
   --away-after SECS      idle time before a connected user shows as away (default 300)
+  --meilisearch-url URL  index messages into this Meilisearch (env OCOMMS_MEILISEARCH_URL)
+  --meilisearch-key KEY  its API key (env OCOMMS_MEILISEARCH_KEY)
 
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
@@ -27,6 +33,9 @@ fn parse_args() -> Result<HostConfig> {
         cfg.listen = v.parse().context("OCOMMS_LISTEN")?;
     }
     cfg.database_url = std::env::var("OCOMMS_DATABASE_URL").ok().filter(|s| !s.is_empty());
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    let mut meili_url = env("OCOMMS_MEILISEARCH_URL");
+    let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -45,6 +54,8 @@ fn parse_args() -> Result<HostConfig> {
                 let secs: f64 = value("--away-after")?.parse().context("--away-after")?;
                 cfg.away_after = Duration::from_secs_f64(secs);
             }
+            "--meilisearch-url" => meili_url = Some(value("--meilisearch-url")?),
+            "--meilisearch-key" => meili_key = Some(value("--meilisearch-key")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -52,7 +63,55 @@ fn parse_args() -> Result<HostConfig> {
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
+    cfg.meilisearch = match (meili_url, meili_key) {
+        (Some(url), key) => Some(MeiliConfig { url, key }),
+        (None, Some(_)) => bail!("--meilisearch-key needs --meilisearch-url"),
+        (None, None) => None,
+    };
     Ok(cfg)
+}
+
+/// `wasm-host reindex`: the whole Meilisearch index rebuilt from PostgreSQL beside the live
+/// one, then swapped in, with a progress bar and a summary.
+async fn reindex() -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    let (mut db, mut url, mut key) =
+        (env("OCOMMS_DATABASE_URL"), env("OCOMMS_MEILISEARCH_URL"), env("OCOMMS_MEILISEARCH_KEY"));
+    let mut args = std::env::args().skip(2);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--database-url" => db = Some(value("--database-url")?),
+            "--meilisearch-url" => url = Some(value("--meilisearch-url")?),
+            "--meilisearch-key" => key = Some(value("--meilisearch-key")?),
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    let db = db.with_context(|| format!("reindex needs --database-url URL\n\n{USAGE}"))?;
+    let url = url.with_context(|| format!("reindex needs --meilisearch-url URL\n\n{USAGE}"))?;
+    let started = std::time::Instant::now();
+    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2).await?;
+    let indexer = wasm_host::search_index::Indexer::new(database.pool.clone(), &MeiliConfig { url, key })?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let sent = indexer
+        .reindex(|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish_and_clear();
+    database.close().await;
+    let sent = sent?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "reindexed {sent} messages in {secs:.1} s ({:.0} messages/s); changes made meanwhile follow from the queue",
+        sent as f64 / secs.max(0.001)
+    );
+    Ok(())
 }
 
 /// `wasm-host migrate --database-url URL`: the edge Worker never migrates (Hyperdrive pools
@@ -98,6 +157,8 @@ async fn main() {
     }
     let result = if std::env::args().nth(1).as_deref() == Some("migrate") {
         migrate().await
+    } else if std::env::args().nth(1).as_deref() == Some("reindex") {
+        reindex().await
     } else {
         match parse_args() {
             Ok(cfg) => serve(cfg, shutdown_signal()).await,

@@ -23,6 +23,7 @@ mod pg_contract;
 mod realtime;
 mod scenarios;
 mod search;
+mod search_index;
 mod sessions;
 mod spin_contract;
 mod workspace_admin;

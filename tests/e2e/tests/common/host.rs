@@ -64,16 +64,19 @@ pub struct HostOptions {
     pub request_timeout_secs: Option<f64>,
     /// Host only: `--database-url`; the host manages its own PostgreSQL when `None`.
     pub database_url: Option<String>,
+    /// Host only: `--meilisearch-url` and `--meilisearch-key`.
+    pub meilisearch: Option<(String, String)>,
 }
 
 impl HostOptions {
     /// The names of the host-only options that are set.
     pub(super) fn host_only(&self) -> Vec<&'static str> {
-        let HostOptions { away_after_secs: _, manifest_toml, request_timeout_secs, database_url } = self;
+        let HostOptions { away_after_secs: _, manifest_toml, request_timeout_secs, database_url, meilisearch } = self;
         [
             ("manifest_toml", manifest_toml.is_some()),
             ("request_timeout_secs", request_timeout_secs.is_some()),
             ("database_url", database_url.is_some()),
+            ("meilisearch", meilisearch.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

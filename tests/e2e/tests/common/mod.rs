@@ -31,6 +31,7 @@ mod ws;
 pub use host::{Host, HostOptions, Target};
 pub use reply::{EventsPage, Reply, Session, assert_contiguous};
 pub use spin::{db_host_of, spin_available};
+pub use wasm_host::host_binary;
 pub use ws::{Incoming, Ws, WsAuth};
 
 /// How long a target may take to start (initdb, PostgreSQL, compiling the component, or

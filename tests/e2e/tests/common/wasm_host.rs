@@ -63,6 +63,9 @@ impl Host {
         if let Some(url) = &self.opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
+        if let Some((url, key)) = &self.opts.meilisearch {
+            cmd.arg("--meilisearch-url").arg(url).arg("--meilisearch-key").arg(key);
+        }
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
