@@ -134,10 +134,15 @@ fn vitest_failure(line: &str) -> Option<&str> {
     rest.contains(" > ").then_some(rest)
 }
 
-/// Runs `cargo test`, streaming its output and adding up every binary's result line.
+/// Runs `cargo test` (every test binary, even after one fails), streaming its output and
+/// adding up every binary's result line.
 fn cargo_test(extra: &[String]) -> Result<Counts> {
-    let mut child =
-        cargo().args(["test", "--workspace"]).args(extra).stdout(Stdio::piped()).spawn().context("start cargo test")?;
+    let mut child = cargo()
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("start cargo test")?;
     let mut counts = Counts::default();
     let stdout = child.stdout.take().context("cargo test stdout")?;
     for line in BufReader::new(stdout).lines() {
