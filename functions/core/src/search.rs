@@ -338,6 +338,70 @@ pub fn snippet(text: &str, q: &Query, max_chars: usize) -> Vec<Fragment> {
     out
 }
 
+/// What PostgreSQL resolved for a query that an external engine answers: the channels the
+/// caller can read (narrowed by `in:`), and the authors `from:` names (`None`: any author).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub channel_ids: Vec<String>,
+    pub author_ids: Option<Vec<String>>,
+}
+
+/// The body of a Meilisearch search (`POST /indexes/messages/search`) answering `q` within
+/// `scope`, or `None` when nothing can match (no readable channel, no such author).
+///
+/// Words and phrases are sent quoted, so they match whole words as on PostgreSQL (a bare last
+/// word would be a prefix); prefixes go last, bare, which is the one prefix Meilisearch
+/// matches; exclusions are `-"..."`. Authorization is the `channel_id` filter, part of the
+/// query like every other filter.
+pub fn meilisearch_request(
+    q: &Query,
+    scope: &Scope,
+    newest_first: bool,
+    offset: u32,
+    limit: u32,
+) -> Option<serde_json::Value> {
+    if scope.channel_ids.is_empty() || scope.author_ids.as_ref().is_some_and(Vec::is_empty) {
+        return None;
+    }
+    let quoted = |t: &Term| match t {
+        Term::Word(w) | Term::Prefix(w) => format!("\"{w}\""),
+        Term::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
+    };
+    let mut parts: Vec<String> = q.terms.iter().filter(|t| !matches!(t, Term::Prefix(_))).map(quoted).collect();
+    parts.extend(q.excluded.iter().map(|t| format!("-{}", quoted(t))));
+    parts.extend(q.terms.iter().filter_map(|t| match t {
+        Term::Prefix(p) => Some(p.clone()),
+        _ => None,
+    }));
+    let list = |ids: &[String]| ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(", ");
+    let mut filter = vec![format!("channel_id IN [{}]", list(&scope.channel_ids))];
+    if let Some(authors) = &scope.author_ids {
+        filter.push(format!("author_id IN [{}]", list(authors)));
+    }
+    if let Some(after) = q.after_ms {
+        filter.push(format!("created_at_ms >= {after}"));
+    }
+    if let Some(before) = q.before_ms {
+        filter.push(format!("created_at_ms < {before}"));
+    }
+    for (on, attribute) in [(q.has_link, "has_link"), (q.has_pin, "pinned"), (q.is_thread, "is_thread")] {
+        if on {
+            filter.push(format!("{attribute} = true"));
+        }
+    }
+    let mut body = serde_json::json!({
+        "q": parts.join(" "),
+        "filter": filter.join(" AND "),
+        "attributesToRetrieve": ["id"],
+        "offset": offset,
+        "limit": limit,
+    });
+    if newest_first {
+        body["sort"] = serde_json::json!(["created_at_ms:desc"]);
+    }
+    Some(body)
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Token {
     Text { negated: bool, text: String },
@@ -493,5 +557,36 @@ mod tests {
         assert!(s.starts_with('…') && s.ends_with('…') && s.contains("[needle]"), "{s}");
         assert!(frags.iter().map(|f| f.text.chars().count()).sum::<usize>() <= 62, "{s}");
         assert_eq!(marked(&snippet("no match here", &q, 5)), "no ma…");
+    }
+
+    #[test]
+    fn meilisearch_requests_quote_words_and_filter_by_scope() {
+        let q = parse(r#"deploy roll* "release notes" -staging from:@ann has:pin on:2026-01-01"#);
+        let scope = Scope { channel_ids: vec!["c1".into(), "c2".into()], author_ids: Some(vec!["u1".into()]) };
+        let body = meilisearch_request(&q, &scope, true, 20, 21).expect("a request");
+        assert_eq!(body["q"], r#""deploy" "release notes" -"staging" roll"#);
+        assert_eq!(
+            body["filter"],
+            format!(
+                r#"channel_id IN ["c1", "c2"] AND author_id IN ["u1"] AND created_at_ms >= {} AND created_at_ms < {} AND pinned = true"#,
+                20_454 * DAY_MS,
+                20_455 * DAY_MS
+            )
+        );
+        assert_eq!(body["sort"], serde_json::json!(["created_at_ms:desc"]));
+        assert_eq!((body["offset"].as_u64(), body["limit"].as_u64()), (Some(20), Some(21)));
+        assert!(meilisearch_request(&q, &Scope::default(), false, 0, 1).is_none(), "no readable channel");
+        let nobody = Scope { channel_ids: vec!["c1".into()], author_ids: Some(vec![]) };
+        assert!(meilisearch_request(&q, &nobody, false, 0, 1).is_none(), "from: names nobody");
+        let filters_only = meilisearch_request(
+            &parse("is:thread"),
+            &Scope { channel_ids: vec!["c".into()], author_ids: None },
+            false,
+            0,
+            1,
+        )
+        .expect("a request");
+        assert_eq!(filters_only["q"], "");
+        assert!(filters_only.get("sort").is_none());
     }
 }
