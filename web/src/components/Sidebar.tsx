@@ -29,7 +29,8 @@ function wsUnread(s: State, wsId: string) {
 
 function ChannelButton({ ch }: { ch: Channel }) {
   const s = useStore();
-  const current = ch.id === s.viewId;
+  // While the search results fill the main area, no channel is current.
+  const current = ch.id === s.viewId && !s.search?.open;
   const u = s.unreads.get(ch.id);
   const unread = current ? 0 : (u?.unread ?? 0);
   const mentions = current ? 0 : (u?.mentions ?? 0);
