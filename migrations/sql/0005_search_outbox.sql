@@ -15,27 +15,20 @@ CREATE TABLE search_outbox (
     queued_at  timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE FUNCTION search_outbox_message() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for both tables: the trigger's argument names the column holding the
+-- message id (`id` on messages, `message_id` on pins).
+CREATE FUNCTION search_outbox_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT outbox_enabled FROM search_index_state) THEN
         INSERT INTO search_outbox (message_id)
-        VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION search_outbox_pin() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT outbox_enabled FROM search_index_state) THEN
-        INSERT INTO search_outbox (message_id)
-        VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.message_id ELSE NEW.message_id END);
+        VALUES ((to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[0])::uuid);
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER messages_search_outbox
     AFTER INSERT OR DELETE OR UPDATE OF text, deleted_at, reply_count, thread_root_id ON messages
-    FOR EACH ROW EXECUTE FUNCTION search_outbox_message();
+    FOR EACH ROW EXECUTE FUNCTION search_outbox_enqueue('id');
 CREATE TRIGGER pins_search_outbox
     AFTER INSERT OR DELETE ON pins
-    FOR EACH ROW EXECUTE FUNCTION search_outbox_pin();
+    FOR EACH ROW EXECUTE FUNCTION search_outbox_enqueue('message_id');

@@ -188,6 +188,12 @@ async fn converged(meili: &Meili, want: &BTreeMap<String, (String, bool, bool)>,
     }
 }
 
+/// Rows waiting in PostgreSQL's search queue.
+async fn queue_length(db: &ocomms_testsupport::TestDb) -> i64 {
+    let client = db.connect().await.expect("connect to the test database");
+    client.query_one("SELECT count(*) FROM search_outbox", &[]).await.expect("count the queue").get(0)
+}
+
 async fn post(host: &Host, who: &Session, channel: &str, body: Value) -> String {
     let r = host.post(&format!("/api/v1/channels/{channel}/messages"), Some(&who.access), body).await;
     r.expect_status(201, "post");
@@ -250,14 +256,7 @@ async fn the_index_follows_every_change_and_loses_nothing_while_meilisearch_is_d
     let r = host.send(host.request(reqwest::Method::DELETE, &format!("/api/v1/messages/{a}"), Some(&ann.access))).await;
     assert!(r.status < 300, "delete an indexed message while down: {r:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let queued: i64 = db
-        .connect()
-        .await
-        .expect("connect")
-        .query_one("SELECT count(*) FROM search_outbox", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let queued = queue_length(&db).await;
     assert!(queued >= 8, "the changes wait in the queue while Meilisearch is down ({queued} queued)");
     meili.launch().await;
     let want = expected(&host, &ann, &general).await;
@@ -265,14 +264,7 @@ async fn the_index_follows_every_change_and_loses_nothing_while_meilisearch_is_d
     converged(&meili, &want, "after Meilisearch came back").await;
     let started = Instant::now();
     loop {
-        let left: i64 = db
-            .connect()
-            .await
-            .expect("connect")
-            .query_one("SELECT count(*) FROM search_outbox", &[])
-            .await
-            .expect("count")
-            .get(0);
+        let left = queue_length(&db).await;
         if left == 0 {
             break;
         }
