@@ -106,7 +106,7 @@ async fn handle(State(st): State<Arc<Native>>, req: Request) -> Response {
         .collect();
     r.body = body.to_vec();
     // Built per request, as the component does.
-    let api = Api { sql: st.sql.clone(), rooms: HubRooms(st.hub.clone()), env: HostEnv, config: st.config.clone() };
+    let api = Api::new(st.sql.clone(), HubRooms(st.hub.clone()), HostEnv, st.config.clone());
     let resp = api.handle(r).await;
     let mut b = Response::builder().status(resp.status);
     for (k, v) in &resp.headers {

@@ -20,12 +20,14 @@ pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
 }
 
 fn build(env: &Env) -> std::result::Result<Api<EdgePg, EdgeRooms, JsEnv>, ConfigError> {
-    Ok(Api {
-        sql: EdgePg::from_env(env)?,
-        rooms: EdgeRooms { env: env.clone() },
-        env: JsEnv,
-        config: Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default()),
-    })
+    // PostgreSQL full-text search at the edge: a Meilisearch index is fed by a host's indexer
+    // (docs/decisions.md).
+    Ok(Api::new(
+        EdgePg::from_env(env)?,
+        EdgeRooms { env: env.clone() },
+        JsEnv,
+        Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default()),
+    ))
 }
 
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {

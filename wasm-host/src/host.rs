@@ -88,6 +88,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     let pools = Arc::new(PgPools::new(cfg.db_connections, crate::db::POOL_TIMEOUT).with_pool(&db.url, db.pool.clone()));
     let db_host = host_and_port(&db.url);
     let rooms_url = format!("http://{}", crate::rooms_link::ROOMS_AUTHORITY);
+    let meili = cfg.meilisearch.as_ref();
     for id in manifest.components.keys() {
         let source = manifest.component_source(id).with_context(|| format!("component {id} has no source"))?;
         // The addresses are the host's own whatever the environment says: its rooms (in
@@ -98,6 +99,10 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             "rooms_url" => Some(rooms_url.clone()),
             "db_url" => Some(db.url.clone()),
             "db_host" => db_host.clone(),
+            // Searches go to the Meilisearch this host indexes into, if any.
+            "search_backend" => Some(if meili.is_some() { "meilisearch" } else { "postgres" }.to_owned()),
+            "meilisearch_url" => meili.map(|m| m.url.clone()).or_else(|| manifest::env_variable(name)),
+            "meilisearch_key" => meili.and_then(|m| m.key.clone()).or_else(|| manifest::env_variable(name)),
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
@@ -124,7 +129,10 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             tracing::info!(url = %meili.url, "indexing messages into Meilisearch");
             Some(tokio::spawn(indexer.run(stop_rx.clone())))
         }
-        None => None,
+        None => {
+            crate::search_index::disable(&db.pool).await?;
+            None
+        }
     };
     let web_dir = cfg.web_dir.clone().or_else(crate::web::fallback_dir);
     let state = Arc::new(AppState {

@@ -69,7 +69,14 @@ pub fn settings() -> Settings {
         ])
         .with_sortable_attributes(["created_at_ms"])
         .with_typo_tolerance(TypoToleranceSettings { enabled: Some(false), ..TypoToleranceSettings::default() })
+        .with_ranking_rules(RANKING_RULES)
 }
+
+/// `sort` first, so that a newest-first search is ordered by time alone (without a sort the
+/// rule does nothing); then how many words match and how close together, then the newest.
+/// Not `exactness` nor `wordPosition`: PostgreSQL's `ts_rank` does not favour a message that
+/// starts with the word, and equal matches come newest first on both backends.
+pub const RANKING_RULES: [&str; 6] = ["sort", "words", "typo", "proximity", "attributeRank", "created_at_ms:desc"];
 
 const DOCUMENT_SQL: &str = "SELECT m.id, c.workspace_id, m.channel_id, m.author_id, m.text,
         (extract(epoch from m.created_at) * 1000)::int8 AS created_at_ms, m.seq, m.thread_root_id,
@@ -117,8 +124,9 @@ impl Indexer {
         Ok(())
     }
 
-    /// Creates the index with its settings if it is missing and turns the queue on. A new
-    /// index is filled from PostgreSQL first. Returns whether it was created.
+    /// Creates the index with its settings if it is missing and turns the queue on. The index
+    /// is filled from PostgreSQL when it is new or when the queue was off (changes were not
+    /// queued meanwhile); then it is marked ready for searches. Returns whether it was filled.
     pub async fn prepare(&self) -> Result<bool> {
         let created = match self.client.get_index(INDEX).await {
             Ok(_) => false,
@@ -130,19 +138,34 @@ impl Indexer {
             Err(e) => return Err(e).context("reach Meilisearch"),
         };
         // The queue first, so that nothing changed during the fill is missed.
-        self.set_outbox(true).await?;
-        if created {
+        let was_queueing = self.set_outbox(true).await?;
+        let filled = created || !was_queueing;
+        if filled {
             self.reindex(|_, _| {}).await?;
         } else {
             let task = self.client.index(INDEX).set_settings(&settings()).await.context("update the index settings")?;
             self.wait(task, "update the index settings").await?;
         }
-        Ok(created)
+        self.set_ready(true).await?;
+        Ok(filled)
     }
 
-    async fn set_outbox(&self, on: bool) -> Result<()> {
+    /// Turns the queue on or off; returns whether it was on.
+    async fn set_outbox(&self, on: bool) -> Result<bool> {
         let client = self.pool.get().await.context("connect to PostgreSQL")?;
-        client.execute("UPDATE search_index_state SET outbox_enabled = $1", &[&on]).await?;
+        let row = client
+            .query_one(
+                "UPDATE search_index_state s SET outbox_enabled = $1 FROM search_index_state old
+                 RETURNING old.outbox_enabled",
+                &[&on],
+            )
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn set_ready(&self, ready: bool) -> Result<()> {
+        let client = self.pool.get().await.context("connect to PostgreSQL")?;
+        client.execute("UPDATE search_index_state SET index_ready = $1", &[&ready]).await?;
         Ok(())
     }
 
@@ -260,8 +283,23 @@ impl Indexer {
         self.wait(task, "swap in the rebuilt index").await?;
         let task = self.client.index(&staging).delete().await.context("delete the old index")?;
         self.wait(task, "delete the old index").await?;
+        self.set_ready(true).await?;
         Ok(sent)
     }
+}
+
+/// A host without Meilisearch turns the queue off (nothing would drain it) and marks the index
+/// stale, so that searches use PostgreSQL and a later indexer refills the index.
+pub async fn disable(pool: &Pool) -> Result<()> {
+    let client = pool.get().await.context("connect to PostgreSQL")?;
+    client
+        .batch_execute(
+            "UPDATE search_index_state SET outbox_enabled = false, index_ready = false;
+             DELETE FROM search_outbox;",
+        )
+        .await
+        .context("turn the search queue off")?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -276,5 +314,7 @@ mod tests {
         for f in ["channel_id", "author_id", "created_at_ms", "is_thread", "has_link", "pinned"] {
             assert!(s["filterableAttributes"].as_array().is_some_and(|a| a.iter().any(|v| v == f)), "{f}");
         }
+        assert_eq!(s["rankingRules"][0], "sort", "newest-first searches sort by time before anything else");
+        assert_eq!(s["sortableAttributes"], serde_json::json!(["created_at_ms"]));
     }
 }

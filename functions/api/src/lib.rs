@@ -50,14 +50,28 @@ impl Config {
 }
 
 /// The API over one set of ports. Cheap to build per request.
-pub struct Api<S, R, E> {
+pub struct Api<S, R, E, Q = ports::NoSearchEngine> {
     pub sql: S,
     pub rooms: R,
     pub env: E,
+    /// The search engine, when one is configured; PostgreSQL answers searches otherwise.
+    pub search: Option<Q>,
     pub config: Config,
 }
 
-impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<S, R, E> {
+impl<S, R, E> Api<S, R, E> {
+    /// The API without a search engine: PostgreSQL answers searches.
+    pub fn new(sql: S, rooms: R, env: E, config: Config) -> Self {
+        Self { sql, rooms, env, search: None, config }
+    }
+
+    /// The same API with `engine`, if any, answering searches.
+    pub fn with_search<Q: ports::SearchEngine>(self, engine: Option<Q>) -> Api<S, R, E, Q> {
+        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: engine, config: self.config }
+    }
+}
+
+impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env, Q: ports::SearchEngine> Api<S, R, E, Q> {
     pub async fn handle(&self, req: Request) -> Response {
         router::dispatch(self, req).await
     }

@@ -4,6 +4,7 @@
 
 use ocomms_core::event::{ChannelEvent, UserNotice};
 use ocomms_core::ids::UserId;
+use ocomms_core::search::EngineQuery;
 
 /// A value bound to or read from a SQL statement. Adapters map it to their driver's types.
 /// There is no time variant: SQL reads times as epoch milliseconds (`ms!`), an `int8`, because
@@ -81,6 +82,29 @@ pub trait RoomPublisher {
 #[derive(Debug, thiserror::Error)]
 #[error("publish failed: {0}")]
 pub struct PublishError(pub String);
+
+/// An external search engine (Meilisearch) that answers queries whose scope PostgreSQL
+/// resolved. When none is configured, or it fails, PostgreSQL answers the query itself.
+#[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
+pub trait SearchEngine {
+    /// The ids of the messages matching `query`, in the engine's order.
+    async fn search(&self, query: &EngineQuery) -> Result<Vec<uuid::Uuid>, SearchError>;
+}
+
+/// The engine could not answer (unreachable, no index yet, a refused query).
+#[derive(Debug, thiserror::Error)]
+#[error("search engine: {0}")]
+pub struct SearchError(pub String);
+
+/// The engine of a runtime that has none: PostgreSQL answers every search.
+#[derive(Debug, Clone, Copy)]
+pub enum NoSearchEngine {}
+
+impl SearchEngine for NoSearchEngine {
+    async fn search(&self, _: &EngineQuery) -> Result<Vec<uuid::Uuid>, SearchError> {
+        match *self {}
+    }
+}
 
 /// Time, randomness and diagnostics come from the platform (WASI, JS, or a test's values).
 pub trait Env {

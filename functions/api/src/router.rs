@@ -6,12 +6,15 @@ use ocomms_core::ApiError;
 use crate::Api;
 use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::routes::{auth, channels, dms, invites, members, messages, reactions, reads, search, users, workspaces};
 
 pub const PREFIX: &str = "/api/v1/";
 
-pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: Request) -> Response {
+pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    req: Request,
+) -> Response {
     match route(api, &req).await {
         Ok(r) => r,
         Err(Error::Client(e)) => Response::error(&e),
@@ -22,7 +25,10 @@ pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req:
     }
 }
 
-async fn route<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Response, Error> {
+async fn route<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    req: &Request,
+) -> Result<Response, Error> {
     use Method::*;
     let Some(rest) = req.path.strip_prefix(PREFIX) else {
         return Err(ApiError::not_found("route").into());

@@ -46,7 +46,7 @@ impl Env for FixedEnv {
 const METHODS: [Method; 5] = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
 
 fn api() -> Api<NoDb, NoRooms, FixedEnv> {
-    Api { sql: NoDb, rooms: NoRooms, env: FixedEnv, config: Config::new(vec![1u8; 32], "http://localhost") }
+    Api::new(NoDb, NoRooms, FixedEnv, Config::new(vec![1u8; 32], "http://localhost"))
 }
 
 /// A concrete path for a pattern: ids become a valid UUID, other parameters a token.

@@ -5,15 +5,18 @@
 //! - [`pg`]: the `Sql` port over `spin:postgres@4.0.0`; [`one_row`]: why every query
 //!   returns at least one row.
 //! - [`rooms`]: the `RoomPublisher` port: one authenticated POST to the rooms service.
+//! - [`search`]: the `SearchEngine` port over Meilisearch, when `search_backend` says so.
 //! - [`env`]: clock, randomness and logs from WASI.
 //!
 //! Configuration comes from Spin variables: `jwt_secret`, `rooms_url`, `rooms_secret`,
-//! `db_url`, `public_url`. The same bytes run on Spin and inside `wasm-host`.
+//! `db_url`, `public_url`, `search_backend`, `meilisearch_url`, `meilisearch_key`. The same
+//! bytes run on Spin and inside `wasm-host`.
 
 pub mod env;
 pub mod one_row;
 pub mod pg;
 pub mod rooms;
+pub mod search;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code, reason = "#[http_component] generates the component export glue")]
@@ -23,7 +26,7 @@ mod entry {
     use spin_sdk::http_component;
     use spin_sdk::variables;
 
-    use crate::{env::WasiEnv, pg::SpinPg, rooms::HttpRooms};
+    use crate::{env::WasiEnv, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine};
 
     #[http_component]
     async fn handle(req: SpinRequest) -> anyhow::Result<impl IntoResponse> {
@@ -49,15 +52,25 @@ mod entry {
         Ok(b.body(resp.body).build())
     }
 
-    fn build() -> anyhow::Result<Api<SpinPg, HttpRooms, WasiEnv>> {
+    fn build() -> anyhow::Result<Api<SpinPg, HttpRooms, WasiEnv, MeiliEngine>> {
         let secret = variables::get("jwt_secret")?;
         anyhow::ensure!(secret.len() >= 32, "jwt_secret must be at least 32 bytes");
-        Ok(Api {
-            sql: SpinPg::new(variables::get("db_url")?),
-            rooms: HttpRooms { base_url: variables::get("rooms_url")?, secret: variables::get("rooms_secret")? },
-            env: WasiEnv,
-            config: Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default()),
-        })
+        let api = Api::new(
+            SpinPg::new(variables::get("db_url")?),
+            HttpRooms { base_url: variables::get("rooms_url")?, secret: variables::get("rooms_secret")? },
+            WasiEnv,
+            Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default()),
+        );
+        // Absent variables (an older manifest) mean the default: PostgreSQL.
+        let engine = match variables::get("search_backend").unwrap_or_default().as_str() {
+            "" | "postgres" => None,
+            "meilisearch" => {
+                let key = variables::get("meilisearch_key").ok().filter(|k| !k.is_empty());
+                Some(MeiliEngine::new(&variables::get("meilisearch_url")?, key))
+            }
+            other => anyhow::bail!("search_backend must be postgres or meilisearch, not {other:?}"),
+        };
+        Ok(api.with_search(engine))
     }
 
     fn convert(req: SpinRequest) -> Request {

@@ -346,20 +346,50 @@ pub struct Scope {
     pub author_ids: Option<Vec<String>>,
 }
 
-/// The body of a Meilisearch search (`POST /indexes/messages/search`) answering `q` within
-/// `scope`, or `None` when nothing can match (no readable channel, no such author).
+/// A Meilisearch search (`POST /indexes/messages/search`) answering a [`Query`] within a
+/// [`Scope`]: what the engine adapter sends, built here so that every adapter sends the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineQuery {
+    /// Words and phrases quoted, exclusions as `-"..."`, the one prefix last and bare.
+    pub q: String,
+    /// Authorization (`channel_id IN [...]`) and every filter of the query, joined by `AND`.
+    pub filter: String,
+    /// Sort by `created_at_ms:desc` instead of relevance.
+    pub newest_first: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl EngineQuery {
+    /// The sort a newest-first query asks for (the index's first ranking rule is `sort`).
+    pub const NEWEST_FIRST: &'static str = "created_at_ms:desc";
+
+    /// The request body, as Meilisearch's search route takes it. Every term must match
+    /// (`matchingStrategy: all`), as on PostgreSQL; only ids are returned.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "q": self.q,
+            "filter": self.filter,
+            "matchingStrategy": "all",
+            "attributesToRetrieve": ["id"],
+            "offset": self.offset,
+            "limit": self.limit,
+        });
+        if self.newest_first {
+            body["sort"] = serde_json::json!([Self::NEWEST_FIRST]);
+        }
+        body
+    }
+}
+
+/// The Meilisearch search answering `q` within `scope`, or `None` when nothing can match (no
+/// readable channel, no such author).
 ///
 /// Words and phrases are sent quoted, so they match whole words as on PostgreSQL (a bare last
 /// word would be a prefix); prefixes go last, bare, which is the one prefix Meilisearch
 /// matches; exclusions are `-"..."`. Authorization is the `channel_id` filter, part of the
 /// query like every other filter.
-pub fn meilisearch_request(
-    q: &Query,
-    scope: &Scope,
-    newest_first: bool,
-    offset: u32,
-    limit: u32,
-) -> Option<serde_json::Value> {
+pub fn engine_query(q: &Query, scope: &Scope, newest_first: bool, offset: u32, limit: u32) -> Option<EngineQuery> {
     if scope.channel_ids.is_empty() || scope.author_ids.as_ref().is_some_and(Vec::is_empty) {
         return None;
     }
@@ -389,17 +419,7 @@ pub fn meilisearch_request(
             filter.push(format!("{attribute} = true"));
         }
     }
-    let mut body = serde_json::json!({
-        "q": parts.join(" "),
-        "filter": filter.join(" AND "),
-        "attributesToRetrieve": ["id"],
-        "offset": offset,
-        "limit": limit,
-    });
-    if newest_first {
-        body["sort"] = serde_json::json!(["created_at_ms:desc"]);
-    }
-    Some(body)
+    Some(EngineQuery { q: parts.join(" "), filter: filter.join(" AND "), newest_first, offset, limit })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -563,7 +583,7 @@ mod tests {
     fn meilisearch_requests_quote_words_and_filter_by_scope() {
         let q = parse(r#"deploy roll* "release notes" -staging from:@ann has:pin on:2026-01-01"#);
         let scope = Scope { channel_ids: vec!["c1".into(), "c2".into()], author_ids: Some(vec!["u1".into()]) };
-        let body = meilisearch_request(&q, &scope, true, 20, 21).expect("a request");
+        let body = engine_query(&q, &scope, true, 20, 21).expect("a request").body();
         assert_eq!(body["q"], r#""deploy" "release notes" -"staging" roll"#);
         assert_eq!(
             body["filter"],
@@ -575,18 +595,15 @@ mod tests {
         );
         assert_eq!(body["sort"], serde_json::json!(["created_at_ms:desc"]));
         assert_eq!((body["offset"].as_u64(), body["limit"].as_u64()), (Some(20), Some(21)));
-        assert!(meilisearch_request(&q, &Scope::default(), false, 0, 1).is_none(), "no readable channel");
+        assert!(engine_query(&q, &Scope::default(), false, 0, 1).is_none(), "no readable channel");
         let nobody = Scope { channel_ids: vec!["c1".into()], author_ids: Some(vec![]) };
-        assert!(meilisearch_request(&q, &nobody, false, 0, 1).is_none(), "from: names nobody");
-        let filters_only = meilisearch_request(
-            &parse("is:thread"),
-            &Scope { channel_ids: vec!["c".into()], author_ids: None },
-            false,
-            0,
-            1,
-        )
-        .expect("a request");
+        assert!(engine_query(&q, &nobody, false, 0, 1).is_none(), "from: names nobody");
+        let filters_only =
+            engine_query(&parse("is:thread"), &Scope { channel_ids: vec!["c".into()], author_ids: None }, false, 0, 1)
+                .expect("a request")
+                .body();
         assert_eq!(filters_only["q"], "");
+        assert_eq!(filters_only["matchingStrategy"], "all");
         assert!(filters_only.get("sort").is_none());
     }
 }

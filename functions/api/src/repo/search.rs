@@ -6,8 +6,9 @@
 //! spaces (CJK, Thai...) match as substrings through the trigram index on `lower(text)`.
 
 use ocomms_core::ids::{ChannelId, MessageId, UserId, WorkspaceId};
-use ocomms_core::search::{Query, Term, is_unspaced_script};
+use ocomms_core::search::{Query, Scope, Term, is_unspaced_script};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::ports::{DbError, Row, Sql, Value};
 
@@ -99,6 +100,104 @@ fn term_sql(term: &Term, p: &mut Params) -> (String, Option<String>) {
     }
 }
 
+/// The channels of workspace `$1` that user `$2` can read right now: public ones (not for
+/// guests) while a member of the workspace, and the others they are in.
+const READABLE: &str = "readable AS (
+     SELECT c.id, c.name, c.kind::text AS kind FROM channels c
+     JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
+          AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
+     LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
+     WHERE c.workspace_id = $1 AND (cm.user_id IS NOT NULL OR (c.kind = 'public' AND wm.role <> 'guest')))";
+
+/// What a [`Hit`] is read from, over `messages m JOIN readable r JOIN users u`.
+fn hit_columns() -> String {
+    format!(
+        "m.id, m.channel_id, r.name AS channel_name, r.kind AS channel_kind, m.author_id,
+         u.display_name AS author_name, m.seq, m.thread_root_id, {} AS created_at_ms, m.text",
+        crate::ms!("m.created_at")
+    )
+}
+
+/// The condition `from:` puts on a user `fu` (a display name without spaces, an email's
+/// local part, or `me`).
+fn from_condition(q: &Query, p: &mut Params, user: &str) -> Option<String> {
+    if q.from.is_empty() {
+        return None;
+    }
+    let any: Vec<String> = q
+        .from
+        .iter()
+        .map(|handle| match handle.as_str() {
+            "me" => format!("{user}.id = $2"),
+            _ => {
+                let h = p.add(Value::Text(handle.clone()));
+                format!(
+                    "(lower(replace({user}.display_name, ' ', '')) = {h} OR lower(split_part({user}.email, '@', 1)) = {h})"
+                )
+            }
+        })
+        .collect();
+    Some(format!("({})", any.join(" OR ")))
+}
+
+/// The condition `in:` puts on a readable channel `r`.
+fn in_condition(q: &Query, p: &mut Params) -> Option<String> {
+    if q.in_channels.is_empty() {
+        return None;
+    }
+    let any: Vec<String> =
+        q.in_channels.iter().map(|c| format!("lower(r.name) = {}", p.add(Value::Text(c.clone())))).collect();
+    Some(format!("({})", any.join(" OR ")))
+}
+
+/// What a search engine needs from PostgreSQL for `q`: whether its index is ready (filled and
+/// kept up to date by a host), and the [`Scope`]: the channels the caller can read, narrowed
+/// by `in:`, and the workspace's users `from:` names. One statement, so the scope is one
+/// consistent snapshot of memberships.
+pub async fn engine_scope(db: &impl Sql, ws: WorkspaceId, caller: UserId, q: &Query) -> Result<(bool, Scope), DbError> {
+    let mut p = Params(vec![Value::Uuid(ws.0), Value::Uuid(caller.0)]);
+    let channels_where = in_condition(q, &mut p).unwrap_or_else(|| "true".to_owned());
+    let authors = match from_condition(q, &mut p, "fu") {
+        None => "NULL::text".to_owned(),
+        Some(cond) => format!(
+            "(SELECT coalesce(string_agg(fu.id::text, ','), '') FROM users fu
+              JOIN workspace_members fm ON fm.user_id = fu.id AND fm.workspace_id = $1 WHERE {cond})"
+        ),
+    };
+    let sql = format!(
+        "WITH {READABLE}
+         SELECT coalesce((SELECT index_ready FROM search_index_state), false) AS ready,
+                (SELECT coalesce(string_agg(r.id::text, ','), '') FROM readable r WHERE {channels_where}) AS channels,
+                {authors} AS authors"
+    );
+    let rows = db.query(&sql, &p.0).await?;
+    let Some(row) = rows.first() else { return Ok((false, Scope::default())) };
+    let split = |s: String| s.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let scope = Scope { channel_ids: split(row.text("channels")?), author_ids: row.opt_text("authors")?.map(split) };
+    Ok((row.bool("ready")?, scope))
+}
+
+/// The hits with these ids, in the order given, that the caller can still read and that are
+/// not deleted (an engine's index may lag behind a deletion or a removal by moments).
+pub async fn hits_by_id(db: &impl Sql, ws: WorkspaceId, caller: UserId, ids: &[Uuid]) -> Result<Vec<Hit>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "WITH {READABLE}
+         SELECT {columns}
+         FROM messages m
+         JOIN readable r ON r.id = m.channel_id
+         JOIN users u ON u.id = m.author_id
+         WHERE m.id = ANY(string_to_array($3, ',')::uuid[]) AND m.deleted_at IS NULL
+         ORDER BY array_position(string_to_array($3, ','), m.id::text)",
+        columns = hit_columns(),
+    );
+    let rows = db.query(&sql, &[Value::Uuid(ws.0), Value::Uuid(caller.0), Value::Text(list)]).await?;
+    rows.iter().map(Hit::from_row).collect()
+}
+
 /// The hits of page `offset..offset + limit`, and whether more follow.
 pub async fn search(
     db: &impl Sql,
@@ -121,29 +220,10 @@ pub async fn search(
         let (cond, _) = term_sql(term, &mut p);
         conditions.push(format!("NOT ({cond})"));
     }
-    if !q.from.is_empty() {
-        let any: Vec<String> = q
-            .from
-            .iter()
-            .map(|handle| match handle.as_str() {
-                "me" => "m.author_id = $2".to_owned(),
-                _ => {
-                    let h = p.add(Value::Text(handle.clone()));
-                    format!(
-                        "EXISTS (SELECT 1 FROM users fu WHERE fu.id = m.author_id
-                                 AND (lower(replace(fu.display_name, ' ', '')) = {h}
-                                      OR lower(split_part(fu.email, '@', 1)) = {h}))"
-                    )
-                }
-            })
-            .collect();
-        conditions.push(format!("({})", any.join(" OR ")));
+    if let Some(cond) = from_condition(q, &mut p, "fu") {
+        conditions.push(format!("EXISTS (SELECT 1 FROM users fu WHERE fu.id = m.author_id AND {cond})"));
     }
-    if !q.in_channels.is_empty() {
-        let any: Vec<String> =
-            q.in_channels.iter().map(|c| format!("lower(r.name) = {}", p.add(Value::Text(c.clone())))).collect();
-        conditions.push(format!("({})", any.join(" OR ")));
-    }
+    conditions.extend(in_condition(q, &mut p));
     if q.has_link {
         conditions.push("m.text ~* 'https?://'".to_owned());
     }
@@ -171,22 +251,15 @@ pub async fn search(
     let limit_param = p.add(Value::Int(i64::from(limit) + 1));
     let offset_param = p.add(Value::Int(i64::from(offset)));
     let sql = format!(
-        "WITH readable AS (
-             SELECT c.id, c.name, c.kind::text AS kind FROM channels c
-             JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
-                  AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL
-             LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
-             WHERE c.workspace_id = $1 AND (cm.user_id IS NOT NULL OR (c.kind = 'public' AND wm.role <> 'guest')))
-         SELECT m.id, m.channel_id, r.name AS channel_name, r.kind AS channel_kind, m.author_id,
-                u.display_name AS author_name, m.seq, m.thread_root_id, {created} AS created_at_ms, m.text,
-                {rank} AS rank
+        "WITH {READABLE}
+         SELECT {columns}, {rank} AS rank
          FROM messages m
          JOIN readable r ON r.id = m.channel_id
          JOIN users u ON u.id = m.author_id
          WHERE {conditions}
          ORDER BY {order}
          LIMIT {limit_param} OFFSET {offset_param}",
-        created = crate::ms!("m.created_at"),
+        columns = hit_columns(),
         conditions = conditions.join("\n           AND "),
     );
     let rows = db.query(&sql, &p.0).await?;

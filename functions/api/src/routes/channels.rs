@@ -11,7 +11,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, workspaces};
 
 /// Largest page of `GET /channels/{id}/members` (also its default).
@@ -27,8 +27,8 @@ struct CreateBody {
     topic: Option<String>,
 }
 
-pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -38,8 +38,8 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "channels": list })))
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -65,8 +65,8 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(
     }
 }
 
-pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -76,8 +76,8 @@ pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
     current(api, ch, caller.user_id).await
 }
 
-pub async fn join<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn join<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -92,8 +92,8 @@ pub async fn join<S: Sql, R: RoomPublisher, E: Env>(
     current(api, ch, caller.user_id).await
 }
 
-pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn leave<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -107,8 +107,8 @@ pub async fn leave<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// `{channel}` as the user now sees it (with `member_count`).
-async fn current<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn current<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     ch: ChannelId,
     user: UserId,
 ) -> Result<Response> {
@@ -117,8 +117,8 @@ async fn current<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// The channel and the caller's access to it; 404 if there is no such channel.
-async fn load<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn load<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     ch: ChannelId,
     user: UserId,
 ) -> Result<(channels::Channel, ChannelAccess)> {
@@ -141,8 +141,8 @@ struct PatchBody {
 }
 
 /// `PATCH /channels/{id}`: rename, set the topic or the purpose; one `channel.updated`.
-pub async fn update<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -175,8 +175,8 @@ pub async fn update<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// `POST /channels/{id}/archive` and `/unarchive`.
-pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
     archive: bool,
@@ -196,8 +196,8 @@ pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// `GET /channels/{id}/members?after={user_id}&limit={1..1000}`: anyone who may read it.
-pub async fn members<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn members<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -227,8 +227,8 @@ struct AddMembersBody {
 }
 
 /// `POST /channels/{id}/members`: a member (not a guest) adds people; all or nothing.
-pub async fn add_members<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn add_members<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -253,8 +253,8 @@ pub async fn add_members<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// `DELETE /channels/{id}/members/{user}`: the channel's creator or a workspace admin.
-pub async fn remove_member<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn remove_member<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
     user: UserId,

@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, dms, workspaces};
 
 #[derive(Deserialize)]
@@ -21,8 +21,8 @@ struct OpenBody {
 
 /// `POST /workspaces/{ws}/dms`: 200 with the existing DM of exactly these people, or 201
 /// with a new one (every member's open sockets subscribe through its `member.joined`s).
-pub async fn open<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn open<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -52,8 +52,8 @@ pub async fn open<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// 422 naming the first id that is not an active member of the workspace.
-async fn check_active<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn check_active<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     ws: WorkspaceId,
     members: &[UserId],
 ) -> Result<()> {

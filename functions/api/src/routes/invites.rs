@@ -11,7 +11,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, invites, workspaces};
 
 /// Codes are 22 characters; anything much longer cannot exist and is not looked up.
@@ -35,8 +35,8 @@ fn code_ok(code: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -56,8 +56,8 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// Admins and owners: every invite of the workspace, newest first.
-pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -68,8 +68,8 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// Admins and owners revoke an invite of their workspace; revoking twice is fine.
-pub async fn revoke<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn revoke<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
     code: &str,
@@ -84,8 +84,8 @@ pub async fn revoke<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// What an invite link leads to, for any signed-in user holding the code.
-pub async fn preview<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn preview<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     code: &str,
 ) -> Result<Response> {
@@ -95,8 +95,8 @@ pub async fn preview<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "invite": preview.ok_or_else(|| ApiError::not_found("invite"))? })))
 }
 
-pub async fn accept<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn accept<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     code: &str,
 ) -> Result<Response> {

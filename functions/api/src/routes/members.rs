@@ -11,7 +11,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::members::{self, Decided};
 use crate::repo::{sessions, workspaces};
 
@@ -22,8 +22,8 @@ struct RoleBody {
 }
 
 /// Any active member, guests included; admins and owners also see deactivated members.
-pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -40,8 +40,8 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "members": list, "next_after": next_after })))
 }
 
-pub async fn change_role<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn change_role<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
     target: UserId,
@@ -63,8 +63,8 @@ pub async fn change_role<S: Sql, R: RoomPublisher, E: Env>(
 /// Removes a member, or, on oneself, leaves the workspace. A removed member's sessions all
 /// end at once (their sockets close); someone leaving stays logged in, and their sockets
 /// just stop hearing the workspace's channels (the `member.left` events unsubscribe them).
-pub async fn remove<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
     target: UserId,
@@ -88,8 +88,8 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env>(
 /// memberships, so reactivation restores exactly what they had; meanwhile every access check
 /// treats them as outside the workspace, and their sessions end at once. Asking for the
 /// state they are already in changes nothing and succeeds.
-pub async fn set_deactivated<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn set_deactivated<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
     target: UserId,
@@ -131,14 +131,18 @@ fn changed_meanwhile() -> crate::error::Error {
 }
 
 /// Ends every session of `user` and closes their sockets.
-async fn end_sessions<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, user: UserId, reason: &str) -> Result<()> {
+async fn end_sessions<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    user: UserId,
+    reason: &str,
+) -> Result<()> {
     sessions::revoke_all(&api.sql, user).await?;
     api.notify(user, UserNotice::SessionsEnded { session_id: None, reason: reason.into() }).await;
     Ok(())
 }
 
-async fn current<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn current<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     ws: WorkspaceId,
     user: UserId,
 ) -> Result<Response> {

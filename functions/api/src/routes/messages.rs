@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, events, messages};
 
 #[derive(Deserialize)]
@@ -33,8 +33,8 @@ struct PostBody {
     also_to_channel: bool,
 }
 
-pub async fn post<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn post<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -78,8 +78,8 @@ pub async fn post<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// A thread: the root and a page of replies after `after` (a seq), oldest first.
-pub async fn thread<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn thread<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {
@@ -97,8 +97,8 @@ pub async fn thread<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// Follows (`PUT`) or unfollows (`DELETE`) a thread.
-pub async fn follow<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn follow<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
     following: bool,
@@ -110,8 +110,8 @@ pub async fn follow<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// A thread root the caller may read; replies are not roots (422), hidden ones 404.
-async fn readable_root<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn readable_root<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     user: ocomms_core::ids::UserId,
     id: MessageId,
 ) -> Result<messages::Located> {
@@ -126,8 +126,8 @@ async fn readable_root<S: Sql, R: RoomPublisher, E: Env>(
     Ok(root)
 }
 
-pub async fn history<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn history<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -142,8 +142,8 @@ pub async fn history<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "messages": page, "next_before": next_before })))
 }
 
-pub async fn events<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn events<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -162,8 +162,8 @@ pub async fn events<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "events": list, "has_more": has_more, "last_seq": channel.last_seq })))
 }
 
-pub async fn edit<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn edit<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {
@@ -182,8 +182,8 @@ pub async fn edit<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({ "message": event.data })))
 }
 
-pub async fn delete<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn delete<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {

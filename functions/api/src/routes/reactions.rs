@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response, percent_decode_path};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::reactions::{self, Added};
 use crate::repo::{channels, messages};
 
@@ -21,8 +21,8 @@ struct ReactBody {
 
 /// The live message's channel, if the caller may act in it as a poster (reacting and
 /// pinning are contributions: members only, not in archived channels).
-async fn postable<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+async fn postable<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     user: ocomms_core::ids::UserId,
     id: MessageId,
 ) -> Result<ChannelId> {
@@ -33,8 +33,8 @@ async fn postable<S: Sql, R: RoomPublisher, E: Env>(
     Ok(found.channel)
 }
 
-pub async fn add<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn add<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {
@@ -65,8 +65,8 @@ pub async fn add<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// `DELETE /messages/{id}/reactions/{emoji}`, the emoji percent-encoded.
-pub async fn remove<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
     raw_emoji: &str,
@@ -83,8 +83,8 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::no_content())
 }
 
-pub async fn pin<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn pin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {
@@ -105,8 +105,8 @@ pub async fn pin<S: Sql, R: RoomPublisher, E: Env>(
     }
 }
 
-pub async fn unpin<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn unpin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     id: MessageId,
 ) -> Result<Response> {
@@ -117,8 +117,8 @@ pub async fn unpin<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::no_content())
 }
 
-pub async fn pins<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn pins<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {

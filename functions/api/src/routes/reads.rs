@@ -10,7 +10,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, reads, workspaces};
 
 #[derive(Deserialize)]
@@ -21,8 +21,8 @@ struct MarkBody {
 }
 
 /// Marks the channel read up to `seq` and tells the user's other sessions.
-pub async fn mark<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn mark<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ch: ChannelId,
 ) -> Result<Response> {
@@ -44,8 +44,8 @@ pub async fn mark<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// Unread and mention counts for all of the caller's channels in a workspace.
-pub async fn unreads<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn unreads<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {

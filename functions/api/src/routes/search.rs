@@ -3,17 +3,17 @@
 //! (`ocomms_core::search`), each hit with a snippet whose matches are marked.
 
 use ocomms_core::ApiError;
-use ocomms_core::ids::WorkspaceId;
+use ocomms_core::ids::{UserId, WorkspaceId};
 use ocomms_core::policy;
-use ocomms_core::search::{Query, snippet};
+use ocomms_core::search::{Query, engine_query, snippet};
 use serde_json::json;
 
 use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
-use crate::repo::search::{self, Sort};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::repo::search::{self, Hit, Sort};
 use crate::repo::workspaces;
 
 /// Hits per page unless `limit` says otherwise, and at most.
@@ -24,8 +24,8 @@ pub const MAX_OFFSET: u32 = 1000;
 /// Characters of message text around the first match.
 pub const SNIPPET_CHARS: usize = 240;
 
-pub async fn search<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn search<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -52,7 +52,10 @@ pub async fn search<S: Sql, R: RoomPublisher, E: Env>(
             .ok_or_else(|| ApiError::validation("cursor is not one this API gave out"))?,
     };
     let limit = limit.min(MAX_OFFSET - offset);
-    let (hits, more) = search::search(&api.sql, ws, caller.user_id, &query, sort, offset, limit).await?;
+    let (engine, (hits, more)) = match engine_page(api, ws, caller.user_id, &query, sort, offset, limit).await? {
+        Some(page) => (ENGINE_MEILISEARCH, page),
+        None => (ENGINE_POSTGRES, search::search(&api.sql, ws, caller.user_id, &query, sort, offset, limit).await?),
+    };
     let next = offset + limit;
     let hits: Vec<_> = hits
         .into_iter()
@@ -66,5 +69,45 @@ pub async fn search<S: Sql, R: RoomPublisher, E: Env>(
     Ok(Response::ok(json!({
         "hits": hits,
         "next_cursor": (more && next < MAX_OFFSET).then(|| next.to_string()),
-    })))
+    }))
+    .with_header(ENGINE_HEADER, engine))
+}
+
+/// Which backend answered, for operators and tests: `meilisearch` or `postgres`.
+pub const ENGINE_HEADER: &str = "x-search-engine";
+const ENGINE_MEILISEARCH: &str = "meilisearch";
+const ENGINE_POSTGRES: &str = "postgres";
+
+/// The page from the search engine, or `None` when PostgreSQL should answer: no engine is
+/// configured, its index is not ready yet, or it failed (logged). Falling back keeps search
+/// working through an engine outage; PostgreSQL holds every message, so nothing is missing,
+/// only slower.
+async fn engine_page<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    ws: WorkspaceId,
+    caller: UserId,
+    query: &Query,
+    sort: Sort,
+    offset: u32,
+    limit: u32,
+) -> Result<Option<(Vec<Hit>, bool)>> {
+    let Some(engine) = &api.search else { return Ok(None) };
+    let (ready, scope) = search::engine_scope(&api.sql, ws, caller, query).await?;
+    if !ready {
+        return Ok(None);
+    }
+    // One more than the page, to know whether another follows.
+    let Some(request) = engine_query(query, &scope, sort == Sort::Newest, offset, limit + 1) else {
+        return Ok(Some((Vec::new(), false)));
+    };
+    let ids = match engine.search(&request).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            api.env.log_error(&format!("{e}; PostgreSQL answers instead"));
+            return Ok(None);
+        }
+    };
+    let more = ids.len() > limit as usize;
+    let ids = &ids[..ids.len().min(limit as usize)];
+    Ok(Some((search::hits_by_id(&api.sql, ws, caller, ids).await?, more)))
 }

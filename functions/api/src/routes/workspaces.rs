@@ -10,7 +10,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, Sql};
+use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
 use crate::repo::{channels, workspaces};
 
 #[derive(Deserialize)]
@@ -32,13 +32,19 @@ struct SettingsBody {
     members_can_create_channels: Option<bool>,
 }
 
-pub async fn list<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Response> {
+pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    req: &Request,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let list = workspaces::list_for(&api.sql, caller.user_id).await?;
     Ok(Response::ok(json!({ "workspaces": list })))
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &Request) -> Result<Response> {
+pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
+    req: &Request,
+) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: CreateBody = req.json()?;
     let name = validate::display_name(&body.name, "name", validate::MAX_WORKSPACE_NAME_CHARS)?;
@@ -50,8 +56,8 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env>(api: &Api<S, R, E>, req: &
 }
 
 /// Any active member, guests included.
-pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {
@@ -62,8 +68,8 @@ pub async fn get<S: Sql, R: RoomPublisher, E: Env>(
 }
 
 /// Admins and owners change any subset of the settings; an empty change is refused.
-pub async fn update<S: Sql, R: RoomPublisher, E: Env>(
-    api: &Api<S, R, E>,
+pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
+    api: &Api<S, R, E, Q>,
     req: &Request,
     ws: WorkspaceId,
 ) -> Result<Response> {

@@ -209,7 +209,7 @@ pub fn check(input: &Input) -> Response {
         session_checks: Cell::new(0),
         statements: Cell::new(0),
     };
-    let api = Api { sql: db, rooms: NoRooms, env: FixedEnv, config: Config::new(SECRET.to_vec(), "http://localhost") };
+    let api = Api::new(db, NoRooms, FixedEnv, Config::new(SECRET.to_vec(), "http://localhost"));
     let resp = futures::executor::block_on(api.handle(req));
     let touched = api.sql.statements.get() + api.sql.session_checks.get();
     let what = || format!("{input:?} -> {} {}", resp.status, String::from_utf8_lossy(&resp.body));

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 mod api;
 mod edge;
 mod host;
+pub mod meili;
 mod reply;
 mod spin;
 mod wasm_host;

@@ -40,17 +40,24 @@ pub fn spin_available(test: &str) -> bool {
 
 impl Host {
     /// `spin up` with the repository's spin.toml on a free port, and a `wasm-host` as its
-    /// rooms service; both on a fresh database.
+    /// rooms service; both on a fresh database, or on `opts.database_url`. With
+    /// `opts.meilisearch`, the rooms service indexes into that Meilisearch and the component
+    /// searches it (`search_backend = "meilisearch"`).
     pub(super) async fn start_spin(opts: HostOptions) -> Host {
-        let host_only = opts.host_only();
-        assert!(host_only.is_empty(), "the Spin target takes no wasm-host options, got {host_only:?}");
+        let host_only: Vec<_> =
+            opts.host_only().into_iter().filter(|o| !matches!(*o, "database_url" | "meilisearch")).collect();
+        assert!(host_only.is_empty(), "the Spin target takes no such wasm-host options, got {host_only:?}");
         assert!(spin_binary().is_some(), "a Spin CLI (check spin_available first)");
         api_component();
-        let db = ocomms_testsupport::fresh_db().await.expect("a fresh test database");
+        let db_url = match &opts.database_url {
+            Some(url) => url.clone(),
+            None => ocomms_testsupport::fresh_db().await.expect("a fresh test database").url,
+        };
         // The rooms service: it generates the secrets Spin is then given.
         let rooms = Host::start_wasm_host(HostOptions {
-            database_url: Some(db.url.clone()),
+            database_url: Some(db_url.clone()),
             away_after_secs: opts.away_after_secs,
+            meilisearch: opts.meilisearch.clone(),
             ..HostOptions::default()
         })
         .await;
@@ -60,18 +67,25 @@ impl Host {
         };
         let (jwt_secret, rooms_secret) = (secret("jwt-secret"), secret("rooms-secret"));
 
-        let db_url = if db.url.contains('?') {
-            format!("{}&sslmode=disable", db.url)
+        let spin_db_url = if db_url.contains('?') {
+            format!("{db_url}&sslmode=disable")
         } else {
-            format!("{}?sslmode=disable", db.url)
+            format!("{db_url}?sslmode=disable")
         };
-        let vars = [
+        let mut vars = vec![
             ("JWT_SECRET", jwt_secret),
             ("ROOMS_SECRET", rooms_secret),
             ("ROOMS_URL", rooms.base.clone()),
-            ("DB_URL", db_url),
-            ("DB_HOST", db_host_of(&db.url)),
+            ("DB_URL", spin_db_url),
+            ("DB_HOST", db_host_of(&db_url)),
         ];
+        if let Some((url, key)) = &opts.meilisearch {
+            vars.extend([
+                ("SEARCH_BACKEND", "meilisearch".to_owned()),
+                ("MEILISEARCH_URL", url.clone()),
+                ("MEILISEARCH_KEY", key.clone()),
+            ]);
+        }
         let mut host = Host::unlaunched(Target::Spin, unique_temp_dir(), workspace_root().join("spin.toml"), opts);
         host.data_dir = rooms.data_dir.clone();
         host.launch_spin(&vars).await;
