@@ -57,7 +57,7 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> Result<Value> {
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> Result<Value> {
         let mut req = self.http.request(method.clone(), self.url(path)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);

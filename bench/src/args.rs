@@ -137,7 +137,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The host built in the same profile as this binary, else the release one.
-fn default_host() -> PathBuf {
+pub fn default_host() -> PathBuf {
     let sibling = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("wasm-host")));
     match sibling {
         Some(p) if p.is_file() => p,

@@ -77,6 +77,8 @@ fn latency(v: &Value) -> Option<Latency> {
         n: v.get("n")?.as_u64()? as usize,
         p50_ms: f("p50_ms")?,
         p90_ms: f("p90_ms")?,
+        // Older reports have no p95.
+        p95_ms: f("p95_ms").unwrap_or(0.0),
         p99_ms: f("p99_ms")?,
         p999_ms: f("p999_ms")?,
         max_ms: f("max_ms")?,

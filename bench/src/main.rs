@@ -18,6 +18,7 @@ mod idle;
 mod native;
 mod post;
 mod proc;
+mod search;
 mod sockets;
 mod stats;
 mod target;
@@ -45,6 +46,7 @@ async fn main() {
     let r = match argv.first().map(String::as_str) {
         Some("serve-native") => native::serve(&argv[1..]).await,
         Some("replot") => chart::replot(&argv[1..]),
+        Some("search") => search::run(&argv[1..]).await,
         _ => real_main(argv).await,
     };
     if let Err(e) = r {

@@ -20,12 +20,15 @@ use uuid::Uuid;
 
 /// The index messages live in.
 pub const INDEX: &str = "messages";
-/// Queue rows taken per round, and documents per reindex batch.
+/// Queue rows taken per round.
 const BATCH: i64 = 1000;
+/// Documents per batch of a rebuild, and batches sent before the first is waited for.
+const REINDEX_BATCH: i64 = 10_000;
+const IN_FLIGHT: usize = 4;
 /// Longest wait between retries while Meilisearch is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a Meilisearch task may take before the round is retried.
-const TASK_TIMEOUT: Duration = Duration::from_secs(60);
+const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Where Meilisearch is.
 #[derive(Debug, Clone)]
@@ -258,20 +261,32 @@ impl Indexer {
         let total = u64::try_from(total).unwrap_or(0);
         let mut sent = 0u64;
         let mut after = Uuid::nil();
+        let mut in_flight = std::collections::VecDeque::new();
         loop {
             let rows = db
                 .query(
                     &format!("{DOCUMENT_SQL} WHERE m.id > $1 AND m.deleted_at IS NULL ORDER BY m.id LIMIT $2"),
-                    &[&after, &BATCH],
+                    &[&after, &REINDEX_BATCH],
                 )
                 .await
                 .context("read messages")?;
             let Some(last) = rows.last() else { break };
             after = last.try_get("id")?;
             let docs = rows.iter().map(document).collect::<Result<Vec<_>>>()?;
-            let task = self.client.index(&staging).add_or_replace(&docs, Some("id")).await?;
+            // A few batches in flight: Meilisearch merges queued additions into one indexing
+            // run, and PostgreSQL reads the next batch meanwhile.
+            in_flight.push_back((self.client.index(&staging).add_or_replace(&docs, Some("id")).await?, docs.len()));
+            if in_flight.len() >= IN_FLIGHT
+                && let Some((task, n)) = in_flight.pop_front()
+            {
+                self.wait(task, "index documents").await?;
+                sent += n as u64;
+                progress(sent, total.max(sent));
+            }
+        }
+        while let Some((task, n)) = in_flight.pop_front() {
             self.wait(task, "index documents").await?;
-            sent += docs.len() as u64;
+            sent += n as u64;
             progress(sent, total.max(sent));
         }
         if self.client.get_index(INDEX).await.is_err() {

@@ -229,6 +229,9 @@ async fn the_query_syntax_finds_what_it_says(s: &Ctx<'_>) {
     );
     assert_eq!(texts(s, &bob, &ws, "from:me in:#ops").await.len(), 2);
     assert_eq!(texts(s, &ann, &ws, "has:link").await, ["see https://example.com/runbook"]);
+    // Words are split at punctuation on both backends, also inside links.
+    assert_eq!(texts(s, &ann, &ws, "runbook").await, ["see https://example.com/runbook"]);
+    assert_eq!(texts(s, &ann, &ws, "\"example com\"").await, ["see https://example.com/runbook"]);
     assert_eq!(texts(s, &ann, &ws, "has:pin").await, ["the pinned checklist"]);
     assert_eq!(
         sorted(texts(s, &ann, &ws, "is:thread").await),

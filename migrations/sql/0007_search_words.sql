@@ -1,0 +1,9 @@
+-- Words for search are runs of letters and digits, split at everything else, as the query
+-- side (`ocomms_core::search::words`) and Meilisearch split them. PostgreSQL's parser keeps
+-- URLs, hosts, paths, file names and hyphenated words as tokens of their own, so "runbook"
+-- did not match "https://example.com/runbook"; punctuation now becomes spaces first.
+ALTER TABLE messages DROP COLUMN search_tsv;
+ALTER TABLE messages
+    ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS
+        (to_tsvector('simple', regexp_replace(text, '[[:punct:][:space:]]+', ' ', 'g'))) STORED;
+CREATE INDEX messages_search_tsv_idx ON messages USING gin (search_tsv);
