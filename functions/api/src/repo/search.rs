@@ -198,6 +198,13 @@ pub async fn hits_by_id(db: &impl Sql, ws: WorkspaceId, caller: UserId, ids: &[U
     rows.iter().map(Hit::from_row).collect()
 }
 
+/// What the page query keeps of a matching message.
+const MATCH_COLUMNS: &str = "m.id, m.channel_id, m.author_id, m.seq, m.thread_root_id, m.created_at, m.text";
+
+/// How many of the newest matches PostgreSQL ranks by relevance: every page a client can
+/// reach (`MAX_OFFSET` plus the largest page).
+pub const RANKED_MATCHES: u32 = 1100;
+
 /// The hits of page `offset..offset + limit`, and whether more follow.
 pub async fn search(
     db: &impl Sql,
@@ -229,10 +236,10 @@ pub async fn search(
         // Filters only: the channels' messages through the channel index.
         format!("m.channel_id = ANY (ARRAY(SELECT r.id FROM readable r WHERE {in_cond}))")
     } else {
-        // Words find their messages through the text indexes. Compared as text, the channel
-        // is a filter on those few rows: as a uuid, the planner also reads every readable
-        // channel's index entries to AND them in, tens of ms per million messages.
-        format!("m.channel_id::text = ANY (ARRAY(SELECT r.id::text FROM readable r WHERE {in_cond}))")
+        // Words find their messages through the text indexes; the channel is then a filter
+        // on those rows. Plain `m.channel_id` would let the planner also read every readable
+        // channel's index entries to AND them in (tens of ms per million messages).
+        format!("COALESCE(m.channel_id, m.channel_id) = ANY (ARRAY(SELECT r.id FROM readable r WHERE {in_cond}))")
     });
     if q.has_link {
         conditions.push("m.text ~* 'https?://'".to_owned());
@@ -254,29 +261,39 @@ pub async fn search(
     } else {
         format!("ts_rank(m.search_tsv, {})::float8", ranked.join(" && "))
     };
-    let order = match sort {
-        Sort::Relevance => "rank DESC, m.created_at DESC, m.id DESC",
-        Sort::Newest => "m.created_at DESC, m.id DESC",
-    };
     let limit_param = p.add(Value::Int(i64::from(limit) + 1));
     let offset_param = p.add(Value::Int(i64::from(offset)));
+    let conditions = conditions.join("\n                   AND ");
     // The page is chosen from `messages` alone; names are joined to its few rows only.
+    let matches = match sort {
+        // Newest first: an index walk back in time for common words, stopping at the page.
+        Sort::Newest => format!(
+            "SELECT {MATCH_COLUMNS}, 0::float8 AS rank FROM messages m
+             WHERE {conditions}
+             ORDER BY m.created_at DESC, m.id DESC
+             LIMIT {limit_param} OFFSET {offset_param}"
+        ),
+        // By relevance among the newest RANKED_MATCHES matches: every page a client can
+        // reach, at a cost that does not grow with the number of matches.
+        Sort::Relevance => format!(
+            "SELECT {MATCH_COLUMNS}, {rank} AS rank FROM (
+                 SELECT {MATCH_COLUMNS}, m.search_tsv FROM messages m
+                 WHERE {conditions}
+                 ORDER BY m.created_at DESC, m.id DESC
+                 LIMIT {RANKED_MATCHES}) m
+             ORDER BY rank DESC, m.created_at DESC, m.id DESC
+             LIMIT {limit_param} OFFSET {offset_param}"
+        ),
+    };
     let sql = format!(
         "WITH {READABLE},
-         page AS MATERIALIZED (
-             SELECT m.id, m.channel_id, m.author_id, m.seq, m.thread_root_id, m.created_at, m.text,
-                    {rank} AS rank
-             FROM messages m
-             WHERE {conditions}
-             ORDER BY {order}
-             LIMIT {limit_param} OFFSET {offset_param})
+         page AS MATERIALIZED ({matches})
          SELECT {columns}, m.rank
          FROM page m
          JOIN readable r ON r.id = m.channel_id
          JOIN users u ON u.id = m.author_id
-         ORDER BY {order}",
+         ORDER BY m.rank DESC, m.created_at DESC, m.id DESC",
         columns = hit_columns(),
-        conditions = conditions.join("\n               AND "),
     );
     let rows = db.query(&sql, &p.0).await?;
     let more = rows.len() > limit as usize;

@@ -21,6 +21,9 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 /// How deep pages go: past this many hits, narrow the query (Meilisearch's default bound).
 pub const MAX_OFFSET: u32 = 1000;
+// PostgreSQL ranks enough matches for every page a client can reach.
+const _: () = assert!(search::RANKED_MATCHES >= MAX_OFFSET + MAX_LIMIT);
+
 /// Characters of message text around the first match.
 pub const SNIPPET_CHARS: usize = 240;
 
