@@ -43,13 +43,16 @@ ocomms-bench search: message search at scale, PostgreSQL vs Meilisearch, in one 
   --manifest PATH     spin.toml (default: the repository's)
   --meilisearch PATH  the Meilisearch binary (default: OCOMMS_MEILISEARCH_BIN, then
                       ../shared/bin/meilisearch beside the repository, then PATH)
-  --out PATH          JSON figures (default bench/out/search.json)";
+  --out PATH          JSON figures (default bench/out/search.json)
+  --postgres-only     skip Meilisearch (for tuning PostgreSQL)";
 
 const AUTHORS: usize = 20;
 const DAYS: i64 = 365;
 const VOCABULARY: usize = 20_000;
 const MEILI_KEY: &str = "ocomms-bench-master-key-0123456789";
 const LISTENING: &str = "ocomms listening on http://";
+/// The kinds of query in the mix, as [`corpus::queries`] names them.
+const KINDS: [&str; 8] = ["word", "two words", "phrase", "prefix", "in:", "from:", "has:link", "date"];
 
 #[derive(Debug)]
 struct Args {
@@ -61,6 +64,7 @@ struct Args {
     manifest: PathBuf,
     meilisearch: Option<PathBuf>,
     out: PathBuf,
+    postgres_only: bool,
 }
 
 fn parse(argv: &[String]) -> Result<Option<Args>> {
@@ -74,12 +78,17 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
         manifest: root.join("spin.toml"),
         meilisearch: None,
         out: root.join("bench/out/search.json"),
+        postgres_only: false,
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             println!("{USAGE}");
             return Ok(None);
+        }
+        if flag == "--postgres-only" {
+            a.postgres_only = true;
+            continue;
         }
         let value = it.next().with_context(|| format!("{flag} needs a value\n\n{USAGE}"))?;
         let num = || value.parse::<usize>().with_context(|| format!("{flag} {value}: not a number"));
@@ -449,6 +458,20 @@ pub async fn run(argv: &[String]) -> Result<()> {
         corpus::queries(&vocabulary, &mut Rng::new(a.seed ^ 0xA5A5), a.queries, &s.channels, &s.handles, end_day, DAYS);
     println!("==> {} queries on PostgreSQL", queries.len());
     let pg = run_queries(&api, &s, &queries, "postgres").await?;
+    if a.postgres_only {
+        let all = percentiles(&pg, None);
+        println!("postgres: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms", all.p50_ms, all.p95_ms, all.p99_ms);
+        for kind in KINDS {
+            println!("  {kind}: p95 {:.2} ms", percentiles(&pg, Some(kind)).p95_ms);
+        }
+        let mut slowest: Vec<(u64, &str)> =
+            pg.latency_us.iter().zip(&queries).map(|(l, q)| (*l, q.q.as_str())).collect();
+        slowest.sort_unstable_by(|a, b| b.cmp(a));
+        println!("slowest: {:?}", &slowest[..slowest.len().min(15)]);
+        drop(db);
+        println!("host {}", host.stop());
+        return Ok(());
+    }
 
     println!("==> Meilisearch");
     let meili = Meili::start(&meili_bin, &work).await?;
@@ -477,9 +500,8 @@ pub async fn run(argv: &[String]) -> Result<()> {
     ] {
         cmp.num("all queries", figure, p, m, 2);
     }
-    let kinds = ["word", "two words", "phrase", "prefix", "in:", "from:", "has:link", "date"];
     let mut by_kind = BTreeMap::new();
-    for kind in kinds {
+    for kind in KINDS {
         let (p, m) = (percentiles(&pg, Some(kind)), percentiles(&ms, Some(kind)));
         cmp.num(kind, "p95 ms", p.p95_ms, m.p95_ms, 2);
         by_kind.insert(kind, json!({ "postgres": p.json(), "meilisearch": m.json() }));
