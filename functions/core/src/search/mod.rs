@@ -16,9 +16,18 @@
 //!
 //! Anything else shaped like `name:value` with a letters-only name is an unknown operator,
 //! refused with a 422 that names it; other colons (`12:30`, `https://...`) are plain text.
+//!
+//! Beside the parser: [`snippet`] marks a hit's matches; [`engine_query`] is the request
+//! Meilisearch answers within a scope PostgreSQL resolved.
 
 use crate::ApiError;
 use crate::civil::days_from_civil;
+
+mod engine;
+mod snippet;
+
+pub use engine::{EngineQuery, Scope, engine_query};
+pub use snippet::{Fragment, snippet};
 
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
@@ -56,7 +65,7 @@ pub struct Query {
     pub after_ms: Option<i64>,
 }
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 impl Query {
     /// Parses `raw`, refusing what cannot be searched with a message that says why.
@@ -247,181 +256,6 @@ pub fn is_unspaced_script(word: &str) -> bool {
     })
 }
 
-/// A piece of a result's snippet: matched text is `hit`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Fragment {
-    pub text: String,
-    pub hit: bool,
-}
-
-/// Characters of context kept before the first match.
-const LEAD_CHARS: usize = 40;
-
-/// Up to `max_chars` characters of `text` around its first match of the query's terms, cut
-/// into fragments with the matches marked. Every backend's hits get their snippet here, so
-/// they read the same whatever found them.
-pub fn snippet(text: &str, q: &Query, max_chars: usize) -> Vec<Fragment> {
-    let chars: Vec<char> = text.chars().collect();
-    // One lower-case char per char, so indexes stay aligned.
-    let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
-    let mut needles: Vec<(Vec<char>, bool, bool)> = Vec::new(); // (chars, whole word, prefix)
-    for term in &q.terms {
-        let (list, prefix): (Vec<&String>, bool) = match term {
-            Term::Word(w) => (vec![w], false),
-            Term::Prefix(p) => (vec![p], true),
-            Term::Phrase(ws) => (ws.iter().collect(), false),
-        };
-        for w in list {
-            needles.push((w.chars().collect(), !is_unspaced_script(w), prefix));
-        }
-    }
-    let boundary = |i: usize| i == 0 || i >= lower.len() || !lower[i - 1].is_alphanumeric();
-    let mut hits: Vec<(usize, usize)> = Vec::new();
-    for (needle, whole, prefix) in &needles {
-        if needle.is_empty() || needle.len() > lower.len() {
-            continue;
-        }
-        for start in 0..=lower.len() - needle.len() {
-            let end = start + needle.len();
-            if lower[start..end] != needle[..] {
-                continue;
-            }
-            let starts_word = boundary(start);
-            let ends_word = end >= lower.len() || !lower[end].is_alphanumeric();
-            let ok = if *prefix {
-                starts_word
-            } else if *whole {
-                starts_word && ends_word
-            } else {
-                true
-            };
-            if ok {
-                // A prefix marks the whole word it starts.
-                let mut end = end;
-                while *prefix && end < lower.len() && lower[end].is_alphanumeric() {
-                    end += 1;
-                }
-                hits.push((start, end));
-            }
-        }
-    }
-    hits.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in hits {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    let from = merged.first().map_or(0, |(s, _)| s.saturating_sub(LEAD_CHARS));
-    let to = (from + max_chars).min(chars.len());
-    let mut out: Vec<Fragment> = Vec::new();
-    let mut push = |text: String, hit: bool| {
-        if !text.is_empty() {
-            out.push(Fragment { text, hit });
-        }
-    };
-    let mut at = from;
-    if from > 0 {
-        push("…".to_owned(), false);
-    }
-    for (s, e) in merged.into_iter().filter(|(s, _)| *s < to) {
-        let (s, e) = (s.max(at), e.min(to));
-        push(chars[at..s].iter().collect(), false);
-        push(chars[s..e].iter().collect(), true);
-        at = e;
-    }
-    push(chars[at..to].iter().collect(), false);
-    if to < chars.len() {
-        push("…".to_owned(), false);
-    }
-    out
-}
-
-/// What PostgreSQL resolved for a query that an external engine answers: the channels the
-/// caller can read (narrowed by `in:`), and the authors `from:` names (`None`: any author).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
-    pub channel_ids: Vec<String>,
-    pub author_ids: Option<Vec<String>>,
-}
-
-/// A Meilisearch search (`POST /indexes/messages/search`) answering a [`Query`] within a
-/// [`Scope`]: what the engine adapter sends, built here so that every adapter sends the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngineQuery {
-    /// Words and phrases quoted, exclusions as `-"..."`, the one prefix last and bare.
-    pub q: String,
-    /// Authorization (`channel_id IN [...]`) and every filter of the query, joined by `AND`.
-    pub filter: String,
-    /// Sort by `created_at_ms:desc` instead of relevance.
-    pub newest_first: bool,
-    pub offset: u32,
-    pub limit: u32,
-}
-
-impl EngineQuery {
-    /// The sort a newest-first query asks for (the index's first ranking rule is `sort`).
-    pub const NEWEST_FIRST: &'static str = "created_at_ms:desc";
-
-    /// The request body, as Meilisearch's search route takes it. Every term must match
-    /// (`matchingStrategy: all`), as on PostgreSQL; only ids are returned.
-    pub fn body(&self) -> serde_json::Value {
-        let mut body = serde_json::json!({
-            "q": self.q,
-            "filter": self.filter,
-            "matchingStrategy": "all",
-            "attributesToRetrieve": ["id"],
-            "offset": self.offset,
-            "limit": self.limit,
-        });
-        if self.newest_first {
-            body["sort"] = serde_json::json!([Self::NEWEST_FIRST]);
-        }
-        body
-    }
-}
-
-/// The Meilisearch search answering `q` within `scope`, or `None` when nothing can match (no
-/// readable channel, no such author).
-///
-/// Words and phrases are sent quoted, so they match whole words as on PostgreSQL (a bare last
-/// word would be a prefix); prefixes go last, bare, which is the one prefix Meilisearch
-/// matches; exclusions are `-"..."`. Authorization is the `channel_id` filter, part of the
-/// query like every other filter.
-pub fn engine_query(q: &Query, scope: &Scope, newest_first: bool, offset: u32, limit: u32) -> Option<EngineQuery> {
-    if scope.channel_ids.is_empty() || scope.author_ids.as_ref().is_some_and(Vec::is_empty) {
-        return None;
-    }
-    let quoted = |t: &Term| match t {
-        Term::Word(w) | Term::Prefix(w) => format!("\"{w}\""),
-        Term::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
-    };
-    let mut parts: Vec<String> = q.terms.iter().filter(|t| !matches!(t, Term::Prefix(_))).map(quoted).collect();
-    parts.extend(q.excluded.iter().map(|t| format!("-{}", quoted(t))));
-    parts.extend(q.terms.iter().filter_map(|t| match t {
-        Term::Prefix(p) => Some(p.clone()),
-        _ => None,
-    }));
-    let list = |ids: &[String]| ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(", ");
-    let mut filter = vec![format!("channel_id IN [{}]", list(&scope.channel_ids))];
-    if let Some(authors) = &scope.author_ids {
-        filter.push(format!("author_id IN [{}]", list(authors)));
-    }
-    if let Some(after) = q.after_ms {
-        filter.push(format!("created_at_ms >= {after}"));
-    }
-    if let Some(before) = q.before_ms {
-        filter.push(format!("created_at_ms < {before}"));
-    }
-    for (on, attribute) in [(q.has_link, "has_link"), (q.has_pin, "pinned"), (q.is_thread, "is_thread")] {
-        if on {
-            filter.push(format!("{attribute} = true"));
-        }
-    }
-    Some(EngineQuery { q: parts.join(" "), filter: filter.join(" AND "), newest_first, offset, limit })
-}
-
 #[derive(Debug, PartialEq, Eq)]
 enum Token {
     Text { negated: bool, text: String },
@@ -549,61 +383,5 @@ mod tests {
         assert!(refused("a*").contains("prefix needs"));
         let many = (0..=MAX_TERMS).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
         assert!(refused(&many).contains("at most"));
-    }
-
-    fn marked(frags: &[Fragment]) -> String {
-        frags.iter().map(|f| if f.hit { format!("[{}]", f.text) } else { f.text.clone() }).collect()
-    }
-
-    #[test]
-    fn snippets_mark_whole_words_prefixes_and_unspaced_substrings() {
-        let q = parse(r#"deploy "release notes" roll*"#);
-        let text = "Redeploy? No: Deploy the Release notes, then rollback. deployment";
-        assert_eq!(
-            marked(&snippet(text, &q, 200)),
-            "Redeploy? No: [Deploy] the [Release] [notes], then [rollback]. deployment"
-        );
-        let q = parse("東京");
-        assert_eq!(marked(&snippet("明日は東京タワーへ", &q, 200)), "明日は[東京]タワーへ");
-        assert!(is_unspaced_script("東京") && is_unspaced_script("ภาษาไทย") && !is_unspaced_script("tokyo"));
-    }
-
-    #[test]
-    fn long_texts_are_cut_around_the_first_match() {
-        let q = parse("needle");
-        let text = format!("{} needle {}", "a ".repeat(100), "b ".repeat(100));
-        let frags = snippet(&text, &q, 60);
-        let s = marked(&frags);
-        assert!(s.starts_with('…') && s.ends_with('…') && s.contains("[needle]"), "{s}");
-        assert!(frags.iter().map(|f| f.text.chars().count()).sum::<usize>() <= 62, "{s}");
-        assert_eq!(marked(&snippet("no match here", &q, 5)), "no ma…");
-    }
-
-    #[test]
-    fn meilisearch_requests_quote_words_and_filter_by_scope() {
-        let q = parse(r#"deploy roll* "release notes" -staging from:@ann has:pin on:2026-01-01"#);
-        let scope = Scope { channel_ids: vec!["c1".into(), "c2".into()], author_ids: Some(vec!["u1".into()]) };
-        let body = engine_query(&q, &scope, true, 20, 21).expect("a request").body();
-        assert_eq!(body["q"], r#""deploy" "release notes" -"staging" roll"#);
-        assert_eq!(
-            body["filter"],
-            format!(
-                r#"channel_id IN ["c1", "c2"] AND author_id IN ["u1"] AND created_at_ms >= {} AND created_at_ms < {} AND pinned = true"#,
-                20_454 * DAY_MS,
-                20_455 * DAY_MS
-            )
-        );
-        assert_eq!(body["sort"], serde_json::json!(["created_at_ms:desc"]));
-        assert_eq!((body["offset"].as_u64(), body["limit"].as_u64()), (Some(20), Some(21)));
-        assert!(engine_query(&q, &Scope::default(), false, 0, 1).is_none(), "no readable channel");
-        let nobody = Scope { channel_ids: vec!["c1".into()], author_ids: Some(vec![]) };
-        assert!(engine_query(&q, &nobody, false, 0, 1).is_none(), "from: names nobody");
-        let filters_only =
-            engine_query(&parse("is:thread"), &Scope { channel_ids: vec!["c".into()], author_ids: None }, false, 0, 1)
-                .expect("a request")
-                .body();
-        assert_eq!(filters_only["q"], "");
-        assert_eq!(filters_only["matchingStrategy"], "all");
-        assert!(filters_only.get("sort").is_none());
     }
 }
