@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use ocomms_api::ports::{DbError, Row, Sql, Value};
+use ocomms_api::ports::{DbError, PLAN_PER_CALL, Row, Sql, Value};
 use ocomms_pg_values::{Param, db_error};
 use ocomms_pglocal::{Auth, Cluster, Options};
 use tokio_postgres::types::ToSql;
@@ -133,10 +133,17 @@ impl PgSql {
     }
 }
 
+/// The statement from the connection's cache, or prepared for this call alone when its plan
+/// depends on the values ([`PLAN_PER_CALL`]).
+async fn prepare(client: &deadpool_postgres::Object, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
+    if sql.starts_with(PLAN_PER_CALL) { client.prepare(sql).await } else { client.prepare_cached(sql).await }
+        .map_err(db_error)
+}
+
 impl Sql for PgSql {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
-        let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
+        let stmt = prepare(&client, sql).await?;
         let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         ocomms_pg_values::rows(&client.query(&stmt, &refs).await.map_err(db_error)?)
@@ -144,7 +151,7 @@ impl Sql for PgSql {
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
-        let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
+        let stmt = prepare(&client, sql).await?;
         let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         client.execute(&stmt, &refs).await.map_err(db_error)

@@ -44,7 +44,9 @@ ocomms-bench search: message search at scale, PostgreSQL vs Meilisearch, in one 
   --meilisearch PATH  the Meilisearch binary (default: OCOMMS_MEILISEARCH_BIN, then
                       ../shared/bin/meilisearch beside the repository, then PATH)
   --out PATH          JSON figures (default bench/out/search.json)
-  --postgres-only     skip Meilisearch (for tuning PostgreSQL)";
+  --postgres-only     skip Meilisearch (for tuning PostgreSQL)
+  --hold              with --postgres-only: print the database URL after the queries and
+                      keep the host and its database up until a line is read on stdin";
 
 const AUTHORS: usize = 20;
 const DAYS: i64 = 365;
@@ -65,6 +67,7 @@ struct Args {
     meilisearch: Option<PathBuf>,
     out: PathBuf,
     postgres_only: bool,
+    hold: bool,
 }
 
 fn parse(argv: &[String]) -> Result<Option<Args>> {
@@ -79,6 +82,7 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
         meilisearch: None,
         out: root.join("bench/out/search.json"),
         postgres_only: false,
+        hold: false,
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -86,8 +90,9 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
             println!("{USAGE}");
             return Ok(None);
         }
-        if flag == "--postgres-only" {
-            a.postgres_only = true;
+        if flag == "--postgres-only" || flag == "--hold" {
+            a.postgres_only |= flag == "--postgres-only";
+            a.hold |= flag == "--hold";
             continue;
         }
         let value = it.next().with_context(|| format!("{flag} needs a value\n\n{USAGE}"))?;
@@ -468,6 +473,10 @@ pub async fn run(argv: &[String]) -> Result<()> {
             pg.latency_us.iter().zip(&queries).map(|(l, q)| (*l, q.q.as_str())).collect();
         slowest.sort_unstable_by(|a, b| b.cmp(a));
         println!("slowest: {:?}", &slowest[..slowest.len().min(15)]);
+        if a.hold {
+            println!("holding: {database_url} (a line on stdin stops)");
+            tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await??;
+        }
         drop(db);
         println!("host {}", host.stop());
         return Ok(());

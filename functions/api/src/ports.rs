@@ -61,6 +61,12 @@ impl DbError {
     }
 }
 
+/// Starts a statement whose best plan depends on its parameter values (search: a rare word
+/// wants the text index, a common one a walk back in time). Spin and the edge prepare every
+/// statement afresh; a driver that keeps prepared statements (the host's) prepares these anew
+/// too, since PostgreSQL would otherwise settle on one generic plan for all values.
+pub const PLAN_PER_CALL: &str = "/* plan per call */ ";
+
 /// PostgreSQL access. Each call is one statement and therefore one transaction: handlers
 /// that must change several rows atomically do it in one statement (CTEs), which also works
 /// behind transaction-pooling proxies such as Hyperdrive.

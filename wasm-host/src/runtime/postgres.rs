@@ -16,6 +16,7 @@ use std::error::Error as _;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
+use ocomms_api::ports::PLAN_PER_CALL;
 use wasmtime::component::Resource;
 
 use super::bindings::spin::postgres::postgres::{
@@ -207,7 +208,13 @@ async fn prepare(
             });
         }
     }
-    let stmt = client.prepare_cached(statement).await.map_err(|e| pg_error(&e))?;
+    // Cached per connection, except where the plan depends on the values (`PLAN_PER_CALL`).
+    let stmt = if statement.starts_with(PLAN_PER_CALL) {
+        client.prepare(statement).await
+    } else {
+        client.prepare_cached(statement).await
+    }
+    .map_err(|e| pg_error(&e))?;
     let types = stmt.params();
     if types.len() != params.len() {
         return Err(PgError::QueryFailed(QueryError::Text(format!(
