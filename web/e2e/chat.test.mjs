@@ -101,6 +101,20 @@ async function waitConnected(page) {
   await page.locator('[data-testid=conn]', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
 }
 
+/** WCAG contrast ratio between an element's text colour and its background colour. */
+async function contrast(locator) {
+  return locator.evaluate((el) => {
+    const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const st = getComputedStyle(el);
+    const [a, b] = [lum(rgb(st.color)), lum(rgb(st.backgroundColor))].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  });
+}
+
 /** Texts of the messages on screen, in order. */
 async function texts(page) {
   return timeline(page).locator('li.msg .md').allInnerTexts();
@@ -262,6 +276,8 @@ describe('browser client', { concurrency: false }, () => {
     const bob = people.Bob.page;
     await ann.getByRole('button', { name: 'New channel' }).click();
     await ann.locator('#new-ch-name').fill('random');
+    const ratio = await contrast(ann.locator('#new-ch-name'));
+    assert.ok(ratio >= 4.5, `typed text in the new-channel form has a contrast of ${ratio.toFixed(2)}:1`);
     await ann.getByRole('button', { name: 'Create channel' }).click();
     await ann.locator('#channel-title', { hasText: '#random' }).waitFor({ timeout: WAIT });
 
@@ -342,6 +358,34 @@ describe('browser client', { concurrency: false }, () => {
     // Every message element is a distinct stored message.
     const ids = await timeline(bob).locator('li.msg').evaluateAll((els) => els.map((e) => e.dataset.messageId));
     assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('says offline as soon as the browser does, and posts the queue as soon as it is back', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const bobCtx = people.Bob.ctx;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    await waitConnected(bob);
+
+    // The socket is left as the browser leaves it: no test hand closes it.
+    await bobCtx.setOffline(true);
+    await bob.locator('[data-testid=conn]', { hasText: 'Offline' }).waitFor({ timeout: WAIT });
+    await send(bob, 'queued while the browser was offline');
+    await bob.locator('li.pending', { hasText: 'queued while the browser was offline' }).waitFor({ timeout: WAIT });
+    // Long enough for the retry backoff to grow past several seconds.
+    await bob.waitForTimeout(4000);
+    assert.equal(await bob.locator('[data-testid=conn]').innerText(), 'Offline');
+    await shot(bob, '08b-browser-offline');
+
+    const back = Date.now();
+    await bobCtx.setOffline(false);
+    await waitShown(ann, 'queued while the browser was offline');
+    // A figure for the record, not a pass mark: tests do not time things.
+    console.log(`queued message shown to the other person ${Date.now() - back} ms after the network came back`);
+    await waitConnected(bob);
+    await waitShown(bob, 'queued while the browser was offline');
+    assert.equal(await shown(ann, 'queued while the browser was offline').count(), 1);
   });
 
   it('shows HTML and javascript: links in messages as text', async () => {
@@ -431,12 +475,41 @@ describe('browser client', { concurrency: false }, () => {
     assert.ok((await timeline(bob).locator('.deleted').count()) >= 1);
   });
 
+  it('edits your last message with Up in the empty composer, and goes back to the composer after', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await send(ann, 'first of two');
+    await send(ann, 'secnod of two');
+    await waitShown(bob, 'secnod of two');
+    // A person's message after Ann's is not hers to edit: Up skips it.
+    await send(bob, 'Bob speaks last');
+    await waitShown(ann, 'Bob speaks last');
+    const box = ann.locator('#composer-input');
+    await box.click();
+    await box.press('ArrowUp');
+    const editor = ann.locator('main li.msg textarea');
+    await editor.waitFor({ timeout: WAIT });
+    assert.equal(await editor.inputValue(), 'secnod of two');
+    await editor.fill('second of two');
+    await editor.press('Enter');
+    await shown(bob, 'second of two').locator('.edited').waitFor({ timeout: WAIT });
+    assert.equal(await shown(ann, 'first of two').locator('.edited').count(), 0);
+    assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer-input');
+    // With text in the box, Up moves the caret as usual and edits nothing.
+    await box.fill('draft');
+    await box.press('ArrowUp');
+    assert.equal(await ann.locator('main li.msg textarea').count(), 0);
+    await box.fill('');
+  });
+
   it('opens a direct message; it appears live for the other person with a badge', async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;
     await openChannel(ann, 'general');
     await bob.getByRole('button', { name: 'New direct message' }).click();
     await bob.locator('#new-dm-user').selectOption({ label: 'Ann' });
+    const ratio = await contrast(bob.locator('#new-dm-user'));
+    assert.ok(ratio >= 4.5, `the chosen person in the new-DM form has a contrast of ${ratio.toFixed(2)}:1`);
     await bob.getByRole('button', { name: 'Open conversation' }).click();
     await bob.locator('#channel-title', { hasText: 'Ann' }).waitFor({ timeout: WAIT });
     await send(bob, 'a private word');
@@ -453,10 +526,18 @@ describe('browser client', { concurrency: false }, () => {
 
   it('collapses the sidebar behind a menu button on a narrow screen', async () => {
     const bob = people.Bob.page;
-    await bob.setViewportSize({ width: 390, height: 800 });
+    await bob.setViewportSize({ width: 390, height: 844 });
     const sidebar = bob.locator('#sidebar');
     await bob.waitForFunction(() => getComputedStyle(document.querySelector('#sidebar')).visibility === 'hidden');
     assert.equal(await sidebar.isVisible(), false);
+    // Nothing sticks out sideways: the page does not scroll, the header's last button is whole.
+    const overflow = await bob.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+    const logout = await bob.getByRole('button', { name: 'Log out' }).boundingBox();
+    assert.ok(logout && logout.x >= 0 && logout.x + logout.width <= 390, `Log out at ${JSON.stringify(logout)}`);
+    const me = await bob.locator('[data-testid=me]').boundingBox();
+    assert.ok(me && me.width >= 40, `the name button is squashed to ${me?.width} px`);
+    assert.equal(await bob.locator('[data-testid=conn]').getAttribute('title'), 'Connected');
     await shot(bob, '10-narrow');
     const menu = bob.getByRole('button', { name: 'Menu' });
     await menu.click();
@@ -643,10 +724,18 @@ describe('browser client', { concurrency: false }, () => {
     await row.getByRole('button', { name: 'Deactivate Bobby' }).click();
     await bob.locator('#auth-email').waitFor({ timeout: WAIT });
     await row.locator('.member-name').and(ann.locator('tr.deactivated .member-name')).waitFor({ timeout: WAIT });
+    // Logging in while deactivated, he is told why he sees no workspace, and where.
+    await logIn();
+    const wsName = await ann.locator('.ws-name').innerText();
+    const notice = bob.locator('[data-testid=deactivated-notice]');
+    await notice.waitFor({ timeout: WAIT });
+    assert.match(await notice.innerText(), new RegExp(`deactivated in ${wsName}\\.`));
+    await shot(bob, '14-deactivated-notice');
     await row.getByRole('button', { name: 'Reactivate Bobby' }).click();
     await row.getByRole('button', { name: 'Deactivate Bobby' }).waitFor({ timeout: WAIT });
-    await logIn();
+    await bob.reload();
     await bob.locator('button[data-channel="general"]').waitFor({ timeout: WAIT });
+    assert.equal(await notice.count(), 0);
 
     // Removed, he is signed out again and, logging in, has no workspace left.
     await row.getByRole('button', { name: 'Remove Bobby from the workspace' }).click();

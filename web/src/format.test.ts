@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRows, GROUP_WINDOW_MS } from './format';
+import { buildRows, GROUP_WINDOW_MS, lastOwn } from './format';
 import type { Message } from './types';
 
 const base = new Date(2024, 4, 10, 9, 0).getTime();
@@ -53,5 +53,15 @@ describe('buildRows', () => {
       '4',
     ]);
     expect(rows[0]).toMatchObject({ kind: 'day', label: 'Today' });
+  });
+});
+
+describe('the message Up edits', () => {
+  it('is the newest one of ours still there, in any order given', () => {
+    const ms = [msg(3, 'me', base), msg(1, 'me', base), msg(5, 'you', base), msg(4, 'me', base, { deleted: true })];
+    expect(lastOwn(ms, 'me')?.seq).toBe(3);
+    expect(lastOwn(ms, 'nobody')).toBeUndefined();
+    expect(lastOwn([], 'me')).toBeUndefined();
+    expect(lastOwn(ms, undefined)).toBeUndefined();
   });
 });

@@ -30,6 +30,15 @@ export type Row =
  * (shown without its author line) when the previous one is by the same author, less than
  * five minutes earlier on the same day (a thread reply shown in the channel starts anew).
  */
+/** The newest message `userId` wrote that is still there: what Up in an empty composer edits. */
+export function lastOwn(messages: Iterable<Message>, userId: string | undefined): Message | undefined {
+  let last: Message | undefined;
+  for (const m of messages) {
+    if (m.author_id === userId && !m.deleted && (!last || m.seq > last.seq)) last = m;
+  }
+  return last;
+}
+
 export function buildRows(messages: Iterable<Message>, now = Date.now()): Row[] {
   const sorted = [...messages].sort((a, b) => a.seq - b.seq);
   const rows: Row[] = [];

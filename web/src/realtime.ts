@@ -7,7 +7,7 @@ import { Socket } from './socket';
 import { state, update, unreadOf } from './store';
 import { SeqTracker } from './sync';
 import type { ChannelEvent, ServerFrame } from './types';
-import { flushQueue } from './actions/messages';
+import { flushNow, flushQueue } from './actions/messages';
 import { loadChannelMembers, loadPins } from './actions/channel';
 import { reloadAdmin } from './actions/admin';
 import { loadMembers, markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
@@ -208,7 +208,12 @@ if (typeof window !== 'undefined') {
     }
     if (changed) update();
   }, 1000);
-  window.addEventListener('online', () => socket.nudge());
+  window.addEventListener('offline', () => socket.pause());
+  window.addEventListener('online', () => {
+    socket.resume();
+    // Queued messages go by HTTP: post them now rather than when a backoff timer fires.
+    void flushNow();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !state.me) return;
     socket.nudge();

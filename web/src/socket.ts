@@ -41,6 +41,8 @@ export class Socket {
   private nonce = 0;
   private forceRefresh = false;
   private connecting = false;
+  /** The browser says it has no network: no attempts until it says it is back. */
+  private paused = false;
   private readonly WS: typeof WebSocket;
   private readonly random: () => number;
 
@@ -56,6 +58,7 @@ export class Socket {
   start() {
     if (this.wanted) return;
     this.wanted = true;
+    this.paused = false;
     this.attempt = 0;
     void this.connect();
   }
@@ -76,9 +79,36 @@ export class Socket {
     void this.connect();
   }
 
-  /** Reconnect at once (browser back online, tab visible again) if we are waiting. */
+  /**
+   * The browser went offline. An open socket may linger for a minute before it notices, and
+   * attempts would only fail, so it is dropped now and the status says offline at once.
+   */
+  pause() {
+    if (!this.wanted || this.paused) return;
+    this.paused = true;
+    this.clearTimer();
+    this.drop();
+    this.o.onStatus('offline');
+  }
+
+  /**
+   * The browser is back online: connect now, whatever attempt was pending or stuck (one made
+   * while offline can hang until its timeout) and however long the backoff had grown.
+   */
+  resume() {
+    if (!this.wanted) return;
+    const wasPaused = this.paused;
+    this.paused = false;
+    if (this.online && !wasPaused) return;
+    this.clearTimer();
+    this.drop();
+    this.attempt = 0;
+    void this.connect();
+  }
+
+  /** Reconnect at once (tab visible again) if we are waiting. */
   nudge() {
-    if (this.wanted && !this.ws && !this.connecting) {
+    if (this.wanted && !this.paused && !this.ws && !this.connecting) {
       this.clearTimer();
       void this.connect();
     }
@@ -99,7 +129,7 @@ export class Socket {
 
   private async connect() {
     this.clearTimer();
-    if (!this.wanted || this.ws || this.connecting) return;
+    if (!this.wanted || this.paused || this.ws || this.connecting) return;
     this.o.onStatus(this.attempt ? 'reconnecting' : 'connecting');
     let token: string;
     this.connecting = true;
@@ -112,7 +142,7 @@ export class Socket {
       return;
     }
     this.connecting = false;
-    if (!this.wanted || this.ws) return;
+    if (!this.wanted || this.paused || this.ws) return;
     const ws = new this.WS(this.o.url());
     this.ws = ws;
     this.online = false;
@@ -162,6 +192,7 @@ export class Socket {
 
   private retry() {
     this.clearTimer();
+    if (this.paused) return;
     const delay = backoffDelay(this.attempt, this.random);
     this.attempt += 1;
     this.o.onStatus('reconnecting', delay);

@@ -4,7 +4,7 @@
 
 import { useSyncExternalStore } from 'react';
 import type { ConnStatus } from './socket';
-import type { Channel, ChannelEvent, Invite, Member, Message, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
+import type { Channel, ChannelEvent, DeactivatedIn, Invite, Member, Message, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
@@ -107,6 +107,8 @@ export interface State {
   authMessage: string;
   booting: boolean;
   workspaces: Workspace[];
+  /** Workspaces an admin deactivated us in: said on the welcome screen, not left unexplained. */
+  deactivatedIn: DeactivatedIn[];
   wsId: string | null;
   channels: Map<string, Channel>;
   viewId: string | null;
@@ -135,6 +137,8 @@ export interface State {
   search: SearchView | null;
   /** A message to bring into view and mark (a search hit that was opened). */
   focusId: string | null;
+  /** The message being edited in place (one at a time, as Up in an empty composer picks). */
+  editingId: string | null;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -144,6 +148,7 @@ export function initialState(route: Route = { kind: 'app' }): State {
     authMessage: '',
     booting: false,
     workspaces: [],
+    deactivatedIn: [],
     wsId: null,
     channels: new Map(),
     viewId: null,
@@ -168,6 +173,7 @@ export function initialState(route: Route = { kind: 'app' }): State {
     profileOpen: false,
     search: null,
     focusId: null,
+    editingId: null,
   };
 }
 

@@ -24,6 +24,13 @@ export interface Workspace {
   role: Role;
 }
 
+/** A workspace the caller was deactivated in (`GET /workspaces`). */
+export interface DeactivatedIn {
+  id: string;
+  name: string;
+  deactivated_at_ms: number;
+}
+
 export interface Channel {
   id: string;
   workspace_id: string;

@@ -795,6 +795,14 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it(host: &Ho
     // Login works; the workspace is invisible, live and stored.
     let bob2 = host.login("bob@example.com").await;
     assert!(host.workspaces(&bob2.access).await.is_empty());
+    // ...but he is told where he was deactivated, so a client can say why it shows nothing.
+    let listed = host.get("/api/v1/workspaces", Some(&bob2.access)).await;
+    let gone = listed.body["deactivated_in"].as_array().cloned().unwrap_or_default();
+    assert_eq!(gone.len(), 1, "deactivated in one workspace: {}", listed.body);
+    assert_eq!((gone[0]["id"].as_str(), gone[0]["name"].as_str()), (Some(ws.as_str()), Some("Acme")));
+    assert!(gone[0]["deactivated_at_ms"].as_i64().is_some_and(|ms| ms > 0));
+    let cats = host.get("/api/v1/workspaces", Some(&cat.access)).await;
+    assert_eq!(cats.body["deactivated_in"], json!([]), "Cat is active; Bob's state is not hers");
     assert_workspace_invisible(host, &bob2.access, &ws, &[&general, &dev], "deactivated").await;
     let (mut bob_ws2, subs) = Ws::connect(host, &bob2.access, false).await;
     assert!(subs.is_empty(), "no subscriptions into the workspace: {subs:?}");
@@ -828,6 +836,8 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it(host: &Ho
     host.post_empty(&act(&bob, "reactivate"), Some(&erin.access)).await.expect_status(200, "again: a no-op");
     host.get("/api/v1/me", Some(&bob2.access)).await.expect_status(200, "the new session survives reactivation");
     assert_eq!(ids(&host.workspaces(&bob2.access).await), [ws.as_str()]);
+    let listed = host.get("/api/v1/workspaces", Some(&bob2.access)).await;
+    assert_eq!(listed.body["deactivated_in"], json!([]), "reactivated: nothing to explain");
     let chans = host.channels(&bob2.access, &ws).await;
     for ch in [&general, &dev] {
         let row = chans.iter().find(|c| c["id"] == ch.as_str()).unwrap();

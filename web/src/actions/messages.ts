@@ -135,6 +135,13 @@ export async function flushQueue() {
   }
 }
 
+/** Posts the queue at once (the network is back), restarting the retry backoff. */
+export function flushNow() {
+  clearTimeout(retryTimer);
+  retryDelay = RETRY_MIN_MS;
+  return flushQueue();
+}
+
 async function post(p: Pending): Promise<'ok' | 'offline' | 'failed'> {
   update(() => {
     p.status = 'sending';

@@ -3,7 +3,7 @@
 import { ApiError, request } from '../api';
 import { client } from '../client';
 import { resetState, state, update, unreadOf, notify, view, type Route } from '../store';
-import type { Channel, Member, Tokens, Unread, User, Workspace } from '../types';
+import type { Channel, DeactivatedIn, Member, Tokens, Unread, User, Workspace } from '../types';
 import { ensureSubscribed, isViewing, startRealtime, stopRealtime, tracker } from '../realtime';
 import { loadLatest } from './messages';
 
@@ -121,9 +121,10 @@ export async function enterApp() {
 // ---------------------------------------------------------------- workspaces and channels
 
 export async function loadWorkspaces() {
-  const r = await client.call<{ workspaces: Workspace[] }>('GET', '/workspaces');
+  const r = await client.call<{ workspaces: Workspace[]; deactivated_in?: DeactivatedIn[] }>('GET', '/workspaces');
   update((s) => {
     s.workspaces = r.workspaces;
+    s.deactivatedIn = r.deactivated_in ?? [];
   });
   await Promise.all(r.workspaces.map((w) => loadChannels(w.id).catch(() => undefined)));
   await Promise.all(r.workspaces.map((w) => loadUnreads(w.id).catch(() => undefined)));

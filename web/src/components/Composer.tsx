@@ -5,7 +5,8 @@ import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { send } from '../actions/messages';
 import { resetTyping, sendTyping } from '../realtime';
 import { renderMarkdown } from '../markdown';
-import { nameOf, useStore } from '../store';
+import { lastOwn } from '../format';
+import { nameOf, state, update, useStore } from '../store';
 import { MAX_MESSAGE_BYTES } from '../limits';
 
 interface Suggestion {
@@ -40,6 +41,14 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const [active, setActive] = useState(0);
   const [error, setError] = useState('');
   const input = useRef<HTMLTextAreaElement>(null);
+  // Up in the empty box edits our last message; when that edit ends, typing resumes here.
+  const editedFromHere = useRef(false);
+  useEffect(() => {
+    if (s.editingId === null && editedFromHere.current) {
+      editedFromHere.current = false;
+      input.current?.focus();
+    }
+  }, [s.editingId]);
 
   useEffect(() => {
     if (autoFocus) input.current?.focus();
@@ -126,6 +135,19 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       submit();
+      return;
+    }
+    if (e.key === 'ArrowUp' && text === '' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      const shown = threadRootId
+        ? [...(state.threads.get(threadRootId)?.replies.values() ?? [])]
+        : [...(state.views.get(channelId)?.messages.values() ?? [])];
+      const last = lastOwn(shown, state.me?.id);
+      if (!last) return;
+      e.preventDefault();
+      editedFromHere.current = true;
+      update((st) => {
+        st.editingId = last.id;
+      });
     }
   }
 

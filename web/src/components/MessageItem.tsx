@@ -7,7 +7,7 @@ import { deleteMessage, editMessage, openThread, toggleReaction } from '../actio
 import { displayEmoji } from '../emoji';
 import { formatTime } from '../format';
 import { renderMarkdown } from '../markdown';
-import { nameOf, useStore } from '../store';
+import { nameOf, update, useStore } from '../store';
 import type { Message } from '../types';
 import { EmojiPicker } from './EmojiPicker';
 import { PresenceDot } from './PresenceDot';
@@ -106,7 +106,11 @@ function Editor({ m, onDone }: { m: Message; onDone: () => void }) {
 export function MessageItem({ m, grouped = false, inThread = false }: { m: Message; grouped?: boolean; inThread?: boolean }) {
   const s = useStore();
   const [picker, setPicker] = useState(false);
-  const [editing, setEditing] = useState(false);
+  const editing = s.editingId === m.id;
+  const setEditing = (on: boolean) =>
+    update((st) => {
+      st.editingId = on ? m.id : st.editingId === m.id ? null : st.editingId;
+    });
   const reactBtn = useRef<HTMLButtonElement>(null);
   // A search hit opened here: bring it into view once it is rendered.
   const focusRef = useRef<HTMLLIElement>(null);

@@ -31,9 +31,9 @@ function ConnBadge() {
             : 'Reconnecting…'
           : 'Offline';
   return (
-    <span className={`conn conn-${conn.status}`} role="status" aria-live="polite" data-testid="conn">
+    <span className={`conn conn-${conn.status}`} role="status" aria-live="polite" data-testid="conn" title={label}>
       <span className="conn-dot" aria-hidden="true" />
-      {label}
+      <span className="conn-label">{label}</span>
     </span>
   );
 }

@@ -1,12 +1,22 @@
 import { useState, type FormEvent } from 'react';
 import { createWorkspace } from '../actions/workspace';
+import { useStore } from '../store';
 
-/** No workspace yet: create one (or open an invite link). */
+/** No workspace to open: say why (deactivated somewhere?), and offer to create one. */
 export function Welcome() {
+  const { deactivatedIn } = useStore();
+  const names = deactivatedIn.map((w) => w.name);
   return (
     <section className="empty">
       <h1>Welcome to OComms</h1>
-      <p>You are not in a workspace yet. Create one, or open an invite link someone sent you.</p>
+      {names.length > 0 ? (
+        <p role="alert" data-testid="deactivated-notice">
+          Your account was deactivated in {names.join(', ')}. Ask an owner or admin there to reactivate you. Meanwhile
+          you can create a workspace of your own, or open an invite link to another one.
+        </p>
+      ) : (
+        <p>You are not in a workspace yet. Create one, or open an invite link someone sent you.</p>
+      )}
       <NewWorkspaceForm idPrefix="welcome" />
     </section>
   );

@@ -112,6 +112,39 @@ pub async fn list_for(db: &impl Sql, user: UserId) -> Result<Vec<Workspace>, DbE
     rows.iter().map(Workspace::from_row).collect()
 }
 
+/// A workspace the user was deactivated in (still a member, reactivation gives access back).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeactivatedIn {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub deactivated_at_ms: i64,
+}
+
+/// Where `user` is deactivated: what a person sees instead of "not in a workspace yet".
+pub async fn deactivated_in(db: &impl Sql, user: UserId) -> Result<Vec<DeactivatedIn>, DbError> {
+    let rows = db
+        .query(
+            concat!(
+                "SELECT w.id, w.name, ",
+                ms!("m.deactivated_at"),
+                " AS at_ms FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id
+                 WHERE m.user_id = $1 AND m.removed_at IS NULL AND m.deactivated_at IS NOT NULL
+                 ORDER BY m.deactivated_at, w.id"
+            ),
+            &[Value::Uuid(user.0)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeactivatedIn {
+                id: WorkspaceId(r.uuid("id")?),
+                name: r.text("name")?,
+                deactivated_at_ms: r.int("at_ms")?,
+            })
+        })
+        .collect()
+}
+
 /// The caller's active role in the workspace, if any.
 pub async fn role_of(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<Role>, DbError> {
     Ok(access_of(db, ws, user).await?.map(|a| a.role))

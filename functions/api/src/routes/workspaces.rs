@@ -38,7 +38,8 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 ) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let list = workspaces::list_for(&api.sql, caller.user_id).await?;
-    Ok(Response::ok(json!({ "workspaces": list })))
+    let deactivated = workspaces::deactivated_in(&api.sql, caller.user_id).await?;
+    Ok(Response::ok(json!({ "workspaces": list, "deactivated_in": deactivated })))
 }
 
 pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
