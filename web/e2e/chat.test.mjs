@@ -49,10 +49,24 @@ async function person(name) {
     };
   });
   const page = await ctx.newPage();
-  const p = { ctx, page, name, email: `${name.toLowerCase()}-${RUN}@example.com`, dialogs: [], errors: [], log: [] };
-  // Confirmations (delete) are accepted; anything else (an alert) is recorded as a failure.
+  const p = {
+    ctx,
+    page,
+    name,
+    email: `${name.toLowerCase()}-${RUN}@example.com`,
+    dialogs: [],
+    errors: [],
+    log: [],
+    confirms: [],
+    confirmAnswer: true,
+  };
+  // Confirmations are recorded and answered with `confirmAnswer`; anything else (an alert) is
+  // recorded as a failure.
   page.on('dialog', (d) => {
-    if (d.type() === 'confirm') return void d.accept();
+    if (d.type() === 'confirm') {
+      p.confirms.push(d.message());
+      return void (p.confirmAnswer ? d.accept() : d.dismiss());
+    }
     p.dialogs.push(`${d.type()}: ${d.message()}`);
     void d.dismiss();
   });
@@ -207,7 +221,7 @@ describe('browser client', { concurrency: false }, () => {
     await box.pressSequentially('ping @An');
     await bob.getByRole('option', { name: 'Ann' }).waitFor({ timeout: WAIT });
     await box.press('Enter');
-    assert.match(await box.inputValue(), /^ping <@[0-9a-f-]{36}> $/);
+    assert.equal(await box.inputValue(), 'ping @Ann ', 'the composer shows the name, not the token');
     await box.pressSequentially('are you there?');
     await box.press('Enter');
     await waitShown(ann, 'are you there?');
@@ -603,11 +617,12 @@ describe('browser client', { concurrency: false }, () => {
     const bob = people.Bob.page;
     await ann.locator('#details-btn').click();
     const details = ann.locator('[data-testid=details-panel]');
-    await details.locator('#ch-topic').fill('Launch plans');
+    await details.locator('#ch-topic').fill('Launch plans, see **the doc**');
     await details.locator('#ch-purpose').fill('Everything about the launch');
     await details.getByRole('button', { name: 'Save changes' }).click();
     await details.getByText('Saved.').waitFor({ timeout: WAIT });
     await bob.locator('[data-testid=topic]', { hasText: 'Launch plans' }).waitFor({ timeout: WAIT });
+    assert.equal(await bob.locator('[data-testid=topic] strong').innerText(), 'the doc', 'the topic renders its markdown');
 
     // Bob neither created the channel nor administers the workspace: he may change the
     // topic, not the name, and may not archive it.
@@ -624,6 +639,12 @@ describe('browser client', { concurrency: false }, () => {
     await bob.locator('button[data-channel="launch"]').waitFor({ timeout: WAIT });
     await shot(ann, '14-channel-details');
 
+    people.Ann.confirmAnswer = false;
+    await details.getByRole('button', { name: 'Archive channel' }).click();
+    assert.match(people.Ann.confirms.at(-1) ?? '', /^Archive #launch\?/);
+    await ann.waitForTimeout(300);
+    assert.equal(await details.getByRole('button', { name: 'Archive channel' }).count(), 1, 'not archived: she said no');
+    people.Ann.confirmAnswer = true;
     await details.getByRole('button', { name: 'Archive channel' }).click();
     await bob.getByText('This channel is archived.').waitFor({ timeout: WAIT });
     assert.equal(await bob.locator('#composer-input').count(), 0);
@@ -670,6 +691,76 @@ describe('browser client', { concurrency: false }, () => {
     await thread.getByRole('button', { name: 'Follow', exact: true }).click();
     await thread.getByRole('button', { name: 'Following' }).waitFor({ timeout: WAIT });
     await bob.keyboard.press('Escape');
+  });
+
+  it('refuses a message over the limit with a count, collapses a long one, and asks before leaving', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    const box = ann.locator('#composer-input');
+    const left = ann.locator('[data-testid=left]');
+
+    // 16 KiB is the limit: nothing is cut, the count says how far over, Send refuses.
+    const over = 'x'.repeat(16 * 1024 + 10);
+    await box.fill(over);
+    assert.equal((await box.inputValue()).length, over.length, 'the text is not cut');
+    assert.equal(await left.innerText(), '10 bytes over the limit');
+    assert.equal(await ann.getByRole('button', { name: 'Send' }).isDisabled(), true);
+    await box.press('Enter');
+    await ann.getByRole('alert').filter({ hasText: '10 bytes over the limit (16 KB)' }).waitFor({ timeout: WAIT });
+    assert.equal(await ann.locator('li.pending').count(), 0, 'nothing was queued');
+    await box.fill('y'.repeat(16 * 1024 - 500));
+    assert.equal(await left.innerText(), '500 bytes left');
+    await box.fill('');
+    assert.equal(await left.innerText(), '');
+
+    // A long message shows its start and "Show more"; a short one does not.
+    const lines = Array.from({ length: 60 }, (_, i) => `line ${i + 1} of a long paste`).join('\n');
+    await box.fill(lines);
+    await box.press('Enter');
+    await waitShown(bob, 'line 60 of a long paste');
+    const long = shown(bob, 'line 1 of a long paste').first();
+    const more = long.getByRole('button', { name: 'Show more' });
+    await more.waitFor({ timeout: WAIT });
+    const clipped = await long.locator('.md').evaluate((el) => el.clientHeight < el.scrollHeight);
+    assert.ok(clipped, 'the long message is collapsed');
+    await more.click();
+    await long.getByRole('button', { name: 'Show less' }).waitFor({ timeout: WAIT });
+    assert.ok(await long.locator('.md').evaluate((el) => el.clientHeight >= el.scrollHeight), 'expanded in full');
+    await shot(bob, '15-long-message');
+
+    // Editing a message with a mention shows the name, and keeps the mention.
+    await box.fill('thanks @Bo');
+    await ann.getByRole('option', { name: 'Bob', exact: true }).click();
+    await box.press('End');
+    await box.press('Enter');
+    const thanks = shown(bob, 'thanks @Bob').first();
+    await thanks.locator('.mention').waitFor({ timeout: WAIT });
+    assert.equal(await thanks.getByRole('button', { name: 'Show more' }).count(), 0, 'a short message is whole');
+    await box.click();
+    await box.press('ArrowUp');
+    const editor = ann.locator('main li.msg textarea');
+    await editor.waitFor({ timeout: WAIT });
+    assert.equal(await editor.inputValue(), 'thanks @Bob');
+    await editor.fill('thanks a lot @Bob');
+    await editor.press('Enter');
+    await shown(bob, 'thanks a lot @Bob').locator('.edited').waitFor({ timeout: WAIT });
+    assert.equal(await shown(bob, 'thanks a lot @Bob').locator('.mention').innerText(), '@Bob');
+
+    // Leaving asks first; no keeps the channel, yes leaves it.
+    await ann.getByRole('button', { name: 'New channel' }).click();
+    await ann.locator('#new-ch-name').fill('scratch');
+    await ann.getByRole('button', { name: 'Create channel' }).click();
+    await ann.locator('#channel-title', { hasText: '#scratch' }).waitFor({ timeout: WAIT });
+    people.Ann.confirmAnswer = false;
+    await ann.getByRole('button', { name: 'Leave' }).click();
+    assert.match(people.Ann.confirms.at(-1) ?? '', /^Leave #scratch\? You can join it again/);
+    await ann.waitForTimeout(300);
+    assert.equal(await ann.locator('#channel-title', { hasText: '#scratch' }).count(), 1, 'still there: she said no');
+    people.Ann.confirmAnswer = true;
+    await ann.getByRole('button', { name: 'Leave' }).click();
+    await ann.locator('button[data-channel="scratch"]').waitFor({ state: 'detached', timeout: WAIT });
   });
 
   it('edits a profile; the new name and status show on the workspace screen', async () => {

@@ -149,6 +149,8 @@ export function ChannelDetails({ channelId }: { channelId: string }) {
     document.getElementById('details-btn')?.focus();
   };
   async function archive(on: boolean) {
+    const ask = `Archive #${ch?.name}? Nobody will be able to post in it until it is unarchived; everyone can still read it.`;
+    if (on && !window.confirm(ask)) return;
     setError('');
     try {
       await setArchived(channelId, on);

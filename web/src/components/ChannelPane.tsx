@@ -3,6 +3,7 @@
 import { closeSide, openSide } from '../actions/channel';
 import { joinChannel, leaveChannel } from '../actions/workspace';
 import { channelLabel, nameOf, useStore } from '../store';
+import { renderMarkdown } from '../markdown';
 import type { Channel } from '../types';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
@@ -37,9 +38,9 @@ export function ChannelPane({ channel }: { channel: Channel }) {
       <header className="ch-header">
         <h1 id="channel-title">{title}</h1>
         {channel.topic && (
-          <p className="muted topic" data-testid="topic">
-            {channel.topic}
-          </p>
+          <div className="muted topic md" data-testid="topic">
+            {renderMarkdown(channel.topic, { nameOf, me: s.me?.id })}
+          </div>
         )}
         <span className="spacer" />
         {channel.is_member && (
@@ -65,7 +66,15 @@ export function ChannelPane({ channel }: { channel: Channel }) {
           </button>
         )}
         {channel.is_member && channel.kind !== 'dm' && !channel.is_default && (
-          <button type="button" className="ghost small" onClick={() => void leaveChannel(channel.id)}>
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => {
+              const back =
+                channel.kind === 'private' ? 'You will need to be added again to come back.' : 'You can join it again from Browse channels.';
+              if (window.confirm(`Leave #${channel.name}? ${back}`)) void leaveChannel(channel.id);
+            }}
+          >
             Leave
           </button>
         )}

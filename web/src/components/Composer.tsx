@@ -8,12 +8,21 @@ import { renderMarkdown } from '../markdown';
 import { lastOwn } from '../format';
 import { nameOf, state, update, useStore } from '../store';
 import { MAX_MESSAGE_BYTES } from '../limits';
+import { toWire, type Mention } from '../mentions';
 
 interface Suggestion {
   key: string;
   label: string;
   insert: string;
+  /** For a person: the token sent in place of `insert` (`@Name`). */
+  token?: string;
 }
+
+/** From this many bytes left, the composer shows how many remain. */
+const SHOW_LEFT_FROM = 1000;
+
+/** UTF-8 bytes, as the server counts its limit. */
+const byteLength = (s: string) => new TextEncoder().encode(s).length;
 
 const SPECIAL: Suggestion[] = [
   { key: 'channel', label: '@channel (everyone in the channel)', insert: '@channel' },
@@ -40,6 +49,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const [query, setQuery] = useState<string | null>(null);
   const [active, setActive] = useState(0);
   const [error, setError] = useState('');
+  const [mentions, setMentions] = useState<Mention[]>([]);
   const input = useRef<HTMLTextAreaElement>(null);
   // Up in the empty box edits our last message; when that edit ends, typing resumes here.
   const editedFromHere = useRef(false);
@@ -69,13 +79,14 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       : [
           ...members
             .filter((m) => m.display_name.toLowerCase().includes(query.toLowerCase()))
-            .map((m) => ({ key: m.user_id, label: m.display_name, insert: `<@${m.user_id}>` })),
+            .map((m) => ({ key: m.user_id, label: m.display_name, insert: `@${m.display_name}`, token: `<@${m.user_id}>` })),
           ...SPECIAL.filter((x) => x.key.startsWith(query.toLowerCase())),
         ].slice(0, 8);
   const open = suggestions.length > 0;
 
   function onChange(value: string) {
     setText(value);
+    if (!value) setMentions([]);
     setError('');
     const el = input.current;
     const caret = el ? el.selectionStart : value.length;
@@ -91,6 +102,9 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     const before = text.slice(0, caret).replace(/@[\p{L}\p{N}_.-]{0,30}$/u, `${sug.insert} `);
     const next = before + text.slice(caret);
     setText(next);
+    if (sug.token && !mentions.some((m) => m.label === sug.insert && m.token === sug.token)) {
+      setMentions([...mentions, { label: sug.insert, token: sug.token }]);
+    }
     setQuery(null);
     requestAnimationFrame(() => {
       el?.focus();
@@ -98,16 +112,20 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     });
   }
 
+  // What would be sent, and how far it is from the server's limit.
+  const wire = toWire(text.replace(/\s+$/, ''), mentions);
+  const left = MAX_MESSAGE_BYTES - byteLength(wire);
+
   function submit() {
-    const body = text.replace(/\s+$/, '');
-    if (!body.trim()) return;
-    if (new TextEncoder().encode(body).length > MAX_MESSAGE_BYTES) {
-      setError('This message is too long (16 KB at most).');
+    if (!wire.trim()) return;
+    if (left < 0) {
+      setError(`This message is ${-left} bytes over the limit (16 KB). Shorten it, or split it in two.`);
       return;
     }
-    send(channelId, body, threadRootId, threadRootId ? alsoToChannel : false);
+    send(channelId, wire, threadRootId, threadRootId ? alsoToChannel : false);
     resetTyping();
     setText('');
+    setMentions([]);
     setQuery(null);
     setPreview(false);
     input.current?.focus();
@@ -161,7 +179,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     >
       {preview && (
         <div className="preview md" aria-label="Preview">
-          {text.trim() ? renderMarkdown(text, { nameOf, me: s.me?.id }) : <p className="muted">Nothing to preview.</p>}
+          {wire.trim() ? renderMarkdown(wire, { nameOf, me: s.me?.id }) : <p className="muted">Nothing to preview.</p>}
         </div>
       )}
       <div className="composer-row">
@@ -174,8 +192,8 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
           rows={1}
           value={text}
           placeholder={label}
-          maxLength={16384}
-          aria-describedby={`${inputId}-hint`}
+          aria-describedby={`${inputId}-hint ${inputId}-left`}
+          aria-invalid={left < 0}
           role="combobox"
           aria-expanded={open}
           aria-autocomplete="list"
@@ -188,10 +206,13 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
         <button type="button" className="small" aria-pressed={preview} onClick={() => setPreview(!preview)}>
           Preview
         </button>
-        <button type="submit" className="primary">
+        <button type="submit" className="primary" disabled={left < 0}>
           Send
         </button>
       </div>
+      <p id={`${inputId}-left`} className={`left small${left < 0 ? ' over' : ''}`} data-testid="left" aria-live="polite">
+        {left < 0 ? `${(-left).toLocaleString('en')} bytes over the limit` : left <= SHOW_LEFT_FROM ? `${left.toLocaleString('en')} bytes left` : ''}
+      </p>
       {open && (
         <ul className="mentions" role="listbox" id={listId} aria-label="People to mention">
           {suggestions.map((sug, i) => (

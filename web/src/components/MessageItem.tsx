@@ -1,11 +1,12 @@
 // One message: author line (unless grouped), markdown body, edited/deleted state, reactions,
 // thread summary, and actions (react, reply in thread, edit, delete).
 
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import { rightsFor, setPinned } from '../actions/channel';
 import { deleteMessage, editMessage, openThread, toggleReaction } from '../actions/messages';
 import { displayEmoji } from '../emoji';
 import { formatTime } from '../format';
+import { fromWire, toWire } from '../mentions';
 import { renderMarkdown } from '../markdown';
 import { nameOf, update, useStore } from '../store';
 import type { Message } from '../types';
@@ -24,18 +25,37 @@ export function Avatar({ userId }: { userId: string }) {
   );
 }
 
+/** Taller than this, a message shows its first part and a "Show more" button. */
+const COLLAPSE_ABOVE_PX = 320;
+
 export function MessageBody({ m }: { m: Message }) {
   const s = useStore();
+  const body = useRef<HTMLDivElement>(null);
+  const [long, setLong] = useState(false);
+  const [expanded, setExpanded] = useState(false);
+  const bodyId = useId();
+  useLayoutEffect(() => {
+    const el = body.current;
+    if (el) setLong(el.scrollHeight > COLLAPSE_ABOVE_PX);
+  }, [m.text, m.deleted]);
   if (m.deleted) return <p className="deleted">This message was deleted.</p>;
+  const collapsed = long && !expanded;
   return (
-    <div className="md">
-      {renderMarkdown(m.text, { nameOf, me: s.me?.id })}
-      {m.edited_at_ms != null && (
-        <span className="edited" title={new Date(m.edited_at_ms).toLocaleString()}>
-          (edited)
-        </span>
+    <>
+      <div ref={body} className={`md${collapsed ? ' collapsed' : ''}`} id={bodyId}>
+        {renderMarkdown(m.text, { nameOf, me: s.me?.id })}
+        {m.edited_at_ms != null && (
+          <span className="edited" title={new Date(m.edited_at_ms).toLocaleString()}>
+            (edited)
+          </span>
+        )}
+      </div>
+      {long && (
+        <button type="button" className="link small show-more" aria-expanded={expanded} aria-controls={bodyId} onClick={() => setExpanded(!expanded)}>
+          {expanded ? 'Show less' : 'Show more'}
+        </button>
       )}
-    </div>
+    </>
   );
 }
 
@@ -66,10 +86,13 @@ function Reactions({ m }: { m: Message }) {
 }
 
 function Editor({ m, onDone }: { m: Message; onDone: () => void }) {
-  const [text, setText] = useState(m.text);
+  // Mentions read as @Name here too, and go back to tokens when saved.
+  const [{ text: initial, mentions }] = useState(() => fromWire(m.text, nameOf));
+  const [text, setText] = useState(initial);
   const save = async () => {
-    if (!text.trim() || text === m.text) return onDone();
-    if (await editMessage(m, text)) onDone();
+    const wire = toWire(text, mentions);
+    if (!wire.trim() || wire === m.text) return onDone();
+    if (await editMessage(m, wire)) onDone();
   };
   return (
     <div className="editor">
