@@ -252,6 +252,39 @@ describe('browser client', { concurrency: false }, () => {
     await ann.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ timeout: WAIT });
     await ann.keyboard.press('Escape');
     await ann.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ state: 'detached', timeout: WAIT });
+    // On the last message of a full list, at the bottom of its scroller, the picker is whole,
+    // not cut off. A short window makes the list overflow.
+    await ann.setViewportSize({ width: 1280, height: 480 });
+    await send(ann, 'the last message, at the very bottom');
+    const last = shown(ann, 'the last message, at the very bottom').first();
+    await last.waitFor({ timeout: WAIT });
+    const scroller = ann.locator('main .scroller');
+    assert.ok(await scroller.evaluate((el) => el.scrollHeight > el.clientHeight), 'the list fills its scroller');
+    await last.hover();
+    await last.getByRole('button', { name: 'Add reaction' }).click();
+    const picker = ann.getByRole('dialog', { name: 'Add a reaction' });
+    await picker.waitFor({ timeout: WAIT });
+    const p = await picker.boundingBox();
+    const list = await scroller.boundingBox();
+    assert.ok(p.y >= list.y && p.y + p.height <= list.y + list.height, `picker ${JSON.stringify(p)} in list ${JSON.stringify(list)}`);
+    await shot(ann, '04b-picker-at-the-bottom');
+    await ann.getByRole('button', { name: ':+1:' }).click();
+    await shown(bob, 'the last message, at the very bottom').locator('.reaction', { hasText: '👍' }).waitFor({ timeout: WAIT });
+    await ann.setViewportSize({ width: 1280, height: 800 });
+
+    // The composer has a picker too: the emoji goes where the caret was.
+    const box = ann.locator('#composer-input');
+    await box.fill('ship it ');
+    await ann.getByRole('button', { name: 'Insert emoji' }).click();
+    const insert = ann.getByRole('dialog', { name: 'Insert an emoji' });
+    await insert.waitFor({ timeout: WAIT });
+    const ib = await insert.boundingBox();
+    assert.ok(ib.y >= 0 && ib.y + ib.height <= 800, `composer picker ${JSON.stringify(ib)} on screen`);
+    await insert.getByRole('textbox').fill('rocket');
+    await insert.getByRole('button', { name: ':rocket:' }).click();
+    assert.equal(await box.inputValue(), 'ship it 🚀');
+    await box.press('Enter');
+    await waitShown(bob, 'ship it 🚀');
   });
 
   it('replies in a thread; the other side sees the reply count and the reply', async () => {
@@ -607,7 +640,9 @@ describe('browser client', { concurrency: false }, () => {
       null,
       { timeout: WAIT },
     );
-    assert.equal(await items.count(), 1);
+    await bob.waitForFunction(() => document.querySelectorAll('[data-testid=pins-panel] li.pin-item').length === 1, null, {
+      timeout: WAIT,
+    });
     await bob.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached', timeout: WAIT });
   });
@@ -857,7 +892,10 @@ describe('browser client', { concurrency: false }, () => {
     await shot(ann, '16-search');
     await chip.getByRole('button', { name: 'Remove the filter in:#general' }).click();
     await chip.waitFor({ state: 'detached', timeout: WAIT });
-    assert.equal(await box.inputValue(), '"old message 3"');
+    // The box follows the search it shows (an effect after the render that drops the chip).
+    await ann.waitForFunction(() => document.querySelector('#search-input')?.value === '"old message 3"', null, {
+      timeout: WAIT,
+    });
     await hits.first().waitFor({ timeout: WAIT });
     assert.equal(await hits.count(), 1);
     // Opening the hit shows it in #general, older pages loaded as needed, marked.

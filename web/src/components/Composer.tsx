@@ -1,7 +1,7 @@
 // Writing a message: Enter sends, Shift+Enter adds a line, a preview of the markdown, and
 // @-mention completion that inserts `<@user-id>` (shown as @Name once posted).
 
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { send } from '../actions/messages';
 import { resetTyping, sendTyping } from '../realtime';
 import { renderMarkdown } from '../markdown';
@@ -9,6 +9,7 @@ import { lastOwn } from '../format';
 import { nameOf, state, update, useStore } from '../store';
 import { MAX_MESSAGE_BYTES } from '../limits';
 import { toWire, type Mention } from '../mentions';
+import { EmojiPicker } from './EmojiPicker';
 
 interface Suggestion {
   key: string;
@@ -50,7 +51,20 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const [active, setActive] = useState(0);
   const [error, setError] = useState('');
   const [mentions, setMentions] = useState<Mention[]>([]);
+  const [emoji, setEmoji] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
+  // Where the caret goes once a completion or an emoji is in the text: set as React commits
+  // it, before the next key is handled (in a later frame, a fast typist's next key landed
+  // before the caret moved, at the old position).
+  const caretAfter = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const el = input.current;
+    const at = caretAfter.current;
+    if (!el || at == null) return;
+    caretAfter.current = null;
+    el.focus();
+    el.setSelectionRange(at, at);
+  }, [text]);
   // Up in the empty box edits our last message; when that edit ends, typing resumes here.
   const editedFromHere = useRef(false);
   useEffect(() => {
@@ -106,10 +120,16 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       setMentions([...mentions, { label: sug.insert, token: sug.token }]);
     }
     setQuery(null);
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(before.length, before.length);
-    });
+    caretAfter.current = before.length;
+  }
+
+  /** Puts `s` where the caret was (the picker took the focus meanwhile) and returns to typing. */
+  function insertAtCaret(s: string) {
+    const el = input.current;
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? start;
+    setText(text.slice(0, start) + s + text.slice(end));
+    caretAfter.current = start + s.length;
   }
 
   // What would be sent, and how far it is from the server's limit.
@@ -203,6 +223,9 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
           onKeyDown={onKeyDown}
           onBlur={() => setTimeout(() => setQuery(null), 150)}
         />
+        <button type="button" className="small" aria-label="Insert emoji" aria-expanded={emoji} onClick={() => setEmoji(!emoji)}>
+          <span aria-hidden="true">☺</span>
+        </button>
         <button type="button" className="small" aria-pressed={preview} onClick={() => setPreview(!preview)}>
           Preview
         </button>
@@ -213,6 +236,19 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       <p id={`${inputId}-left`} className={`left small${left < 0 ? ' over' : ''}`} data-testid="left" aria-live="polite">
         {left < 0 ? `${(-left).toLocaleString('en')} bytes over the limit` : left <= SHOW_LEFT_FROM ? `${left.toLocaleString('en')} bytes left` : ''}
       </p>
+      {emoji && (
+        <EmojiPicker
+          label="Insert an emoji"
+          onPick={(e) => {
+            setEmoji(false);
+            insertAtCaret(e);
+          }}
+          onClose={() => {
+            setEmoji(false);
+            input.current?.focus();
+          }}
+        />
+      )}
       {open && (
         <ul className="mentions" role="listbox" id={listId} aria-label="People to mention">
           {suggestions.map((sug, i) => (
