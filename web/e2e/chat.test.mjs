@@ -798,6 +798,39 @@ describe('browser client', { concurrency: false }, () => {
     await ann.locator('button[data-channel="scratch"]').waitFor({ state: 'detached', timeout: WAIT });
   });
 
+  it('sets yourself away; the other person sees it live, and it lasts through a reload', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    await send(bob, 'stepping out for lunch');
+    const line = shown(ann, 'stepping out for lunch').first();
+    await line.waitFor({ timeout: WAIT });
+    const dot = (status) => line.getByRole('img', { name: `Bob is ${status}` });
+    await dot('online').waitFor({ timeout: WAIT });
+
+    await bob.locator('#profile-btn').click();
+    await bob.getByRole('button', { name: 'Set yourself away' }).click();
+    await bob.getByText('Others see you as away.').waitFor({ timeout: WAIT });
+    await dot('away').waitFor({ timeout: WAIT });
+    await bob.locator('[data-testid=me]').getByRole('img', { name: 'Bob is away' }).waitFor({ timeout: WAIT });
+    await bob.getByRole('button', { name: 'Cancel' }).click();
+
+    // The server forgets away with the last socket; the client says it again after a reload.
+    await bob.reload();
+    await waitConnected(bob);
+    await dot('away').waitFor({ timeout: WAIT });
+    // Coming back to the tab does not undo a choice.
+    await bob.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await bob.waitForTimeout(500);
+    assert.equal(await dot('away').count(), 1, 'still away after the tab is shown again');
+
+    await bob.locator('#profile-btn').click();
+    await bob.getByRole('button', { name: 'Set yourself active' }).click();
+    await dot('online').waitFor({ timeout: WAIT });
+    await bob.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('edits a profile; the new name and status show on the workspace screen', async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;

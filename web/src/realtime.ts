@@ -80,7 +80,12 @@ function onFrame(f: ServerFrame) {
         void tracker.observe(sub.channel_id, sub.last_seq);
       }
       // Memberships that changed while we were away are reconciled by reloadChannels.
-      update((s) => s.presence.clear());
+      update((s) => {
+        s.presence.clear();
+        s.awayByChoice = awaySaved();
+      });
+      // The server forgets "away" with the last socket: say it again.
+      if (state.awayByChoice) socket.send({ type: 'set_presence', status: 'away' });
       flushQueue();
       reloadChannels();
       break;
@@ -182,6 +187,30 @@ export function resetTyping() {
   lastTyping = 0;
 }
 
+const awayKey = () => `ocomms.away.${state.me?.id ?? ''}`;
+
+function awaySaved(): boolean {
+  try {
+    return localStorage.getItem(awayKey()) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** Away by choice (others see it until we say we are back), or active again. */
+export function setAway(on: boolean) {
+  update((s) => {
+    s.awayByChoice = on;
+  });
+  try {
+    if (on) localStorage.setItem(awayKey(), '1');
+    else localStorage.removeItem(awayKey());
+  } catch {
+    // Storage off: the choice lasts for the page.
+  }
+  socket.send({ type: 'set_presence', status: on ? 'away' : 'online' });
+}
+
 export function startRealtime() {
   triedMissing.clear();
   socket.start();
@@ -217,7 +246,7 @@ if (typeof window !== 'undefined') {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !state.me) return;
     socket.nudge();
-    socket.send({ type: 'set_presence', status: 'online' });
+    if (!state.awayByChoice) socket.send({ type: 'set_presence', status: 'online' });
     if (state.viewId) markRead(state.viewId);
   });
 }

@@ -137,6 +137,8 @@ export interface State {
   search: SearchView | null;
   /** A message to bring into view and mark (a search hit that was opened). */
   focusId: string | null;
+  /** We said we are away (kept per device, said again on every connection). */
+  awayByChoice: boolean;
   /** The message being edited in place (one at a time, as Up in an empty composer picks). */
   editingId: string | null;
 }
@@ -174,6 +176,7 @@ export function initialState(route: Route = { kind: 'app' }): State {
     search: null,
     focusId: null,
     editingId: null,
+    awayByChoice: false,
   };
 }
 

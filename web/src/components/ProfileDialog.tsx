@@ -4,6 +4,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
 import { useStore } from '../store';
+import { setAway } from '../realtime';
+import { PresenceDot } from './PresenceDot';
 import { Modal } from './Common';
 import { FormFeedback } from './Common';
 
@@ -80,6 +82,14 @@ export function ProfileDialog() {
           </button>
         </div>
       </form>
+      <div className="row away-row">
+        <span>
+          <PresenceDot userId={me.id} /> {s.awayByChoice ? 'Others see you as away.' : 'Others see you as active.'}
+        </span>
+        <button type="button" onClick={() => setAway(!s.awayByChoice)}>
+          {s.awayByChoice ? 'Set yourself active' : 'Set yourself away'}
+        </button>
+      </div>
     </Modal>
   );
 }

@@ -17,6 +17,7 @@ import { openProfile } from '../actions/admin';
 import { InviteLanding } from './InviteLanding';
 import { Welcome } from './Welcome';
 import { SearchBox, SearchResults } from './Search';
+import { PresenceDot } from './PresenceDot';
 
 function ConnBadge() {
   const { conn } = useStore();
@@ -107,7 +108,7 @@ export function Shell() {
           title={s.me?.status_text || 'Edit your profile'}
           onClick={() => openProfile()}
         >
-          {s.me?.display_name}
+          {s.me && <PresenceDot userId={s.me.id} />} {s.me?.display_name}
         </button>
         <button type="button" className="ghost" onClick={() => void logout()}>
           Log out
