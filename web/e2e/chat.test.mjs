@@ -308,6 +308,16 @@ describe('browser client', { concurrency: false }, () => {
     await send(ann, 'Thread answer for everyone', '#thread-composer');
     await waitShown(bob, 'Thread answer for everyone');
     await bob.locator('aside.thread li.msg', { hasText: 'Thread answer for everyone' }).waitFor({ timeout: WAIT });
+    // A reply naming Bob, in the thread he has open beside the channel: seen, so no badge.
+    await ann.locator('aside.thread label.check input').uncheck();
+    const tbox = ann.locator('#thread-composer');
+    await tbox.click();
+    await tbox.pressSequentially('thanks @Bo');
+    await ann.getByRole('option', { name: 'Bob' }).click();
+    await tbox.press('Enter');
+    await bob.locator('aside.thread li.msg', { hasText: 'thanks @Bob' }).waitFor({ timeout: WAIT });
+    await bob.waitForTimeout(800); // a badge would be drawn, and the read marker sent, by now
+    assert.equal(await bob.locator('button[data-channel="general"] [data-testid=mention-badge]').count(), 0);
     await shot(ann, '06-thread');
     // Escape closes the panel and gives the focus back to the channel's composer.
     await ann.locator('#thread-composer').focus();

@@ -50,6 +50,18 @@ describe('applyEvent', () => {
     expect(state.unreads.get(CH)?.unread ?? 0).toBe(0);
   });
 
+  it('takes a reply in the thread open beside the channel on screen as seen, not as a mention', () => {
+    state.threadId = 'm1';
+    const open = applyEvent(state, ev(2, 'message.posted', msg(2, { thread_root_id: 'm1', mentions: [ME] })), true);
+    expect(open.readViewed).toBe(true);
+    expect(state.unreads.get(CH)?.mentions ?? 0).toBe(0);
+    // Another thread, or the same one with the channel not on screen, still counts.
+    const other = applyEvent(state, ev(3, 'message.posted', msg(3, { thread_root_id: 'm9', mentions: [ME] })), true);
+    expect(other.readViewed).toBeUndefined();
+    applyEvent(state, ev(4, 'message.posted', msg(4, { thread_root_id: 'm1', mentions: [ME] })), false);
+    expect(state.unreads.get(CH)?.mentions).toBe(2);
+  });
+
   it('does not count what GET /unreads already counted', () => {
     state.unreads.set(CH, { unread: 1, mentions: 0, lastRead: 0, countedTo: 5 });
     applyEvent(state, ev(5, 'message.posted', msg(5)), false);

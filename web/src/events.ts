@@ -38,7 +38,9 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
       if (!s.names.has(m.author_id) && m.author_id !== me) fx.unknownUser = true;
       const u = unreadOf(ev.channel_id);
       if (m.author_id !== me && ev.seq > u.countedTo && ev.seq > u.lastRead) {
-        if (viewing && inTimeline(m)) fx.readViewed = true;
+        // Seen where it shows: in the timeline, or in the thread panel open beside it.
+        const inOpenThread = !!m.thread_root_id && s.threadId === m.thread_root_id;
+        if (viewing && (inTimeline(m) || inOpenThread)) fx.readViewed = true;
         else {
           if (inTimeline(m)) u.unread += 1;
           const named =

@@ -5,6 +5,7 @@ import { client } from '../client';
 import { applyToThread, applyToView, fillView, react } from '../events';
 import { type Pending, state, update, view, notify } from '../store';
 import type { ChannelEvent, Message } from '../types';
+import { markRead } from './workspace';
 
 const PAGE = 50;
 
@@ -276,6 +277,8 @@ export async function openThread(root: Message) {
     update(() => {
       t.loaded = 'ready';
     });
+    // The replies are on screen now: a mention among them has been seen.
+    if (state.viewId === root.channel_id && document.visibilityState === 'visible') markRead(root.channel_id);
   } catch (e) {
     update(() => {
       t.loaded = 'error';
