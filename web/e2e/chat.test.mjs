@@ -313,8 +313,9 @@ describe('browser client', { concurrency: false }, () => {
     const tbox = ann.locator('#thread-composer');
     await tbox.click();
     await tbox.pressSequentially('thanks @Bo');
-    await ann.getByRole('option', { name: 'Bob' }).click();
-    await tbox.press('Enter');
+    await ann.getByRole('option', { name: 'Bob' }).waitFor({ timeout: WAIT });
+    await tbox.press('Enter'); // completes the mention
+    await tbox.press('Enter'); // sends
     await bob.locator('aside.thread li.msg', { hasText: 'thanks @Bob' }).waitFor({ timeout: WAIT });
     await bob.waitForTimeout(800); // a badge would be drawn, and the read marker sent, by now
     assert.equal(await bob.locator('button[data-channel="general"] [data-testid=mention-badge]').count(), 0);
@@ -359,6 +360,11 @@ describe('browser client', { concurrency: false }, () => {
     await openChannel(bob, 'random');
     await waitShown(bob, 'second in random');
     assert.equal(await badge.count(), 0);
+    // The unread part starts under a "New messages" line, which stays while he reads.
+    const divider = timeline(bob).locator('[data-testid=new-divider]');
+    await divider.waitFor({ timeout: WAIT });
+    const after = await divider.evaluate((el) => el.nextElementSibling?.textContent ?? '');
+    assert.match(after, /first in random/);
     // Alt+Up goes to the channel above and focuses its composer.
     await bob.keyboard.press('Alt+ArrowUp');
     await bob.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
@@ -777,9 +783,9 @@ describe('browser client', { concurrency: false }, () => {
 
     // Editing a message with a mention shows the name, and keeps the mention.
     await box.fill('thanks @Bo');
-    await ann.getByRole('option', { name: 'Bob', exact: true }).click();
-    await box.press('End');
-    await box.press('Enter');
+    await ann.getByRole('option', { name: 'Bob', exact: true }).waitFor({ timeout: WAIT });
+    await box.press('Enter'); // completes the mention
+    await box.press('Enter'); // sends
     const thanks = shown(bob, 'thanks @Bob').first();
     await thanks.locator('.mention').waitFor({ timeout: WAIT });
     assert.equal(await thanks.getByRole('button', { name: 'Show more' }).count(), 0, 'a short message is whole');

@@ -65,3 +65,16 @@ describe('the message Up edits', () => {
     expect(lastOwn(ms, undefined)).toBeUndefined();
   });
 });
+
+describe('the New messages line', () => {
+  it('goes before the first message after the read marker that is not ours, once', () => {
+    const ms = [msg(1, 'ann', base), msg(2, 'me', base + 1000), msg(3, 'ann', base + 2000), msg(4, 'ann', base + 3000)];
+    const rows = buildRows(ms, base, { seq: 1, me: 'me' });
+    expect(rows.map((r) => (r.kind === 'message' ? r.message.seq : r.kind))).toEqual(['day', 1, 2, 'new', 3, 4]);
+    // The first new message starts a group of its own.
+    const first = rows[4];
+    expect(first.kind === 'message' && first.grouped).toBe(false);
+    expect(buildRows(ms, base, { seq: 4, me: 'me' }).some((r) => r.kind === 'new')).toBe(false);
+    expect(buildRows(ms, base).some((r) => r.kind === 'new')).toBe(false);
+  });
+});

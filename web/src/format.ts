@@ -23,13 +23,9 @@ export function formatDay(ms: number, now = Date.now()): string {
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
+  | { kind: 'new'; key: string }
   | { kind: 'message'; key: string; message: Message; grouped: boolean };
 
-/**
- * The list's rows in seq order: a divider when the day changes, and a message "grouped"
- * (shown without its author line) when the previous one is by the same author, less than
- * five minutes earlier on the same day (a thread reply shown in the channel starts anew).
- */
 /** The newest message `userId` wrote that is still there: what Up in an empty composer edits. */
 export function lastOwn(messages: Iterable<Message>, userId: string | undefined): Message | undefined {
   let last: Message | undefined;
@@ -39,16 +35,34 @@ export function lastOwn(messages: Iterable<Message>, userId: string | undefined)
   return last;
 }
 
-export function buildRows(messages: Iterable<Message>, now = Date.now()): Row[] {
+/** Where the unread part of a channel starts: after `seq`, at the first message not ours. */
+export interface NewSince {
+  seq: number;
+  me: string | undefined;
+}
+
+/**
+ * The list's rows in seq order: a divider when the day changes, one where the unread part
+ * starts (`since`), and a message "grouped" (shown without its author line) when the previous
+ * one is by the same author, less than five minutes earlier on the same day (a thread reply
+ * shown in the channel starts anew).
+ */
+export function buildRows(messages: Iterable<Message>, now = Date.now(), since: NewSince | null = null): Row[] {
   const sorted = [...messages].sort((a, b) => a.seq - b.seq);
   const rows: Row[] = [];
   let day = '';
   let prev: Message | null = null;
+  let divided = false;
   for (const m of sorted) {
     const k = dayKey(m.created_at_ms);
     if (k !== day) {
       day = k;
       rows.push({ kind: 'day', key: `day-${k}`, label: formatDay(m.created_at_ms, now) });
+      prev = null;
+    }
+    if (since && !divided && m.seq > since.seq && m.author_id !== since.me) {
+      divided = true;
+      rows.push({ kind: 'new', key: 'new-messages' });
       prev = null;
     }
     const grouped =

@@ -17,6 +17,8 @@ export interface ChannelView {
   loadingOlder: boolean;
   /** Events that arrived while the first page was loading; replayed over it. */
   held: ChannelEvent[];
+  /** The last read seq when the channel was opened with unread messages: the "New messages" line. */
+  newAfter?: number | null;
 }
 
 export interface ThreadView {

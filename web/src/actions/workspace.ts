@@ -273,6 +273,9 @@ export function selectChannel(id: string) {
   update((s) => {
     s.admin = null;
     if (s.viewId !== id) {
+      // Where the unread part starts, as it was on arrival (reading it moves the marker).
+      const u = unreadOf(id);
+      view(id).newAfter = u.unread > 0 ? u.lastRead : null;
       s.threadId = null;
       s.side = null;
       s.pins.clear();

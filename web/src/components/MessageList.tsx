@@ -20,7 +20,8 @@ export function MessageList({ channel }: { channel: Channel }) {
   const pinned = useRef(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
   const olderFailed = useRef(false);
-  const rows = v.loaded === 'ready' ? buildRows(v.messages.values()) : [];
+  const since = v.newAfter == null ? null : { seq: v.newAfter, me: s.me?.id };
+  const rows = v.loaded === 'ready' ? buildRows(v.messages.values(), Date.now(), since) : [];
   const pending = s.pending.filter((p) => p.channel_id === channel.id && !p.thread_root_id);
   const last = rows[rows.length - 1];
   const lastKey = `${rows.length}:${last?.key ?? ''}:${pending.length}`;
@@ -94,6 +95,10 @@ export function MessageList({ channel }: { channel: Channel }) {
           r.kind === 'day' ? (
             <li key={r.key} className="day-divider" role="separator" aria-label={r.label}>
               <span>{r.label}</span>
+            </li>
+          ) : r.kind === 'new' ? (
+            <li key={r.key} className="new-divider" role="separator" aria-label="New messages" data-testid="new-divider">
+              <span>New messages</span>
             </li>
           ) : (
             <MessageItem key={r.key} m={r.message} grouped={r.grouped} />
