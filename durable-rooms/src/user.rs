@@ -219,6 +219,9 @@ impl<C: Copy + Ord> UserSockets<C> {
             UserNotice::RoleChanged { workspace_id, role } => {
                 self.to_all(vec![ServerFrame::RoleChanged { workspace_id, role }])
             }
+            UserNotice::WorkspaceChanged { workspace_id, what } => {
+                self.to_all(vec![ServerFrame::WorkspaceChanged { workspace_id, what }])
+            }
             UserNotice::SessionsEnded { session_id, reason } => {
                 let ended: Vec<C> = self
                     .sockets

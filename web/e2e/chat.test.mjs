@@ -339,8 +339,7 @@ describe('browser client', { concurrency: false }, () => {
     await ann.getByRole('button', { name: 'Create channel' }).click();
     await ann.locator('#channel-title', { hasText: '#random' }).waitFor({ timeout: WAIT });
 
-    // Bob learns about the new channel on a reload (the session survives it) and joins.
-    await bob.reload();
+    // Bob is offered the new channel at once, with no reload, and joins.
     await bob.getByRole('button', { name: 'Join #random' }).click();
     await bob.locator('#channel-title', { hasText: '#random' }).waitFor({ timeout: WAIT });
     await openChannel(bob, 'general');
@@ -847,15 +846,24 @@ describe('browser client', { concurrency: false }, () => {
     await bob.getByRole('button', { name: 'Cancel' }).click();
   });
 
-  it('edits a profile; the new name and status show on the workspace screen', async () => {
+  it('edits a profile; the new name shows live to the others, and the status on the workspace screen', async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    await send(bob, 'a line before my new name');
+    // The author's name is on the line (shown, or for readers when grouped under the last).
+    const line = shown(ann, 'a line before my new name').first();
+    await line.waitFor({ timeout: WAIT });
+    assert.equal(await line.filter({ hasText: 'Bobby' }).count(), 0);
     await bob.locator('#profile-btn').click();
     await bob.locator('#profile-name').fill('Bobby');
     await bob.locator('#profile-status').fill('On holiday');
     await bob.getByRole('button', { name: 'Save profile' }).click();
     await bob.locator('[data-testid=me]', { hasText: 'Bobby' }).waitFor({ timeout: WAIT });
     assert.equal(await bob.getByRole('dialog').count(), 0);
+    // Ann's window follows without a reload: his messages carry the new name.
+    await line.filter({ hasText: 'Bobby' }).waitFor({ timeout: WAIT });
 
     await ann.locator('#admin-btn').click();
     const row = ann.locator('tr[data-user="Bobby"]');

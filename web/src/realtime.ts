@@ -106,6 +106,16 @@ function onFrame(f: ServerFrame) {
       // What the role may see (a guest sees fewer channels) changes the lists.
       reloadChannels();
       break;
+    case 'workspace_changed':
+      // A hint to fetch that part again: the fetch gives the current state, however many
+      // changes came and in whatever order.
+      if (f.what === 'members') {
+        if (f.workspace_id === state.wsId) void loadMembers(f.workspace_id);
+      } else {
+        reloadChannels();
+      }
+      if (state.admin?.wsId === f.workspace_id) reloadAdmin();
+      break;
     case 'unsubscribed':
       subs.delete(f.channel_id);
       tracker.forget(f.channel_id);

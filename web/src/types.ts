@@ -145,6 +145,7 @@ export type ServerFrame =
   | { type: 'read_marker'; channel_id: string; last_read_seq: number }
   | { type: 'session_ended'; reason: string }
   | { type: 'role_changed'; workspace_id: string; role: Role }
+  | { type: 'workspace_changed'; workspace_id: string; what: 'channels' | 'members' | 'settings' }
   | { type: 'error'; code: string; message: string };
 
 /** One piece of a search hit's snippet; `hit` pieces matched the query. */

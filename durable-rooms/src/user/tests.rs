@@ -1,4 +1,5 @@
 use super::*;
+use ocomms_core::event::WorkspaceChange;
 use ocomms_core::ids::WorkspaceId;
 use ocomms_core::policy::Role;
 use uuid::Uuid;
@@ -124,6 +125,14 @@ fn notices_reach_every_socket() {
         vec![UserAction::Send {
             to: vec![1, 2],
             frames: vec![ServerFrame::RoleChanged { workspace_id: ws, role: Role::Admin }]
+        }]
+    );
+    let changed = UserNotice::WorkspaceChanged { workspace_id: ws, what: WorkspaceChange::Channels };
+    assert_eq!(
+        u.notice(changed),
+        vec![UserAction::Send {
+            to: vec![1, 2],
+            frames: vec![ServerFrame::WorkspaceChanged { workspace_id: ws, what: WorkspaceChange::Channels }]
         }]
     );
 }

@@ -84,6 +84,21 @@ impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env, Q: ports::SearchEngi
         }
     }
 
+    /// Tells every active member of `ws` that part of it changed, all at once. Best effort,
+    /// like [`Self::notify`]: a client that misses it has the current state at its next fetch.
+    pub(crate) async fn notify_workspace(
+        &self,
+        ws: ocomms_core::ids::WorkspaceId,
+        what: ocomms_core::event::WorkspaceChange,
+    ) {
+        let members = match repo::workspaces::active_member_ids(&self.sql, ws).await {
+            Ok(m) => m,
+            Err(e) => return self.env.log_error(&format!("members of workspace {ws} to notify: {e}")),
+        };
+        let notice = ocomms_core::event::UserNotice::WorkspaceChanged { workspace_id: ws, what };
+        futures::future::join_all(members.into_iter().map(|user| self.notify(user, notice.clone()))).await;
+    }
+
     /// Like [`Self::publish`], for a notice to one user's sockets.
     pub(crate) async fn notify(&self, user: ocomms_core::ids::UserId, notice: ocomms_core::event::UserNotice) {
         if let Err(e) = self.rooms.notify_user(user, &notice).await {

@@ -55,6 +55,24 @@ pub enum UserNotice {
     ReadMarker { channel_id: ChannelId, last_read_seq: i64 },
     /// The user's role in a workspace changed: clients offer what the new role allows.
     RoleChanged { workspace_id: WorkspaceId, role: Role },
+    /// Something the user can see in a workspace changed outside the channels they are in:
+    /// clients fetch that part again.
+    WorkspaceChanged { workspace_id: WorkspaceId, what: WorkspaceChange },
+}
+
+/// What part of a workspace changed, for [`UserNotice::WorkspaceChanged`]. A hint to fetch
+/// again rather than the change itself: one fetch gives the current state whatever happened,
+/// in whatever order the notices came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkspaceChange {
+    /// A channel was made, renamed, archived or unarchived (the browse list, names).
+    Channels,
+    /// Someone joined, left or was removed, deactivated or reactivated, changed role, name,
+    /// status or avatar.
+    Members,
+    /// The workspace's name, description or settings.
+    Settings,
 }
 
 /// Channels a socket is subscribed to, with the last seq the server has for each.
@@ -115,6 +133,11 @@ pub enum ServerFrame {
     RoleChanged {
         workspace_id: WorkspaceId,
         role: Role,
+    },
+    /// Part of a workspace changed (see [`WorkspaceChange`]): fetch it again.
+    WorkspaceChanged {
+        workspace_id: WorkspaceId,
+        what: WorkspaceChange,
     },
     Error {
         code: String,

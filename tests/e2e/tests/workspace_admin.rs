@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{Host, Reply, Session, Ws, assert_contiguous};
-use ocomms_core::event::{ServerFrame, kind};
+use ocomms_core::event::{ServerFrame, WorkspaceChange, kind};
 use ocomms_core::policy::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -861,7 +861,73 @@ async fn deactivation_hides_the_workspace_and_reactivation_restores_it(host: &Ho
     cat_ws.close().await;
 }
 
+// ---------------------------------------------------------------------------------------
+// Live workspace changes
+// ---------------------------------------------------------------------------------------
+
+/// What another member can see changing reaches their open sockets as a hint to fetch again:
+/// public channels (they list them even when not in them), settings, people.
+async fn workspace_changes_reach_every_member_live(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let cat = host.signup("cat@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws, _) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws).await;
+    host.add_to_workspace(&ann, &cat, &ws).await;
+    host.create_workspace(&eve.access, "Elsewhere").await;
+    let (mut cat_ws, _) = Ws::connect(host, &cat.access, false).await;
+    let (mut eve_ws, _) = Ws::connect(host, &eve.access, false).await;
+    let changes = [WorkspaceChange::Channels, WorkspaceChange::Members, WorkspaceChange::Settings];
+
+    // Each request is told before it answers, so Cat hears them in the order they were made;
+    // a private channel tells nobody else (nobody else may see it).
+    let launch = host.create_channel(&ann.access, &ws, "launch", "public").await;
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[0]), "a public channel");
+    host.create_channel(&ann.access, &ws, "secret", "private").await;
+    patch(host, &format!("/api/v1/channels/{launch}"), &ann.access, json!({ "name": "liftoff" }))
+        .await
+        .expect_status(200, "rename");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[0]), "renamed, not the private one");
+    host.post_empty(&format!("/api/v1/channels/{launch}/archive"), Some(&ann.access))
+        .await
+        .expect_status(200, "archive");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[0]), "archived");
+
+    patch(host, &format!("/api/v1/workspaces/{ws}"), &ann.access, json!({ "name": "Acme Corp" }))
+        .await
+        .expect_status(200, "settings");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[2]), "settings");
+    patch(host, "/api/v1/me", &bob.access, json!({ "display_name": "Bobby", "status_text": "On call" }))
+        .await
+        .expect_status(200, "profile");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[1]), "a profile");
+    set_role(host, &ann, &ws, &bob, "admin").await.expect_status(200, "role");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[1]), "a role");
+    host.post_empty(&format!("/api/v1/workspaces/{ws}/members/{}/deactivate", bob.user_id), Some(&ann.access))
+        .await
+        .expect_status(200, "deactivate");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[1]), "a deactivation");
+    host.post_empty(&format!("/api/v1/workspaces/{ws}/members/{}/reactivate", bob.user_id), Some(&ann.access))
+        .await
+        .expect_status(200, "reactivate");
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[1]), "a reactivation");
+    let dan = host.signup("dan@example.com").await;
+    host.add_to_workspace(&ann, &dan, &ws).await;
+    assert_eq!(cat_ws.next_workspace_change().await, (ws.clone(), changes[1]), "someone joined");
+
+    // A no-op tells nobody, and nobody outside the workspace hears anything.
+    set_role(host, &ann, &ws, &bob, "admin").await.expect_status(200, "the same role again");
+    let quiet = cat_ws.ping(1).await;
+    assert!(!quiet.iter().any(|f| matches!(f, ServerFrame::WorkspaceChanged { .. })), "no-op: {quiet:?}");
+    let outside = eve_ws.ping(2).await;
+    assert!(!outside.iter().any(|f| matches!(f, ServerFrame::WorkspaceChanged { .. })), "Eve: {outside:?}");
+    cat_ws.close().await;
+    eve_ws.close().await;
+}
+
 crate::common::both_targets!(
+    workspace_changes_reach_every_member_live,
     settings_and_profiles,
     roles_and_the_last_owner,
     invites_with_limits_revocation_and_expiry,

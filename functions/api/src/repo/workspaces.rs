@@ -145,6 +145,17 @@ pub async fn deactivated_in(db: &impl Sql, user: UserId) -> Result<Vec<Deactivat
         .collect()
 }
 
+/// Everyone who can see the workspace now (not removed, not deactivated).
+pub async fn active_member_ids(db: &impl Sql, ws: WorkspaceId) -> Result<Vec<UserId>, DbError> {
+    let rows = db
+        .query(
+            "SELECT user_id FROM workspace_members WHERE workspace_id = $1 AND removed_at IS NULL AND deactivated_at IS NULL",
+            &[Value::Uuid(ws.0)],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(UserId(r.uuid("user_id")?))).collect()
+}
+
 /// The caller's active role in the workspace, if any.
 pub async fn role_of(db: &impl Sql, ws: WorkspaceId, user: UserId) -> Result<Option<Role>, DbError> {
     Ok(access_of(db, ws, user).await?.map(|a| a.role))

@@ -1,6 +1,7 @@
 //! Channels: list, create, read, join, leave; rename and describe, archive, and the
 //! member roster (list, add, remove).
 
+use ocomms_core::event::WorkspaceChange;
 use ocomms_core::ids::{ChannelId, UserId, WorkspaceId};
 use ocomms_core::policy::{self, ChannelAccess, ChannelFacts, ChannelKind, ChannelUpdate};
 use ocomms_core::{ApiError, ErrorCode, validate};
@@ -57,6 +58,10 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
         channels::CreateOutcome::Created(ch, joined) => {
             // The creator's open sockets subscribe on this event.
             api.publish(&joined).await;
+            // A public channel shows in everyone's browse list.
+            if kind == ChannelKind::Public {
+                api.notify_workspace(ws, WorkspaceChange::Channels).await;
+            }
             Ok(Response::created(json!({ "channel": ch })))
         }
         channels::CreateOutcome::NameTaken => {
@@ -162,6 +167,10 @@ pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     match channels::update(&api.sql, ch, patch).await? {
         channels::UpdateOutcome::Updated(mut updated, ev) => {
             api.publish(&ev).await;
+            // Members heard the event; the rest of the workspace lists public channels too.
+            if channel.kind == ChannelKind::Public {
+                api.notify_workspace(channel.workspace_id, WorkspaceChange::Channels).await;
+            }
             updated.is_member = access.is_channel_member;
             Ok(Response::ok(json!({ "channel": updated })))
         }
@@ -185,7 +194,12 @@ pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     let (channel, access) = load(api, ch, caller.user_id).await?;
     policy::can_archive(&access, facts(&channel, caller.user_id), archive)?;
     match channels::set_archived(&api.sql, ch, caller.user_id, archive).await? {
-        Some(ev) => api.publish(&ev).await,
+        Some(ev) => {
+            api.publish(&ev).await;
+            if channel.kind == ChannelKind::Public {
+                api.notify_workspace(channel.workspace_id, WorkspaceChange::Channels).await;
+            }
+        }
         // A concurrent request got there first; the policy saw the state before it.
         None => {
             let state = if archive { "already archived" } else { "not archived" };

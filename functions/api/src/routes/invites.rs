@@ -1,6 +1,7 @@
 //! Invites: create, list, revoke, preview (the landing page) and accept.
 
 use base64::Engine as _;
+use ocomms_core::event::WorkspaceChange;
 use ocomms_core::ids::WorkspaceId;
 use ocomms_core::policy::{self, Role};
 use ocomms_core::{ApiError, ErrorCode, validate};
@@ -113,6 +114,7 @@ pub async fn accept<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
                     }
                 }
             }
+            api.notify_workspace(workspace, WorkspaceChange::Members).await;
             workspace
         }
         invites::Redeem::AlreadyMember { workspace } => workspace,

@@ -1,6 +1,6 @@
 //! Workspace members: list, change role, remove (or leave), deactivate and reactivate.
 
-use ocomms_core::event::UserNotice;
+use ocomms_core::event::{UserNotice, WorkspaceChange};
 use ocomms_core::ids::{UserId, WorkspaceId};
 use ocomms_core::policy::{self, MemberChange, Role};
 use ocomms_core::{ApiError, ErrorCode, validate};
@@ -56,6 +56,7 @@ pub async fn change_role<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
             return Err(changed_meanwhile());
         }
         api.notify(target, UserNotice::RoleChanged { workspace_id: ws, role: body.role }).await;
+        api.notify_workspace(ws, WorkspaceChange::Members).await;
     }
     current(api, ws, target).await
 }
@@ -81,6 +82,7 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     if !facts.is_self {
         end_sessions(api, target, "removed from a workspace").await?;
     }
+    api.notify_workspace(ws, WorkspaceChange::Members).await;
     Ok(Response::no_content())
 }
 
@@ -103,6 +105,7 @@ pub async fn set_deactivated<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
         if deactivate {
             end_sessions(api, target, "deactivated in a workspace").await?;
         }
+        api.notify_workspace(ws, WorkspaceChange::Members).await;
     } else {
         // Already in that state (perhaps by a concurrent request), or the decision is stale.
         let now = members::one(&api.sql, ws, target).await?;

@@ -1,5 +1,6 @@
 //! The caller's own account (`/me`) and colleagues' profiles.
 
+use ocomms_core::event::WorkspaceChange;
 use ocomms_core::ids::UserId;
 use ocomms_core::{ApiError, validate};
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
-use crate::repo::users;
+use crate::repo::{users, workspaces};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,8 +60,15 @@ pub async fn update_me<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
             ApiError::validation("nothing to change: give display_name, avatar_url, status_text or time_zone").into()
         );
     }
-    let user = users::update_profile(&api.sql, caller.user_id, &patch).await?;
-    Ok(Response::ok(json!({ "user": user.ok_or_else(|| ApiError::not_found("user"))? })))
+    let user =
+        users::update_profile(&api.sql, caller.user_id, &patch).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    // Everyone who shows this person's name, status or avatar: their workspaces' members.
+    if patch.display_name.is_some() || patch.avatar_url.is_some() || patch.status_text.is_some() {
+        for ws in workspaces::list_for(&api.sql, caller.user_id).await? {
+            api.notify_workspace(ws.id, WorkspaceChange::Members).await;
+        }
+    }
+    Ok(Response::ok(json!({ "user": user })))
 }
 
 /// A profile, for people who share an active workspace with the caller; 404 otherwise.

@@ -1,5 +1,6 @@
 //! Workspaces: list, create, read and change settings.
 
+use ocomms_core::event::WorkspaceChange;
 use ocomms_core::ids::{ChannelId, WorkspaceId};
 use ocomms_core::policy;
 use ocomms_core::{ApiError, validate};
@@ -95,5 +96,6 @@ pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     }
     let details = workspaces::update(&api.sql, ws, caller.user_id, &patch).await?;
     let details = details.ok_or_else(|| ApiError::not_found("workspace"))?;
+    api.notify_workspace(ws, WorkspaceChange::Settings).await;
     Ok(Response::ok(json!({ "workspace": details })))
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::{SinkExt as _, StreamExt as _};
-use ocomms_core::event::{ChannelEvent, ClientFrame, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription};
+use ocomms_core::event::{ChannelEvent, ClientFrame, MSGPACK_SUBPROTOCOL, ServerFrame, Subscription, WorkspaceChange};
 use ocomms_core::ids::UserId;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -142,12 +142,21 @@ impl Ws {
         }
     }
 
-    /// The next non-ephemeral frame (skips presence and typing).
+    /// The next non-ephemeral frame (skips presence, typing and workspace-change hints).
     pub async fn next_significant(&mut self) -> ServerFrame {
         loop {
             match self.next_frame().await {
-                ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => {}
+                ServerFrame::Presence { .. } | ServerFrame::Typing { .. } | ServerFrame::WorkspaceChanged { .. } => {}
                 other => return other,
+            }
+        }
+    }
+
+    /// The next workspace-change hint, as `(workspace id, what)`; skips everything else.
+    pub async fn next_workspace_change(&mut self) -> (String, WorkspaceChange) {
+        loop {
+            if let ServerFrame::WorkspaceChanged { workspace_id, what } = self.next_frame().await {
+                return (workspace_id.to_string(), what);
             }
         }
     }
@@ -161,7 +170,8 @@ impl Ws {
                 ServerFrame::Presence { .. }
                 | ServerFrame::Typing { .. }
                 | ServerFrame::Subscribed { .. }
-                | ServerFrame::Unsubscribed { .. } => {}
+                | ServerFrame::Unsubscribed { .. }
+                | ServerFrame::WorkspaceChanged { .. } => {}
                 other => panic!("expected an event frame, got {other:?}"),
             }
         }
