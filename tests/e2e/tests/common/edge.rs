@@ -97,41 +97,56 @@ impl Host {
         }
         std::fs::write(&host.config, wrangler_toml(&main, &db.url, &secret, &vars)).expect("write wrangler.toml");
 
-        let port = free_port();
-        let mut cmd = tokio::process::Command::new(&wrangler);
-        cmd.arg("dev")
-            .arg("--config")
-            .arg(&host.config)
-            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .arg("--persist-to")
-            .arg(host.dir.join("state"))
-            .args(["--show-interactive-dev-session=false", "--log-level", "info"])
-            // No network: no `Request.cf` download, no telemetry, no update check.
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_LOG_PATH", host.dir.join("wrangler-logs"))
-            .env("XDG_CONFIG_HOME", host.dir.join("config"))
-            .env("CI", "1");
-        host.spawn(cmd);
-        host.addr = SocketAddr::from(([127, 0, 0, 1], port));
-        host.base = format!("http://127.0.0.1:{port}");
+        // A free port can be taken by a parallel test between our probe and wrangler's bind:
+        // that attempt exits at once saying so, and the next one gets other ports.
+        let mut attempt = 0;
+        'start: loop {
+            attempt += 1;
+            let port = free_port();
+            let mut cmd = tokio::process::Command::new(&wrangler);
+            cmd.arg("dev")
+                .arg("--config")
+                .arg(&host.config)
+                .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--inspector-port", &free_port().to_string()])
+                .arg("--persist-to")
+                .arg(host.dir.join("state"))
+                .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+                // No network: no `Request.cf` download, no telemetry, no update check.
+                .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("WRANGLER_LOG_PATH", host.dir.join("wrangler-logs"))
+                .env("XDG_CONFIG_HOME", host.dir.join("config"))
+                .env("CI", "1");
+            let log_start = host.spawn(cmd);
+            host.addr = SocketAddr::from(([127, 0, 0, 1], port));
+            host.base = format!("http://127.0.0.1:{port}");
 
-        let started = Instant::now();
-        loop {
-            let ready = host.http.get(host.url("/healthz")).timeout(Duration::from_secs(5)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                break;
+            let started = Instant::now();
+            loop {
+                let ready = host.http.get(host.url("/healthz")).timeout(Duration::from_secs(5)).send().await;
+                if ready.is_ok_and(|r| r.status().is_success()) {
+                    break 'start;
+                }
+                if let Some(status) = host.exited() {
+                    let log = std::fs::read_to_string(&host.log).unwrap_or_default();
+                    let this_run = log.get(log_start..).unwrap_or_default();
+                    if attempt < 3 && this_run.contains("Address already in use") {
+                        // Its watchdog would remove the directory the next attempt needs.
+                        if let Some(w) = host.watchdog.take() {
+                            w.cancel();
+                        }
+                        continue 'start;
+                    }
+                    panic!("wrangler dev exited ({status}) before serving; its output:\n{}", host.log_text());
+                }
+                assert!(
+                    started.elapsed() < START_TIMEOUT,
+                    "wrangler dev did not serve /healthz within {START_TIMEOUT:?}; its output:\n{}",
+                    host.log_text()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            if let Some(status) = host.exited() {
-                panic!("wrangler dev exited ({status}) before serving; its output:\n{}", host.log_text());
-            }
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "wrangler dev did not serve /healthz within {START_TIMEOUT:?}; its output:\n{}",
-                host.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         host
     }
