@@ -315,6 +315,9 @@ describe('browser client', { concurrency: false }, () => {
     await tbox.pressSequentially('thanks @Bo');
     await ann.getByRole('option', { name: 'Bob' }).waitFor({ timeout: WAIT });
     await tbox.press('Enter'); // completes the mention
+    await ann.waitForFunction(() => document.querySelector('#thread-composer')?.value === 'thanks @Bob ', null, {
+      timeout: WAIT,
+    });
     await tbox.press('Enter'); // sends
     await bob.locator('aside.thread li.msg', { hasText: 'thanks @Bob' }).waitFor({ timeout: WAIT });
     await bob.waitForTimeout(800); // a badge would be drawn, and the read marker sent, by now

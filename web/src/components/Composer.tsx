@@ -221,7 +221,13 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
           aria-activedescendant={open ? `${listId}-${active}` : undefined}
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
-          onBlur={() => setTimeout(() => setQuery(null), 150)}
+          onBlur={() =>
+            // Closes the list once the focus stayed away (not if it came back and typing
+            // opened the list again meanwhile).
+            setTimeout(() => {
+              if (document.activeElement !== input.current) setQuery(null);
+            }, 150)
+          }
         />
         <button type="button" className="small" aria-label="Insert emoji" aria-expanded={emoji} onClick={() => setEmoji(!emoji)}>
           <span aria-hidden="true">☺</span>
