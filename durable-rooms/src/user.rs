@@ -222,6 +222,7 @@ impl<C: Copy + Ord> UserSockets<C> {
             UserNotice::WorkspaceChanged { workspace_id, what } => {
                 self.to_all(vec![ServerFrame::WorkspaceChanged { workspace_id, what }])
             }
+            UserNotice::NotificationsChanged {} => self.to_all(vec![ServerFrame::NotificationsChanged {}]),
             UserNotice::SessionsEnded { session_id, reason } => {
                 let ended: Vec<C> = self
                     .sockets

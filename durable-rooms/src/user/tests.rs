@@ -135,6 +135,10 @@ fn notices_reach_every_socket() {
             frames: vec![ServerFrame::WorkspaceChanged { workspace_id: ws, what: WorkspaceChange::Channels }]
         }]
     );
+    assert_eq!(
+        u.notice(UserNotice::NotificationsChanged {}),
+        vec![UserAction::Send { to: vec![1, 2], frames: vec![ServerFrame::NotificationsChanged {}] }]
+    );
 }
 
 #[test]

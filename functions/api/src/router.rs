@@ -7,7 +7,9 @@ use crate::Api;
 use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
-use crate::routes::{auth, channels, dms, invites, members, messages, reactions, reads, search, users, workspaces};
+use crate::routes::{
+    auth, channels, dms, invites, members, messages, notifications, reactions, reads, search, users, workspaces,
+};
 
 pub const PREFIX: &str = "/api/v1/";
 
@@ -45,6 +47,8 @@ async fn route<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
         (Post, ["auth", "logout"]) => auth::logout(api, req).await,
         (Get, ["me"]) => users::me(api, req).await,
         (Patch, ["me"]) => users::update_me(api, req).await,
+        (Get, ["me", "notifications"]) => notifications::get(api, req).await,
+        (Patch, ["me", "notifications"]) => notifications::update(api, req).await,
         (Get, ["users", u]) => users::get(api, req, id(u)?).await,
         (Get, ["workspaces"]) => workspaces::list(api, req).await,
         (Post, ["workspaces"]) => workspaces::create(api, req).await,
@@ -91,6 +95,7 @@ async fn route<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
         (Delete, ["messages", m, "pin"]) => reactions::unpin(api, req, id(m)?).await,
         (Get, ["channels", ch, "pins"]) => reactions::pins(api, req, id(ch)?).await,
         (Post, ["channels", ch, "read"]) => reads::mark(api, req, id(ch)?).await,
+        (Put, ["channels", ch, "notifications"]) => notifications::set_channel_level(api, req, id(ch)?).await,
         (Get, ["workspaces", ws, "unreads"]) => reads::unreads(api, req, id(ws)?).await,
         // Listed in ROUTES but without a handler: a programming error the route test catches.
         _ => Err(Internal::NoHandler { method: req.method, path: req.path.clone() }.into()),
@@ -110,6 +115,8 @@ pub const ROUTES: &[(Method, &str)] = {
         (Post, "/auth/logout"),
         (Get, "/me"),
         (Patch, "/me"),
+        (Get, "/me/notifications"),
+        (Patch, "/me/notifications"),
         (Get, "/users/{u}"),
         (Get, "/workspaces"),
         (Post, "/workspaces"),
@@ -152,6 +159,7 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/messages/{m}/pin"),
         (Get, "/channels/{ch}/pins"),
         (Post, "/channels/{ch}/read"),
+        (Put, "/channels/{ch}/notifications"),
         (Get, "/workspaces/{ws}/unreads"),
     ]
 };

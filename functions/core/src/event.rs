@@ -58,6 +58,9 @@ pub enum UserNotice {
     /// Something the user can see in a workspace changed outside the channels they are in:
     /// clients fetch that part again.
     WorkspaceChanged { workspace_id: WorkspaceId, what: WorkspaceChange },
+    /// The user changed a notification preference (a channel's level, do not disturb) on
+    /// some device: clients fetch `/me/notifications` again.
+    NotificationsChanged {},
 }
 
 /// What part of a workspace changed, for [`UserNotice::WorkspaceChanged`]. A hint to fetch
@@ -139,6 +142,8 @@ pub enum ServerFrame {
         workspace_id: WorkspaceId,
         what: WorkspaceChange,
     },
+    /// The user's notification preferences changed: fetch `/me/notifications` again.
+    NotificationsChanged {},
     Error {
         code: String,
         message: String,

@@ -406,6 +406,12 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         m.check("GET /me", a, anon_or(a, || 200), &call(host, Method::GET, "/api/v1/me", t, None).await);
         let r = call(host, Method::PATCH, "/api/v1/me", t, Some(json!({ "status_text": "here" }))).await;
         m.check("PATCH /me", a, anon_or(a, || 200), &r);
+        // Preferences are the caller's own: anyone signed in, whatever their workspaces.
+        let r = call(host, Method::GET, "/api/v1/me/notifications", t, None).await;
+        m.check("GET /me/notifications", a, anon_or(a, || 200), &r);
+        let r =
+            call(host, Method::PATCH, "/api/v1/me/notifications", t, Some(json!({ "do_not_disturb": false }))).await;
+        m.check("PATCH /me/notifications", a, anon_or(a, || 200), &r);
         let r = call(host, Method::GET, &format!("/api/v1/users/{}", f.mia.user_id), t, None).await;
         m.check("GET /users/{id}", a, ws_member(a, 200), &r);
         m.check(
@@ -449,6 +455,15 @@ async fn every_endpoint_against_every_caller(host: &Host) {
             let r = call(host, Method::POST, &format!("/api/v1/channels/{}/read", c.id), t, Some(json!({ "seq": 1 })))
                 .await;
             m.check(&format!("POST /channels/{{id}}/read {label}"), a, post(a, c, 200), &r);
+            let r = call(
+                host,
+                Method::PUT,
+                &format!("/api/v1/channels/{}/notifications", c.id),
+                t,
+                Some(json!({ "level": "mentions" })),
+            )
+            .await;
+            m.check(&format!("PUT /channels/{{id}}/notifications {label}"), a, post(a, c, 200), &r);
             let r = call(host, Method::PATCH, &format!("/api/v1/channels/{}", c.id), t, Some(json!({ "topic": "t" })))
                 .await;
             let topic = match post(a, c, 200) {

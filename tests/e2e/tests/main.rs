@@ -18,6 +18,7 @@ mod conversations;
 mod deadline;
 mod faults;
 mod messages;
+mod notifications;
 mod openapi;
 mod pg_contract;
 mod realtime;

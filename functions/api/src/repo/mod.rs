@@ -7,6 +7,7 @@ pub mod events;
 pub mod invites;
 pub mod members;
 pub mod messages;
+pub mod notifications;
 pub mod reactions;
 pub mod reads;
 pub mod search;

@@ -161,6 +161,11 @@ impl Ws {
         }
     }
 
+    /// Waits for `notifications_changed`, skipping anything else.
+    pub async fn next_notifications_changed(&mut self) {
+        while !matches!(self.next_frame().await, ServerFrame::NotificationsChanged {}) {}
+    }
+
     /// The next channel event; skips presence, typing and subscription notices, fails on
     /// anything else (a resync or an error means the test's premise broke).
     pub async fn next_event(&mut self) -> ChannelEvent {
