@@ -48,6 +48,34 @@ async function person(name) {
       }
     };
   });
+  await ctx.addInitScript(() => {
+    // Every notification the page shows (real ones: the browser shows them when allowed) is
+    // also recorded, so a test can read it and click it.
+    window.__notes = [];
+    const Native = window.Notification;
+    if (Native) {
+      window.Notification = class extends Native {
+        constructor(title, options = {}) {
+          super(title, options);
+          window.__notes.push({ title, body: options.body ?? '', tag: options.tag ?? '', note: this });
+        }
+      };
+    }
+    // Headless Chromium keeps every page visible, so a hidden tab is simulated: the page is
+    // told it is hidden (or not) as a browser would say it, with a visibilitychange event.
+    let forced = null;
+    const vis = Object.getOwnPropertyDescriptor(Document.prototype, 'visibilityState');
+    const hid = Object.getOwnPropertyDescriptor(Document.prototype, 'hidden');
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => forced ?? vis.get.call(document) });
+    Object.defineProperty(document, 'hidden', {
+      configurable: true,
+      get: () => (forced ? forced === 'hidden' : hid.get.call(document)),
+    });
+    window.__setHidden = (hidden) => {
+      forced = hidden ? 'hidden' : null;
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+  });
   const page = await ctx.newPage();
   const p = {
     ctx,
@@ -176,6 +204,8 @@ describe('browser client', { concurrency: false }, () => {
     await ann.page.locator('#welcome-ws-name').fill('Acme');
     await ann.page.getByRole('button', { name: 'Create workspace' }).click();
     await ann.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    // Notifications are not pressed on someone who has just arrived.
+    assert.equal(await ann.page.locator('[data-testid=notify-offer]').count(), 0);
     // The composer has the focus on a channel switch.
     await ann.page.waitForFunction(() => document.activeElement?.id === 'composer-input', null, { timeout: WAIT });
     await waitConnected(ann.page);
@@ -233,6 +263,37 @@ describe('browser client', { concurrency: false }, () => {
     await bob.locator('[data-testid=typing]', { hasText: 'Ann is typing' }).waitFor({ timeout: WAIT });
     await ann.locator('#composer-input').fill('');
     await shot(ann, '05-general');
+  });
+
+  it('offers notifications once you have taken part; the browser has the last word', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    // Both have sent messages by now: the offer is there, and the browser has not been asked.
+    const offer = (page) => page.locator('[data-testid=notify-offer]');
+    await offer(ann).waitFor({ timeout: WAIT });
+    await offer(bob).waitFor({ timeout: WAIT });
+    await shot(ann, '18-notification-offer');
+    // Ann says not now: it stays away, after a reload too.
+    await offer(ann).getByRole('button', { name: 'Not now' }).click();
+    await offer(ann).waitFor({ state: 'detached', timeout: WAIT });
+    await ann.reload();
+    await waitConnected(ann);
+    await send(ann, 'a message after saying not now');
+    await waitShown(ann, 'a message after saying not now');
+    assert.equal(await offer(ann).count(), 0);
+    // Asking from her profile, the browser refuses (headless Chromium denies every prompt):
+    // the profile says so instead of pretending.
+    await ann.locator('#profile-btn').click();
+    await ann.getByRole('button', { name: 'Turn on browser notifications' }).click();
+    await ann.locator('[data-testid=notify-permission]', { hasText: 'Your browser blocks notifications' }).waitFor({ timeout: WAIT });
+    await ann.getByRole('button', { name: 'Cancel' }).click();
+    // Bob allows them (the browser's prompt, answered yes, is the granted permission).
+    await people.Bob.ctx.grantPermissions(['notifications'], { origin: host.url });
+    await offer(bob).getByRole('button', { name: 'Turn on notifications' }).click();
+    await offer(bob).waitFor({ state: 'detached', timeout: WAIT });
+    await bob.locator('#profile-btn').click();
+    await bob.locator('[data-testid=notify-permission]', { hasText: 'Browser notifications are on' }).waitFor({ timeout: WAIT });
+    await bob.getByRole('button', { name: 'Cancel' }).click();
   });
 
   it('reacts with the emoji picker and the reaction shows live', async () => {
@@ -746,6 +807,120 @@ describe('browser client', { concurrency: false }, () => {
     await bob.keyboard.press('Escape');
   });
 
+  it('notifies of mentions, direct messages and followed threads while the tab is hidden, as the server-kept preferences say', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    const notes = () => bob.evaluate(() => window.__notes.map(({ title, body }) => ({ title, body })));
+    const waitNotes = (n) => bob.waitForFunction((k) => window.__notes.length >= k, n, { timeout: WAIT });
+    const lastNote = async () => (await notes()).at(-1);
+    const dmWithBob = () => ann.getByRole('button', { name: /^Direct message with Bob/ }).click();
+    const mentionBob = async (before, after) => {
+      const box = ann.locator('#composer-input');
+      await box.click();
+      await box.pressSequentially(`${before} @Bo`);
+      await ann.getByRole('option', { name: 'Bob' }).waitFor({ timeout: WAIT });
+      await box.press('Enter');
+      await ann.waitForFunction((v) => document.querySelector('#composer-input')?.value === v, `${before} @Bob `, {
+        timeout: WAIT,
+      });
+      await box.pressSequentially(after);
+      await box.press('Enter');
+    };
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    await bob.evaluate(() => {
+      window.__notes.length = 0;
+      window.__setHidden(true);
+    });
+
+    // Default level in a channel: a plain message stays quiet, a mention notifies.
+    await send(ann, 'just chatting, nobody named');
+    await mentionBob('hey', 'can you look?');
+    await waitNotes(1);
+    assert.deepEqual(await notes(), [{ title: 'Ann in #general', body: 'hey @Bob can you look?' }]);
+    // Every message of a direct message notifies.
+    await dmWithBob();
+    await send(ann, 'are you free at **3**?');
+    await waitNotes(2);
+    assert.deepEqual(await lastNote(), { title: 'Ann', body: 'are you free at 3?' });
+    // A reply in a thread Bob follows notifies.
+    await openChannel(ann, 'general');
+    await shown(ann, 'Hello from Ann').first().locator('.thread-link').click();
+    await send(ann, 'a follow-up in your thread', '#thread-composer');
+    await waitNotes(3);
+    assert.deepEqual(await lastNote(), { title: 'Ann replied in a thread in #general', body: 'a follow-up in your thread' });
+    await ann.keyboard.press('Escape');
+
+    // Clicking a notification opens where it came from: the DM, then the thread.
+    await bob.evaluate(() => window.__notes[1].note.dispatchEvent(new Event('click')));
+    await bob.locator('#channel-title', { hasText: 'Ann' }).waitFor({ timeout: WAIT });
+    await bob.evaluate(() => window.__notes[2].note.dispatchEvent(new Event('click')));
+    await bob.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await bob.locator('aside.thread li.msg', { hasText: 'a follow-up in your thread' }).waitFor({ timeout: WAIT });
+    await bob.keyboard.press('Escape');
+
+    // Bob mutes #general from its details; his laptop (another browser, logged in) shows it.
+    const laptopCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const laptop = await laptopCtx.newPage();
+    await laptop.goto(host.url + '/');
+    await laptop.locator('#auth-email').fill(people.Bob.email);
+    await laptop.locator('#auth-password').fill('correct horse battery');
+    await laptop.locator('form button[type=submit]').click();
+    await laptop.locator('button[data-channel="general"]').waitFor({ timeout: WAIT });
+    const mutedOn = (page) => page.locator('button[data-channel="general"] [data-testid=muted-icon]');
+    await bob.locator('#details-btn').click();
+    await bob.locator('#ch-notify').selectOption('nothing');
+    await mutedOn(bob).waitFor({ timeout: WAIT });
+    await mutedOn(laptop).waitFor({ timeout: WAIT });
+    await shot(bob, '19-channel-notifications');
+    // Muted: not even a mention notifies (the DM after it does, so the mention came first).
+    await mentionBob('muted', 'you will not hear this');
+    await waitShown(bob, 'you will not hear this');
+    await dmWithBob();
+    await send(ann, 'after the muted mention');
+    await waitNotes(4);
+    assert.deepEqual(await lastNote(), { title: 'Ann', body: 'after the muted mention' });
+    // Every message: a plain one notifies. The laptop follows the change live.
+    await bob.locator('#ch-notify').selectOption('all');
+    await mutedOn(laptop).waitFor({ state: 'detached', timeout: WAIT });
+    await openChannel(ann, 'general');
+    await send(ann, 'a plain message for all');
+    await waitNotes(5);
+    assert.deepEqual(await lastNote(), { title: 'Ann in #general', body: 'a plain message for all' });
+    await laptop.reload();
+    await laptop.locator('button[data-channel="general"]').click();
+    await laptop.locator('#details-btn').click();
+    await laptop.waitForFunction(() => document.querySelector('#ch-notify')?.value === 'all', null, { timeout: WAIT });
+
+    // Do not disturb silences everything until resumed, on every device.
+    await bob.locator('#profile-btn').click();
+    await bob.getByRole('button', { name: 'Until I resume' }).click();
+    await bob.locator('[data-testid=dnd-state]', { hasText: 'Paused until you resume them' }).waitFor({ timeout: WAIT });
+    await shot(bob, '20-do-not-disturb');
+    await bob.getByRole('button', { name: 'Cancel' }).click();
+    await bob.locator('[data-testid=dnd-mark]').waitFor({ timeout: WAIT });
+    await laptop.locator('[data-testid=dnd-mark]').waitFor({ timeout: WAIT });
+    await send(ann, 'said during do not disturb');
+    await waitShown(bob, 'said during do not disturb');
+    await bob.locator('#profile-btn').click();
+    await bob.getByRole('button', { name: 'Resume notifications' }).click();
+    await bob.getByRole('button', { name: 'Cancel' }).click();
+    await laptop.locator('[data-testid=dnd-mark]').waitFor({ state: 'detached', timeout: WAIT });
+    await send(ann, 'said after do not disturb');
+    await waitNotes(6);
+    assert.deepEqual(await lastNote(), { title: 'Ann in #general', body: 'said after do not disturb' });
+
+    // With the tab in view, nothing pops up: the message is on screen.
+    await bob.evaluate(() => window.__setHidden(false));
+    await send(ann, 'said while Bob looks');
+    await waitShown(bob, 'said while Bob looks');
+    await bob.waitForTimeout(300);
+    assert.equal((await notes()).length, 6);
+    await bob.locator('#ch-notify').selectOption('default');
+    await bob.locator('#details-btn').click();
+    await laptopCtx.close();
+  });
+
   it('refuses a message over the limit with a count, collapses a long one, and asks before leaving', async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;
@@ -873,6 +1048,11 @@ describe('browser client', { concurrency: false }, () => {
     await row.waitFor({ timeout: WAIT });
     assert.match(await row.innerText(), /On holiday/);
     await shot(ann, '15-workspace-admin');
+    // A new workspace name reaches Bob's window live.
+    const oldName = await ann.locator('.ws-name').innerText();
+    await ann.locator('#ws-edit-name').fill(`${oldName} HQ`);
+    await ann.getByRole('button', { name: 'Save settings' }).click();
+    await bob.locator('.ws-name', { hasText: `${oldName} HQ` }).waitFor({ timeout: WAIT });
   });
 
   it('an owner makes invites, changes a role, and deactivates, reactivates and removes a member', async () => {

@@ -44,6 +44,23 @@ describe('applyEvent', () => {
     expect(s.channels.get(CH)?.last_seq).toBe(4);
   });
 
+  it('hands new messages of others on for a notification, with whether we follow their thread', () => {
+    const first = applyEvent(state, ev(1, 'message.posted', msg(1, { author_id: ME })), false);
+    expect(first.message).toBeUndefined();
+    const other = applyEvent(state, ev(2, 'message.posted', msg(2)), true);
+    expect(other.message).toEqual({ message: expect.objectContaining({ id: 'm2' }), followed: false });
+    // A reply in a thread whose root we wrote: followed.
+    fillView(view(CH), [msg(1, { author_id: ME })], null);
+    const reply = applyEvent(state, ev(3, 'message.posted', msg(3, { thread_root_id: 'm1' })), false);
+    expect(reply.message?.followed).toBe(true);
+    state.follows.set('m1', false);
+    const unfollowed = applyEvent(state, ev(4, 'message.posted', msg(4, { thread_root_id: 'm1' })), false);
+    expect(unfollowed.message?.followed).toBe(false);
+    // Already counted (an unread reload covered it): not new, no notification.
+    state.unreads.get(CH)!.countedTo = 9;
+    expect(applyEvent(state, ev(5, 'message.posted', msg(5)), false).message).toBeUndefined();
+  });
+
   it('asks to mark read instead of counting when the channel is on screen', () => {
     const fx = applyEvent(state, ev(1, 'message.posted', msg(1)), true);
     expect(fx.readViewed).toBe(true);

@@ -16,6 +16,9 @@ export interface Effects {
   reloadPins?: boolean;
   /** The membership of a channel whose member list is shown changed. */
   reloadChannelMembers?: boolean;
+  /** A new message from someone else: a notification, if the tab is hidden and the
+   * preferences say so. `followed`: a reply in a thread we follow. */
+  message?: { message: Message; followed: boolean };
 }
 
 /** Whether a message shows in the channel's timeline (not only in its thread). */
@@ -38,17 +41,15 @@ export function applyEvent(s: State, ev: ChannelEvent, viewing: boolean): Effect
       if (!s.names.has(m.author_id) && m.author_id !== me) fx.unknownUser = true;
       const u = unreadOf(ev.channel_id);
       if (m.author_id !== me && ev.seq > u.countedTo && ev.seq > u.lastRead) {
+        const followed = !!m.thread_root_id && follows(s, m.thread_root_id, v);
+        fx.message = { message: m, followed };
         // Seen where it shows: in the timeline, or in the thread panel open beside it.
         const inOpenThread = !!m.thread_root_id && s.threadId === m.thread_root_id;
         if (viewing && (inTimeline(m) || inOpenThread)) fx.readViewed = true;
         else {
           if (inTimeline(m)) u.unread += 1;
           const named =
-            (me && m.mentions?.includes(me)) ||
-            m.mentions_channel ||
-            m.mentions_here ||
-            ch?.kind === 'dm' ||
-            (m.thread_root_id && follows(s, m.thread_root_id, v));
+            (me && m.mentions?.includes(me)) || m.mentions_channel || m.mentions_here || ch?.kind === 'dm' || followed;
           if (named) u.mentions += 1;
         }
       }

@@ -10,6 +10,7 @@ import type { ChannelEvent, ServerFrame } from './types';
 import { flushNow, flushQueue } from './actions/messages';
 import { loadChannelMembers, loadPins } from './actions/channel';
 import { reloadAdmin } from './actions/admin';
+import { closeNotifications, loadNotifyPrefs, notifyMessage, refreshPermission } from './actions/notifications';
 import { loadMembers, markRead, reloadChannels, reloadUnreads, sessionEnded } from './actions/workspace';
 
 /** `localStorage['ocomms.debug'] = '1'` logs every frame and connection change to the console. */
@@ -23,6 +24,10 @@ export const tracker = new SeqTracker(
   (ev) => onEvent(ev),
   () => reloadChannels(),
 );
+
+/** Events that came over the socket (`channel:seq`) and are not applied yet: only those
+ * notify, not a backfill of what was missed while offline. */
+const live = new Set<string>();
 
 /** Channels the socket is subscribed to (from hello / subscribed / unsubscribed). */
 const subs = new Set<string>();
@@ -55,6 +60,10 @@ function onEvent(ev: ChannelEvent) {
   if (f.unknownUser) refreshMembers();
   if (f.reloadPins) void loadPins(ev.channel_id);
   if (f.reloadChannelMembers) void loadChannelMembers(ev.channel_id);
+  const key = `${ev.channel_id}:${ev.seq}`;
+  if (live.delete(key) && f.message && document.visibilityState === 'hidden') {
+    void notifyMessage(f.message.message, f.message.followed);
+  }
 }
 
 let membersTimer: ReturnType<typeof setTimeout> | undefined;
@@ -88,9 +97,18 @@ function onFrame(f: ServerFrame) {
       if (state.awayByChoice) socket.send({ type: 'set_presence', status: 'away' });
       flushQueue();
       reloadChannels();
+      // Preferences changed on another device while this one was offline.
+      refreshPermission();
+      void loadNotifyPrefs().catch(() => undefined);
       break;
     case 'event':
+      // Bounded: events the tracker never applies (duplicates) would otherwise stay.
+      if (live.size > 1000) live.clear();
+      live.add(`${f.event.channel_id}:${f.event.seq}`);
       tracker.receive(f.event);
+      break;
+    case 'notifications_changed':
+      void loadNotifyPrefs().catch(() => undefined);
       break;
     case 'subscribed':
       subs.add(f.subscription.channel_id);
@@ -257,6 +275,11 @@ if (typeof window !== 'undefined') {
     if (document.visibilityState !== 'visible' || !state.me) return;
     socket.nudge();
     if (!state.awayByChoice) socket.send({ type: 'set_presence', status: 'online' });
-    if (state.viewId) markRead(state.viewId);
+    if (state.viewId) {
+      markRead(state.viewId);
+      closeNotifications(state.viewId);
+    }
+    // The permission may have been changed in the browser's settings meanwhile.
+    refreshPermission();
   });
 }

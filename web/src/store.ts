@@ -3,6 +3,7 @@
 // updates come from the actions (actions/*) and the socket, never from components directly.
 
 import { useSyncExternalStore } from 'react';
+import { emptyPrefs, type NotifyPrefs } from './notify';
 import type { ConnStatus } from './socket';
 import type { Channel, ChannelEvent, DeactivatedIn, Invite, Member, Message, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
@@ -143,6 +144,12 @@ export interface State {
   awayByChoice: boolean;
   /** The message being edited in place (one at a time, as Up in an empty composer picks). */
   editingId: string | null;
+  /** Notification preferences, as the server keeps them for every device. */
+  notifyPrefs: NotifyPrefs;
+  /** Whether the browser lets us show notifications. */
+  notifyPermission: NotificationPermission | 'unsupported';
+  /** The bar offering to turn notifications on (shown once the user has taken part). */
+  notifyOffer: boolean;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -179,6 +186,9 @@ export function initialState(route: Route = { kind: 'app' }): State {
     focusId: null,
     editingId: null,
     awayByChoice: false,
+    notifyPrefs: emptyPrefs(),
+    notifyPermission: 'unsupported',
+    notifyOffer: false,
   };
 }
 

@@ -146,6 +146,7 @@ export type ServerFrame =
   | { type: 'session_ended'; reason: string }
   | { type: 'role_changed'; workspace_id: string; role: Role }
   | { type: 'workspace_changed'; workspace_id: string; what: 'channels' | 'members' | 'settings' }
+  | { type: 'notifications_changed' }
   | { type: 'error'; code: string; message: string };
 
 /** One piece of a search hit's snippet; `hit` pieces matched the query. */
@@ -166,4 +167,14 @@ export interface SearchHit {
   thread_root_id: string | null;
   created_at_ms: number;
   snippet: SnippetPart[];
+}
+
+/** Which messages of a channel notify (`PUT /channels/{id}/notifications`). */
+export type NotifyLevel = 'default' | 'all' | 'mentions' | 'nothing';
+
+/** `GET /me/notifications`. */
+export interface NotificationSettings {
+  do_not_disturb: boolean;
+  dnd_until_ms: number | null;
+  channels: { channel_id: string; workspace_id: string; level: NotifyLevel }[];
 }

@@ -6,6 +6,7 @@ import { applyToThread, applyToView, fillView, react } from '../events';
 import { type Pending, state, update, view, notify } from '../store';
 import type { ChannelEvent, Message } from '../types';
 import { markRead } from './workspace';
+import { offerNotifications } from './notifications';
 
 const PAGE = 50;
 
@@ -87,6 +88,8 @@ export function send(channelId: string, text: string, threadRootId: string | nul
     s.pending.push(p);
   });
   void flushQueue();
+  // Having taken part, the user is asked whether they want to hear about replies.
+  offerNotifications();
 }
 
 export function retry(p: Pending) {

@@ -6,6 +6,7 @@ import { resetState, state, update, unreadOf, notify, view, type Route } from '.
 import type { Channel, DeactivatedIn, Member, Tokens, Unread, User, Workspace } from '../types';
 import { ensureSubscribed, isViewing, startRealtime, stopRealtime, tracker } from '../realtime';
 import { loadLatest } from './messages';
+import { closeNotifications } from './notifications';
 
 // ---------------------------------------------------------------- routes
 
@@ -295,6 +296,7 @@ export function selectChannel(id: string) {
     if (view(id).loaded === 'none' || view(id).loaded === 'error') void loadLatest(id);
     markRead(id);
   }
+  closeNotifications(id);
 }
 
 /** Moves to the channel `delta` places away in the sidebar's order (Alt+Up / Alt+Down). */

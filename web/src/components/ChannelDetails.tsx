@@ -4,8 +4,9 @@
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { addChannelMembers, closeSide, removeChannelMember, rightsFor, setArchived, updateChannel } from '../actions/channel';
-import { useStore } from '../store';
-import type { Channel } from '../types';
+import { setChannelLevel } from '../actions/notifications';
+import { channelLabel, useStore } from '../store';
+import type { Channel, NotifyLevel } from '../types';
 import { PresenceDot } from './PresenceDot';
 import { FormFeedback, PersonSelect } from './Common';
 
@@ -71,6 +72,47 @@ function AboutForm({ ch }: { ch: Channel }) {
         Save changes
       </button>
     </form>
+  );
+}
+
+/** Which messages of this channel notify us; kept on the server for every device. */
+function NotificationLevel({ ch }: { ch: Channel }) {
+  const s = useStore();
+  const level = s.notifyPrefs.levels.get(ch.id) ?? 'default';
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  async function choose(next: NotifyLevel) {
+    setError('');
+    setBusy(true);
+    try {
+      await setChannelLevel(ch.id, next);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section aria-labelledby="ch-notify-heading">
+      <h3 id="ch-notify-heading">Notifications</h3>
+      <label htmlFor="ch-notify" className="small">
+        Notify me about
+      </label>
+      <select id="ch-notify" value={level} disabled={busy} onChange={(e) => void choose(e.target.value as NotifyLevel)}>
+        <option value="default">{ch.kind === 'dm' ? 'Default: every message' : 'Default: mentions and followed threads'}</option>
+        <option value="all">Every message</option>
+        <option value="mentions">Mentions and followed threads</option>
+        <option value="nothing">Nothing (mute)</option>
+      </select>
+      {s.notifyPermission !== 'granted' && (
+        <p className="muted small">
+          {s.notifyPermission === 'denied'
+            ? 'Your browser blocks notifications from OComms; allow them in its site settings.'
+            : 'Browser notifications are off: turn them on in your profile.'}
+        </p>
+      )}
+      <FormFeedback error={error} />
+    </section>
   );
 }
 
@@ -163,8 +205,7 @@ export function ChannelDetails({ channelId }: { channelId: string }) {
       <header className="ch-header">
         <h2 id="details-title">Details</h2>
         <span className="muted small">
-          {ch.kind === 'private' ? '🔒 ' : '#'}
-          {ch.name}
+          {ch.kind === 'dm' ? channelLabel(ch) : `${ch.kind === 'private' ? '🔒 ' : '#'}${ch.name}`}
         </span>
         <span className="spacer" />
         <button type="button" className="ghost small" aria-label="Close details" onClick={close}>
@@ -172,7 +213,7 @@ export function ChannelDetails({ channelId }: { channelId: string }) {
         </button>
       </header>
       <div className="scroller pad stack">
-        <AboutForm key={`${ch.id}${ch.archived}`} ch={ch} />
+        {ch.kind !== 'dm' && <AboutForm key={`${ch.id}${ch.archived}`} ch={ch} />}
         {rights.archive && (
           <section aria-labelledby="ch-archive-heading">
             <h3 id="ch-archive-heading">{ch.archived ? 'Archived' : 'Archive'}</h3>
@@ -187,6 +228,7 @@ export function ChannelDetails({ channelId }: { channelId: string }) {
             <FormFeedback error={error} />
           </section>
         )}
+        {ch.is_member && <NotificationLevel ch={ch} />}
         <Members ch={ch} />
       </div>
     </aside>

@@ -54,7 +54,7 @@ export function ChannelPane({ channel }: { channel: Channel }) {
             Pinned
           </button>
         )}
-        {channel.kind !== 'dm' && (
+        {(channel.kind !== 'dm' || channel.is_member) && (
           <button
             id="details-btn"
             type="button"

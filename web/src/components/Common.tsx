@@ -86,3 +86,21 @@ export function PersonSelect({ id, people, value, onChange }: { id: string; peop
     </select>
   );
 }
+
+/** A bell struck through: muted channels and paused notifications. An icon rather than an
+ * emoji, so it shows whatever fonts the system has. */
+export function BellOff() {
+  return (
+    <svg className="icon" width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path
+        d="M18 15V11a6 6 0 0 0-9.6-4.8M6.2 8.6A6 6 0 0 0 6 11v4l-2 3h12M10 21a2.2 2.2 0 0 0 4 0"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
+      <path d="M3 3l18 18" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+    </svg>
+  );
+}

@@ -5,9 +5,10 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
 import { useStore } from '../store';
 import { setAway } from '../realtime';
+import { askPermission, isDnd, setDnd } from '../actions/notifications';
+import { formatDay, formatTime } from '../format';
 import { PresenceDot } from './PresenceDot';
-import { Modal } from './Common';
-import { FormFeedback } from './Common';
+import { BellOff, FormFeedback, Modal } from './Common';
 
 /** The browser's own zone, offered when the profile still has the default. */
 function browserZone(): string {
@@ -16,6 +17,72 @@ function browserZone(): string {
   } catch {
     return 'UTC';
   }
+}
+
+const PAUSES: [string, number | undefined][] = [
+  ['30 minutes', 30],
+  ['1 hour', 60],
+  ['8 hours', 8 * 60],
+  ['Until I resume', undefined],
+];
+
+/** Browser permission and do not disturb; both follow the user (the latter via the server). */
+function NotificationSettings() {
+  const s = useStore();
+  const [error, setError] = useState('');
+  const dnd = isDnd();
+  const until = s.notifyPrefs.dndUntil;
+  async function pause(on: boolean, minutes?: number) {
+    setError('');
+    try {
+      await setDnd(on, minutes);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+  const permission = {
+    granted:
+      'Browser notifications are on while OComms is in the background: mentions, direct messages and followed threads, unless a channel is set otherwise.',
+    denied: 'Your browser blocks notifications from OComms; allow them in its site settings.',
+    default: 'Browser notifications are off.',
+    unsupported: 'This browser cannot show notifications.',
+  }[s.notifyPermission];
+  return (
+    <section className="stack small notify-settings" aria-labelledby="notify-heading">
+      <h3 id="notify-heading">Notifications</h3>
+      <p className="small" data-testid="notify-permission">
+        {permission}
+      </p>
+      {s.notifyPermission === 'default' && (
+        <button type="button" onClick={() => void askPermission()}>
+          Turn on browser notifications
+        </button>
+      )}
+      {dnd ? (
+        <div className="row">
+          <span data-testid="dnd-state">
+            <BellOff /> Paused{' '}
+            {until != null
+              ? `until ${formatDay(until) === formatDay(Date.now()) ? '' : `${formatDay(until)} `}${formatTime(until)}`
+              : 'until you resume them'}
+          </span>
+          <button type="button" onClick={() => void pause(false)}>
+            Resume notifications
+          </button>
+        </div>
+      ) : (
+        <div className="row" role="group" aria-label="Pause notifications">
+          <span>Pause notifications:</span>
+          {PAUSES.map(([label, minutes]) => (
+            <button key={label} type="button" className="small" onClick={() => void pause(true, minutes)}>
+              {label}
+            </button>
+          ))}
+        </div>
+      )}
+      <FormFeedback error={error} />
+    </section>
+  );
 }
 
 export function ProfileDialog() {
@@ -90,6 +157,7 @@ export function ProfileDialog() {
           {s.awayByChoice ? 'Set yourself active' : 'Set yourself away'}
         </button>
       </div>
+      <NotificationSettings />
     </Modal>
   );
 }

@@ -18,6 +18,8 @@ import { InviteLanding } from './InviteLanding';
 import { Welcome } from './Welcome';
 import { SearchBox, SearchResults } from './Search';
 import { PresenceDot } from './PresenceDot';
+import { BellOff } from './Common';
+import { askPermission, dismissOffer, isDnd } from '../actions/notifications';
 
 function ConnBadge() {
   const { conn } = useStore();
@@ -36,6 +38,21 @@ function ConnBadge() {
       <span className="conn-dot" aria-hidden="true" />
       <span className="conn-label">{label}</span>
     </span>
+  );
+}
+
+/** Offered once the user has taken part; the browser's own prompt follows the click. */
+function NotifyOffer() {
+  return (
+    <div className="notify-offer" role="region" aria-label="Notifications" data-testid="notify-offer">
+      <span>Get a notification when someone mentions you or writes to you while OComms is in the background?</span>
+      <button type="button" className="primary small" onClick={() => void askPermission()}>
+        Turn on notifications
+      </button>
+      <button type="button" className="ghost small" onClick={dismissOffer}>
+        Not now
+      </button>
+    </div>
   );
 }
 
@@ -78,6 +95,7 @@ export function Shell() {
   }, [total, base]);
 
   const inviteRoute = s.route.kind === 'invite';
+  const dnd = isDnd();
   return (
     <div className={`app${s.sidebarOpen ? ' sidebar-open' : ''}${s.threadId || s.side ? ' thread-open' : ''}`}>
       <header className="topbar">
@@ -104,11 +122,16 @@ export function Shell() {
           type="button"
           className="ghost me-name"
           data-testid="me"
-          aria-label={`${s.me?.display_name ?? ''}: edit your profile`}
+          aria-label={`${s.me?.display_name ?? ''}${dnd ? ', notifications paused' : ''}: edit your profile`}
           title={s.me?.status_text || 'Edit your profile'}
           onClick={() => openProfile()}
         >
           {s.me && <PresenceDot userId={s.me.id} />} {s.me?.display_name}
+          {dnd && (
+            <span className="dnd-mark" data-testid="dnd-mark" aria-hidden="true" title="Notifications paused">
+              <BellOff />
+            </span>
+          )}
         </button>
         <button type="button" className="ghost" onClick={() => void logout()}>
           Log out
@@ -128,6 +151,7 @@ export function Shell() {
           />
         )}
         <main className="main" id="main">
+          {s.notifyOffer && s.notifyPermission === 'default' && <NotifyOffer />}
           {s.notice && (
             <p className={`notice${s.notice.error ? ' error' : ''}`} role={s.notice.error ? 'alert' : 'status'}>
               {s.notice.text}

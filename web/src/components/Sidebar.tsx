@@ -16,7 +16,7 @@ import type { Channel } from '../types';
 import { NewWorkspaceForm } from './Welcome';
 import { openAdmin } from '../actions/admin';
 import { PresenceDot } from './PresenceDot';
-import { FormFeedback, PersonSelect } from './Common';
+import { BellOff, FormFeedback, PersonSelect } from './Common';
 
 function wsUnread(s: State, wsId: string) {
   let n = 0;
@@ -36,14 +36,19 @@ function ChannelButton({ ch }: { ch: Channel }) {
   const mentions = current ? 0 : (u?.mentions ?? 0);
   const label = channelLabel(ch);
   const other = ch.kind === 'dm' ? ch.member_ids?.find((id) => id !== s.me?.id) : undefined;
-  const described = [unread ? `${unread} unread` : '', mentions ? `${mentions} mention${mentions > 1 ? 's' : ''}` : '']
+  const muted = s.notifyPrefs.levels.get(ch.id) === 'nothing';
+  const described = [
+    muted ? 'muted' : '',
+    unread ? `${unread} unread` : '',
+    mentions ? `${mentions} mention${mentions > 1 ? 's' : ''}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return (
     <li>
       <button
         type="button"
-        className={`nav-item${current ? ' current' : ''}${unread || mentions ? ' unread' : ''}`}
+        className={`nav-item${current ? ' current' : ''}${unread || mentions ? ' unread' : ''}${muted ? ' muted-channel' : ''}`}
         aria-current={current ? 'page' : undefined}
         aria-label={`${ch.kind === 'dm' ? 'Direct message with ' : ''}${label}${described ? `, ${described}` : ''}`}
         data-channel={ch.kind === 'dm' ? undefined : ch.name}
@@ -53,6 +58,11 @@ function ChannelButton({ ch }: { ch: Channel }) {
           {ch.kind === 'dm' ? <PresenceDot userId={other ?? s.me?.id ?? ''} /> : ch.kind === 'private' ? '🔒' : '#'}
         </span>
         <span className="nav-label">{label}</span>
+        {muted && (
+          <span className="muted-icon" data-testid="muted-icon" aria-hidden="true" title="Muted: no notifications">
+            <BellOff />
+          </span>
+        )}
         {mentions > 0 && (
           <span className="badge mention-badge" data-testid="mention-badge" aria-hidden="true">
             @{mentions > 99 ? '99+' : mentions}
