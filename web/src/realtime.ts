@@ -126,8 +126,10 @@ function onFrame(f: ServerFrame) {
       break;
     case 'workspace_changed':
       // A hint to fetch that part again: the fetch gives the current state, however many
-      // changes came and in whatever order.
-      if (f.what === 'members') {
+      // changes came and in whatever order. A workspace we do not have is ours again (we
+      // were reactivated): the workspace list brings it back.
+      if (!state.workspaces.some((w) => w.id === f.workspace_id)) reloadChannels();
+      else if (f.what === 'members') {
         if (f.workspace_id === state.wsId) void loadMembers(f.workspace_id);
       } else {
         reloadChannels();
