@@ -1,7 +1,7 @@
 //! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
 
 use futures::StreamExt as _;
-use ocomms_api::ports::Sql as _;
+use ocomms_api::ports::{NoBlobs, NoSearchEngine, Sql as _};
 use ocomms_api::{Api, Config, Method, http};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
@@ -19,7 +19,10 @@ pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
     Ok(secret.into_bytes())
 }
 
-fn build(env: &Env) -> std::result::Result<Api<EdgePg, EdgeRooms, JsEnv>, ConfigError> {
+/// The edge's ports: PostgreSQL full-text search, no file storage yet.
+type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, NoBlobs);
+
+fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
     // PostgreSQL full-text search at the edge: a Meilisearch index is fed by a host's indexer
     // (docs/decisions.md).
     Ok(Api::new(

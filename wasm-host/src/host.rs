@@ -14,6 +14,7 @@ use crate::hub::Hub;
 use crate::manifest;
 use crate::metrics::Metrics;
 use crate::rooms_link::InProcessRooms;
+use crate::runtime::Interceptors;
 use crate::runtime::{ComponentContext, PgPools, Runtime, RuntimeConfig, host_and_port};
 use crate::server;
 use crate::state::{AppState, HostEnv};
@@ -74,6 +75,18 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         Some(s) => s,
         None => crate::secrets::load_or_create(&cfg.data_dir.join("rooms-secret"))?,
     };
+    // Files go to the S3 service the variables name, or else to the embedded store.
+    let embedded = match manifest::env_variable("s3_endpoint").filter(|e| !e.is_empty()) {
+        Some(_) => None,
+        None => {
+            let access = crate::blobstore::StoreAccess {
+                access_key: "ocomms-host".into(),
+                secret_key: crate::secrets::load_or_create(&cfg.data_dir.join("files-secret"))?,
+            };
+            let store = crate::blobstore::service(&cfg.data_dir.join("files"), &access)?;
+            Some((access, store))
+        }
+    };
     let metrics = Arc::new(Metrics::default());
     let hub = Arc::new(Hub::new(RoomLimits::default(), metrics.clone()));
     let runtime = Runtime::new(RuntimeConfig {
@@ -103,6 +116,9 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             "search_backend" => Some(if meili.is_some() { "meilisearch" } else { "postgres" }.to_owned()),
             "meilisearch_url" => meili.map(|m| m.url.clone()).or_else(|| manifest::env_variable(name)),
             "meilisearch_key" => meili.and_then(|m| m.key.clone()).or_else(|| manifest::env_variable(name)),
+            s3 if s3.starts_with("s3_") && embedded.is_some() => {
+                embedded.as_ref().and_then(|(access, _)| access.variable(s3))
+            }
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
@@ -110,7 +126,15 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             variables,
             allowed_outbound_hosts: manifest.resolve_allowed_hosts(id, &provided)?,
             pg: Some(Arc::clone(&pools)),
-            interceptor: Some(Arc::new(InProcessRooms { hub: hub.clone(), secret: rooms_secret.clone() })),
+            interceptor: Some(Arc::new(Interceptors(
+                std::iter::once(Arc::new(InProcessRooms { hub: hub.clone(), secret: rooms_secret.clone() })
+                    as Arc<dyn crate::runtime::OutboundInterceptor>)
+                .chain(embedded.as_ref().map(|(_, store)| {
+                    Arc::new(crate::blobstore::InProcessStore { store: store.clone() })
+                        as Arc<dyn crate::runtime::OutboundInterceptor>
+                }))
+                .collect(),
+            ))),
         };
         let rt = runtime.clone();
         let id2 = id.clone();
@@ -145,6 +169,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         rooms_secret,
         web_dir,
         shutdown: stop_rx.clone(),
+        blobs: embedded.map(|(_, store)| store),
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
     let addr = listener.local_addr()?;

@@ -11,8 +11,10 @@
 //! - [`hub`] and [`ws`]: the rooms and users (the pure cores of `ocomms-rooms`) and the
 //!   WebSockets that listen to them; [`rooms_link`]: the internal routes components publish
 //!   through, over HTTP or in process.
+//! - [`blobstore`]: the embedded S3-compatible file store used when no S3 service is set.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
+pub mod blobstore;
 pub mod db;
 pub mod host;
 pub mod hub;

@@ -28,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/ws", get(crate::ws::upgrade))
         .merge(crate::rooms_link::routes())
+        .route(&format!("/{}/{{*key}}", crate::blobstore::BUCKET), axum::routing::any(crate::blobstore::over_http))
         .fallback(dispatch)
         .with_state(state)
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub rooms_secret: String,
     pub web_dir: Option<PathBuf>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The embedded file store, when no S3 service is configured ([`crate::blobstore`]).
+    pub blobs: Option<s3s::service::S3Service>,
 }
 
 /// Wall clock and randomness for host-side code that calls the API crate.

@@ -23,6 +23,7 @@ mod row;
 pub mod socket;
 
 pub use http::{Method, Request, Response};
+use ports::{Env as _, RoomPublisher as _};
 
 /// Deployment settings the handlers need. Secrets come from the platform's variables.
 #[derive(Debug, Clone)]
@@ -33,11 +34,17 @@ pub struct Config {
     pub refresh_ttl_secs: i64,
     /// Public base URL of the web app, for invite links (no trailing slash).
     pub public_url: String,
+    /// Largest file, in bytes.
+    pub file_max_bytes: i64,
+    /// What one workspace's files may add up to, in bytes (pending uploads included).
+    pub workspace_quota_bytes: i64,
 }
 
 impl Config {
     pub const DEFAULT_ACCESS_TTL_SECS: i64 = 15 * 60;
     pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+    pub const DEFAULT_FILE_MAX_BYTES: i64 = 100 * 1024 * 1024;
+    pub const DEFAULT_WORKSPACE_QUOTA_BYTES: i64 = 10 * 1024 * 1024 * 1024;
 
     pub fn new(jwt_secret: impl Into<Vec<u8>>, public_url: impl Into<String>) -> Self {
         Self {
@@ -45,33 +52,53 @@ impl Config {
             access_ttl_secs: Self::DEFAULT_ACCESS_TTL_SECS,
             refresh_ttl_secs: Self::DEFAULT_REFRESH_TTL_SECS,
             public_url: public_url.into().trim_end_matches('/').to_string(),
+            file_max_bytes: Self::DEFAULT_FILE_MAX_BYTES,
+            workspace_quota_bytes: Self::DEFAULT_WORKSPACE_QUOTA_BYTES,
         }
+    }
+
+    /// File limits other than the defaults (`None` keeps a default).
+    pub fn with_file_limits(mut self, max_bytes: Option<i64>, quota_bytes: Option<i64>) -> Self {
+        self.file_max_bytes = max_bytes.unwrap_or(self.file_max_bytes);
+        self.workspace_quota_bytes = quota_bytes.unwrap_or(self.workspace_quota_bytes);
+        self
     }
 }
 
-/// The API over one set of ports. Cheap to build per request.
-pub struct Api<S, R, E, Q = ports::NoSearchEngine> {
-    pub sql: S,
-    pub rooms: R,
-    pub env: E,
+/// The API over one set of ports (see [`ports::Ports`]). Cheap to build per request.
+pub struct Api<P: ports::Ports> {
+    pub sql: P::Sql,
+    pub rooms: P::Rooms,
+    pub env: P::Env,
     /// The search engine, when one is configured; PostgreSQL answers searches otherwise.
-    pub search: Option<Q>,
+    pub search: Option<P::Search>,
+    /// File storage, when configured; file routes answer 503 otherwise.
+    pub blobs: Option<P::Blobs>,
     pub config: Config,
 }
 
-impl<S, R, E> Api<S, R, E> {
-    /// The API without a search engine: PostgreSQL answers searches.
+impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<(S, R, E, ports::NoSearchEngine, ports::NoBlobs)> {
+    /// The API without a search engine (PostgreSQL answers searches) or file storage.
     pub fn new(sql: S, rooms: R, env: E, config: Config) -> Self {
-        Self { sql, rooms, env, search: None, config }
-    }
-
-    /// The same API with `engine`, if any, answering searches.
-    pub fn with_search<Q: ports::SearchEngine>(self, engine: Option<Q>) -> Api<S, R, E, Q> {
-        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: engine, config: self.config }
+        Self { sql, rooms, env, search: None, blobs: None, config }
     }
 }
 
-impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env, Q: ports::SearchEngine> Api<S, R, E, Q> {
+impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env, Q: ports::SearchEngine, B: ports::Blobs>
+    Api<(S, R, E, Q, B)>
+{
+    /// The same API with `engine`, if any, answering searches.
+    pub fn with_search<Q2: ports::SearchEngine>(self, engine: Option<Q2>) -> Api<(S, R, E, Q2, B)> {
+        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: engine, blobs: self.blobs, config: self.config }
+    }
+
+    /// The same API with `blobs`, if any, storing files.
+    pub fn with_blobs<B2: ports::Blobs>(self, blobs: Option<B2>) -> Api<(S, R, E, Q, B2)> {
+        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: self.search, blobs, config: self.config }
+    }
+}
+
+impl<P: ports::Ports> Api<P> {
     pub async fn handle(&self, req: Request) -> Response {
         router::dispatch(self, req).await
     }

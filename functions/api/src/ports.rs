@@ -112,6 +112,102 @@ impl SearchEngine for NoSearchEngine {
     }
 }
 
+/// Object storage for files, spoken through presigned S3 requests: clients upload and
+/// download with URLs the API signs, so file bytes never pass through a handler; the API
+/// itself only looks at what was stored (its size, type and first bytes) and deletes.
+#[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
+pub trait Blobs {
+    /// A request a client sends to store exactly `size` bytes of `content_type` at `key`,
+    /// valid for `ttl_secs` from `now_ms`. `origin` is where the request came in (scheme and
+    /// host), for a store that is reached through the same address as the API.
+    async fn presign_put(&self, put: &BlobPut<'_>) -> Result<Presigned, BlobError>;
+    /// A URL a client follows to download `key`, served with `content_type` and
+    /// `disposition` whatever the object was stored with.
+    async fn presign_get(&self, get: &BlobGet<'_>) -> Result<String, BlobError>;
+    /// The stored object's size and type; `None` when nothing is stored at `key`.
+    async fn head(&self, key: &str, now_ms: i64) -> Result<Option<BlobMeta>, BlobError>;
+    /// Up to `len` bytes from the start of the object.
+    async fn read_start(&self, key: &str, len: u64, now_ms: i64) -> Result<Vec<u8>, BlobError>;
+    /// Removes the object; removing a missing one is not an error.
+    async fn delete(&self, key: &str, now_ms: i64) -> Result<(), BlobError>;
+}
+
+pub struct BlobPut<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub now_ms: i64,
+    pub ttl_secs: u32,
+    pub origin: &'a str,
+}
+
+pub struct BlobGet<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub disposition: &'a str,
+    pub now_ms: i64,
+    pub ttl_secs: u32,
+    pub origin: &'a str,
+}
+
+/// A signed request: the client sends `method` to `url` with exactly these `headers`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobMeta {
+    pub size: i64,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("object storage: {0}")]
+pub struct BlobError(pub String);
+
+/// The storage of a runtime that has none configured: file routes answer 503.
+#[derive(Debug, Clone, Copy)]
+pub enum NoBlobs {}
+
+impl Blobs for NoBlobs {
+    async fn presign_put(&self, _: &BlobPut<'_>) -> Result<Presigned, BlobError> {
+        match *self {}
+    }
+    async fn presign_get(&self, _: &BlobGet<'_>) -> Result<String, BlobError> {
+        match *self {}
+    }
+    async fn head(&self, _: &str, _: i64) -> Result<Option<BlobMeta>, BlobError> {
+        match *self {}
+    }
+    async fn read_start(&self, _: &str, _: u64, _: i64) -> Result<Vec<u8>, BlobError> {
+        match *self {}
+    }
+    async fn delete(&self, _: &str, _: i64) -> Result<(), BlobError> {
+        match *self {}
+    }
+}
+
+/// One runtime's set of port implementations, as a tuple `(Sql, RoomPublisher, Env,
+/// SearchEngine, Blobs)`, so handlers take one type parameter however many ports there are.
+pub trait Ports {
+    type Sql: Sql;
+    type Rooms: RoomPublisher;
+    type Env: Env;
+    type Search: SearchEngine;
+    type Blobs: Blobs;
+}
+
+impl<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine, B: Blobs> Ports for (S, R, E, Q, B) {
+    type Sql = S;
+    type Rooms = R;
+    type Env = E;
+    type Search = Q;
+    type Blobs = B;
+}
+
 /// Time, randomness and diagnostics come from the platform (WASI, JS, or a test's values).
 pub trait Env {
     fn now_ms(&self) -> i64;

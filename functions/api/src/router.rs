@@ -6,17 +6,14 @@ use ocomms_core::ApiError;
 use crate::Api;
 use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::routes::{
     auth, channels, dms, invites, members, messages, notifications, reactions, reads, search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
 
-pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: Request,
-) -> Response {
+pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
     match route(api, &req).await {
         Ok(r) => r,
         Err(Error::Client(e)) => Response::error(&e),
@@ -27,10 +24,7 @@ pub async fn dispatch<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     }
 }
 
-async fn route<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response, Error> {
+async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error> {
     use Method::*;
     let Some(rest) = req.path.strip_prefix(PREFIX) else {
         return Err(ApiError::not_found("route").into());

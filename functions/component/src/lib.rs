@@ -6,12 +6,15 @@
 //!   returns at least one row.
 //! - [`rooms`]: the `RoomPublisher` port: one authenticated POST to the rooms service.
 //! - [`search`]: the `SearchEngine` port over Meilisearch, when `search_backend` says so.
+//! - [`blobs`]: the `Blobs` port: S3 presigning, the component's own requests over wasi:http.
 //! - [`env`]: clock, randomness and logs from WASI.
 //!
 //! Configuration comes from Spin variables: `jwt_secret`, `rooms_url`, `rooms_secret`,
-//! `db_url`, `public_url`, `search_backend`, `meilisearch_url`, `meilisearch_key`. The same
-//! bytes run on Spin and inside `wasm-host`.
+//! `db_url`, `public_url`, `search_backend`, `meilisearch_url`, `meilisearch_key`, the
+//! `s3_*` storage settings and the file limits. The same bytes run on Spin and inside
+//! `wasm-host`.
 
+pub mod blobs;
 pub mod env;
 pub mod one_row;
 pub mod pg;
@@ -22,11 +25,12 @@ pub mod search;
 #[allow(unsafe_code, reason = "#[http_component] generates the component export glue")]
 mod entry {
     use ocomms_api::{Api, Config, Method, Request};
+    use ocomms_s3::S3Store;
     use spin_sdk::http::{IntoResponse, Request as SpinRequest, Response as SpinResponse};
     use spin_sdk::http_component;
     use spin_sdk::variables;
 
-    use crate::{env::WasiEnv, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine};
+    use crate::{blobs::WasiHttp, env::WasiEnv, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine};
 
     #[http_component]
     async fn handle(req: SpinRequest) -> anyhow::Result<impl IntoResponse> {
@@ -52,14 +56,15 @@ mod entry {
         Ok(b.body(resp.body).build())
     }
 
-    fn build() -> anyhow::Result<Api<SpinPg, HttpRooms, WasiEnv, MeiliEngine>> {
+    fn build() -> anyhow::Result<Api<(SpinPg, HttpRooms, WasiEnv, MeiliEngine, S3Store<WasiHttp>)>> {
         let secret = variables::get("jwt_secret")?;
         anyhow::ensure!(secret.len() >= 32, "jwt_secret must be at least 32 bytes");
         let api = Api::new(
             SpinPg::new(variables::get("db_url")?),
             HttpRooms { base_url: variables::get("rooms_url")?, secret: variables::get("rooms_secret")? },
             WasiEnv,
-            Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default()),
+            Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default())
+                .with_file_limits(limit("file_max_bytes")?, limit("workspace_quota_bytes")?),
         );
         // Absent variables (an older manifest) mean the default: PostgreSQL.
         let engine = match variables::get("search_backend").unwrap_or_default().as_str() {
@@ -70,7 +75,16 @@ mod entry {
             }
             other => anyhow::bail!("search_backend must be postgres or meilisearch, not {other:?}"),
         };
-        Ok(api.with_search(engine))
+        let blobs = crate::blobs::from_variables(|name| variables::get(name).ok());
+        Ok(api.with_search(engine).with_blobs(blobs))
+    }
+
+    /// A byte limit from a variable; absent (an older manifest) means the default.
+    fn limit(name: &str) -> anyhow::Result<Option<i64>> {
+        match variables::get(name).unwrap_or_default().trim() {
+            "" => Ok(None),
+            v => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name} must be a number of bytes, not {v:?}")),
+        }
     }
 
     fn convert(req: SpinRequest) -> Request {

@@ -6,6 +6,7 @@
 //! - [`validate`]: input rules (emails, names, message text) with their documented limits.
 //! - [`policy`]: who may do what; pure functions of roles and memberships.
 //! - [`event`]: channel events and the WebSocket frames that carry them.
+//! - [`files`]: file names, types and sizes; sniffing stored bytes; what shows inline.
 //! - [`notify`]: notification preferences (per channel, do not disturb).
 //! - [`mentions`], [`emoji`]: what a message's markdown mentions; which reactions are valid.
 //! - [`search`]: message search queries (Slack's syntax) parsed for every search backend.
@@ -17,6 +18,7 @@ pub mod civil;
 pub mod emoji;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod ids;
 pub mod mentions;
 pub mod notify;

@@ -87,7 +87,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
 use crate::manifest::AllowedHosts;
 
-pub use outbound::OutboundInterceptor;
+pub use outbound::{Interceptors, OutboundInterceptor};
 pub use pg_pools::{OpenError, PgPools, host_and_port};
 
 use outbound::{OutboundHooks, OutboundPolicy};

@@ -29,6 +29,24 @@ pub trait OutboundInterceptor: Send + Sync + 'static {
     ) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>>;
 }
 
+/// Several interceptors: the first that handles an authority answers for it.
+pub struct Interceptors(pub Vec<Arc<dyn OutboundInterceptor>>);
+
+impl OutboundInterceptor for Interceptors {
+    fn handles(&self, authority: &str, scheme: &str) -> bool {
+        self.0.iter().any(|i| i.handles(authority, scheme))
+    }
+
+    fn intercept(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>> {
+        let authority = req.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        let scheme = req.uri().scheme_str().unwrap_or("http").to_string();
+        self.0.iter().find(|i| i.handles(&authority, &scheme))?.intercept(req)
+    }
+}
+
 /// What a component may do with outgoing requests; shared by all its instances.
 pub(crate) struct OutboundPolicy {
     pub(crate) allowed: AllowedHosts,

@@ -12,7 +12,7 @@ use crate::Api;
 use crate::auth::{Caller, jwt, password, refresh};
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{sessions, users};
 
 #[derive(Deserialize)]
@@ -36,10 +36,7 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-pub async fn signup<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn signup<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let body: SignupBody = req.json()?;
     let email = validate::email(&body.email)?;
     validate::password(&body.password)?;
@@ -56,10 +53,7 @@ pub async fn signup<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::created(json!({ "user": user, "tokens": tokens })))
 }
 
-pub async fn login<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn login<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let body: LoginBody = req.json()?;
     let bad = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
     let Ok(email) = validate::email(&body.email) else { return Err(bad().into()) };
@@ -72,10 +66,7 @@ pub async fn login<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::ok(json!({ "user": user, "tokens": tokens })))
 }
 
-pub async fn refresh<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn refresh<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let body: RefreshBody = req.json()?;
     match sessions::redeem(&api.sql, &refresh::hash(&body.refresh_token)).await? {
         sessions::Redeem::Rotated { family, user } => {
@@ -96,10 +87,7 @@ pub async fn refresh<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 
 /// Ends the session named by the access token (or by a refresh token in the body, so a
 /// client with an expired access token can still log out).
-pub async fn logout<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn logout<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let family = if req.bearer().is_some() {
         let caller = authenticate(api, req).await?;
         // The token names the session; a body, if sent anyway, must still be a valid one.
@@ -120,18 +108,12 @@ pub async fn logout<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::no_content())
 }
 
-async fn start_session<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    user: UserId,
-) -> Result<serde_json::Value> {
+async fn start_session<P: Ports>(api: &Api<P>, user: UserId) -> Result<serde_json::Value> {
     let family = Uuid::from_bytes(api.env.random_array());
     issue_pair(api, Caller { user_id: user, session_id: family }).await
 }
 
-async fn issue_pair<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    caller: Caller,
-) -> Result<serde_json::Value> {
+async fn issue_pair<P: Ports>(api: &Api<P>, caller: Caller) -> Result<serde_json::Value> {
     let refresh_token = refresh::generate(api.env.random_array());
     sessions::insert_token(
         &api.sql,

@@ -12,7 +12,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{channels, workspaces};
 
 /// Largest page of `GET /channels/{id}/members` (also its default).
@@ -28,22 +28,14 @@ struct CreateBody {
     topic: Option<String>,
 }
 
-pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn list<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let role = policy::can_view_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     let list = channels::list_visible(&api.sql, ws, caller.user_id, role).await?;
     Ok(Response::ok(json!({ "channels": list })))
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn create<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: CreateBody = req.json()?;
     policy::can_create_channel(workspaces::access_of(&api.sql, ws, caller.user_id).await?)?;
@@ -70,22 +62,14 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     }
 }
 
-pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn get<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (_, access) = load(api, ch, caller.user_id).await?;
     policy::can_read_channel(&access)?;
     current(api, ch, caller.user_id).await
 }
 
-pub async fn join<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn join<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (_, access) = load(api, ch, caller.user_id).await?;
     if !access.is_channel_member {
@@ -97,11 +81,7 @@ pub async fn join<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     current(api, ch, caller.user_id).await
 }
 
-pub async fn leave<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn leave<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (channel, access) = load(api, ch, caller.user_id).await?;
     policy::can_leave(&access, facts(&channel, caller.user_id))?;
@@ -112,21 +92,13 @@ pub async fn leave<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// `{channel}` as the user now sees it (with `member_count`).
-async fn current<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    ch: ChannelId,
-    user: UserId,
-) -> Result<Response> {
+async fn current<P: Ports>(api: &Api<P>, ch: ChannelId, user: UserId) -> Result<Response> {
     let channel = channels::read(&api.sql, ch, user).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     Ok(Response::ok(json!({ "channel": channel })))
 }
 
 /// The channel and the caller's access to it; 404 if there is no such channel.
-async fn load<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    ch: ChannelId,
-    user: UserId,
-) -> Result<(channels::Channel, ChannelAccess)> {
+async fn load<P: Ports>(api: &Api<P>, ch: ChannelId, user: UserId) -> Result<(channels::Channel, ChannelAccess)> {
     Ok(channels::access(&api.sql, ch, user).await?.ok_or_else(|| ApiError::not_found("channel"))?)
 }
 
@@ -146,11 +118,7 @@ struct PatchBody {
 }
 
 /// `PATCH /channels/{id}`: rename, set the topic or the purpose; one `channel.updated`.
-pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn update<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: PatchBody = req.json()?;
     let change =
@@ -184,12 +152,7 @@ pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// `POST /channels/{id}/archive` and `/unarchive`.
-pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-    archive: bool,
-) -> Result<Response> {
+pub async fn set_archived<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId, archive: bool) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (channel, access) = load(api, ch, caller.user_id).await?;
     policy::can_archive(&access, facts(&channel, caller.user_id), archive)?;
@@ -210,11 +173,7 @@ pub async fn set_archived<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// `GET /channels/{id}/members?after={user_id}&limit={1..1000}`: anyone who may read it.
-pub async fn members<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn members<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let after = match req.query_param("after") {
         None => None,
@@ -241,11 +200,7 @@ struct AddMembersBody {
 }
 
 /// `POST /channels/{id}/members`: a member (not a guest) adds people; all or nothing.
-pub async fn add_members<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn add_members<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: AddMembersBody = req.json()?;
     let wanted = validate::members_to_add(&body.user_ids)?;
@@ -267,12 +222,7 @@ pub async fn add_members<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// `DELETE /channels/{id}/members/{user}`: the channel's creator or a workspace admin.
-pub async fn remove_member<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-    user: UserId,
-) -> Result<Response> {
+pub async fn remove_member<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId, user: UserId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (channel, access) = load(api, ch, caller.user_id).await?;
     policy::can_remove_channel_member(&access, facts(&channel, caller.user_id), user == caller.user_id)?;

@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{channels, dms, workspaces};
 
 #[derive(Deserialize)]
@@ -21,11 +21,7 @@ struct OpenBody {
 
 /// `POST /workspaces/{ws}/dms`: 200 with the existing DM of exactly these people, or 201
 /// with a new one (every member's open sockets subscribe through its `member.joined`s).
-pub async fn open<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn open<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: OpenBody = req.json()?;
     policy::can_open_dm(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
@@ -52,11 +48,7 @@ pub async fn open<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// 422 naming the first id that is not an active member of the workspace.
-async fn check_active<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    ws: WorkspaceId,
-    members: &[UserId],
-) -> Result<()> {
+async fn check_active<P: Ports>(api: &Api<P>, ws: WorkspaceId, members: &[UserId]) -> Result<()> {
     match channels::not_active_in(&api.sql, ws, members).await?.first() {
         Some(bad) => Err(ApiError::validation(format!("user {bad} is not an active member of this workspace")).into()),
         None => Ok(()),

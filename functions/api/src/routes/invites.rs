@@ -12,7 +12,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{channels, invites, workspaces};
 
 /// Codes are 22 characters; anything much longer cannot exist and is not looked up.
@@ -36,11 +36,7 @@ fn code_ok(code: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn create<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: CreateBody = if req.body.is_empty() { CreateBody::default() } else { req.json()? };
     let role = body.role.unwrap_or(Role::Member);
@@ -57,11 +53,7 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Admins and owners: every invite of the workspace, newest first.
-pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn list<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     policy::can_manage_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     let list = invites::list(&api.sql, ws).await?;
@@ -69,12 +61,7 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Admins and owners revoke an invite of their workspace; revoking twice is fine.
-pub async fn revoke<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-    code: &str,
-) -> Result<Response> {
+pub async fn revoke<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, code: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     policy::can_manage_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     code_ok(code)?;
@@ -85,22 +72,14 @@ pub async fn revoke<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// What an invite link leads to, for any signed-in user holding the code.
-pub async fn preview<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    code: &str,
-) -> Result<Response> {
+pub async fn preview<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     code_ok(code)?;
     let preview = invites::preview(&api.sql, code, caller.user_id).await?;
     Ok(Response::ok(json!({ "invite": preview.ok_or_else(|| ApiError::not_found("invite"))? })))
 }
 
-pub async fn accept<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    code: &str,
-) -> Result<Response> {
+pub async fn accept<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     if code.len() > MAX_CODE_LEN {
         return Err(ApiError::not_found("invite").into());

@@ -11,7 +11,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::Ports;
 use crate::repo::members::{self, Decided};
 use crate::repo::{sessions, workspaces};
 
@@ -22,11 +22,7 @@ struct RoleBody {
 }
 
 /// Any active member, guests included; admins and owners also see deactivated members.
-pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn list<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let role = policy::can_view_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     let limit = validate::members_page(req.query_num("limit")?)?;
@@ -40,12 +36,7 @@ pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::ok(json!({ "members": list, "next_after": next_after })))
 }
 
-pub async fn change_role<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-    target: UserId,
-) -> Result<Response> {
+pub async fn change_role<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, target: UserId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: RoleBody = req.json()?;
     let facts = members::facts(&api.sql, ws, caller.user_id, target).await?;
@@ -64,12 +55,7 @@ pub async fn change_role<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 /// Removes a member, or, on oneself, leaves the workspace. A removed member's sessions all
 /// end at once (their sockets close); someone leaving stays logged in, and their sockets
 /// just stop hearing the workspace's channels (the `member.left` events unsubscribe them).
-pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-    target: UserId,
-) -> Result<Response> {
+pub async fn remove<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, target: UserId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let facts = members::facts(&api.sql, ws, caller.user_id, target).await?;
     policy::can_remove_member(&facts)?;
@@ -90,8 +76,8 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 /// memberships, so reactivation restores exactly what they had; meanwhile every access check
 /// treats them as outside the workspace, and their sessions end at once. Asking for the
 /// state they are already in changes nothing and succeeds.
-pub async fn set_deactivated<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
+pub async fn set_deactivated<P: Ports>(
+    api: &Api<P>,
     req: &Request,
     ws: WorkspaceId,
     target: UserId,
@@ -134,21 +120,13 @@ fn changed_meanwhile() -> crate::error::Error {
 }
 
 /// Ends every session of `user` and closes their sockets.
-async fn end_sessions<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    user: UserId,
-    reason: &str,
-) -> Result<()> {
+async fn end_sessions<P: Ports>(api: &Api<P>, user: UserId, reason: &str) -> Result<()> {
     sessions::revoke_all(&api.sql, user).await?;
     api.notify(user, UserNotice::SessionsEnded { session_id: None, reason: reason.into() }).await;
     Ok(())
 }
 
-async fn current<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    ws: WorkspaceId,
-    user: UserId,
-) -> Result<Response> {
+async fn current<P: Ports>(api: &Api<P>, ws: WorkspaceId, user: UserId) -> Result<Response> {
     let member = members::one(&api.sql, ws, user).await?.ok_or_else(|| ApiError::not_found("member"))?;
     Ok(Response::ok(json!({ "member": member })))
 }

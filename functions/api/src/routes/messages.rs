@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{channels, events, messages};
 
 #[derive(Deserialize)]
@@ -33,11 +33,7 @@ struct PostBody {
     also_to_channel: bool,
 }
 
-pub async fn post<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: PostBody = req.json()?;
     let (_, access) =
@@ -78,11 +74,7 @@ pub async fn post<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// A thread: the root and a page of replies after `after` (a seq), oldest first.
-pub async fn thread<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn thread<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let after = req.query_num::<i64>("after")?.unwrap_or(0);
     let limit = validate::page_limit(req.query_num("limit")?)?;
@@ -97,12 +89,7 @@ pub async fn thread<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Follows (`PUT`) or unfollows (`DELETE`) a thread.
-pub async fn follow<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-    following: bool,
-) -> Result<Response> {
+pub async fn follow<P: Ports>(api: &Api<P>, req: &Request, id: MessageId, following: bool) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     readable_root(api, caller.user_id, id).await?;
     messages::set_following(&api.sql, id, caller.user_id, following).await?;
@@ -110,8 +97,8 @@ pub async fn follow<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// A thread root the caller may read; replies are not roots (422), hidden ones 404.
-async fn readable_root<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
+async fn readable_root<P: Ports>(
+    api: &Api<P>,
     user: ocomms_core::ids::UserId,
     id: MessageId,
 ) -> Result<messages::Located> {
@@ -126,11 +113,7 @@ async fn readable_root<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(root)
 }
 
-pub async fn history<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn history<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let before = req.query_num::<i64>("before")?;
     let limit = validate::page_limit(req.query_num("limit")?)?;
@@ -142,11 +125,7 @@ pub async fn history<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::ok(json!({ "messages": page, "next_before": next_before })))
 }
 
-pub async fn events<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn events<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let after = req.query_num::<i64>("after")?.unwrap_or(0);
     if after < 0 {
@@ -162,11 +141,7 @@ pub async fn events<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::ok(json!({ "events": list, "has_more": has_more, "last_seq": channel.last_seq })))
 }
 
-pub async fn edit<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn edit<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: EditBody = req.json()?;
     let found = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
@@ -182,11 +157,7 @@ pub async fn edit<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::ok(json!({ "message": event.data })))
 }
 
-pub async fn delete<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn delete<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let found = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     let (ch, author) = (found.channel, found.author);

@@ -20,14 +20,11 @@ use crate::Api;
 use crate::auth::{Caller, jwt};
 use crate::error::Result;
 use crate::http::Request;
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::sessions;
 
 /// The bearer token's caller, provided the session is live and the user active.
-pub async fn authenticate<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Caller> {
+pub async fn authenticate<P: Ports>(api: &Api<P>, req: &Request) -> Result<Caller> {
     let token = req.bearer().ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
     let caller = jwt::verify(&api.config.jwt_secret, token, api.env.now_ms())?;
     if !sessions::is_live(&api.sql, caller.user_id, caller.session_id).await? {

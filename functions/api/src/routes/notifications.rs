@@ -12,7 +12,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::Ports;
 use crate::repo::{channels, notifications};
 
 #[derive(Deserialize)]
@@ -30,10 +30,7 @@ struct LevelBody {
     level: String,
 }
 
-pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn get<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let settings =
         notifications::settings(&api.sql, caller.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
@@ -41,10 +38,7 @@ pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Turns do not disturb on (optionally for `minutes`) or off.
-pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn update<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: DndBody = req.json()?;
     let minutes = notify::dnd_minutes(body.minutes)?;
@@ -57,11 +51,7 @@ pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Sets which messages of a channel notify the caller; members only.
-pub async fn set_channel_level<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn set_channel_level<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: LevelBody = req.json()?;
     let level = NotifyLevel::parse(&body.level)?;

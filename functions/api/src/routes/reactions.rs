@@ -9,7 +9,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response, percent_decode_path};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::Ports;
 use crate::repo::reactions::{self, Added};
 use crate::repo::{channels, messages};
 
@@ -21,11 +21,7 @@ struct ReactBody {
 
 /// The live message's channel, if the caller may act in it as a poster (reacting and
 /// pinning are contributions: members only, not in archived channels).
-async fn postable<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    user: ocomms_core::ids::UserId,
-    id: MessageId,
-) -> Result<ChannelId> {
+async fn postable<P: Ports>(api: &Api<P>, user: ocomms_core::ids::UserId, id: MessageId) -> Result<ChannelId> {
     let found = messages::locate(&api.sql, id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     let (_, access) =
         channels::access(&api.sql, found.channel, user).await?.ok_or_else(|| ApiError::not_found("message"))?;
@@ -33,11 +29,7 @@ async fn postable<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(found.channel)
 }
 
-pub async fn add<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn add<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: ReactBody = req.json()?;
     let emoji = emoji::reaction(&body.emoji)?;
@@ -65,12 +57,7 @@ pub async fn add<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// `DELETE /messages/{id}/reactions/{emoji}`, the emoji percent-encoded.
-pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-    raw_emoji: &str,
-) -> Result<Response> {
+pub async fn remove<P: Ports>(api: &Api<P>, req: &Request, id: MessageId, raw_emoji: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let decoded =
         percent_decode_path(raw_emoji).ok_or_else(|| ApiError::bad_request("emoji is not valid percent-encoding"))?;
@@ -83,11 +70,7 @@ pub async fn remove<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::no_content())
 }
 
-pub async fn pin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn pin<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let ch = postable(api, caller.user_id, id).await?;
     match reactions::pin(&api.sql, id, ch, caller.user_id).await? {
@@ -105,11 +88,7 @@ pub async fn pin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     }
 }
 
-pub async fn unpin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    id: MessageId,
-) -> Result<Response> {
+pub async fn unpin<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let ch = postable(api, caller.user_id, id).await?;
     let event = reactions::unpin(&api.sql, id, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("pin"))?;
@@ -117,11 +96,7 @@ pub async fn unpin<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
     Ok(Response::no_content())
 }
 
-pub async fn pins<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn pins<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let (_, access) =
         channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;

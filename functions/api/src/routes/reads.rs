@@ -10,7 +10,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::Ports;
 use crate::repo::{channels, reads, workspaces};
 
 #[derive(Deserialize)]
@@ -21,11 +21,7 @@ struct MarkBody {
 }
 
 /// Marks the channel read up to `seq` and tells the user's other sessions.
-pub async fn mark<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ch: ChannelId,
-) -> Result<Response> {
+pub async fn mark<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: MarkBody = req.json()?;
     if body.seq < 0 {
@@ -44,11 +40,7 @@ pub async fn mark<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Unread and mention counts for all of the caller's channels in a workspace.
-pub async fn unreads<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn unreads<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     policy::can_view_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     Ok(Response::ok(json!({ "channels": reads::unreads(&api.sql, ws, caller.user_id).await? })))

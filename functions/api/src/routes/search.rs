@@ -12,7 +12,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports, SearchEngine as _};
 use crate::repo::search::{self, Hit, Sort};
 use crate::repo::workspaces;
 
@@ -27,11 +27,7 @@ const _: () = assert!(search::RANKED_MATCHES >= MAX_OFFSET + MAX_LIMIT);
 /// Characters of message text around the first match.
 pub const SNIPPET_CHARS: usize = 240;
 
-pub async fn search<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn search<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     policy::can_view_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
     let query = Query::parse(&req.query_param("q").unwrap_or_default())?;
@@ -85,8 +81,8 @@ const ENGINE_POSTGRES: &str = "postgres";
 /// configured, its index is not ready yet, or it failed (logged). Falling back keeps search
 /// working through an engine outage; PostgreSQL holds every message, so nothing is missing,
 /// only slower.
-async fn engine_page<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
+async fn engine_page<P: Ports>(
+    api: &Api<P>,
     ws: WorkspaceId,
     caller: UserId,
     query: &Query,

@@ -10,7 +10,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::Ports;
 use crate::repo::{users, workspaces};
 
 #[derive(Deserialize)]
@@ -26,20 +26,14 @@ struct ProfileBody {
     time_zone: Option<String>,
 }
 
-pub async fn me<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn me<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let user = users::by_id(&api.sql, caller.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(Response::ok(json!({ "user": user })))
 }
 
 /// Changes any subset of the caller's profile; an empty change is refused.
-pub async fn update_me<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn update_me<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: ProfileBody = req.json()?;
     let patch = users::ProfilePatch {
@@ -72,11 +66,7 @@ pub async fn update_me<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// A profile, for people who share an active workspace with the caller; 404 otherwise.
-pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    user: UserId,
-) -> Result<Response> {
+pub async fn get<P: Ports>(api: &Api<P>, req: &Request, user: UserId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let profile = users::profile_for(&api.sql, caller.user_id, user).await?;
     Ok(Response::ok(json!({ "user": profile.ok_or_else(|| ApiError::not_found("user"))? })))

@@ -11,7 +11,7 @@ use super::authenticate;
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
-use crate::ports::{Env, RoomPublisher, SearchEngine, Sql};
+use crate::ports::{Env as _, Ports};
 use crate::repo::{channels, workspaces};
 
 #[derive(Deserialize)]
@@ -33,20 +33,14 @@ struct SettingsBody {
     members_can_create_channels: Option<bool>,
 }
 
-pub async fn list<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn list<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let list = workspaces::list_for(&api.sql, caller.user_id).await?;
     let deactivated = workspaces::deactivated_in(&api.sql, caller.user_id).await?;
     Ok(Response::ok(json!({ "workspaces": list, "deactivated_in": deactivated })))
 }
 
-pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-) -> Result<Response> {
+pub async fn create<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: CreateBody = req.json()?;
     let name = validate::display_name(&body.name, "name", validate::MAX_WORKSPACE_NAME_CHARS)?;
@@ -58,11 +52,7 @@ pub async fn create<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Any active member, guests included.
-pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn get<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let details = workspaces::details(&api.sql, ws, caller.user_id).await?;
     let details = details.ok_or_else(|| ApiError::not_found("workspace"))?;
@@ -70,11 +60,7 @@ pub async fn get<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
 }
 
 /// Admins and owners change any subset of the settings; an empty change is refused.
-pub async fn update<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine>(
-    api: &Api<S, R, E, Q>,
-    req: &Request,
-    ws: WorkspaceId,
-) -> Result<Response> {
+pub async fn update<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let body: SettingsBody = req.json()?;
     policy::can_manage_workspace(workspaces::role_of(&api.sql, ws, caller.user_id).await?)?;
