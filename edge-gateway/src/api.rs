@@ -1,14 +1,17 @@
 //! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
 
 use futures::StreamExt as _;
-use ocomms_api::ports::{NoBlobs, NoSearchEngine, Sql as _};
+use ocomms_api::ports::{NoSearchEngine, Sql as _};
 use ocomms_api::{Api, Config, Method, http};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
 use ocomms_rooms_edge::pg::EdgePg;
 use ocomms_rooms_edge::publisher::EdgeRooms;
 use ocomms_rooms_edge::{ConfigError, bindings, setting};
+use ocomms_s3::S3Store;
 use worker::{Env, Headers, Request, Response, ResponseBuilder, Result};
+
+use crate::blobs::{FetchHttp, bindings as blobs};
 
 /// The access-token key: the `JWT_SECRET` secret, at least 32 bytes.
 pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
@@ -19,18 +22,17 @@ pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
     Ok(secret.into_bytes())
 }
 
-/// The edge's ports: PostgreSQL full-text search, no file storage yet.
-type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, NoBlobs);
+/// The edge's ports: PostgreSQL full-text search, files in an S3-compatible store (R2).
+type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, S3Store<FetchHttp>);
 
 fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
     // PostgreSQL full-text search at the edge: a Meilisearch index is fed by a host's indexer
     // (docs/decisions.md).
-    Ok(Api::new(
-        EdgePg::from_env(env)?,
-        EdgeRooms { env: env.clone() },
-        JsEnv,
-        Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default()),
-    ))
+    let limit = |name| crate::blobs::limit(env, name).map_err(ConfigError::BadLimit);
+    let config = Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default())
+        .with_file_limits(limit(blobs::FILE_MAX_BYTES)?, limit(blobs::WORKSPACE_QUOTA_BYTES)?);
+    Ok(Api::new(EdgePg::from_env(env)?, EdgeRooms { env: env.clone() }, JsEnv, config)
+        .with_blobs(crate::blobs::from_env(env)))
 }
 
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {

@@ -12,6 +12,7 @@
 //! and are exported by this module's wasm.
 
 mod api;
+mod blobs;
 mod ws;
 
 pub use ocomms_rooms_edge::{ChannelRoom, UserSockets};

@@ -101,9 +101,33 @@ pub fn service(dir: &Path, access: &StoreAccess) -> anyhow::Result<S3Service> {
 
 /// `/{BUCKET}/...` on the host's listener: browsers' presigned uploads and downloads.
 pub async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let Some(store) = state.blobs.clone() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    match &state.blobs {
+        Some(store) => call(store, req).await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The store alone on `listen` (`wasm-host files`), until `shutdown`.
+pub async fn serve_alone(
+    dir: &Path,
+    listen: std::net::SocketAddr,
+    access: &StoreAccess,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = service(dir, access)?;
+    let app = axum::Router::new()
+        .route(
+            &format!("/{BUCKET}/{{*key}}"),
+            axum::routing::any(|State(store): State<S3Service>, req: Request| async move { call(&store, req).await }),
+        )
+        .with_state(store);
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("bind {listen}"))?;
+    println!("ocomms files listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+async fn call(store: &S3Service, req: Request) -> Response {
     let req = req.map(s3s::Body::http_body_unsync);
     match store.call(req).await {
         Ok(resp) => resp.map(axum::body::Body::new).into_response(),

@@ -12,6 +12,10 @@ const USAGE: &str = "usage: wasm-host [options]
        wasm-host reindex --database-url URL --meilisearch-url URL [--meilisearch-key KEY]
                                             rebuild the Meilisearch index from PostgreSQL
                                             (safe while hosts serve)
+       wasm-host files --dir PATH [--listen ADDR]
+                                            the embedded S3-compatible file store alone (for a
+                                            Worker in development); its key is
+                                            OCOMMS_FILES_ACCESS_KEY / OCOMMS_FILES_SECRET_KEY
 
   --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
   --manifest PATH        the Spin manifest (default spin.toml)
@@ -69,6 +73,29 @@ fn parse_args() -> Result<HostConfig> {
         (None, None) => None,
     };
     Ok(cfg)
+}
+
+/// `wasm-host files`: the embedded file store on its own.
+async fn files() -> Result<()> {
+    let mut dir = None;
+    let mut listen: std::net::SocketAddr = "127.0.0.1:9000".parse()?;
+    let mut args = std::env::args().skip(2);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--dir" => dir = Some(std::path::PathBuf::from(value("--dir")?)),
+            "--listen" => listen = value("--listen")?.parse().context("--listen")?,
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    let env =
+        |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("{name} is not set"));
+    let access = wasm_host::blobstore::StoreAccess {
+        access_key: env("OCOMMS_FILES_ACCESS_KEY")?,
+        secret_key: env("OCOMMS_FILES_SECRET_KEY")?,
+    };
+    let dir = dir.context("--dir is required")?;
+    wasm_host::blobstore::serve_alone(&dir, listen, &access, shutdown_signal()).await
 }
 
 /// `wasm-host reindex`: the whole Meilisearch index rebuilt from PostgreSQL beside the live
@@ -159,6 +186,8 @@ async fn main() {
         migrate().await
     } else if std::env::args().nth(1).as_deref() == Some("reindex") {
         reindex().await
+    } else if std::env::args().nth(1).as_deref() == Some("files") {
+        files().await
     } else {
         match parse_args() {
             Ok(cfg) => serve(cfg, shutdown_signal()).await,

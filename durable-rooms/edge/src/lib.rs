@@ -71,6 +71,8 @@ pub enum ConfigError {
     NoJwtSecret,
     #[error("{} must be at least 32 bytes", bindings::JWT_SECRET)]
     ShortJwtSecret,
+    #[error("{0} must be a number of bytes")]
+    BadLimit(&'static str),
 }
 
 /// Reads a secret, or a plain variable of that name (local development puts both in vars).

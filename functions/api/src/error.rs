@@ -5,7 +5,7 @@ use ocomms_core::{ApiError, ErrorCode};
 
 use crate::auth::password::HashError;
 use crate::http::Method;
-use crate::ports::DbError;
+use crate::ports::{BlobError, DbError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,6 +23,8 @@ pub enum Internal {
     Db(#[source] DbError),
     #[error("a password could not be hashed")]
     PasswordHash(#[from] HashError),
+    #[error("object storage failed")]
+    Blob(#[source] BlobError),
     /// Listed in `router::ROUTES` but not dispatched: the route test catches it.
     #[error("no handler for {method:?} {path}")]
     NoHandler { method: Method, path: String },
@@ -54,6 +56,24 @@ impl From<DbError> for Error {
             Self::Client(ApiError::new(ErrorCode::Unavailable, "the database is unavailable; retry shortly"))
         } else {
             Self::Internal(Internal::Db(e))
+        }
+    }
+}
+
+/// Object storage that fails is logged, and answered as unavailable: the request may work
+/// once the store is back.
+impl From<BlobError> for Error {
+    fn from(e: BlobError) -> Self {
+        Self::Internal(Internal::Blob(e))
+    }
+}
+
+impl Internal {
+    /// What the client is told.
+    pub fn public(&self) -> ApiError {
+        match self {
+            Self::Blob(_) => ApiError::new(ErrorCode::Unavailable, "file storage is unavailable; retry shortly"),
+            _ => ApiError::internal(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
-    auth, channels, dms, invites, members, messages, notifications, reactions, reads, search, users, workspaces,
+    auth, channels, dms, files, invites, members, messages, notifications, reactions, reads, search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
@@ -19,7 +19,7 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
         Err(Error::Client(e)) => Response::error(&e),
         Err(Error::Internal(e)) => {
             api.env.log_error(&format!("{:?} {}: {}", req.method, req.path, crate::error::chain(&e)));
-            Response::error(&ApiError::internal())
+            Response::error(&e.public())
         }
     }
 }
@@ -89,6 +89,11 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
         (Delete, ["messages", m, "pin"]) => reactions::unpin(api, req, id(m)?).await,
         (Get, ["channels", ch, "pins"]) => reactions::pins(api, req, id(ch)?).await,
         (Post, ["channels", ch, "read"]) => reads::mark(api, req, id(ch)?).await,
+        (Post, ["channels", ch, "files"]) => files::start(api, req, id(ch)?).await,
+        (Get, ["channels", ch, "files"]) => files::list(api, req, id(ch)?).await,
+        (Post, ["files", f, "complete"]) => files::complete(api, req, id(f)?).await,
+        (Get, ["files", f]) => files::download(api, req, id(f)?).await,
+        (Delete, ["files", f]) => files::delete(api, req, id(f)?).await,
         (Put, ["channels", ch, "notifications"]) => notifications::set_channel_level(api, req, id(ch)?).await,
         (Get, ["workspaces", ws, "unreads"]) => reads::unreads(api, req, id(ws)?).await,
         // Listed in ROUTES but without a handler: a programming error the route test catches.
@@ -153,6 +158,11 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/messages/{m}/pin"),
         (Get, "/channels/{ch}/pins"),
         (Post, "/channels/{ch}/read"),
+        (Post, "/channels/{ch}/files"),
+        (Get, "/channels/{ch}/files"),
+        (Post, "/files/{f}/complete"),
+        (Get, "/files/{f}"),
+        (Delete, "/files/{f}"),
         (Put, "/channels/{ch}/notifications"),
         (Get, "/workspaces/{ws}/unreads"),
     ]

@@ -17,7 +17,9 @@ pub const SNIFF_BYTES: u64 = 64 * 1024;
 /// control characters and the invisible characters that disguise an extension (`gnp.exe`
 /// shown as `exe.png` by a right-to-left override) are refused rather than silently changed.
 pub fn name(raw: &str) -> Result<String, ApiError> {
-    let n = raw.trim();
+    // Spaces around a name are dropped; other characters are the name (the OpenAPI pattern
+    // says the same).
+    let n = raw.trim_matches(' ');
     if n.is_empty() {
         return Err(ApiError::validation("name must not be empty"));
     }

@@ -83,6 +83,10 @@ id_type!(
     /// A message; its position in the channel is its `seq`, not its id.
     MessageId
 );
+id_type!(
+    /// A file shared in a channel; its bytes are in object storage under a key of ids.
+    FileId
+);
 
 #[cfg(test)]
 mod tests {

@@ -97,6 +97,44 @@ fn post(a: &Actor, c: Chan, ok: u16) -> u16 {
     }
 }
 
+fn label_of(f: &Fixture, c: Chan) -> &'static str {
+    match c.kind {
+        Kind::Public if c.id == f.general => "#general",
+        Kind::Public => "#random",
+        Kind::Private => "#secret",
+        Kind::Dm => "dm",
+    }
+}
+
+/// A small file the owner uploads and sends in `channel`; its id.
+async fn sent_file(host: &Host, owner: &Session, channel: &str) -> String {
+    let r = host
+        .post(
+            &format!("/api/v1/channels/{channel}/files"),
+            Some(&owner.access),
+            json!({ "name": "note.txt", "content_type": "text/plain", "size": 5 }),
+        )
+        .await;
+    r.expect_status(201, "the owner starts an upload");
+    let id = r.str_at("/file/id");
+    let put = host
+        .http()
+        .put(r.str_at("/upload/url"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .expect("PUT to the store");
+    assert_eq!(put.status().as_u16(), 200, "the owner's upload");
+    host.post_empty(&format!("/api/v1/files/{id}/complete"), Some(&owner.access))
+        .await
+        .expect_status(200, "the owner completes it");
+    host.post(&format!("/api/v1/channels/{channel}/messages"), Some(&owner.access), json!({ "file_ids": [id] }))
+        .await
+        .expect_status(201, "the owner sends it");
+    id
+}
+
 /// The owner can read every channel of the fixture, so counts its events.
 async fn event_count(host: &Host, owner: &Session, channel: &str) -> usize {
     host.event_count(&owner.access, channel).await
@@ -508,6 +546,43 @@ async fn every_endpoint_against_every_caller(host: &Host) {
                     ));
                 }
             }
+        }
+
+        // ----- files: each caller against a file the owner sent in each channel -------
+        for c in channels {
+            let label = label_of(&f, c);
+            let r = call(
+                host,
+                Method::POST,
+                &format!("/api/v1/channels/{}/files", c.id),
+                t,
+                Some(json!({ "name": "a.txt", "content_type": "text/plain", "size": 5 })),
+            )
+            .await;
+            m.check(&format!("POST /channels/{{id}}/files {label}"), a, post(a, c, 201), &r);
+            let r = call(host, Method::GET, &format!("/api/v1/channels/{}/files", c.id), t, None).await;
+            m.check(&format!("GET /channels/{{id}}/files {label}"), a, read(a, c, 200), &r);
+            let file = sent_file(host, owner, c.id).await;
+            // A file is as hidden as its channel: 404 where the channel would be 403.
+            let seen = |ok: u16| match read(a, c, ok) {
+                403 => 404,
+                s => s,
+            };
+            // The download redirect is followed: 200 is the store's answer.
+            let r = call(host, Method::GET, &format!("/api/v1/files/{file}"), t, None).await;
+            m.check(&format!("GET /files/{{id}} {label}"), a, seen(200), &r);
+            let r = call(host, Method::POST, &format!("/api/v1/files/{file}/complete"), t, None).await;
+            let complete = match seen(409) {
+                409 if a.name != "owner" => 403,
+                s => s,
+            };
+            m.check(&format!("POST /files/{{id}}/complete {label}"), a, complete, &r);
+            let r = call(host, Method::DELETE, &format!("/api/v1/files/{file}"), t, None).await;
+            let delete = match seen(204) {
+                204 if a.name != "owner" && !a.is_admin() => 403,
+                s => s,
+            };
+            m.check(&format!("DELETE /files/{{id}} {label}"), a, delete, &r);
         }
 
         // Join, leave, rename, archive: on fresh channels of the owner, per cell.

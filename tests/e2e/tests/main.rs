@@ -17,6 +17,7 @@ mod channels_admin;
 mod conversations;
 mod deadline;
 mod faults;
+mod files;
 mod messages;
 mod notifications;
 mod openapi;

@@ -193,13 +193,19 @@ fn the_document_is_well_formed() {
 
         // Replies: a success, and every error is the shared Error shape.
         let responses = o.op["responses"].as_object().unwrap_or_else(|| panic!("{name} has no responses"));
-        assert!(responses.keys().any(|s| s.starts_with('2')), "{name} documents no 2xx reply");
+        // A success: 2xx, or a redirect for a download.
+        assert!(
+            responses.keys().any(|s| s.starts_with('2') || s.starts_with('3')),
+            "{name} documents no success reply"
+        );
         for (status, r) in responses {
             let r = resolve(&doc, r);
             assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{name} {status}: no description");
             let schema = &r["content"]["application/json"]["schema"];
             if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(schema["$ref"], "#/components/schemas/Error", "{name} {status}: errors use Error");
+            } else if status.starts_with('3') {
+                assert!(r["headers"]["Location"].is_object(), "{name} {status}: a redirect documents Location");
             } else if status != "204" {
                 assert!(schema.is_object(), "{name} {status}: a JSON reply schema");
             }

@@ -20,7 +20,7 @@ pub const MESSAGE_JSON: &str = concat!(
        'also_to_channel', m.also_to_channel, 'reply_count', m.reply_count,
        'last_reply_at_ms', CASE WHEN m.last_reply_at IS NULL THEN NULL ELSE ",
     ms!("m.last_reply_at"),
-    " END)"
+    " END, 'files', m.files)"
 );
 
 /// What reads add to [`MESSAGE_JSON`]: reactions grouped by emoji (in the order each was
@@ -52,6 +52,8 @@ pub struct NewMessage<'a> {
     pub mentions: &'a Mentions,
     pub thread_root: Option<MessageId>,
     pub also_to_channel: bool,
+    /// Uploaded files of the author's in this channel (checked by the handler), in order.
+    pub files: &'a [ocomms_core::ids::FileId],
 }
 
 /// Keeps only mentioned ids that are active members of the channel's workspace, in order.
@@ -93,9 +95,16 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
                        RETURNING id, author_id, reply_count, last_reply_at),
          ch AS (UPDATE channels SET last_seq = last_seq + 1
                 WHERE id = $2 AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM root)) RETURNING last_seq),
+         att AS (UPDATE files f SET state = 'attached', message_id = $1
+                 WHERE f.id = ANY (string_to_array($11::text, ',')::uuid[]) AND f.channel_id = $2
+                   AND f.uploader_id = $3 AND f.state = 'ready' AND EXISTS (SELECT 1 FROM ch)
+                 RETURNING f.*),
          m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id, mentions, mentions_channel,
-                                     mentions_here, thread_root_id, also_to_channel)
-               SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $8, $9, $7, $10 FROM ch RETURNING *),
+                                     mentions_here, thread_root_id, also_to_channel, files)
+               SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $8, $9, $7, $10,
+                      (SELECT coalesce(jsonb_agg({file} ORDER BY array_position(string_to_array($11::text, ',')::uuid[], f.id)),
+                                       '[]'::jsonb) FROM att f)
+               FROM ch RETURNING *),
          follow AS (INSERT INTO thread_follows (root_id, user_id, following)
                     SELECT root.id, f.user_id, true FROM root, m, LATERAL (VALUES (m.author_id), (root.author_id)) f(user_id)
                     ON CONFLICT (root_id, user_id) DO NOTHING),
@@ -109,6 +118,7 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
          SELECT * FROM ev",
         kind = kind::MESSAGE_POSTED,
         mentions = known_mentions("$6"),
+        file = super::files::MESSAGE_FILE_JSON,
     );
     let params = [
         Value::Uuid(new.id.0),
@@ -121,6 +131,7 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
         Value::Bool(new.mentions.channel),
         Value::Bool(new.mentions.here),
         Value::Bool(new.also_to_channel),
+        super::files::id_list(new.files),
     ];
     match db.query(&sql, &params).await {
         Ok(rows) => match rows.first() {
@@ -137,7 +148,7 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
     }
 }
 
-async fn by_client_id(
+pub(crate) async fn by_client_id(
     db: &impl Sql,
     channel: ChannelId,
     author: UserId,
@@ -316,13 +327,16 @@ pub async fn delete(
                 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) AND (SELECT count(*) FROM root) >= 0
                 RETURNING last_seq),
          m AS (UPDATE messages SET text = '', mentions = '{{}}', mentions_channel = false, mentions_here = false,
-                                   deleted_at = now()
+                                   files = '[]', deleted_at = now()
                WHERE id = (SELECT id FROM target) RETURNING *),
+         unfile AS (UPDATE files SET state = 'deleted', deleted_at = now()
+                    WHERE message_id = $1 AND state = 'attached' AND EXISTS (SELECT 1 FROM ch)),
          unpin AS (DELETE FROM pins WHERE message_id = $1 AND EXISTS (SELECT 1 FROM ch)),
          unreact AS (DELETE FROM reactions WHERE message_id = $1 AND EXISTS (SELECT 1 FROM ch)),
          scrub AS (UPDATE channel_events
                    SET data = data || jsonb_build_object('text', '', 'deleted', true, 'mentions', '[]'::jsonb,
-                                                         'mentions_channel', false, 'mentions_here', false)
+                                                         'mentions_channel', false, 'mentions_here', false,
+                                                         'files', '[]'::jsonb)
                    WHERE channel_id = $2 AND kind IN ('{posted}', '{edited}') AND data->>'id' = $1::text
                      AND EXISTS (SELECT 1 FROM ch)),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)

@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod dms;
 pub mod events;
+pub mod files;
 pub mod invites;
 pub mod members;
 pub mod messages;

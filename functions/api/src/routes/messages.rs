@@ -1,7 +1,7 @@
 //! Posting, threads, history and the event backfill.
 
-use ocomms_core::ids::{ChannelId, MessageId};
-use ocomms_core::{ApiError, mentions, policy, validate};
+use ocomms_core::ids::{ChannelId, FileId, MessageId, UserId};
+use ocomms_core::{ApiError, files, mentions, policy, validate};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,7 +21,12 @@ struct EditBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostBody {
+    /// May be empty when files are attached.
+    #[serde(default)]
     text: String,
+    /// Uploaded files to attach (`POST /channels/{id}/files`), shown in this order.
+    #[serde(default)]
+    file_ids: Vec<FileId>,
     /// Idempotency key: a retry with the same key returns the stored message.
     #[serde(default)]
     client_msg_id: Option<String>,
@@ -39,8 +44,19 @@ pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
     let (_, access) =
         channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_post(&access)?;
-    let text = validate::message_text(&body.text)?;
     let key = body.client_msg_id.as_deref().map(validate::client_msg_id).transpose()?;
+    // A retry of a post that went through: its files are attached by now.
+    if let Some(k) = key.as_deref()
+        && let Some(m) = messages::by_client_id(&api.sql, ch, caller.user_id, k).await?
+    {
+        return Ok(Response::ok(json!({ "message": m })));
+    }
+    let text = if body.text.is_empty() && !body.file_ids.is_empty() {
+        String::new()
+    } else {
+        validate::message_text(&body.text)?
+    };
+    check_files(api, &body.file_ids, ch, caller.user_id).await?;
     if body.also_to_channel && body.thread_root_id.is_none() {
         return Err(ApiError::validation("also_to_channel applies to thread replies only").into());
     }
@@ -61,6 +77,7 @@ pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
         mentions: &mentions,
         thread_root: body.thread_root_id,
         also_to_channel: body.also_to_channel,
+        files: &body.file_ids,
     };
     match messages::post(&api.sql, &new).await? {
         messages::Posted::New(event) => {
@@ -71,6 +88,31 @@ pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
         messages::Posted::Existing(message) => Ok(Response::ok(json!({ "message": message }))),
         messages::Posted::RootGone => Err(ApiError::not_found("thread root").into()),
     }
+}
+
+/// Files a message may carry: at most ten, distinct, uploaded by the author to this channel
+/// and not sent yet.
+async fn check_files<P: Ports>(api: &Api<P>, ids: &[FileId], ch: ChannelId, author: UserId) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if ids.len() > files::MAX_FILES_PER_MESSAGE {
+        return Err(
+            ApiError::validation(format!("a message carries at most {} files", files::MAX_FILES_PER_MESSAGE)).into()
+        );
+    }
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    if distinct.len() != ids.len() {
+        return Err(ApiError::validation("file_ids must not repeat a file").into());
+    }
+    if crate::repo::files::sendable(&api.sql, ids, ch, author).await? != ids.len() {
+        return Err(ApiError::new(
+            ocomms_core::ErrorCode::NotFound,
+            "file_ids must be files you uploaded to this channel, completed and not sent yet",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// A thread: the root and a page of replies after `after` (a seq), oldest first.
@@ -167,5 +209,7 @@ pub async fn delete<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Res
     let event =
         messages::delete(&api.sql, id, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     api.publish(&event).await;
+    // Its files went with it: their objects leave storage now.
+    super::files::collect_garbage(api).await;
     Ok(Response::no_content())
 }

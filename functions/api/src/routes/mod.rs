@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod channels;
 pub mod dms;
+pub mod files;
 pub mod invites;
 pub mod members;
 pub mod messages;

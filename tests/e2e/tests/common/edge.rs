@@ -37,6 +37,29 @@ pub(super) fn free_port() -> u16 {
 
 /// The wrangler configuration of one test: the repository's bindings and migrations, the
 /// bundle by absolute path, and the test's database, secret and settings as plain variables.
+/// `wasm-host files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
+async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, String) {
+    let port = free_port();
+    let child = tokio::process::Command::new(super::wasm_host::host_binary())
+        .arg("files")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("OCOMMS_FILES_ACCESS_KEY", "edge-e2e")
+        .env("OCOMMS_FILES_SECRET_KEY", secret)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start wasm-host files");
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "wasm-host files did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
 fn wrangler_toml(main: &Path, database_url: &str, jwt_secret: &str, vars: &[(&str, String)]) -> String {
     let vars: String = vars.iter().map(|(k, v)| format!("{k} = {}\n", toml_string(v))).collect();
     format!(
@@ -95,6 +118,17 @@ impl Host {
         if let Some(secs) = host.opts.away_after_secs {
             vars.push(("AWAY_AFTER_SECS", secs.to_string()));
         }
+        // Files: the Worker signs for a real S3-compatible store, the host's own run alone
+        // (production points these settings at R2).
+        let (files, files_url) = start_file_store(&host.data_dir.join("files"), &secret).await;
+        host.files = Some(files);
+        vars.extend([
+            ("S3_ENDPOINT", files_url),
+            ("S3_REGION", "us-east-1".to_owned()),
+            ("S3_BUCKET", "ocomms-files".to_owned()),
+            ("S3_ACCESS_KEY", "edge-e2e".to_owned()),
+            ("S3_SECRET_KEY", secret.clone()),
+        ]);
         std::fs::write(&host.config, wrangler_toml(&main, &db.url, &secret, &vars)).expect("write wrangler.toml");
 
         // A free port can be taken by a parallel test between our probe and wrangler's bind:

@@ -107,6 +107,8 @@ pub struct Host {
     /// Spin only: the `wasm-host` serving WebSockets and the rooms service (dropped after
     /// Spin, which publishes to it).
     pub(super) rooms: Option<Box<Host>>,
+    /// Edge only: the file store the Worker signs for (`wasm-host files`), killed on drop.
+    pub(super) files: Option<tokio::process::Child>,
 }
 
 impl Host {
@@ -129,6 +131,7 @@ impl Host {
             watchdog: None,
             http,
             rooms: None,
+            files: None,
         }
     }
 

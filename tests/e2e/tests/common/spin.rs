@@ -66,6 +66,8 @@ impl Host {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())).trim().to_owned()
         };
         let (jwt_secret, rooms_secret) = (secret("jwt-secret"), secret("rooms-secret"));
+        // Files go to the rooms service's embedded store, over HTTP (its key is "ocomms-host").
+        let files_secret = secret("files-secret");
 
         let spin_db_url = if db_url.contains('?') {
             format!("{db_url}&sslmode=disable")
@@ -78,6 +80,9 @@ impl Host {
             ("ROOMS_URL", rooms.base.clone()),
             ("DB_URL", spin_db_url),
             ("DB_HOST", db_host_of(&db_url)),
+            ("S3_ENDPOINT", rooms.base.clone()),
+            ("S3_ACCESS_KEY", "ocomms-host".to_owned()),
+            ("S3_SECRET_KEY", files_secret),
         ];
         if let Some((url, key)) = &opts.meilisearch {
             vars.extend([
