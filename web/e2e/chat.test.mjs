@@ -531,7 +531,8 @@ describe('browser client', { concurrency: false }, () => {
     for (const page of [ann, bob]) {
       const r = await page.evaluate(() => ({
         xss: window.__xss ?? null,
-        imgs: document.querySelectorAll('main img, main svg, main script, main iframe').length,
+        // In what messages say (icons of the page's own controls are not theirs).
+        imgs: document.querySelectorAll('main .md :is(img, svg, script, iframe)').length,
         jsLinks: [...document.querySelectorAll('a')].filter((a) => !/^(https?|mailto):/.test(a.href)).length,
       }));
       assert.deepEqual(r, { xss: null, imgs: 0, jsLinks: 0 });
@@ -989,6 +990,81 @@ describe('browser client', { concurrency: false }, () => {
     people.Ann.confirmAnswer = true;
     await ann.getByRole('button', { name: 'Leave' }).click();
     await ann.locator('button[data-channel="scratch"]').waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('shares files: attached, dropped and pasted with progress, refused in place; the other side sees and downloads them', async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(ann, 'general');
+    await openChannel(bob, 'general');
+    // A real 4x3 PNG and a small PDF.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAEElEQVR4nGM4IScHRww4OQD1xwwxB+utmQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    await ann.evaluate(() => {
+      window.__sawProgress = false;
+      new MutationObserver(() => {
+        if (document.querySelector('.attachment progress')) window.__sawProgress = true;
+      }).observe(document.body, { subtree: true, childList: true });
+    });
+    const chip = (name) => ann.locator(`.attachment[data-name="${name}"]`);
+    // With the attach button's file picker.
+    await ann.locator('[data-testid="composer-input-files"]').setInputFiles([
+      { name: 'red square.png', mimeType: 'image/png', buffer: png },
+    ]);
+    await chip('red square.png').and(ann.locator('[data-status=ready]')).waitFor({ timeout: WAIT });
+    // Dropped on the channel.
+    await ann.evaluate((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'Q3 report.pdf', { type: 'application/pdf' }));
+      const target = document.querySelector('main ol.messages');
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [...pdf]);
+    await chip('Q3 report.pdf').and(ann.locator('[data-status=ready]')).waitFor({ timeout: WAIT });
+    // Pasted: a "picture" the server finds is none is refused, with the reason in place.
+    await ann.locator('#composer-input').evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new TextEncoder().encode('not a picture at all')], 'broken.png', { type: 'image/png' }));
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    const broken = chip('broken.png').and(ann.locator('[data-status=failed]'));
+    await broken.waitFor({ timeout: WAIT });
+    assert.match(await broken.innerText(), /not an image this server knows, though declared image\/png/);
+    assert.ok(await ann.evaluate(() => window.__sawProgress), 'a progress bar showed while uploading');
+    await shot(ann, '21-attachments');
+    await broken.getByRole('button', { name: 'Remove broken.png' }).click();
+    await broken.waitFor({ state: 'detached', timeout: WAIT });
+
+    await send(ann, 'the numbers, and a picture');
+    await ann.locator('.attachment').first().waitFor({ state: 'detached', timeout: WAIT });
+    await waitShown(bob, 'the numbers, and a picture');
+    const msg = shown(bob, 'the numbers, and a picture').first();
+    // The picture loads from storage, in the space its size reserved.
+    await bob.waitForFunction(
+      () => document.querySelector('main .files img[alt="red square.png"]')?.naturalWidth === 4,
+      null,
+      { timeout: WAIT },
+    );
+    const card = msg.locator('button.file-card[data-file="Q3 report.pdf"]');
+    await card.waitFor({ timeout: WAIT });
+    assert.match(await card.innerText(), /Q3 report\.pdf[\s\S]*bytes · application\/pdf/);
+    await shot(bob, '22-files');
+    // The picture opens full size; Escape closes it.
+    await msg.getByRole('button', { name: 'red square.png: open full size' }).click();
+    const box = bob.getByRole('dialog', { name: 'red square.png' });
+    await box.locator('img').waitFor({ timeout: WAIT });
+    await shot(bob, '23-lightbox');
+    await bob.keyboard.press('Escape');
+    await box.waitFor({ state: 'detached', timeout: WAIT });
+    // The card downloads the PDF, under its name, byte for byte.
+    const [dl] = await Promise.all([bob.waitForEvent('download', { timeout: WAIT }), card.click()]);
+    assert.equal(dl.suggestedFilename(), 'Q3 report.pdf');
+    const chunks = [];
+    for await (const c of await dl.createReadStream()) chunks.push(c);
+    assert.deepEqual(Buffer.concat(chunks), pdf);
   });
 
   it('sets yourself away; the other person sees it live, and it lasts through a reload', async () => {

@@ -5,7 +5,8 @@
 import { useSyncExternalStore } from 'react';
 import { emptyPrefs, type NotifyPrefs } from './notify';
 import type { ConnStatus } from './socket';
-import type { Channel, ChannelEvent, DeactivatedIn, Invite, Member, Message, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
+import type { Upload } from './actions/files';
+import type { Channel, ChannelEvent, DeactivatedIn, Invite, Member, Message, MessageFile, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
@@ -53,6 +54,8 @@ export interface Pending {
   thread_root_id: string | null;
   also_to_channel: boolean;
   text: string;
+  /** Uploaded files going with it. */
+  files?: MessageFile[];
   /** queued: waiting for the connection; sending: in flight; failed: needs the user. */
   status: 'queued' | 'sending' | 'failed';
   error: string;
@@ -150,6 +153,10 @@ export interface State {
   notifyPermission: NotificationPermission | 'unsupported';
   /** The bar offering to turn notifications on (shown once the user has taken part). */
   notifyOffer: boolean;
+  /** Files being attached, per composer (`composerKey`). */
+  uploads: Map<string, Upload[]>;
+  /** The picture shown full size over everything. */
+  lightbox: MessageFile | null;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -189,6 +196,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     notifyPrefs: emptyPrefs(),
     notifyPermission: 'unsupported',
     notifyOffer: false,
+    uploads: new Map(),
+    lightbox: null,
   };
 }
 

@@ -73,6 +73,8 @@ export interface Message {
   pinned?: boolean;
   /** In the pins list: who pinned it. */
   pinned_by?: string;
+  /** Files sent with it, in order. */
+  files?: MessageFile[];
   /** On replies: the root's counters after this reply. */
   root?: { id: string; reply_count: number; last_reply_at_ms: number | null };
 }
@@ -177,4 +179,20 @@ export interface NotificationSettings {
   do_not_disturb: boolean;
   dnd_until_ms: number | null;
   channels: { channel_id: string; workspace_id: string; level: NotifyLevel }[];
+}
+
+/** A file as its message carries it. */
+export interface MessageFile {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+}
+
+/** `POST /channels/{id}/files`: the pending file and how to upload it. */
+export interface UploadStart {
+  file: MessageFile & { state: string };
+  upload: { method: string; url: string; headers: Record<string, string>; expires_at_ms: number };
 }

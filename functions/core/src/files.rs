@@ -106,7 +106,7 @@ pub fn settle_type(declared: &str, sniffed: Option<&'static str>) -> Result<Stri
     match sniffed {
         Some(t) => Ok(t.to_string()),
         None if declared.starts_with("image/") => {
-            Err(ApiError::validation(format!("the file is not a {declared} image of a format this server knows")))
+            Err(ApiError::validation(format!("the file is not an image this server knows, though declared {declared}")))
         }
         None => Ok(declared.to_string()),
     }

@@ -571,6 +571,8 @@ async fn every_endpoint_against_every_caller(host: &Host) {
             // The download redirect is followed: 200 is the store's answer.
             let r = call(host, Method::GET, &format!("/api/v1/files/{file}"), t, None).await;
             m.check(&format!("GET /files/{{id}} {label}"), a, seen(200), &r);
+            let r = call(host, Method::GET, &format!("/api/v1/files/{file}/url"), t, None).await;
+            m.check(&format!("GET /files/{{id}}/url {label}"), a, seen(200), &r);
             let r = call(host, Method::POST, &format!("/api/v1/files/{file}/complete"), t, None).await;
             let complete = match seen(409) {
                 409 if a.name != "owner" => 403,

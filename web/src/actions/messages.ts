@@ -4,7 +4,7 @@ import { ApiError } from '../api';
 import { client } from '../client';
 import { applyToThread, applyToView, fillView, react } from '../events';
 import { type Pending, state, update, view, notify } from '../store';
-import type { ChannelEvent, Message } from '../types';
+import type { ChannelEvent, Message, MessageFile } from '../types';
 import { markRead } from './workspace';
 import { offerNotifications } from './notifications';
 
@@ -73,8 +73,15 @@ export function uuid(): string {
 }
 
 /** Queues a message; it is posted at once if we can, else when the connection is back. */
-export function send(channelId: string, text: string, threadRootId: string | null = null, alsoToChannel = false) {
+export function send(
+  channelId: string,
+  text: string,
+  threadRootId: string | null = null,
+  alsoToChannel = false,
+  files: MessageFile[] = [],
+) {
   const p: Pending = {
+    files,
     client_msg_id: uuid(),
     channel_id: channelId,
     thread_root_id: threadRootId,
@@ -151,6 +158,7 @@ async function post(p: Pending): Promise<'ok' | 'offline' | 'failed'> {
     p.status = 'sending';
   });
   const body: Record<string, unknown> = { text: p.text, client_msg_id: p.client_msg_id };
+  if (p.files?.length) body.file_ids = p.files.map((f) => f.id);
   if (p.thread_root_id) {
     body.thread_root_id = p.thread_root_id;
     if (p.also_to_channel) body.also_to_channel = true;

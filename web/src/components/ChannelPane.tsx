@@ -1,6 +1,7 @@
 // The channel on screen: header, messages, who is typing, and the composer (or Join).
 
 import { closeSide, openSide } from '../actions/channel';
+import { addFiles } from '../actions/files';
 import { joinChannel, leaveChannel } from '../actions/workspace';
 import { channelLabel, nameOf, useStore } from '../store';
 import { renderMarkdown } from '../markdown';
@@ -34,7 +35,20 @@ export function ChannelPane({ channel }: { channel: Channel }) {
   const label = channelLabel(channel);
   const title = channel.kind === 'dm' ? label : `${channel.kind === 'private' ? '🔒 ' : '#'}${label}`;
   return (
-    <section className="channel" aria-labelledby="channel-title">
+    <section
+      className="channel"
+      aria-labelledby="channel-title"
+      // Files dropped anywhere on the channel go to its composer (the composer's own drop
+      // handler takes those dropped on it).
+      onDragOver={(e) => {
+        if (channel.is_member && !channel.archived && e.dataTransfer.types.includes('Files')) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        if (!channel.is_member || channel.archived || !e.dataTransfer.files.length) return;
+        e.preventDefault();
+        addFiles(channel.id, null, e.dataTransfer.files);
+      }}
+    >
       <header className="ch-header">
         <h1 id="channel-title">{title}</h1>
         {channel.topic && (

@@ -10,6 +10,9 @@ import { nameOf, state, update, useStore } from '../store';
 import { MAX_MESSAGE_BYTES } from '../limits';
 import { toWire, type Mention } from '../mentions';
 import { EmojiPicker } from './EmojiPicker';
+import { addFiles, composerKey, removeUpload, takeReady } from '../actions/files';
+import { formatSize } from '../uploads';
+import { PaperClip } from './Common';
 
 interface Suggestion {
   key: string;
@@ -53,6 +56,8 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const [mentions, setMentions] = useState<Mention[]>([]);
   const [emoji, setEmoji] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
   // Where the caret goes once a completion or an emoji is in the text: set as React commits
   // it, before the next key is handled (in a later frame, a fast typist's next key landed
   // before the caret moved, at the old position).
@@ -136,13 +141,22 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const wire = toWire(text.replace(/\s+$/, ''), mentions);
   const left = MAX_MESSAGE_BYTES - byteLength(wire);
 
+  const uploads = s.uploads.get(composerKey(channelId, threadRootId)) ?? [];
+  const uploading = uploads.some((u) => u.status === 'uploading');
+  const readyFiles = uploads.filter((u) => u.status === 'ready').length;
+
   function submit() {
-    if (!wire.trim()) return;
+    if (!wire.trim() && !readyFiles) return;
     if (left < 0) {
       setError(`This message is ${-left} bytes over the limit (16 KB). Shorten it, or split it in two.`);
       return;
     }
-    send(channelId, wire, threadRootId, threadRootId ? alsoToChannel : false);
+    if (uploading) {
+      setError('Wait for the uploads to finish, or remove them.');
+      return;
+    }
+    setError('');
+    send(channelId, wire, threadRootId, threadRootId ? alsoToChannel : false, takeReady(channelId, threadRootId));
     resetTyping();
     setText('');
     setMentions([]);
@@ -191,12 +205,52 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
 
   return (
     <form
-      className="composer"
+      className={`composer${dragging ? ' dropping' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        e.stopPropagation();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        if (!e.dataTransfer.files.length) return;
+        e.preventDefault();
+        e.stopPropagation();
+        setDragging(false);
+        addFiles(channelId, threadRootId, e.dataTransfer.files);
+      }}
     >
+      {uploads.length > 0 && (
+        <ul className="attachments" aria-label="Attached files">
+          {uploads.map((u) => (
+            <li key={u.key} className={`attachment ${u.status}`} data-status={u.status} data-name={u.name}>
+              <span className="attachment-name">{u.name}</span>
+              <span className="muted small">{formatSize(u.size)}</span>
+              {u.status === 'uploading' && (
+                <progress max={1} value={u.progress} aria-label={`Uploading ${u.name}`} />
+              )}
+              {u.status === 'failed' && (
+                <span className="form-error small" role="alert">
+                  {u.error}
+                </span>
+              )}
+              <button
+                type="button"
+                className="ghost small"
+                aria-label={`Remove ${u.name}`}
+                onClick={() => removeUpload(channelId, threadRootId, u)}
+              >
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {preview && (
         <div className="preview md" aria-label="Preview">
           {wire.trim() ? renderMarkdown(wire, { nameOf, me: s.me?.id }) : <p className="muted">Nothing to preview.</p>}
@@ -221,6 +275,12 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
           aria-activedescendant={open ? `${listId}-${active}` : undefined}
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            // A pasted screenshot is a file to attach, not text.
+            if (!e.clipboardData.files.length) return;
+            e.preventDefault();
+            addFiles(channelId, threadRootId, e.clipboardData.files);
+          }}
           onBlur={() =>
             // Closes the list once the focus stayed away (not if it came back and typing
             // opened the list again meanwhile).
@@ -229,13 +289,27 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
             }, 150)
           }
         />
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          data-testid={`${inputId}-files`}
+          onChange={(e) => {
+            if (e.target.files?.length) addFiles(channelId, threadRootId, e.target.files);
+            e.target.value = '';
+          }}
+        />
+        <button type="button" className="small" aria-label="Attach files" onClick={() => picker.current?.click()}>
+          <PaperClip />
+        </button>
         <button type="button" className="small" aria-label="Insert emoji" aria-expanded={emoji} onClick={() => setEmoji(!emoji)}>
           <span aria-hidden="true">☺</span>
         </button>
         <button type="button" className="small" aria-pressed={preview} onClick={() => setPreview(!preview)}>
           Preview
         </button>
-        <button type="submit" className="primary" disabled={left < 0}>
+        <button type="submit" className="primary" disabled={left < 0 || uploading}>
           Send
         </button>
       </div>

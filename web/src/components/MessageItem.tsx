@@ -11,6 +11,7 @@ import { renderMarkdown } from '../markdown';
 import { nameOf, update, useStore } from '../store';
 import type { Message } from '../types';
 import { EmojiPicker } from './EmojiPicker';
+import { MessageFiles } from './Files';
 import { PresenceDot } from './PresenceDot';
 
 export function Avatar({ userId }: { userId: string }) {
@@ -50,6 +51,7 @@ export function MessageBody({ m }: { m: Message }) {
           </span>
         )}
       </div>
+      {!!m.files?.length && <MessageFiles files={m.files} />}
       {long && (
         <button type="button" className="link small show-more" aria-expanded={expanded} aria-controls={bodyId} onClick={() => setExpanded(!expanded)}>
           {expanded ? 'Show less' : 'Show more'}

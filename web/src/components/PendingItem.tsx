@@ -29,6 +29,7 @@ export function PendingItem({ p }: { p: Pending }) {
           </span>
         </div>
         <div className="md">{renderMarkdown(p.text, { nameOf, me })}</div>
+        {!!p.files?.length && <p className="muted small">{p.files.map((f) => f.name).join(', ')}</p>}
         {p.status !== 'sending' && (
           <div className="row small">
             <button type="button" className="small" onClick={() => retry(p)}>

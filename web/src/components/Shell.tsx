@@ -19,6 +19,7 @@ import { Welcome } from './Welcome';
 import { SearchBox, SearchResults } from './Search';
 import { PresenceDot } from './PresenceDot';
 import { BellOff } from './Common';
+import { Lightbox } from './Files';
 import { askPermission, dismissOffer, isDnd } from '../actions/notifications';
 
 function ConnBadge() {
@@ -184,6 +185,7 @@ export function Shell() {
       </div>
       {s.invite && <InviteDialog />}
       {s.profileOpen && <ProfileDialog />}
+      <Lightbox />
     </div>
   );
 }

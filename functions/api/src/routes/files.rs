@@ -163,6 +163,23 @@ pub async fn list<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
 /// `GET /files/{id}`: a redirect to a short-lived download URL, served with the recorded
 /// type and as an attachment unless it is an image a browser can safely show.
 pub async fn download<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
+    let (url, _) = signed_url(api, req, id).await?;
+    Ok(Response { status: 302, headers: Vec::new(), body: Vec::new() }
+        .with_header("location", &url)
+        .with_header("cache-control", "private, no-store")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("x-content-type-options", "nosniff"))
+}
+
+/// `GET /files/{id}/url`: the same download URL as JSON, for a page that shows the file (an
+/// `<img>` cannot send the bearer token a redirect would need).
+pub async fn url<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
+    let (url, expires_at_ms) = signed_url(api, req, id).await?;
+    Ok(Response::ok(json!({ "url": url, "expires_at_ms": expires_at_ms }))
+        .with_header("cache-control", "private, no-store"))
+}
+
+async fn signed_url<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<(String, i64)> {
     let caller = authenticate(api, req).await?;
     let stored = visible(api, caller.user_id, id).await?;
     if stored.file.state == "pending" {
@@ -179,11 +196,7 @@ pub async fn download<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Resu
         origin: &origin(req),
     };
     let url = blobs.presign_get(&get).await?;
-    Ok(Response { status: 302, headers: Vec::new(), body: Vec::new() }
-        .with_header("location", &url)
-        .with_header("cache-control", "private, no-store")
-        .with_header("referrer-policy", "no-referrer")
-        .with_header("x-content-type-options", "nosniff"))
+    Ok((url, get.now_ms + i64::from(DOWNLOAD_TTL_SECS) * 1000))
 }
 
 /// `DELETE /files/{id}`: by its uploader, or a workspace admin or owner once it is in a
