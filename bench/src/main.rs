@@ -13,6 +13,7 @@ mod args;
 mod chart;
 mod cpu;
 mod fanout;
+mod files;
 mod host;
 mod idle;
 mod native;
@@ -47,6 +48,7 @@ async fn main() {
         Some("serve-native") => native::serve(&argv[1..]).await,
         Some("replot") => chart::replot(&argv[1..]),
         Some("search") => search::run(&argv[1..]).await,
+        Some("files") => files::run(&argv[1..]).await,
         _ => real_main(argv).await,
     };
     if let Err(e) = r {

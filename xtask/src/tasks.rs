@@ -37,7 +37,9 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     build::edge(opts)?;
     build::web()?;
     build::native_workspace()?;
-    let mut counts = step("cargo test --workspace", || cargo_test(extra))?;
+    let moto =
+        step("moto (an independent S3 server for the file suite)", || crate::moto::server(&std::env::current_dir()?))?;
+    let mut counts = step("cargo test --workspace", || cargo_test(extra, &moto))?;
     if extra.is_empty() {
         for (name, run) in [
             ("web unit tests (vitest)", web_unit_tests as fn() -> Result<Counts>),
@@ -136,8 +138,9 @@ fn vitest_failure(line: &str) -> Option<&str> {
 
 /// Runs `cargo test` (every test binary, even after one fails), streaming its output and
 /// adding up every binary's result line.
-fn cargo_test(extra: &[String]) -> Result<Counts> {
+fn cargo_test(extra: &[String], moto: &std::path::Path) -> Result<Counts> {
     let mut child = cargo()
+        .env("OCOMMS_MOTO_SERVER", moto)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra)
         .stdout(Stdio::piped())

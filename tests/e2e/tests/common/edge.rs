@@ -120,15 +120,20 @@ impl Host {
         }
         // Files: the Worker signs for a real S3-compatible store, the host's own run alone
         // (production points these settings at R2).
-        let (files, files_url) = start_file_store(&host.data_dir.join("files"), &secret).await;
-        host.files = Some(files);
-        vars.extend([
-            ("S3_ENDPOINT", files_url),
-            ("S3_REGION", "us-east-1".to_owned()),
-            ("S3_BUCKET", "ocomms-files".to_owned()),
-            ("S3_ACCESS_KEY", "edge-e2e".to_owned()),
-            ("S3_SECRET_KEY", secret.clone()),
-        ]);
+        match host.opts.s3.clone() {
+            Some(s3) => vars.extend(super::wasm_host::s3_variables(&s3)),
+            None => {
+                let (files, files_url) = start_file_store(&host.data_dir.join("files"), &secret).await;
+                host.files = Some(files);
+                vars.extend([
+                    ("S3_ENDPOINT", files_url),
+                    ("S3_REGION", "us-east-1".to_owned()),
+                    ("S3_BUCKET", "ocomms-files".to_owned()),
+                    ("S3_ACCESS_KEY", "edge-e2e".to_owned()),
+                    ("S3_SECRET_KEY", secret.clone()),
+                ]);
+            }
+        }
         std::fs::write(&host.config, wrangler_toml(&main, &db.url, &secret, &vars)).expect("write wrangler.toml");
 
         // A free port can be taken by a parallel test between our probe and wrangler's bind:

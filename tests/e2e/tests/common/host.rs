@@ -66,12 +66,27 @@ pub struct HostOptions {
     pub database_url: Option<String>,
     /// Host only: `--meilisearch-url` and `--meilisearch-key`.
     pub meilisearch: Option<(String, String)>,
+    /// Files in this S3 service rather than the target's own store (every target).
+    pub s3: Option<ExternalS3>,
+}
+
+/// An S3 service a target's files go to.
+#[derive(Debug, Clone)]
+pub struct ExternalS3 {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// moto accepts any signature (and none), so what only a signature enforces cannot be
+    /// checked there.
+    pub checks_signatures: bool,
 }
 
 impl HostOptions {
     /// The names of the host-only options that are set.
     pub(super) fn host_only(&self) -> Vec<&'static str> {
-        let HostOptions { away_after_secs: _, manifest_toml, request_timeout_secs, database_url, meilisearch } = self;
+        let HostOptions { away_after_secs: _, manifest_toml, request_timeout_secs, database_url, meilisearch, s3: _ } =
+            self;
         [
             ("manifest_toml", manifest_toml.is_some()),
             ("request_timeout_secs", request_timeout_secs.is_some()),
@@ -161,6 +176,12 @@ impl Host {
     }
 
     /// Which server this handle runs (for the few documented differences).
+    /// Whether the file store refuses requests with a wrong, missing or expired signature
+    /// (the embedded store does; moto does not).
+    pub fn store_checks_signatures(&self) -> bool {
+        self.opts.s3.as_ref().is_none_or(|s| s.checks_signatures)
+    }
+
     pub fn target(&self) -> Target {
         self.target
     }

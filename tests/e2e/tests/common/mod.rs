@@ -24,12 +24,14 @@ mod api;
 mod edge;
 mod host;
 pub mod meili;
+mod moto;
 mod reply;
 mod spin;
 mod wasm_host;
 mod ws;
 
-pub use host::{Host, HostOptions, Target};
+pub use host::{ExternalS3, Host, HostOptions, Target};
+pub use moto::Moto;
 pub use reply::{EventsPage, Reply, Session, assert_contiguous};
 pub use spin::{db_host_of, spin_available};
 pub use wasm_host::host_binary;

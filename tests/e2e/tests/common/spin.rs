@@ -80,10 +80,15 @@ impl Host {
             ("ROOMS_URL", rooms.base.clone()),
             ("DB_URL", spin_db_url),
             ("DB_HOST", db_host_of(&db_url)),
-            ("S3_ENDPOINT", rooms.base.clone()),
-            ("S3_ACCESS_KEY", "ocomms-host".to_owned()),
-            ("S3_SECRET_KEY", files_secret),
         ];
+        match &opts.s3 {
+            Some(s3) => vars.extend(super::wasm_host::s3_variables(s3)),
+            None => vars.extend([
+                ("S3_ENDPOINT", rooms.base.clone()),
+                ("S3_ACCESS_KEY", "ocomms-host".to_owned()),
+                ("S3_SECRET_KEY", files_secret),
+            ]),
+        }
         if let Some((url, key)) = &opts.meilisearch {
             vars.extend([
                 ("SEARCH_BACKEND", "meilisearch".to_owned()),

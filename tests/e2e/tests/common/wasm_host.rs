@@ -73,6 +73,11 @@ impl Host {
             }
         }
         cmd.env("OCOMMS_LOG", "info");
+        if let Some(s3) = &self.opts.s3 {
+            for (name, value) in s3_variables(s3) {
+                cmd.env(format!("SPIN_VARIABLE_{name}"), value);
+            }
+        }
         let log_start = self.spawn(cmd);
 
         let started = Instant::now();
@@ -180,4 +185,15 @@ fn pg_ctl_command(dir: &Path, args: &[&str]) -> Result<tokio::process::Command, 
     };
     cmd.arg("-D").arg(dir).args(args).stdin(Stdio::null());
     Ok(cmd)
+}
+
+/// The settings naming an S3 service, as Spin variable (and Worker setting) names.
+pub fn s3_variables(s3: &super::ExternalS3) -> Vec<(&'static str, String)> {
+    vec![
+        ("S3_ENDPOINT", s3.endpoint.clone()),
+        ("S3_REGION", "us-east-1".to_owned()),
+        ("S3_BUCKET", s3.bucket.clone()),
+        ("S3_ACCESS_KEY", s3.access_key.clone()),
+        ("S3_SECRET_KEY", s3.secret_key.clone()),
+    ]
 }
