@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{system, toolchain::which};
+use crate::system;
 
 pub const SCHEMATHESIS: &str = "4.32.5";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -56,36 +56,12 @@ pub fn run_alone() -> Result<()> {
 
 /// `target/openapi-fuzz/venv` with the pinned Schemathesis; returns its python.
 fn venv(root: &Path) -> Result<PathBuf> {
-    let dir = root.join("target/openapi-fuzz/venv");
-    let python = dir.join("bin/python");
-    let has = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import importlib.metadata as m; print(m.version('schemathesis'))"])
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCHEMATHESIS)
-    };
-    if has(&python) {
-        return Ok(python);
-    }
-    if which("python3").is_none() {
-        system::apt_install(&["python3", "python3-venv"], "Python 3 (for Schemathesis)")?;
-    }
-    println!("    installing schemathesis=={SCHEMATHESIS} into {}", dir.display());
-    let venv = || crate::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir));
-    if venv().is_err() {
-        // Debian ships the venv module (and the pip it bootstraps) separately.
-        system::apt_install(&["python3-venv"], "Python's venv module (for Schemathesis)")?;
-        venv()?;
-    }
-    crate::run(
-        Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("schemathesis=={SCHEMATHESIS}")),
-    )?;
-    if !has(&python) {
-        bail!("schemathesis {SCHEMATHESIS} is not importable from {} after installing it", python.display());
-    }
-    Ok(python)
+    system::pip_venv(
+        &root.join("target/openapi-fuzz/venv"),
+        "schemathesis",
+        SCHEMATHESIS,
+        &format!("schemathesis=={SCHEMATHESIS}"),
+    )
 }
 
 fn fuzz(root: &Path, python: &Path, url: &str, scratch: &Path) -> Result<Outcome> {

@@ -87,3 +87,36 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A Python virtual environment at `dir` with `package==version` (pip spec `spec`, e.g.
+/// `moto[server]==5.2.6`), created and filled the first time; returns its python.
+pub fn pip_venv(dir: &std::path::Path, package: &str, version: &str, spec: &str) -> Result<std::path::PathBuf> {
+    let python = dir.join("bin/python");
+    let has = |python: &std::path::Path| {
+        Command::new(python)
+            .args(["-c", &format!("import importlib.metadata as m; print(m.version('{package}'))")])
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == version)
+    };
+    if has(&python) {
+        return Ok(python);
+    }
+    let purpose = format!("Python 3 (for {package})");
+    if which("python3").is_none() {
+        apt_install(&["python3", "python3-venv"], &purpose)?;
+    }
+    println!("    installing {spec} into {}", dir.display());
+    let venv = || crate::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(dir));
+    if venv().is_err() {
+        // Debian ships the venv module (and the pip it bootstraps) separately.
+        apt_install(&["python3-venv"], &purpose)?;
+        venv()?;
+    }
+    crate::run(
+        Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).arg(spec),
+    )?;
+    if !has(&python) {
+        bail!("{package} {version} is not importable from {} after installing it", python.display());
+    }
+    Ok(python)
+}
