@@ -25,7 +25,13 @@ pub mod bindings {
 pub struct FetchHttp;
 
 impl HttpSend for FetchHttp {
-    async fn send(&self, method: &str, url: &str, headers: &[(String, String)]) -> Result<HttpReply, String> {
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<HttpReply, String> {
         let method = match method {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
@@ -35,10 +41,16 @@ impl HttpSend for FetchHttp {
         };
         let h = Headers::new();
         for (k, v) in headers {
-            h.set(k, v).map_err(|e| e.to_string())?;
+            // fetch sets the length of the body it sends itself.
+            if !k.eq_ignore_ascii_case("content-length") {
+                h.set(k, v).map_err(|e| e.to_string())?;
+            }
         }
         let mut init = RequestInit::new();
         init.with_method(method).with_headers(h);
+        if !body.is_empty() {
+            init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
+        }
         let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
         let mut resp = Fetch::Request(req).send().await.map_err(|e| e.to_string())?;
         let headers = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();

@@ -138,7 +138,8 @@ async fn call(store: &S3Service, req: Request) -> Response {
     }
 }
 
-/// The component's own requests (HEAD, ranged GET, DELETE) to `http://files.internal`.
+/// The component's own requests (HEAD, ranged GET, a thumbnail's PUT, DELETE) to
+/// `http://files.internal`.
 pub struct InProcessStore {
     pub store: S3Service,
 }

@@ -1003,6 +1003,24 @@ describe('browser client', { concurrency: false }, () => {
       'base64',
     );
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    // A photo as a phone stores it: 1600x1200 sideways, with EXIF orientation 6 (turn a
+    // quarter clockwise to show), red in its stored top-left corner.
+    const photo = Buffer.from(
+      await ann.evaluate(async () => {
+        const canvas = new OffscreenCanvas(1600, 1200);
+        const g = canvas.getContext('2d');
+        g.fillStyle = '#1414c8';
+        g.fillRect(0, 0, 1600, 1200);
+        g.fillStyle = '#dc1414';
+        g.fillRect(0, 0, 400, 300);
+        const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
+        // APP1 "Exif": a little-endian TIFF whose IFD0 holds Orientation (0x0112) = 6.
+        const tiff = [0x49, 0x49, 0x2a, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
+        const app1 = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
+        const len = app1.length + 2;
+        return [...jpeg.slice(0, 2), 0xff, 0xe1, len >> 8, len & 0xff, ...app1, ...jpeg.slice(2)];
+      }),
+    );
     await ann.evaluate(() => {
       window.__sawProgress = false;
       new MutationObserver(() => {
@@ -1013,8 +1031,10 @@ describe('browser client', { concurrency: false }, () => {
     // With the attach button's file picker.
     await ann.locator('[data-testid="composer-input-files"]').setInputFiles([
       { name: 'red square.png', mimeType: 'image/png', buffer: png },
+      { name: 'sideways.jpg', mimeType: 'image/jpeg', buffer: photo },
     ]);
     await chip('red square.png').and(ann.locator('[data-status=ready]')).waitFor({ timeout: WAIT });
+    await chip('sideways.jpg').and(ann.locator('[data-status=ready]')).waitFor({ timeout: WAIT });
     // Dropped on the channel.
     await ann.evaluate((bytes) => {
       const dt = new DataTransfer();
@@ -1048,6 +1068,31 @@ describe('browser client', { concurrency: false }, () => {
       null,
       { timeout: WAIT },
     );
+    // The photo shows by its thumbnail: upright (taller than wide, red now top-right) and
+    // 720 pixels tall, in a box reserved from its size as shown.
+    const upright = await bob.waitForFunction(
+      () => {
+        const img = document.querySelector('main .files img[alt="sideways.jpg"]');
+        if (!img?.complete || !img.naturalWidth) return null;
+        const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        const px = (x, y) => [...g.getImageData(x, y, 1, 1).data.slice(0, 3)];
+        return {
+          natural: [img.naturalWidth, img.naturalHeight],
+          box: [img.getAttribute('width'), img.getAttribute('height')],
+          topRight: px(img.naturalWidth - 20, 20),
+          topLeft: px(20, 20),
+        };
+      },
+      null,
+      { timeout: WAIT },
+    );
+    const seen = await upright.jsonValue();
+    assert.deepEqual(seen.natural, [540, 720], 'the thumbnail, not the 1600x1200 original');
+    assert.deepEqual(seen.box, ['180', '240'], 'the space its upright size reserves');
+    assert.ok(seen.topRight[0] > 150 && seen.topRight[2] < 100, `red top-right: ${seen.topRight}`);
+    assert.ok(seen.topLeft[2] > 150 && seen.topLeft[0] < 100, `blue top-left: ${seen.topLeft}`);
     const card = msg.locator('button.file-card[data-file="Q3 report.pdf"]');
     await card.waitFor({ timeout: WAIT });
     assert.match(await card.innerText(), /Q3 report\.pdf[\s\S]*bytes · application\/pdf/);

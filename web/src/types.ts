@@ -187,8 +187,11 @@ export interface MessageFile {
   name: string;
   content_type: string;
   size: number;
+  /** Pictures: their size as shown (EXIF orientation applied). */
   width: number | null;
   height: number | null;
+  /** Whether the server made a thumbnail (absent on messages from before thumbnails). */
+  thumbnail?: boolean;
 }
 
 /** `POST /channels/{id}/files`: the pending file and how to upload it. */

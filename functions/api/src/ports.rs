@@ -114,7 +114,8 @@ impl SearchEngine for NoSearchEngine {
 
 /// Object storage for files, spoken through presigned S3 requests: clients upload and
 /// download with URLs the API signs, so file bytes never pass through a handler; the API
-/// itself only looks at what was stored (its size, type and first bytes) and deletes.
+/// itself only looks at what was stored (its size, type and first bytes), makes thumbnails
+/// of pictures, and deletes.
 #[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
 pub trait Blobs {
     /// A request a client sends to store exactly `size` bytes of `content_type` at `key`,
@@ -128,6 +129,8 @@ pub trait Blobs {
     async fn head(&self, key: &str, now_ms: i64) -> Result<Option<BlobMeta>, BlobError>;
     /// Up to `len` bytes from the start of the object.
     async fn read_start(&self, key: &str, len: u64, now_ms: i64) -> Result<Vec<u8>, BlobError>;
+    /// Stores `body` at `key`: what the server makes itself (thumbnails), never an upload.
+    async fn put(&self, key: &str, content_type: &str, body: Vec<u8>, now_ms: i64) -> Result<(), BlobError>;
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &str, now_ms: i64) -> Result<(), BlobError>;
 }
@@ -183,6 +186,9 @@ impl Blobs for NoBlobs {
         match *self {}
     }
     async fn read_start(&self, _: &str, _: u64, _: i64) -> Result<Vec<u8>, BlobError> {
+        match *self {}
+    }
+    async fn put(&self, _: &str, _: &str, _: Vec<u8>, _: i64) -> Result<(), BlobError> {
         match *self {}
     }
     async fn delete(&self, _: &str, _: i64) -> Result<(), BlobError> {

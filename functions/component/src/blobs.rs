@@ -6,7 +6,13 @@ use ocomms_s3::{HttpReply, HttpSend, PublicEndpoint, S3Settings, S3Store};
 pub struct WasiHttp;
 
 impl HttpSend for WasiHttp {
-    async fn send(&self, method: &str, url: &str, headers: &[(String, String)]) -> Result<HttpReply, String> {
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<HttpReply, String> {
         use spin_sdk::http::Method as M;
         let verb = match method {
             "GET" => M::Get,
@@ -20,6 +26,7 @@ impl HttpSend for WasiHttp {
         for (k, v) in headers {
             req.header(k.as_str(), v.as_str());
         }
+        req.body(body);
         let resp: spin_sdk::http::Response = spin_sdk::http::send(req.build()).await.map_err(|e| e.to_string())?;
         Ok(HttpReply {
             status: *resp.status(),

@@ -112,6 +112,27 @@ pub fn settle_type(declared: &str, sniffed: Option<&'static str>) -> Result<Stri
     }
 }
 
+/// Largest picture read whole to make a thumbnail (it and its decoded pixels fit in a
+/// component's 64 MiB); a larger one is shared without one.
+pub const PREVIEW_SOURCE_MAX_BYTES: i64 = 16 * 1024 * 1024;
+
+/// Pictures the server makes thumbnails of. GIFs are left alone: they may move, and a
+/// thumbnail would not.
+pub fn previewable(content_type: &str) -> bool {
+    matches!(content_type, "image/png" | "image/jpeg" | "image/webp")
+}
+
+/// Where a file's thumbnail is stored: beside the file, named for its type.
+pub fn thumb_key(storage_key: &str, thumb_type: &str) -> String {
+    let ext = if thumb_type == "image/png" { "png" } else { "jpg" };
+    format!("{storage_key}.thumb.{ext}")
+}
+
+/// The type of the thumbnail stored at `key` (see [`thumb_key`]).
+pub fn thumb_type(key: &str) -> &'static str {
+    if key.ends_with(".png") { "image/png" } else { "image/jpeg" }
+}
+
 /// Images a browser may show inline: decoded as pixels, never as a document. SVG is not one
 /// of them (it can carry scripts); everything else is downloaded as an attachment.
 pub fn inline_safe(content_type: &str) -> bool {
@@ -210,5 +231,14 @@ mod tests {
             "attachment; filename=\"na_ve _plan_.pdf\"; filename*=UTF-8''na%C3%AFve%20%22plan%22.pdf"
         );
         assert!(disposition("x.svg", "image/svg+xml").starts_with("attachment;"));
+    }
+
+    #[test]
+    fn thumbnails_sit_beside_their_file_and_say_their_type() {
+        let k = thumb_key("ws/a/b", "image/png");
+        assert_eq!(k, "ws/a/b.thumb.png");
+        assert_eq!(thumb_type(&k), "image/png");
+        assert_eq!(thumb_type(&thumb_key("ws/a/b", "image/jpeg")), "image/jpeg");
+        assert!(previewable("image/webp") && !previewable("image/gif") && !previewable("image/svg+xml"));
     }
 }

@@ -55,7 +55,13 @@ pub struct S3Settings {
 /// An HTTP client of the runtime (wasi:http outgoing requests, a Worker's fetch, reqwest).
 #[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
 pub trait HttpSend {
-    async fn send(&self, method: &str, url: &str, headers: &[(String, String)]) -> Result<HttpReply, String>;
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<HttpReply, String>;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,9 +121,9 @@ impl<H: HttpSend> S3Store<H> {
     }
 
     /// Sends one of the server's own presigned requests.
-    async fn send(&self, req: &PresignedRequest) -> Result<HttpReply, BlobError> {
+    async fn send(&self, req: &PresignedRequest, body: Vec<u8>) -> Result<HttpReply, BlobError> {
         let headers: Vec<(String, String)> = req.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        self.http.send(req.method(), req.uri(), &headers).await.map_err(BlobError)
+        self.http.send(req.method(), req.uri(), &headers, body).await.map_err(BlobError)
     }
 }
 
@@ -189,7 +195,7 @@ impl<H: HttpSend> Blobs for S3Store<H> {
             .presigned(presigning(now, OWN_REQUEST_TTL)?)
             .await
             .map_err(sdk_error)?;
-        let reply = self.send(&req).await?;
+        let reply = self.send(&req, Vec::new()).await?;
         match reply.status {
             200 => {
                 let size = reply
@@ -214,7 +220,7 @@ impl<H: HttpSend> Blobs for S3Store<H> {
             .presigned(presigning(now, OWN_REQUEST_TTL)?)
             .await
             .map_err(sdk_error)?;
-        let mut reply = self.send(&req).await?;
+        let mut reply = self.send(&req, Vec::new()).await?;
         match reply.status {
             // A store that ignores the range sends everything: keep what was asked for.
             200 | 206 => {
@@ -222,6 +228,25 @@ impl<H: HttpSend> Blobs for S3Store<H> {
                 Ok(reply.body)
             }
             _ => Err(unexpected("GET", &reply)),
+        }
+    }
+
+    async fn put(&self, key: &str, content_type: &str, body: Vec<u8>, now_ms: i64) -> Result<(), BlobError> {
+        let now = at(now_ms);
+        let req = self
+            .client(&self.settings.endpoint, now)
+            .put_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .content_length(i64::try_from(body.len()).unwrap_or(i64::MAX))
+            .content_type(content_type)
+            .presigned(presigning(now, OWN_REQUEST_TTL)?)
+            .await
+            .map_err(sdk_error)?;
+        let reply = self.send(&req, body).await?;
+        match reply.status {
+            200 | 201 | 204 => Ok(()),
+            _ => Err(unexpected("PUT", &reply)),
         }
     }
 
@@ -235,7 +260,7 @@ impl<H: HttpSend> Blobs for S3Store<H> {
             .presigned(presigning(now, OWN_REQUEST_TTL)?)
             .await
             .map_err(sdk_error)?;
-        let reply = self.send(&req).await?;
+        let reply = self.send(&req, Vec::new()).await?;
         match reply.status {
             200 | 204 | 404 => Ok(()),
             _ => Err(unexpected("DELETE", &reply)),
@@ -250,7 +275,7 @@ mod tests {
 
     struct Offline;
     impl HttpSend for Offline {
-        async fn send(&self, _: &str, _: &str, _: &[(String, String)]) -> Result<HttpReply, String> {
+        async fn send(&self, _: &str, _: &str, _: &[(String, String)], _: Vec<u8>) -> Result<HttpReply, String> {
             Err("offline".into())
         }
     }

@@ -106,13 +106,14 @@ fn label_of(f: &Fixture, c: Chan) -> &'static str {
     }
 }
 
-/// A small file the owner uploads and sends in `channel`; its id.
+/// A small picture (so it has a thumbnail) the owner uploads and sends in `channel`; its id.
 async fn sent_file(host: &Host, owner: &Session, channel: &str) -> String {
+    let png = ocomms_thumbs::fixtures::transparent_png(8, 8);
     let r = host
         .post(
             &format!("/api/v1/channels/{channel}/files"),
             Some(&owner.access),
-            json!({ "name": "note.txt", "content_type": "text/plain", "size": 5 }),
+            json!({ "name": "dot.png", "content_type": "image/png", "size": png.len() }),
         )
         .await;
     r.expect_status(201, "the owner starts an upload");
@@ -120,8 +121,8 @@ async fn sent_file(host: &Host, owner: &Session, channel: &str) -> String {
     let put = host
         .http()
         .put(r.str_at("/upload/url"))
-        .header("content-type", "text/plain")
-        .body("hello")
+        .header("content-type", "image/png")
+        .body(png)
         .send()
         .await
         .expect("PUT to the store");
@@ -573,6 +574,8 @@ async fn every_endpoint_against_every_caller(host: &Host) {
             m.check(&format!("GET /files/{{id}} {label}"), a, seen(200), &r);
             let r = call(host, Method::GET, &format!("/api/v1/files/{file}/url"), t, None).await;
             m.check(&format!("GET /files/{{id}}/url {label}"), a, seen(200), &r);
+            let r = call(host, Method::GET, &format!("/api/v1/files/{file}/thumbnail"), t, None).await;
+            m.check(&format!("GET /files/{{id}}/thumbnail {label}"), a, seen(200), &r);
             let r = call(host, Method::POST, &format!("/api/v1/files/{file}/complete"), t, None).await;
             let complete = match seen(409) {
                 409 if a.name != "owner" => 403,

@@ -3,7 +3,8 @@
 //! presigned URL (signed length and type enforced by the store), completed (size checked,
 //! type sniffed), sent in a message, listed and downloaded by another member through a
 //! presigned GET, and deleted with its object; outsiders see none of it; lies about a
-//! file's size or type are refused and leave nothing behind.
+//! file's size or type are refused and leave nothing behind. A photo gets a thumbnail that
+//! is upright and carries no GPS position.
 
 use crate::common::{Host, Reply, Session};
 use reqwest::Method;
@@ -291,7 +292,96 @@ async fn lies_about_files_are_refused_and_leave_nothing(host: &Host) {
     );
 }
 
-crate::common::both_targets!(files_are_shared_downloaded_and_deleted, lies_about_files_are_refused_and_leave_nothing);
+async fn pictures_get_upright_thumbnails_without_their_position(host: &Host) {
+    use ocomms_thumbs::fixtures::{corners, holds_latitude, photo, transparent_png};
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws).await;
+
+    // A 12-megapixel phone photo stored sideways (EXIF orientation 6) with a GPS position:
+    // its size is given as shown, upright.
+    let original = photo(4032, 3024, Some(6), true);
+    let shot = upload(host, &ann, &general, "IMG_0042.jpg", "image/jpeg", &original).await;
+    assert_eq!(
+        (shot["width"].as_i64(), shot["height"].as_i64(), shot["thumbnail"].as_bool()),
+        (Some(3024), Some(4032), Some(true))
+    );
+    // A 4K screenshot with transparency: the largest picture decoded whole (32 MiB).
+    let clear = upload(host, &ann, &general, "overlay.png", "image/png", &transparent_png(3840, 2160)).await;
+    assert_eq!(clear["thumbnail"], true);
+    let pdf = upload(host, &ann, &general, "plan.pdf", "application/pdf", PDF).await;
+    assert_eq!((pdf["thumbnail"].as_bool(), pdf["width"].as_i64()), (Some(false), None));
+    // A JPEG that is damaged after its first bytes is still shared, without a thumbnail.
+    let mut damaged = photo(800, 600, None, false)[..400].to_vec();
+    damaged.extend(std::iter::repeat_n(0xA5, 4000));
+    let broken = upload(host, &ann, &general, "broken.jpg", "image/jpeg", &damaged).await;
+    assert_eq!((broken["content_type"].as_str(), broken["thumbnail"].as_bool()), (Some("image/jpeg"), Some(false)));
+    let ids: Vec<String> =
+        [&shot, &clear, &pdf, &broken].iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    let r =
+        host.post(&format!("/api/v1/channels/{general}/messages"), Some(&ann.access), json!({ "file_ids": ids })).await;
+    r.expect_status(201, "send the files");
+    let sent = &r.body["message"]["files"];
+    assert_eq!(
+        (0..4).map(|i| sent[i]["thumbnail"].as_bool()).collect::<Vec<_>>(),
+        [Some(true), Some(true), Some(false), Some(false)]
+    );
+    assert_eq!((sent[0]["width"].as_i64(), sent[0]["height"].as_i64()), (Some(3024), Some(4032)));
+
+    // Bob loads the thumbnail as the web client does: upright, 720 pixels tall, no position.
+    let urls = host.get(&format!("/api/v1/files/{}/url", ids[0]), Some(&bob.access)).await;
+    urls.expect_status(200, "the file's URLs");
+    let thumb = fetch(urls.body["thumbnail_url"].as_str().expect("a thumbnail URL")).await;
+    assert_eq!(thumb.status().as_u16(), 200);
+    let header =
+        |r: &reqwest::Response, n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(header(&thumb, "content-type"), "image/jpeg");
+    assert!(header(&thumb, "content-disposition").starts_with("inline;"));
+    let small = thumb.bytes().await.unwrap().to_vec();
+    let shape = ocomms_thumbs::shape(&small).expect("the thumbnail is a picture");
+    assert_eq!((shape.width, shape.height), (540, 720));
+    assert_eq!(corners(&small), ['.', 'R', '.', 'G'], "turned a quarter clockwise, as the photo asks");
+    assert!(!holds_latitude(&small), "the thumbnail has no GPS position");
+    assert!(!small.windows(6).any(|w| w == b"Exif\0\0"), "nor any EXIF block");
+    // The original is the uploader's file, byte for byte.
+    let full = fetch(urls.body["url"].as_str().expect("a download URL")).await;
+    assert_eq!(full.bytes().await.unwrap().as_ref(), original.as_slice());
+    // `GET /files/{id}/thumbnail` redirects to it too; transparency stays a PNG.
+    let mut req = raw_client().get(host.url(&format!("/api/v1/files/{}/thumbnail", ids[1])));
+    req = req.bearer_auth(&bob.access);
+    let resp = req.send().await.expect("GET the thumbnail");
+    assert_eq!(resp.status().as_u16(), 302);
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).expect("a Location").to_owned();
+    let png = fetch(&location).await;
+    assert_eq!(header(&png, "content-type"), "image/png");
+    let shape = ocomms_thumbs::shape(&png.bytes().await.unwrap()).expect("a PNG");
+    assert_eq!((shape.width, shape.height), (720, 405));
+    // No thumbnail: 404 and a null URL; outsiders learn nothing.
+    let r = host.get(&format!("/api/v1/files/{}/thumbnail", ids[2]), Some(&bob.access)).await;
+    r.expect_error(404, "not_found", "a PDF's thumbnail");
+    let r = host.get(&format!("/api/v1/files/{}/url", ids[3]), Some(&bob.access)).await;
+    assert_eq!(r.body["thumbnail_url"], Value::Null);
+    let r = host.get(&format!("/api/v1/files/{}/thumbnail", ids[0]), Some(&eve.access)).await;
+    r.expect_error(404, "not_found", "Eve asks for a thumbnail in another workspace");
+
+    // Deleting the photo removes its thumbnail from the store too.
+    let thumb_url = urls.body["thumbnail_url"].as_str().unwrap().to_owned();
+    let r = host.send(host.request(Method::DELETE, &format!("/api/v1/files/{}", ids[0]), Some(&ann.access))).await;
+    r.expect_status(204, "Ann deletes the photo");
+    let status = fetch(&thumb_url).await.status().as_u16();
+    assert!(
+        status == 404 || (status == 403 && !host.store_checks_signatures()),
+        "the thumbnail left the store: {status}"
+    );
+}
+
+crate::common::both_targets!(
+    files_are_shared_downloaded_and_deleted,
+    lies_about_files_are_refused_and_leave_nothing,
+    pictures_get_upright_thumbnails_without_their_position
+);
 
 /// The same suite with files in moto, an S3 server that is not ours, on every target.
 mod moto {
@@ -314,9 +404,12 @@ mod moto {
     on_moto!(
         Host: host_shares_files => files_are_shared_downloaded_and_deleted,
         Host: host_refuses_lies => lies_about_files_are_refused_and_leave_nothing,
+        Host: host_makes_thumbnails => pictures_get_upright_thumbnails_without_their_position,
         Edge: edge_shares_files => files_are_shared_downloaded_and_deleted,
         Edge: edge_refuses_lies => lies_about_files_are_refused_and_leave_nothing,
+        Edge: edge_makes_thumbnails => pictures_get_upright_thumbnails_without_their_position,
         Spin: spin_shares_files => files_are_shared_downloaded_and_deleted,
         Spin: spin_refuses_lies => lies_about_files_are_refused_and_leave_nothing,
+        Spin: spin_makes_thumbnails => pictures_get_upright_thumbnails_without_their_position,
     );
 }

@@ -108,15 +108,33 @@ export function takeReady(channelId: string, threadRootId: string | null): Messa
   return ready;
 }
 
-/** Download URLs by file, reused while fresh (they are valid five minutes). */
-const urls = new Map<string, { url: string; until: number }>();
+interface FileUrls {
+  url: string;
+  thumbnail_url: string | null;
+  expires_at_ms: number;
+}
 
-export async function fileUrl(id: string): Promise<string> {
+/** Download URLs by file, reused while fresh (they are valid five minutes). */
+const urls = new Map<string, FileUrls>();
+
+async function fileUrls(id: string): Promise<FileUrls> {
   const known = urls.get(id);
-  if (known && known.until > Date.now() + 30_000) return known.url;
-  const r = await client.call<{ url: string; expires_at_ms: number }>('GET', `/files/${id}/url`);
-  urls.set(id, { url: r.url, until: r.expires_at_ms });
-  return r.url;
+  if (known && known.expires_at_ms > Date.now() + 30_000) return known;
+  const r = await client.call<FileUrls>('GET', `/files/${id}/url`);
+  urls.set(id, r);
+  return r;
+}
+
+/** The file itself. */
+export async function fileUrl(id: string): Promise<string> {
+  return (await fileUrls(id)).url;
+}
+
+/** What a message shows of a picture: its thumbnail (upright, small, without the photo's
+ * metadata) when the server made one. */
+export async function previewUrl(id: string): Promise<string> {
+  const u = await fileUrls(id);
+  return u.thumbnail_url ?? u.url;
 }
 
 /** Saves a file: the store answers with `Content-Disposition: attachment`. */

@@ -1,8 +1,9 @@
-// Files in a message: pictures (their space reserved from the size the server measured)
-// that open full size in a lightbox, and cards (name, size, type) that download.
+// Files in a message: pictures (their space reserved from the size the server measured,
+// shown by their thumbnail) that open full size in a lightbox, and cards (name, size, type)
+// that download.
 
 import { useEffect, useRef, useState } from 'react';
-import { download, fileUrl, openLightbox } from '../actions/files';
+import { download, fileUrl, openLightbox, previewUrl } from '../actions/files';
 import { useStore } from '../store';
 import type { MessageFile } from '../types';
 import { fitInto, formatSize, isInlineImage, typeLabel } from '../uploads';
@@ -12,7 +13,7 @@ function Picture({ f }: { f: MessageFile }) {
   const [failed, setFailed] = useState(false);
   useEffect(() => {
     let live = true;
-    fileUrl(f.id).then(
+    (f.thumbnail ? previewUrl : fileUrl)(f.id).then(
       (u) => live && setUrl(u),
       () => live && setFailed(true),
     );

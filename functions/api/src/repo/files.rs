@@ -19,8 +19,11 @@ pub struct File {
     /// `pending` (uploading), `ready` (uploaded, not yet sent) or `attached` (in a message).
     pub state: String,
     pub message_id: Option<MessageId>,
+    /// Pictures: their size in pixels as shown (EXIF orientation applied).
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// Whether `GET /files/{id}/thumbnail` has one: pictures up to 720 pixels a side.
+    pub thumbnail: bool,
     pub created_at_ms: i64,
 }
 
@@ -30,11 +33,12 @@ pub struct Stored {
     pub file: File,
     pub workspace_id: WorkspaceId,
     pub storage_key: String,
+    pub thumb_key: Option<String>,
 }
 
 const COLUMNS: &str = concat!(
     "f.id, f.channel_id, f.uploader_id, f.name, f.content_type, f.size, f.state, f.message_id, f.width, f.height, ",
-    "f.workspace_id, f.storage_key, ",
+    "f.thumb_key, f.workspace_id, f.storage_key, ",
     ms!("f.created_at"),
     " AS created_at_ms"
 );
@@ -53,10 +57,12 @@ impl Stored {
                 message_id: r.opt_uuid("message_id")?.map(MessageId),
                 width: r.opt_int("width")?,
                 height: r.opt_int("height")?,
+                thumbnail: r.opt_text("thumb_key")?.is_some(),
                 created_at_ms: r.int("created_at_ms")?,
             },
             workspace_id: WorkspaceId(r.uuid("workspace_id")?),
             storage_key: r.text("storage_key")?,
+            thumb_key: r.opt_text("thumb_key")?,
         })
     }
 }
@@ -117,21 +123,25 @@ pub async fn get(db: &impl Sql, id: FileId) -> Result<Option<Stored>, DbError> {
     rows.first().map(Stored::from_row).transpose()
 }
 
-/// Marks a pending upload uploaded, with what the stored bytes turned out to be. `None` if
-/// it is no longer pending (completed twice, or deleted meanwhile).
-pub async fn complete(
-    db: &impl Sql,
-    id: FileId,
-    content_type: &str,
-    dims: Option<(i64, i64)>,
-) -> Result<Option<Stored>, DbError> {
+/// What the stored bytes of an upload turned out to be.
+pub struct Completed<'a> {
+    pub content_type: &'a str,
+    pub dims: Option<(i64, i64)>,
+    pub thumb_key: Option<&'a str>,
+}
+
+/// Marks a pending upload uploaded. `None` if it is no longer pending (completed twice, or
+/// deleted meanwhile).
+pub async fn complete(db: &impl Sql, id: FileId, done: &Completed<'_>) -> Result<Option<Stored>, DbError> {
     let sql = format!(
-        "WITH f AS (UPDATE files SET state = 'ready', completed_at = now(), content_type = $2, width = $3::int8, height = $4::int8
+        "WITH f AS (UPDATE files SET state = 'ready', completed_at = now(), content_type = $2,
+                           width = $3::int8, height = $4::int8, thumb_key = $5::text
                     WHERE id = $1 AND state = 'pending' RETURNING *)
          SELECT {COLUMNS} FROM f"
     );
-    let (w, h) = dims.map_or((Value::Null, Value::Null), |(w, h)| (Value::Int(w), Value::Int(h)));
-    let rows = db.query(&sql, &[Value::Uuid(id.0), Value::Text(content_type.into()), w, h]).await?;
+    let (w, h) = done.dims.map_or((Value::Null, Value::Null), |(w, h)| (Value::Int(w), Value::Int(h)));
+    let thumb = done.thumb_key.map_or(Value::Null, |k| Value::Text(k.into()));
+    let rows = db.query(&sql, &[Value::Uuid(id.0), Value::Text(done.content_type.into()), w, h, thumb]).await?;
     rows.first().map(Stored::from_row).transpose()
 }
 
@@ -168,7 +178,7 @@ pub(crate) fn id_list(ids: &[FileId]) -> Value {
 
 /// A file's JSON as a message carries it, over a `files` row aliased `f`.
 pub const MESSAGE_FILE_JSON: &str = "jsonb_build_object('id', f.id, 'name', f.name, 'content_type', f.content_type,
-    'size', f.size, 'width', f.width, 'height', f.height)";
+    'size', f.size, 'width', f.width, 'height', f.height, 'thumbnail', f.thumb_key IS NOT NULL)";
 
 /// Marks a file deleted; an attached one also leaves its message, whose `message.edited`
 /// event (the message without it) is returned for the room.

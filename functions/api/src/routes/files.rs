@@ -1,6 +1,7 @@
-//! Files: start an upload (a presigned PUT), complete it (the stored object is checked),
-//! list a channel's files, download (a redirect to a presigned GET) and delete. File bytes
-//! never pass through here. A file is visible to whoever may read its channel once it is
+//! Files: start an upload (a presigned PUT), complete it (the stored object is checked and
+//! a picture gets its thumbnail), list a channel's files, download (a redirect to a
+//! presigned GET) and delete. Uploaded and downloaded bytes never pass through here; only
+//! a picture is read once, to make its thumbnail. A file is visible to whoever may read its channel once it is
 //! in a message, and only to its uploader before.
 
 use ocomms_core::event::ChannelEvent;
@@ -16,7 +17,7 @@ use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{BlobGet, BlobPut, Blobs as _, Env as _, Ports};
 use crate::repo::channels;
-use crate::repo::files::{self as repo, NewFile, Started, Stored};
+use crate::repo::files::{self as repo, Completed, NewFile, Started, Stored};
 
 /// How long an upload URL is valid.
 const UPLOAD_TTL_SECS: u32 = 15 * 60;
@@ -101,7 +102,8 @@ pub async fn start<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resu
 
 /// `POST /files/{id}/complete`: the uploader says the PUT is done. The stored object must
 /// be there with the declared size; its first bytes decide its type (and an image's size).
-/// A mismatch removes the object and the file.
+/// A mismatch removes the object and the file. A picture gets its thumbnail here, once,
+/// rather than on every view.
 pub async fn complete<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
     let stored = visible(api, caller.user_id, id).await?;
@@ -137,15 +139,78 @@ pub async fn complete<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Resu
             return Err(e.into());
         }
     };
-    let dims = if content_type.starts_with("image/") {
-        imagesize::blob_size(&head).ok().map(|s| (s.width as i64, s.height as i64))
+    let picture = if content_type.starts_with("image/") {
+        picture(api, blobs, &stored, &content_type, &head).await
     } else {
-        None
+        Picture::default()
     };
-    let done = repo::complete(&api.sql, id, &content_type, dims)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "this upload is already complete"))?;
+    let completed =
+        Completed { content_type: &content_type, dims: picture.dims, thumb_key: picture.thumb_key.as_deref() };
+    let Some(done) = repo::complete(&api.sql, id, &completed).await? else {
+        // Completed by a concurrent call, or deleted meanwhile: this call's thumbnail is not
+        // recorded, so it must not stay behind.
+        if let Some(k) = &picture.thumb_key
+            && let Err(e) = blobs.delete(k, api.env.now_ms()).await
+        {
+            api.env.log_error(&format!("remove unrecorded thumbnail {k}: {e}"));
+        }
+        return Err(ApiError::new(ErrorCode::Conflict, "this upload is already complete").into());
+    };
     Ok(Response::ok(json!({ "file": done.file })))
+}
+
+/// What completing an upload learnt of a picture.
+#[derive(Default)]
+struct Picture {
+    /// Width and height in pixels as shown.
+    dims: Option<(i64, i64)>,
+    /// Where its thumbnail was stored.
+    thumb_key: Option<String>,
+}
+
+/// Sizes a picture and stores its thumbnail. A picture that cannot be previewed (too
+/// large, damaged, a GIF) is still shared: without a thumbnail, sized by its headers.
+async fn picture<P: Ports>(
+    api: &Api<P>,
+    blobs: &P::Blobs,
+    stored: &Stored,
+    content_type: &str,
+    head: &[u8],
+) -> Picture {
+    let from_headers = ocomms_thumbs::shape(head)
+        .map(|s| (i64::from(s.width), i64::from(s.height)))
+        .ok()
+        .or_else(|| imagesize::blob_size(head).ok().map(|s| (s.width as i64, s.height as i64)));
+    let headers_only = Picture { dims: from_headers, thumb_key: None };
+    let size = stored.file.size;
+    if !files::previewable(content_type) || size > files::PREVIEW_SOURCE_MAX_BYTES {
+        return headers_only;
+    }
+    let whole = match blobs.read_start(&stored.storage_key, size.unsigned_abs(), api.env.now_ms()).await {
+        Ok(b) => b,
+        Err(e) => {
+            api.env.log_error(&format!("read {} for its thumbnail: {e}", stored.file.id));
+            return headers_only;
+        }
+    };
+    let preview = match ocomms_thumbs::preview(&whole) {
+        Ok(p) => p,
+        Err(e) => {
+            api.env.log_error(&format!("no thumbnail for {}: {e}", stored.file.id));
+            return headers_only;
+        }
+    };
+    drop(whole);
+    let dims = Some((i64::from(preview.shape.width), i64::from(preview.shape.height)));
+    let thumb = preview.thumbnail;
+    let key = files::thumb_key(&stored.storage_key, thumb.content_type);
+    match blobs.put(&key, thumb.content_type, thumb.bytes, api.env.now_ms()).await {
+        Ok(()) => Picture { dims, thumb_key: Some(key) },
+        Err(e) => {
+            api.env.log_error(&format!("store the thumbnail of {}: {e}", stored.file.id));
+            Picture { dims, thumb_key: None }
+        }
+    }
 }
 
 /// `GET /channels/{id}/files`: the files sent in a channel, newest first.
@@ -163,29 +228,47 @@ pub async fn list<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
 /// `GET /files/{id}`: a redirect to a short-lived download URL, served with the recorded
 /// type and as an attachment unless it is an image a browser can safely show.
 pub async fn download<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
-    let (url, _) = signed_url(api, req, id).await?;
-    Ok(Response { status: 302, headers: Vec::new(), body: Vec::new() }
-        .with_header("location", &url)
-        .with_header("cache-control", "private, no-store")
-        .with_header("referrer-policy", "no-referrer")
-        .with_header("x-content-type-options", "nosniff"))
+    let stored = downloadable(api, req, id).await?;
+    Ok(redirect(&signed_url(api, req, &stored).await?))
 }
 
-/// `GET /files/{id}/url`: the same download URL as JSON, for a page that shows the file (an
-/// `<img>` cannot send the bearer token a redirect would need).
+/// `GET /files/{id}/thumbnail`: a redirect to the picture's thumbnail (404 when it has none).
+pub async fn thumbnail<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
+    let stored = downloadable(api, req, id).await?;
+    let url = signed_thumbnail(api, req, &stored).await?.ok_or_else(|| ApiError::not_found("thumbnail"))?;
+    Ok(redirect(&url))
+}
+
+/// `GET /files/{id}/url`: the download URL (and the thumbnail's) as JSON, for a page that
+/// shows the file: an `<img>` cannot send the bearer token a redirect would need.
 pub async fn url<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Response> {
-    let (url, expires_at_ms) = signed_url(api, req, id).await?;
-    Ok(Response::ok(json!({ "url": url, "expires_at_ms": expires_at_ms }))
+    let stored = downloadable(api, req, id).await?;
+    let url = signed_url(api, req, &stored).await?;
+    let thumbnail_url = signed_thumbnail(api, req, &stored).await?;
+    let expires_at_ms = api.env.now_ms() + i64::from(DOWNLOAD_TTL_SECS) * 1000;
+    Ok(Response::ok(json!({ "url": url, "thumbnail_url": thumbnail_url, "expires_at_ms": expires_at_ms }))
         .with_header("cache-control", "private, no-store"))
 }
 
-async fn signed_url<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<(String, i64)> {
+fn redirect(url: &str) -> Response {
+    Response { status: 302, headers: Vec::new(), body: Vec::new() }
+        .with_header("location", url)
+        .with_header("cache-control", "private, no-store")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("x-content-type-options", "nosniff")
+}
+
+/// The file, if the caller may download it (it is visible and uploaded).
+async fn downloadable<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result<Stored> {
     let caller = authenticate(api, req).await?;
     let stored = visible(api, caller.user_id, id).await?;
     if stored.file.state == "pending" {
         return Err(ApiError::new(ErrorCode::Conflict, "this upload is not complete yet").into());
     }
-    let blobs = storage(api)?;
+    Ok(stored)
+}
+
+async fn signed_url<P: Ports>(api: &Api<P>, req: &Request, stored: &Stored) -> Result<String> {
     let disposition = files::disposition(&stored.file.name, &stored.file.content_type);
     let get = BlobGet {
         key: &stored.storage_key,
@@ -195,8 +278,21 @@ async fn signed_url<P: Ports>(api: &Api<P>, req: &Request, id: FileId) -> Result
         ttl_secs: DOWNLOAD_TTL_SECS,
         origin: &origin(req),
     };
-    let url = blobs.presign_get(&get).await?;
-    Ok((url, get.now_ms + i64::from(DOWNLOAD_TTL_SECS) * 1000))
+    Ok(storage(api)?.presign_get(&get).await?)
+}
+
+async fn signed_thumbnail<P: Ports>(api: &Api<P>, req: &Request, stored: &Stored) -> Result<Option<String>> {
+    let Some(key) = &stored.thumb_key else { return Ok(None) };
+    let content_type = files::thumb_type(key);
+    let get = BlobGet {
+        key,
+        content_type,
+        disposition: &files::disposition(&stored.file.name, content_type),
+        now_ms: api.env.now_ms(),
+        ttl_secs: DOWNLOAD_TTL_SECS,
+        origin: &origin(req),
+    };
+    Ok(Some(storage(api)?.presign_get(&get).await?))
 }
 
 /// `DELETE /files/{id}`: by its uploader, or a workspace admin or owner once it is in a
