@@ -413,3 +413,60 @@ mod moto {
         Spin: spin_makes_thumbnails => pictures_get_upright_thumbnails_without_their_position,
     );
 }
+
+/// The store refuses an upload URL once it has expired. It is signed here with the host's
+/// own key as of fifteen minutes and five seconds ago; the same request signed now is
+/// accepted, so the refusal is the expiry's. (The embedded store on every target is this
+/// same code; moto checks no signatures.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_upload_url_is_refused() {
+    use ocomms_api::ports::{BlobPut, Blobs as _};
+    use ocomms_s3::{HttpReply, HttpSend, PublicEndpoint, S3Settings, S3Store};
+
+    /// Presigning sends nothing.
+    struct Unsent;
+    impl HttpSend for Unsent {
+        async fn send(&self, _: &str, _: &str, _: &[(String, String)], _: Vec<u8>) -> Result<HttpReply, String> {
+            Err("presigning sends nothing".into())
+        }
+    }
+
+    let host = crate::common::Target::Host.start().await;
+    let ann = host.signup("ann@example.com").await;
+    let (_, general) = host.create_workspace(&ann.access, "Acme").await;
+    let r = start(&host, &ann.access, &general, "late.txt", "text/plain", 5).await;
+    r.expect_status(201, "start an upload");
+    let id = r.str_at("/file/id");
+    // http://HOST/BUCKET/KEY?X-Amz-Credential=ACCESS%2FDATE%2FREGION%2Fs3%2Faws4_request&...
+    let url = r.str_at("/upload/url");
+    let (path, query) = url.split_once('?').expect("a presigned URL");
+    let (scheme, rest) = path.split_once("://").expect("an absolute URL");
+    let mut parts = rest.splitn(3, '/');
+    let (authority, bucket, key) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let credential = query.split('&').find_map(|p| p.strip_prefix("X-Amz-Credential=")).expect("a credential");
+    let scope: Vec<&str> = credential.split("%2F").collect();
+    let secret = std::fs::read_to_string(host.data_dir.join("files-secret")).expect("the store's key");
+    let store = S3Store::new(
+        S3Settings {
+            endpoint: format!("{scheme}://{authority}"),
+            public_endpoint: PublicEndpoint::Same,
+            region: scope[2].to_owned(),
+            bucket: bucket.to_owned(),
+            access_key: scope[0].to_owned(),
+            secret_key: secret.trim().to_owned(),
+            path_style: true,
+        },
+        Unsent,
+    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let signed_at =
+        |now_ms: i64| BlobPut { key, content_type: "text/plain", size: 5, now_ms, ttl_secs: 15 * 60, origin: "" };
+    let late = store.presign_put(&signed_at(now - (15 * 60 + 5) * 1000)).await.expect("presign");
+    let upload = json!({ "url": late.url, "headers": late.headers });
+    assert_eq!(put(&upload, b"hello", None).await, 403, "an expired URL");
+    complete(&host, &ann.access, &id).await.expect_error(409, "conflict", "nothing was stored");
+    let fresh = store.presign_put(&signed_at(now)).await.expect("presign");
+    let upload = json!({ "url": fresh.url, "headers": fresh.headers });
+    assert_eq!(put(&upload, b"hello", None).await, 200, "the same request signed now");
+    complete(&host, &ann.access, &id).await.expect_status(200, "complete");
+}
