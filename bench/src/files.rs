@@ -5,7 +5,10 @@
 //! the presigned PUT, complete (HEAD and sniff), sent in a message, then `GET
 //! /files/{id}/url` and the presigned GET, checked byte for byte. Beside it, the same bytes
 //! written to and read back from the same disk (`write` + `fsync`, then `read`): the ceiling
-//! the store works under. Figures only, never assertions on time.
+//! the store works under. Then the cost of a thumbnail: completing the upload of a
+//! 12-megapixel camera JPEG (read whole, decoded, scaled, turned, encoded and stored) against
+//! completing one of as many random bytes (a HEAD and a 64 KiB read). Figures only, never
+//! assertions on time.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -95,8 +98,13 @@ pub async fn run(argv: &[String]) -> Result<()> {
         Duration::from_secs(180),
     )?;
     let result = transfer(&host, &args, &body).await;
+    let pictures = match &result {
+        Ok(_) => completions(&host, args.rounds).await,
+        Err(_) => Ok(Completions::default()),
+    };
     host.stop();
     let (up, down, disk_w, disk_r) = result?;
+    let pictures = pictures?;
 
     let (up_m, down_m, w_m, r_m) =
         (median(up.clone()), median(down.clone()), median(disk_w.clone()), median(disk_r.clone()));
@@ -110,7 +118,17 @@ pub async fn run(argv: &[String]) -> Result<()> {
     row("disk: write + fsync (reference)", &disk_w, w_m);
     row("disk: read (reference)", &disk_r, r_m);
     println!("  ratios: upload/disk write {:.2}, download/disk read {:.2}", up_m / w_m, down_m / r_m);
+    let (photo_m, plain_m) = (median(pictures.photo_ms.clone()), median(pictures.plain_ms.clone()));
+    println!("\ncomplete an upload of {:.1} MB (median ms; each round in brackets)", pictures.bytes as f64 / 1e6);
+    let ms = |what: &str, v: &[f64], m: f64| {
+        let all: Vec<String> = v.iter().map(|x| format!("{x:.0}")).collect();
+        println!("  {what:<34} {m:>8.1}   [{}]", all.join(", "));
+    };
+    ms("12 MP JPEG, with its thumbnail", &pictures.photo_ms, photo_m);
+    ms("random bytes, no thumbnail", &pictures.plain_ms, plain_m);
+    println!("  ratio: {:.1}x", photo_m / plain_m.max(1e-9));
     let json = json!({
+        "complete_photo_ms": r3(photo_m), "complete_plain_ms": r3(plain_m), "photo_bytes": pictures.bytes,
         "mb": args.mb, "rounds": args.rounds,
         "upload_mb_s": r3(up_m), "download_mb_s": r3(down_m),
         "disk_write_mb_s": r3(w_m), "disk_read_mb_s": r3(r_m),
@@ -122,6 +140,57 @@ pub async fn run(argv: &[String]) -> Result<()> {
 }
 
 type Figures = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+#[derive(Default)]
+struct Completions {
+    bytes: usize,
+    photo_ms: Vec<f64>,
+    plain_ms: Vec<f64>,
+}
+
+/// Times `POST /files/{id}/complete` for a camera photo and for random bytes of its size.
+async fn completions(host: &Host, rounds: usize) -> Result<Completions> {
+    let api = Api::new(host.proc.addr, host.pid(), 4)?;
+    let owner = api.signup("thumbs-bench@example.com", "Thumbs bench").await?;
+    let v =
+        api.call(reqwest::Method::POST, "/api/v1/workspaces", Some(&owner.token), json!({ "name": "thumbs" })).await?;
+    let channel = v["default_channel_id"].as_str().context("default channel")?.to_string();
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(600)).build()?;
+    let photo = ocomms_thumbs::fixtures::grainy_photo(4032, 3024);
+    let plain = payload(photo.len());
+    let mut out = Completions { bytes: photo.len(), ..Completions::default() };
+    for round in 0..rounds {
+        for (name, content_type, body) in
+            [("photo.jpg", "image/jpeg", &photo), ("plain.bin", "application/octet-stream", &plain)]
+        {
+            let start = api
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/channels/{channel}/files"),
+                    Some(&owner.token),
+                    json!({ "name": name, "content_type": content_type, "size": body.len() }),
+                )
+                .await?;
+            let id = start["file"]["id"].as_str().context("file id")?.to_string();
+            let url = start["upload"]["url"].as_str().context("upload url")?;
+            http.put(url).header("content-type", content_type).body(body.clone()).send().await?.error_for_status()?;
+            let t = Instant::now();
+            let done = api
+                .call(reqwest::Method::POST, &format!("/api/v1/files/{id}/complete"), Some(&owner.token), json!({}))
+                .await?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if content_type == "image/jpeg" {
+                if done["file"]["thumbnail"] != true {
+                    bail!("round {round}: the photo got no thumbnail: {done}");
+                }
+                out.photo_ms.push(ms);
+            } else {
+                out.plain_ms.push(ms);
+            }
+        }
+    }
+    Ok(out)
+}
 
 async fn transfer(host: &Host, args: &Args, body: &[u8]) -> Result<Figures> {
     let api = Api::new(host.proc.addr, host.pid(), 4)?;

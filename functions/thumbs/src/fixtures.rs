@@ -21,12 +21,16 @@ pub fn photo(width: u32, height: u32, orientation: Option<u16>, gps: bool) -> Ve
     if orientation.is_none() && !gps {
         return jpeg;
     }
-    let tiff = exif(orientation, gps);
-    let mut out = jpeg[..2].to_vec(); // SOI
+    with_exif(&jpeg, &exif(orientation, gps))
+}
+
+/// The JPEG with an APP1 "Exif" segment holding `tiff` right after its SOI marker.
+fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
     out.extend_from_slice(&[0xFF, 0xE1]);
     out.extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).expect("small EXIF").to_be_bytes());
     out.extend_from_slice(b"Exif\0\0");
-    out.extend_from_slice(&tiff);
+    out.extend_from_slice(tiff);
     out.extend_from_slice(&jpeg[2..]);
     out
 }
@@ -111,4 +115,23 @@ pub fn corners(encoded: &[u8]) -> [char; 4] {
 pub fn holds_latitude(bytes: &[u8]) -> bool {
     let needle: Vec<u8> = LATITUDE.iter().flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()]).flatten().collect();
     bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A photo-like JPEG (quality 90): a gradient with fine grain, so it compresses as a
+/// camera's does (a 12-megapixel one is a few MB), with an EXIF orientation of 6.
+pub fn grainy_photo(width: u32, height: u32) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    let img = RgbImage::from_fn(width, height, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let grain = |shift: u32| i32::try_from((x >> shift) & 31).unwrap_or(0) - 16;
+        let base = |v: u32, of: u32| i32::try_from(v * 200 / of.max(1)).unwrap_or(0) + 28;
+        let c = |v: i32| u8::try_from(v.clamp(0, 255)).unwrap_or(0);
+        Rgb([c(base(px, width) + grain(0)), c(base(py, height) + grain(8)), c(120 + grain(16))])
+    });
+    let mut jpeg = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
+    img.write_with_encoder(encoder).expect("encode a JPEG in memory");
+    with_exif(&jpeg, &exif(Some(6), false))
 }

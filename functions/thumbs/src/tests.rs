@@ -107,3 +107,11 @@ fn grey_photos_are_previewed() {
     let p = preview(&jpeg).expect("preview");
     assert_eq!((p.thumbnail.shape, p.thumbnail.content_type), (Shape { width: 720, height: 576 }, "image/jpeg"));
 }
+
+#[test]
+fn a_grainy_photo_is_the_size_a_camera_makes() {
+    let jpeg = crate::fixtures::grainy_photo(2000, 1500);
+    assert!(jpeg.len() > 500_000, "{} bytes", jpeg.len());
+    let p = preview(&jpeg).expect("preview");
+    assert_eq!(p.shape, Shape { width: 1500, height: 2000 });
+}
