@@ -1112,6 +1112,67 @@ describe('browser client', { concurrency: false }, () => {
     assert.deepEqual(Buffer.concat(chunks), pdf);
   });
 
+  it("shows what an incoming webhook posts: the app's name and badge, blocks instead of text, attachments", async () => {
+    const ann = people.Ann.page;
+    const bob = people.Bob.page;
+    await openChannel(bob, 'general');
+    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const api = async (method, path, body) => {
+      const r = await fetch(`${host.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+      return r.json();
+    };
+    const { workspaces } = await api('GET', '/workspaces');
+    const ws = workspaces[0].id;
+    const { channels } = await api('GET', `/workspaces/${ws}/channels`);
+    const general = channels.find((c) => c.name === 'general');
+    const { app } = await api('POST', `/workspaces/${ws}/apps`, { name: 'Deploy bot' });
+    const { url } = await api('POST', `/workspaces/${ws}/apps/${app.id}/hooks`, { channel_id: general.id });
+    const hook = async (payload) => {
+      const r = await fetch(`${host.url}${new URL(url).pathname}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      assert.equal(`${r.status} ${await r.text()}`, '200 ok');
+    };
+    await hook({ text: '*deploy* of <https://ci.example/42|build 42> finished' });
+    await hook({
+      text: 'Release 7 notes',
+      username: 'Release notes',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Release 7 <b>' } },
+        { type: 'section', text: { type: 'mrkdwn', text: '*3* fixes, _1_ feature' }, fields: [{ type: 'mrkdwn', text: '*Env*\nprod' }] },
+        { type: 'divider' },
+      ],
+      attachments: [{ color: 'danger', title: 'Rollback plan', title_link: 'https://ci.example/rollback', text: 'if *needed*' }],
+    });
+    // The hook's message: the app's name with an APP badge; mrkdwn shown as formatting.
+    const item = shown(bob, 'deploy of build 42 finished').first();
+    await item.waitFor({ timeout: WAIT });
+    assert.equal(await item.locator('.author').first().innerText(), 'Deploy bot');
+    assert.equal(await item.locator('.app-badge').count(), 1);
+    assert.equal(await item.locator('.md strong', { hasText: 'deploy' }).count(), 1);
+    assert.equal(await item.locator('.md a[href="https://ci.example/42"]', { hasText: 'build 42' }).count(), 1);
+    // Blocks replace the text; plain text stays text; the attachment keeps its colour.
+    const blocks = timeline(bob).locator('[data-testid="blocks"]').last();
+    await blocks.waitFor({ timeout: WAIT });
+    assert.equal(await blocks.locator('.block-header').innerText(), 'Release 7 <b>');
+    assert.equal(await blocks.locator('strong', { hasText: '3' }).count(), 1);
+    assert.equal(await blocks.locator('hr.block-divider').count(), 1);
+    const posted = timeline(bob).locator('li.msg', { has: bob.locator('[data-testid="blocks"]') }).last();
+    assert.equal(await posted.locator('.author').innerText(), 'Release notes', 'the username override');
+    assert.equal(await posted.getByText('Release 7 notes').count(), 0, 'the text is not shown beside blocks');
+    const card = posted.locator('.attachment-card');
+    assert.equal(await card.locator('a[href="https://ci.example/rollback"]').innerText(), 'Rollback plan');
+    assert.equal(await card.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(224, 30, 90)');
+    await shot(bob, '24-webhook-messages');
+  });
+
   it('sets yourself away; the other person sees it live, and it lasts through a reload', async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;

@@ -68,6 +68,8 @@ export function buildRows(messages: Iterable<Message>, now = Date.now(), since: 
     const grouped =
       !!prev &&
       prev.author_id === m.author_id &&
+      // An integration may post under several names: each starts its own run.
+      prev.bot?.name === m.bot?.name &&
       !prev.deleted &&
       !prev.thread_root_id &&
       !m.thread_root_id &&

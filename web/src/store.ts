@@ -231,7 +231,8 @@ function subscribe(l: () => void) {
 }
 
 export function useStore(): State {
-  useSyncExternalStore(subscribe, () => version);
+  // The third snapshot serves server rendering (the unit tests render to static markup).
+  useSyncExternalStore(subscribe, () => version, () => version);
   return state;
 }
 

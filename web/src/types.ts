@@ -77,6 +77,56 @@ export interface Message {
   files?: MessageFile[];
   /** On replies: the root's counters after this reply. */
   root?: { id: string; reply_count: number; last_reply_at_ms: number | null };
+  /** Slack's timestamp: unique and increasing in the channel. */
+  ts?: string;
+  /** Set on what an integration posted: the name (and icon) it posted under. */
+  bot?: BotProfile | null;
+  /** Block Kit blocks an integration posted; shown instead of `text`. */
+  blocks?: Block[];
+  /** Legacy Slack attachments, shown after the text. */
+  attachments?: Attachment[];
+}
+
+export interface BotProfile {
+  app_id: string;
+  name: string;
+  icon_emoji?: string;
+  icon_url?: string;
+}
+
+/** A text object of a block: markdown (converted from Slack's mrkdwn by the server) or plain. */
+export interface TextObject {
+  type: 'mrkdwn' | 'plain_text';
+  text: string;
+}
+
+export interface BlockImage {
+  type: 'image';
+  image_url: string;
+  alt_text: string;
+}
+
+export type Block =
+  | { type: 'section'; text?: TextObject; fields?: TextObject[]; accessory?: BlockImage }
+  | { type: 'context'; elements: (TextObject | BlockImage)[] }
+  | { type: 'divider' }
+  | { type: 'header'; text: TextObject }
+  | { type: 'image'; image_url: string; alt_text: string; title?: TextObject };
+
+export interface Attachment {
+  fallback?: string;
+  color?: string;
+  pretext?: string;
+  author_name?: string;
+  author_link?: string;
+  title?: string;
+  title_link?: string;
+  text?: string;
+  fields?: { title?: string; value?: string; short?: boolean }[];
+  image_url?: string;
+  footer?: string;
+  ts?: number;
+  blocks?: Block[];
 }
 
 export interface ChannelEvent {

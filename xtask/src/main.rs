@@ -16,6 +16,7 @@ mod edge;
 mod fuzz;
 mod moto;
 mod openapi_fuzz;
+mod slack;
 mod system;
 mod tasks;
 mod toolchain;

@@ -39,7 +39,14 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     build::native_workspace()?;
     let moto =
         step("moto (an independent S3 server for the file suite)", || crate::moto::server(&std::env::current_dir()?))?;
-    let mut counts = step("cargo test --workspace", || cargo_test(extra, &moto))?;
+    let slack =
+        step("Slack's SDKs (Python slack-sdk, Node @slack/*)", || crate::slack::install(&std::env::current_dir()?))?;
+    let env = [
+        ("OCOMMS_MOTO_SERVER", moto.as_path()),
+        ("OCOMMS_SLACK_PYTHON", slack.python.as_path()),
+        ("OCOMMS_SLACK_NODE", slack.node.as_path()),
+    ];
+    let mut counts = step("cargo test --workspace", || cargo_test(extra, &env))?;
     if extra.is_empty() {
         for (name, run) in [
             ("web unit tests (vitest)", web_unit_tests as fn() -> Result<Counts>),
@@ -138,9 +145,9 @@ fn vitest_failure(line: &str) -> Option<&str> {
 
 /// Runs `cargo test` (every test binary, even after one fails), streaming its output and
 /// adding up every binary's result line.
-fn cargo_test(extra: &[String], moto: &std::path::Path) -> Result<Counts> {
+fn cargo_test(extra: &[String], env: &[(&str, &std::path::Path)]) -> Result<Counts> {
     let mut child = cargo()
-        .env("OCOMMS_MOTO_SERVER", moto)
+        .envs(env.iter().copied())
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra)
         .stdout(Stdio::piped())

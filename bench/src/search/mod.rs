@@ -180,11 +180,12 @@ async fn load(db: &tokio_postgres::Client, ws: &str, n: usize, seed: u64, v: &Vo
         bail!("the setup made no channels or authors");
     }
     let mut seqs: Vec<i64> = channels.iter().map(|c| c.1).collect();
+    let mut last_ts: Vec<i64> = vec![0; channels.len()];
     let started = Instant::now();
     let sink = db
-        .copy_in("COPY messages (id, channel_id, seq, author_id, text, created_at) FROM STDIN (FORMAT binary)")
+        .copy_in("COPY messages (id, channel_id, seq, author_id, text, created_at, ts_us) FROM STDIN (FORMAT binary)")
         .await?;
-    let types = [Type::UUID, Type::UUID, Type::INT8, Type::UUID, Type::TEXT, Type::TIMESTAMPTZ];
+    let types = [Type::UUID, Type::UUID, Type::INT8, Type::UUID, Type::TEXT, Type::TIMESTAMPTZ, Type::INT8];
     let writer = BinaryCopyInWriter::new(sink, &types);
     futures::pin_mut!(writer);
     let mut rng = Rng::new(seed);
@@ -194,17 +195,24 @@ async fn load(db: &tokio_postgres::Client, ws: &str, n: usize, seed: u64, v: &Vo
         let c = rng.below(channels.len());
         seqs[c] += 1;
         let id = uuid::Uuid::from_u128(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()));
-        let at = UNIX_EPOCH + Duration::from_millis(now - span_ms + span_ms * i as u64 / n.max(1) as u64);
+        let at_ms = now - span_ms + span_ms * i as u64 / n.max(1) as u64;
+        let at = UNIX_EPOCH + Duration::from_millis(at_ms);
+        // Slack's ts: unique and increasing per channel, like the API makes them.
+        last_ts[c] = (at_ms as i64 * 1000).max(last_ts[c] + 1);
         let text = corpus::message(v, &mut rng);
         let author = authors[rng.below(authors.len())];
-        writer.as_mut().write(&[&id, &channels[c].0, &seqs[c], &author, &text, &at]).await?;
+        writer.as_mut().write(&[&id, &channels[c].0, &seqs[c], &author, &text, &at, &last_ts[c]]).await?;
         if (i + 1) % 100_000 == 0 {
             println!("    {} messages copied ({:.0}/s)", i + 1, (i + 1) as f64 / started.elapsed().as_secs_f64());
         }
     }
     writer.finish().await?;
     for (c, (id, _)) in channels.iter().enumerate() {
-        db.execute("UPDATE channels SET last_seq = $2 WHERE id = $1", &[id, &seqs[c]]).await?;
+        db.execute(
+            "UPDATE channels SET last_seq = $2, last_ts_us = greatest(last_ts_us, $3) WHERE id = $1",
+            &[id, &seqs[c], &last_ts[c]],
+        )
+        .await?;
     }
     Ok(started.elapsed())
 }

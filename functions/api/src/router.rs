@@ -8,10 +8,13 @@ use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
-    auth, channels, dms, files, invites, members, messages, notifications, reactions, reads, search, users, workspaces,
+    auth, channels, dms, files, hooks, integrations, invites, members, messages, notifications, reactions, reads,
+    search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
+/// Slack-compatible incoming webhooks: `/hooks/{secret}`, outside the versioned API.
+pub const HOOKS_PREFIX: &str = "/hooks/";
 
 pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
     match route(api, &req).await {
@@ -26,6 +29,9 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
 
 async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error> {
     use Method::*;
+    if let Some(secret) = req.path.strip_prefix(HOOKS_PREFIX) {
+        return hooks::incoming(api, req, secret).await;
+    }
     let Some(rest) = req.path.strip_prefix(PREFIX) else {
         return Err(ApiError::not_found("route").into());
     };
@@ -51,6 +57,13 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
         (Get, ["workspaces", ws, "invites"]) => invites::list(api, req, id(ws)?).await,
         (Post, ["workspaces", ws, "invites"]) => invites::create(api, req, id(ws)?).await,
         (Delete, ["workspaces", ws, "invites", code]) => invites::revoke(api, req, id(ws)?, code).await,
+        (Get, ["workspaces", ws, "apps"]) => integrations::list(api, req, id(ws)?).await,
+        (Post, ["workspaces", ws, "apps"]) => integrations::create(api, req, id(ws)?).await,
+        (Delete, ["workspaces", ws, "apps", app]) => integrations::revoke(api, req, id(ws)?, id(app)?).await,
+        (Post, ["workspaces", ws, "apps", app, "hooks"]) => {
+            integrations::create_hook(api, req, id(ws)?, id(app)?).await
+        }
+        (Delete, ["workspaces", ws, "hooks", h]) => integrations::revoke_hook(api, req, id(ws)?, id(h)?).await,
         (Get, ["invites", code]) => invites::preview(api, req, code).await,
         (Post, ["invites", code, "accept"]) => invites::accept(api, req, code).await,
         (Get, ["workspaces", ws, "members"]) => members::list(api, req, id(ws)?).await,
@@ -126,6 +139,11 @@ pub const ROUTES: &[(Method, &str)] = {
         (Get, "/workspaces/{ws}/invites"),
         (Post, "/workspaces/{ws}/invites"),
         (Delete, "/workspaces/{ws}/invites/{code}"),
+        (Get, "/workspaces/{ws}/apps"),
+        (Post, "/workspaces/{ws}/apps"),
+        (Delete, "/workspaces/{ws}/apps/{app}"),
+        (Post, "/workspaces/{ws}/apps/{app}/hooks"),
+        (Delete, "/workspaces/{ws}/hooks/{h}"),
         (Get, "/invites/{code}"),
         (Post, "/invites/{code}/accept"),
         (Get, "/workspaces/{ws}/members"),

@@ -87,6 +87,14 @@ id_type!(
     /// A file shared in a channel; its bytes are in object storage under a key of ids.
     FileId
 );
+id_type!(
+    /// An integration of a workspace, which posts as its own bot user.
+    AppId
+);
+id_type!(
+    /// An incoming webhook: posts to one channel as its app's bot.
+    HookId
+);
 
 #[cfg(test)]
 mod tests {

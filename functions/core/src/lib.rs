@@ -10,6 +10,7 @@
 //! - [`notify`]: notification preferences (per channel, do not disturb).
 //! - [`mentions`], [`emoji`]: what a message's markdown mentions; which reactions are valid.
 //! - [`search`]: message search queries (Slack's syntax) parsed for every search backend.
+//! - [`slack`]: Slack's mrkdwn, blocks and attachments, for Slack-compatible integrations.
 //!
 //! Nothing here performs I/O, reads a clock or draws randomness, so it builds for native,
 //! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
@@ -24,6 +25,7 @@ pub mod mentions;
 pub mod notify;
 pub mod policy;
 pub mod search;
+pub mod slack;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};

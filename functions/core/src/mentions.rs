@@ -55,6 +55,9 @@ fn scan_line(line: &str, out: &mut Mentions) {
                     None => i += run,
                 }
             }
+            // A backslash escapes the next character, as the client renders it: `\@here`
+            // is the word, not the mention (what a webhook's plain "@here" becomes).
+            b'\\' => i += 2,
             b'<' if b[i..].starts_with(b"<@") => {
                 let rest = &line[i + 2..];
                 match rest.find('>').and_then(|end| Some((end, rest[..end].parse::<Uuid>().ok()?))) {
@@ -166,5 +169,11 @@ mod tests {
     fn caps_distinct_people() {
         let text: String = (0..80u128).map(|n| format!("<@{}> ", Uuid::from_u128(n + 1))).collect();
         assert_eq!(parse(&text).users.len(), MAX_USER_MENTIONS);
+    }
+
+    #[test]
+    fn an_escaped_at_sign_mentions_nobody() {
+        let m = parse("\\@here \\@channel \\<@0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b> but @everyone");
+        assert_eq!((m.here, m.users.len(), m.channel), (false, 0, true));
     }
 }

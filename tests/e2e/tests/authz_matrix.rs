@@ -336,6 +336,55 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         );
         let r = call(host, Method::POST, &format!("/api/v1/workspaces/{ws}/invites"), t, Some(json!({}))).await;
         m.check("POST /workspaces/{ws}/invites", a, ws_admin(a, 201), &r);
+
+        // ----- integrations: admins and owners only ------------------------------------
+        let r = call(host, Method::GET, &format!("/api/v1/workspaces/{ws}/apps"), t, None).await;
+        m.check("GET /workspaces/{ws}/apps", a, ws_admin(a, 200), &r);
+        n += 1;
+        let r = call(
+            host,
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/apps"),
+            t,
+            Some(json!({ "name": format!("a{n}") })),
+        )
+        .await;
+        m.check("POST /workspaces/{ws}/apps", a, ws_admin(a, 201), &r);
+        let made = host
+            .post(&format!("/api/v1/workspaces/{ws}/apps"), Some(&owner.access), json!({ "name": format!("o{n}") }))
+            .await;
+        made.expect_status(201, "the owner makes an app");
+        let app = made.str_at("/app/id");
+        for c in [general, secret] {
+            let r = call(
+                host,
+                Method::POST,
+                &format!("/api/v1/workspaces/{ws}/apps/{app}/hooks"),
+                t,
+                Some(json!({ "channel_id": c.id })),
+            )
+            .await;
+            // An admin hooks only channels they may post in.
+            let expect = match ws_admin(a, 201) {
+                201 => post(a, c, 201),
+                s => s,
+            };
+            m.check(&format!("POST /workspaces/{{ws}}/apps/{{app}}/hooks {}", label_of(&f, c)), a, expect, &r);
+        }
+        let hook = host
+            .post(
+                &format!("/api/v1/workspaces/{ws}/apps/{app}/hooks"),
+                Some(&owner.access),
+                json!({ "channel_id": f.general }),
+            )
+            .await;
+        hook.expect_status(201, "the owner makes a hook");
+        let r =
+            call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/hooks/{}", hook.str_at("/hook/id")), t, None)
+                .await;
+        m.check("DELETE /workspaces/{ws}/hooks/{hook}", a, ws_admin(a, 204), &r);
+        let r = call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/apps/{app}"), t, None).await;
+        m.check("DELETE /workspaces/{ws}/apps/{app}", a, ws_admin(a, 204), &r);
         n += 1;
         let r = call(
             host,

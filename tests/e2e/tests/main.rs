@@ -18,6 +18,7 @@ mod conversations;
 mod deadline;
 mod faults;
 mod files;
+mod integrations;
 mod messages;
 mod notifications;
 mod openapi;

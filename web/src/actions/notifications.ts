@@ -161,7 +161,7 @@ export async function notifyMessage(m: Message, followed: boolean) {
   if (!reason) return;
   let n: Notification;
   try {
-    n = new Notification(notificationTitle(nameOf(m.author_id) ?? 'Someone', channelLabel(ch), ch, reason), {
+    n = new Notification(notificationTitle(m.bot?.name ?? nameOf(m.author_id) ?? 'Someone', channelLabel(ch), ch, reason), {
       body: plainText(m.text, nameOf),
       tag: m.id,
     });

@@ -11,11 +11,19 @@ import { renderMarkdown } from '../markdown';
 import { nameOf, update, useStore } from '../store';
 import type { Message } from '../types';
 import { EmojiPicker } from './EmojiPicker';
+import { Attachments, Blocks } from './Blocks';
 import { MessageFiles } from './Files';
 import { PresenceDot } from './PresenceDot';
 
-export function Avatar({ userId }: { userId: string }) {
-  const name = nameOf(userId) ?? '?';
+export function Avatar({ userId, bot }: { userId: string; bot?: Message['bot'] }) {
+  const name = bot?.name ?? nameOf(userId) ?? '?';
+  if (bot?.icon_emoji) {
+    return (
+      <span className="avatar bot-icon" aria-hidden="true">
+        {displayEmoji(bot.icon_emoji)}
+      </span>
+    );
+  }
   // A stable hue per person, so avatars are told apart at a glance.
   let h = 0;
   for (const c of userId) h = (h * 31 + c.charCodeAt(0)) % 360;
@@ -44,13 +52,16 @@ export function MessageBody({ m }: { m: Message }) {
   return (
     <>
       <div ref={body} className={`md${collapsed ? ' collapsed' : ''}`} id={bodyId}>
-        {renderMarkdown(m.text, { nameOf, me: s.me?.id })}
+        {/* As in Slack, blocks are shown instead of the text (which then serves
+            notifications and search). */}
+        {m.blocks?.length ? <Blocks blocks={m.blocks} /> : renderMarkdown(m.text, { nameOf, me: s.me?.id })}
         {m.edited_at_ms != null && (
           <span className="edited" title={new Date(m.edited_at_ms).toLocaleString()}>
             (edited)
           </span>
         )}
       </div>
+      {!!m.attachments?.length && <Attachments attachments={m.attachments} />}
       {!!m.files?.length && <MessageFiles files={m.files} />}
       {long && (
         <button type="button" className="link small show-more" aria-expanded={expanded} aria-controls={bodyId} onClick={() => setExpanded(!expanded)}>
@@ -144,7 +155,7 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
     if (isFocus) focusRef.current?.scrollIntoView({ block: 'center' });
   }, [isFocus]);
   const mine = m.author_id === s.me?.id;
-  const name = nameOf(m.author_id) ?? 'someone';
+  const name = m.bot?.name ?? nameOf(m.author_id) ?? 'someone';
   const at = new Date(m.created_at_ms);
   const ws = s.workspaces.find((w) => w.id === s.wsId);
   const canDelete = mine || ws?.role === 'owner' || ws?.role === 'admin';
@@ -165,7 +176,7 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
             {formatTime(m.created_at_ms)}
           </time>
         ) : (
-          <Avatar userId={m.author_id} />
+          <Avatar userId={m.author_id} bot={m.bot} />
         )}
       </div>
       <div className="content">
@@ -174,7 +185,13 @@ export function MessageItem({ m, grouped = false, inThread = false }: { m: Messa
         ) : (
           <div className="meta">
             <span className="author">{name}</span>
-            <PresenceDot userId={m.author_id} />
+            {m.bot ? (
+              <span className="app-badge" title="Posted by an integration">
+                APP
+              </span>
+            ) : (
+              <PresenceDot userId={m.author_id} />
+            )}
             <time dateTime={at.toISOString()} title={at.toLocaleString()}>
               {formatTime(m.created_at_ms)}
             </time>

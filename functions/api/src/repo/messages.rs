@@ -3,8 +3,8 @@ use ocomms_core::ids::{ChannelId, MessageId, UserId};
 use ocomms_core::mentions::Mentions;
 
 use super::events::{self, EVENT_COLUMNS};
-use crate::ms;
 use crate::ports::{DbError, Sql, Value};
+use crate::{ms, ts};
 
 /// The JSON shape of a message, built by PostgreSQL so that history, events and the POST
 /// reply are the same object. `m` is the messages row. Reactions and pins are not part of
@@ -20,7 +20,9 @@ pub const MESSAGE_JSON: &str = concat!(
        'also_to_channel', m.also_to_channel, 'reply_count', m.reply_count,
        'last_reply_at_ms', CASE WHEN m.last_reply_at IS NULL THEN NULL ELSE ",
     ms!("m.last_reply_at"),
-    " END, 'files', m.files)"
+    " END, 'files', m.files, 'ts', ",
+    ts!("m.ts_us"),
+    ", 'bot', m.bot, 'blocks', m.blocks, 'attachments', m.attachments)"
 );
 
 /// What reads add to [`MESSAGE_JSON`]: reactions grouped by emoji (in the order each was
@@ -54,6 +56,18 @@ pub struct NewMessage<'a> {
     pub also_to_channel: bool,
     /// Uploaded files of the author's in this channel (checked by the handler), in order.
     pub files: &'a [ocomms_core::ids::FileId],
+    /// What an integration posts beyond text.
+    pub extras: Option<&'a Extras>,
+}
+
+/// An integration's additions to a message: validated by the handler (`ocomms_core::slack`).
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// `{name?, icon_emoji?, icon_url?}`: what the message is shown under instead of the bot's
+    /// own name.
+    pub bot: Option<serde_json::Value>,
+    pub blocks: Vec<serde_json::Value>,
+    pub attachments: Vec<serde_json::Value>,
 }
 
 /// Keeps only mentioned ids that are active members of the channel's workspace, in order.
@@ -84,6 +98,8 @@ const ROOT_JSON: &str = concat!(
 /// replier and the root's author follow the thread (an earlier unfollow is kept). Row locks
 /// are always taken message first, channel second, so concurrent statements cannot deadlock.
 pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError> {
+    let none = Extras::default();
+    let extras = new.extras.unwrap_or(&none);
     if let Some(key) = new.client_msg_id
         && let Some(m) = by_client_id(db, new.channel, new.author, key).await?
     {
@@ -93,17 +109,20 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
         "WITH root AS (UPDATE messages SET reply_count = reply_count + 1, last_reply_at = now()
                        WHERE id = $7 AND channel_id = $2 AND thread_root_id IS NULL AND deleted_at IS NULL
                        RETURNING id, author_id, reply_count, last_reply_at),
-         ch AS (UPDATE channels SET last_seq = last_seq + 1
-                WHERE id = $2 AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM root)) RETURNING last_seq),
+         ch AS (UPDATE channels SET last_seq = last_seq + 1,
+                       last_ts_us = greatest(last_ts_us + 1, (extract(epoch FROM now()) * 1000000)::bigint)
+                WHERE id = $2 AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM root)) RETURNING last_seq, last_ts_us),
          att AS (UPDATE files f SET state = 'attached', message_id = $1
                  WHERE f.id = ANY (string_to_array($11::text, ',')::uuid[]) AND f.channel_id = $2
                    AND f.uploader_id = $3 AND f.state = 'ready' AND EXISTS (SELECT 1 FROM ch)
                  RETURNING f.*),
          m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id, mentions, mentions_channel,
-                                     mentions_here, thread_root_id, also_to_channel, files)
+                                     mentions_here, thread_root_id, also_to_channel, files, ts_us, bot, blocks,
+                                     attachments)
                SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $8, $9, $7, $10,
                       (SELECT coalesce(jsonb_agg({file} ORDER BY array_position(string_to_array($11::text, ',')::uuid[], f.id)),
-                                       '[]'::jsonb) FROM att f)
+                                       '[]'::jsonb) FROM att f),
+                      last_ts_us, $12::jsonb, $13::jsonb, $14::jsonb
                FROM ch RETURNING *),
          follow AS (INSERT INTO thread_follows (root_id, user_id, following)
                     SELECT root.id, f.user_id, true FROM root, m, LATERAL (VALUES (m.author_id), (root.author_id)) f(user_id)
@@ -132,6 +151,9 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
         Value::Bool(new.mentions.here),
         Value::Bool(new.also_to_channel),
         super::files::id_list(new.files),
+        extras.bot.as_ref().map_or(Value::Null, |b| Value::Json(b.clone())),
+        Value::Json(serde_json::Value::Array(extras.blocks.clone())),
+        Value::Json(serde_json::Value::Array(extras.attachments.clone())),
     ];
     match db.query(&sql, &params).await {
         Ok(rows) => match rows.first() {
@@ -252,6 +274,21 @@ pub async fn locate(db: &impl Sql, id: MessageId) -> Result<Option<Located>, DbE
             })
         })
         .transpose()
+}
+
+/// The live message of `channel` with Slack timestamp `ts_us`: its id and thread root.
+pub async fn by_ts(
+    db: &impl Sql,
+    channel: ChannelId,
+    ts_us: i64,
+) -> Result<Option<(MessageId, Option<MessageId>)>, DbError> {
+    let rows = db
+        .query(
+            "SELECT id, thread_root_id FROM messages WHERE channel_id = $1 AND ts_us = $2::int8 AND deleted_at IS NULL",
+            &[Value::Uuid(channel.0), Value::Int(ts_us)],
+        )
+        .await?;
+    rows.first().map(|r| Ok((MessageId(r.uuid("id")?), r.opt_uuid("thread_root_id")?.map(MessageId)))).transpose()
 }
 
 /// Like [`locate`], but also finds deleted roots (their threads stay readable).

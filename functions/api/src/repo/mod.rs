@@ -5,6 +5,7 @@ pub mod channels;
 pub mod dms;
 pub mod events;
 pub mod files;
+pub mod integrations;
 pub mod invites;
 pub mod members;
 pub mod messages;
@@ -21,5 +22,13 @@ pub mod workspaces;
 macro_rules! ms {
     ($col:literal) => {
         concat!("(extract(epoch from ", $col, ") * 1000)::int8")
+    };
+}
+
+/// The SQL expression for a Slack `ts` ("SECONDS.MICROS") of a microseconds column.
+#[macro_export]
+macro_rules! ts {
+    ($col:literal) => {
+        concat!("((", $col, ") / 1000000)::text || '.' || lpad(((", $col, ") % 1000000)::text, 6, '0')")
     };
 }

@@ -97,9 +97,10 @@ pub async fn create(
     }
 }
 
-/// The active account with this email and its password hash.
+/// The active account with this email and its password hash (a bot has none).
 pub async fn by_email(db: &impl Sql, email: &str) -> Result<Option<(User, String)>, DbError> {
-    let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL");
+    let sql =
+        format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL AND NOT bot");
     let rows = db.query(&sql, &[Value::Text(email.into())]).await?;
     rows.first().map(|r| Ok((User::from_row(r)?, r.text("password_hash")?))).transpose()
 }

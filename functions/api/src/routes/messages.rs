@@ -78,6 +78,7 @@ pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
         thread_root: body.thread_root_id,
         also_to_channel: body.also_to_channel,
         files: &body.file_ids,
+        extras: None,
     };
     match messages::post(&api.sql, &new).await? {
         messages::Posted::New(event) => {

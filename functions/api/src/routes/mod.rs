@@ -5,6 +5,8 @@ pub mod auth;
 pub mod channels;
 pub mod dms;
 pub mod files;
+pub mod hooks;
+pub mod integrations;
 pub mod invites;
 pub mod members;
 pub mod messages;

@@ -1,0 +1,302 @@
+//! Integrations end to end: admins make an app (a bot user) and an incoming webhook for a
+//! channel; the hook takes what Slack's takes (JSON or a `payload=` form, mrkdwn, blocks,
+//! attachments, name and icon overrides, `thread_ts`) and answers as Slack's does, including
+//! its errors and its rate limit. Slack's own SDKs post through it: Python `slack-sdk`
+//! (`WebhookClient`) and Node `@slack/webhook`, unmodified but for the URL.
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Host, Session, workspace_root};
+
+/// What a hook answered: status, `Retry-After` and the plain-text body.
+struct HookReply {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+async fn hook_post(host: &Host, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> HookReply {
+    let resp = host
+        .http()
+        .post(host.url(path))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST to the hook");
+    let status = resp.status().as_u16();
+    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    HookReply { status, retry_after, body: resp.text().await.unwrap_or_default() }
+}
+
+async fn hook_json(host: &Host, path: &str, payload: Value) -> HookReply {
+    hook_post(host, path, "application/json", payload.to_string()).await
+}
+
+/// An app of the workspace: its id and its bot's user id.
+async fn make_app(host: &Host, admin: &Session, ws: &str, name: &str) -> (String, String) {
+    let r = host.post(&format!("/api/v1/workspaces/{ws}/apps"), Some(&admin.access), json!({ "name": name })).await;
+    r.expect_status(201, "create an app");
+    (r.str_at("/app/id"), r.str_at("/app/bot_user_id"))
+}
+
+/// A hook of the app for the channel: its id and the path of its URL.
+async fn make_hook(host: &Host, admin: &Session, ws: &str, app: &str, channel: &str) -> (String, String) {
+    let r = host
+        .post(
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/hooks"),
+            Some(&admin.access),
+            json!({ "channel_id": channel }),
+        )
+        .await;
+    r.expect_status(201, "create a hook");
+    let url = r.str_at("/url");
+    let path = url.find("/hooks/").map(|i| url[i..].to_owned()).unwrap_or_else(|| panic!("a hook URL: {url}"));
+    (r.str_at("/hook/id"), path)
+}
+
+async fn incoming_webhooks_post_as_their_app(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws).await;
+    let (eve_ws, _) = host.create_workspace(&eve.access, "Elsewhere").await;
+
+    // Only admins make apps; names are unique among a workspace's apps.
+    let r = host.post(&format!("/api/v1/workspaces/{ws}/apps"), Some(&bob.access), json!({ "name": "Mine" })).await;
+    r.expect_error(403, "forbidden", "a member makes an app");
+    let (app, bot) = make_app(host, &ann, &ws, "CI").await;
+    let r = host.post(&format!("/api/v1/workspaces/{ws}/apps"), Some(&ann.access), json!({ "name": "ci" })).await;
+    r.expect_error(409, "conflict", "a second app named CI");
+    let r = host
+        .post(
+            &format!("/api/v1/workspaces/{eve_ws}/apps/{app}/hooks"),
+            Some(&eve.access),
+            json!({ "channel_id": general }),
+        )
+        .await;
+    r.expect_error(404, "not_found", "Eve hooks Ann's app from her workspace");
+    let (hook, path) = make_hook(host, &ann, &ws, &app, &general).await;
+    let listed = host.get(&format!("/api/v1/workspaces/{ws}/apps"), Some(&ann.access)).await;
+    listed.expect_status(200, "list apps");
+    assert_eq!(listed.body["apps"][0]["hooks"][0]["id"], hook.as_str());
+    assert!(!listed.text.contains(path.trim_start_matches("/hooks/")), "the secret is shown once, never listed");
+
+    // JSON with mrkdwn: stored as our markdown, by the bot, under the app's name.
+    let r =
+        hook_json(host, &path, json!({ "text": "*deploy* of <https://ci.example/42|build 42> done <!here>" })).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    // A form with `payload=`, and the name and icon overrides.
+    let form = format!(
+        "payload={}",
+        json!({ "text": "_from a form_", "username": "Deployer", "icon_emoji": ":rocket:" })
+            .to_string()
+            .replace('%', "%25")
+            .replace('&', "%26")
+            .replace('+', "%2B")
+            .replace('=', "%3D")
+            .replace(' ', "+")
+    );
+    let r = hook_post(host, &path, "application/x-www-form-urlencoded", form).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"), "a payload= form");
+    let history = host.history(&bob.access, &general).await;
+    let posted: Vec<&Value> = history.iter().filter(|m| m["author_id"] == bot.as_str()).collect();
+    assert_eq!(posted.len(), 2, "{history:?}");
+    assert_eq!(posted[0]["text"], "**deploy** of [build 42](https://ci.example/42) done @here");
+    assert_eq!(posted[0]["mentions_here"], true);
+    assert_eq!(posted[0]["bot"], json!({ "app_id": app, "name": "CI" }));
+    assert_eq!(posted[1]["text"], "_from a form_");
+    assert_eq!(posted[1]["bot"], json!({ "app_id": app, "name": "Deployer", "icon_emoji": ":rocket:" }));
+    // Slack timestamps: seconds.micros, increasing in the channel.
+    let ts: Vec<&str> = posted.iter().map(|m| m["ts"].as_str().expect("a ts")).collect();
+    assert!(ts.iter().all(|t| t.len() > 7 && t.as_bytes()[t.len() - 7] == b'.'), "{ts:?}");
+    assert!(ts[0] < ts[1], "{ts:?}");
+
+    // thread_ts replies in the thread of that message, even when it names a reply.
+    let r = hook_json(host, &path, json!({ "text": "first reply", "thread_ts": ts[0] })).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    let root_id = posted[0]["id"].as_str().unwrap().to_owned();
+    let thread = host.get(&format!("/api/v1/messages/{root_id}/thread"), Some(&bob.access)).await;
+    thread.expect_status(200, "the thread");
+    let reply_ts = thread.body["replies"][0]["ts"].as_str().expect("the reply's ts").to_owned();
+    let r =
+        hook_json(host, &path, json!({ "text": "second reply", "thread_ts": reply_ts, "reply_broadcast": true })).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    let thread = host.get(&format!("/api/v1/messages/{root_id}/thread"), Some(&bob.access)).await;
+    let replies: Vec<&str> =
+        thread.body["replies"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(replies, ["first reply", "second reply"]);
+    assert_eq!(thread.body["replies"][1]["also_to_channel"], true);
+
+    // Blocks show instead of the text; their text is what notifications and search use.
+    let r = hook_json(
+        host,
+        &path,
+        json!({ "blocks": [
+            { "type": "header", "text": { "type": "plain_text", "text": "Release 1.2" } },
+            { "type": "section", "text": { "type": "mrkdwn", "text": "*3* fixes" },
+              "fields": [{ "type": "mrkdwn", "text": "*Env*\nprod" }] },
+            { "type": "divider" },
+            { "type": "context", "elements": [{ "type": "mrkdwn", "text": "by <@U123|ci>" }] },
+        ], "attachments": [{ "color": "good", "title": "Changelog", "text": "see _notes_" }] }),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"), "blocks and attachments");
+    let last = host.history(&bob.access, &general).await.last().cloned().unwrap();
+    assert_eq!(last["blocks"].as_array().map(Vec::len), Some(4));
+    assert_eq!(last["blocks"][1]["text"]["text"], "**3** fixes");
+    assert_eq!(last["attachments"][0]["color"], "#2eb67d");
+    assert!(last["text"].as_str().unwrap().contains("Release 1.2"), "{last}");
+
+    // Slack's refusals, in Slack's words; none of them posts anything.
+    let before = host.history(&bob.access, &general).await.len();
+    for (what, reply, status, code) in [
+        ("not JSON", hook_post(host, &path, "application/json", "{nope").await, 400, "invalid_payload"),
+        (
+            "a form without payload",
+            hook_post(host, &path, "application/x-www-form-urlencoded", "text=hi").await,
+            400,
+            "invalid_payload",
+        ),
+        ("no text", hook_json(host, &path, json!({ "username": "x" })).await, 400, "no_text"),
+        (
+            "a bad block",
+            hook_json(host, &path, json!({ "blocks": [{ "type": "video" }] })).await,
+            400,
+            "invalid_blocks",
+        ),
+        (
+            "an unknown thread",
+            hook_json(host, &path, json!({ "text": "x", "thread_ts": "1.000001" })).await,
+            404,
+            "thread_not_found",
+        ),
+        (
+            "a malformed thread_ts",
+            hook_json(host, &path, json!({ "text": "x", "thread_ts": "soon" })).await,
+            400,
+            "invalid_thread_ts",
+        ),
+        ("an unknown hook", hook_json(host, "/hooks/not-a-secret", json!({ "text": "x" })).await, 404, "no_service"),
+    ] {
+        assert_eq!((reply.status, reply.body.as_str()), (status, code), "{what}");
+    }
+    assert_eq!(host.history(&bob.access, &general).await.len(), before, "refused posts left nothing");
+
+    // The bot removed from the channel may not post there; archived, the channel is gone.
+    let chan = host.create_channel(&ann.access, &ws, "deploys", "public").await;
+    let (_, deploys) = make_hook(host, &ann, &ws, &app, &chan).await;
+    assert_eq!(hook_json(host, &deploys, json!({ "text": "x" })).await.status, 200);
+    let r = host
+        .send(host.request(Method::DELETE, &format!("/api/v1/channels/{chan}/members/{bot}"), Some(&ann.access)))
+        .await;
+    r.expect_status(204, "remove the bot from #deploys");
+    let r = hook_json(host, &deploys, json!({ "text": "x" })).await;
+    assert_eq!((r.status, r.body.as_str()), (403, "action_prohibited"));
+    let archived = host.create_channel(&ann.access, &ws, "old", "public").await;
+    let (_, old) = make_hook(host, &ann, &ws, &app, &archived).await;
+    host.post_empty(&format!("/api/v1/channels/{archived}/archive"), Some(&ann.access))
+        .await
+        .expect_status(200, "archive");
+    let r = hook_json(host, &old, json!({ "text": "x" })).await;
+    assert_eq!((r.status, r.body.as_str()), (410, "channel_is_archived"));
+
+    // A burst passes, then 429 with Retry-After until the bucket refills.
+    let rl = host.create_channel(&ann.access, &ws, "burst", "public").await;
+    let (_, burst) = make_hook(host, &ann, &ws, &app, &rl).await;
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for i in 0..25 {
+        let r = hook_json(host, &burst, json!({ "text": format!("burst {i}") })).await;
+        if r.status == 429 {
+            assert_eq!(r.body, "rate_limited");
+            retry = r.retry_after;
+        }
+        statuses.push(r.status);
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 200), "a burst of 20 passes: {statuses:?}");
+    assert!(statuses[20..].contains(&429), "then the hook is limited: {statuses:?}");
+    assert_eq!(retry.as_deref(), Some("1"));
+
+    // Revoked, the URL answers no_service; so do the hooks of a revoked app.
+    let r = host
+        .send(host.request(Method::DELETE, &format!("/api/v1/workspaces/{ws}/hooks/{hook}"), Some(&ann.access)))
+        .await;
+    r.expect_status(204, "revoke the hook");
+    assert_eq!(hook_json(host, &path, json!({ "text": "x" })).await.body, "no_service");
+    let r = host
+        .send(host.request(Method::DELETE, &format!("/api/v1/workspaces/{ws}/apps/{app}"), Some(&ann.access)))
+        .await;
+    r.expect_status(204, "revoke the app");
+    assert_eq!(hook_json(host, &burst, json!({ "text": "x" })).await.body, "no_service");
+    // A bot never logs in.
+    let r =
+        host.post("/api/v1/auth/login", None, json!({ "email": format!("{bot}@bots.invalid"), "password": "" })).await;
+    assert!(r.status == 401 || r.status == 422, "{r:?}");
+}
+
+fn slack_python() -> PathBuf {
+    let python = std::env::var_os("OCOMMS_SLACK_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/slack/venv/bin/python"));
+    assert!(
+        python.is_file(),
+        "no Python with slack-sdk at {}: run the tests with `cargo xtask test`",
+        python.display()
+    );
+    python
+}
+
+fn slack_node() -> PathBuf {
+    let dir = std::env::var_os("OCOMMS_SLACK_NODE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("tests/slack"));
+    assert!(
+        dir.join("node_modules/@slack/webhook").is_dir(),
+        "no @slack/webhook under {}: run the tests with `cargo xtask test`",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs one of the SDK clients in tests/slack; its stdout.
+async fn run_client(program: PathBuf, script: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(program)
+        .arg(workspace_root().join("tests/slack").join(script))
+        .args(args)
+        .current_dir(workspace_root().join("tests/slack"))
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+async fn slacks_own_sdks_post_through_a_hook(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    let (app, bot) = make_app(host, &ann, &ws, "SDKs").await;
+    let (_, path) = make_hook(host, &ann, &ws, &app, &general).await;
+    let url = host.url(&path);
+    run_client(slack_python(), "webhook_client.py", &[&url]).await;
+    slack_node();
+    run_client(PathBuf::from("node"), "webhook.mjs", &[&url]).await;
+    let history = host.history(&ann.access, &general).await;
+    let texts: Vec<&str> =
+        history.iter().filter(|m| m["author_id"] == bot.as_str()).map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        ["**python** says [hello](https://example.com)", "a section from Python", "_node_ says **hello**",],
+        "{history:?}"
+    );
+    let node = history.iter().find(|m| m["text"] == "_node_ says **hello**").unwrap();
+    assert_eq!(node["bot"]["name"], "Node CI");
+    assert_eq!(node["bot"]["icon_emoji"], ":rocket:");
+}
+
+crate::common::both_targets!(incoming_webhooks_post_as_their_app, slacks_own_sdks_post_through_a_hook);
