@@ -1112,36 +1112,43 @@ describe('browser client', { concurrency: false }, () => {
     assert.deepEqual(Buffer.concat(chunks), pdf);
   });
 
-  it("shows what an incoming webhook posts: the app's name and badge, blocks instead of text, attachments", async () => {
+  it("an admin makes an app and a webhook on the Integrations page; the channel shows what it posts: the app's name and badge, blocks instead of text, attachments", async () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;
     await openChannel(bob, 'general');
-    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
-    const api = async (method, path, body) => {
-      const r = await fetch(`${host.url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body && JSON.stringify(body),
-      });
-      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
-      return r.json();
-    };
-    const { workspaces } = await api('GET', '/workspaces');
-    const ws = workspaces[0].id;
-    const { channels } = await api('GET', `/workspaces/${ws}/channels`);
-    const general = channels.find((c) => c.name === 'general');
-    const { app } = await api('POST', `/workspaces/${ws}/apps`, { name: 'Deploy bot' });
-    const { url } = await api('POST', `/workspaces/${ws}/apps/${app.id}/hooks`, { channel_id: general.id });
+    await ann.locator('#admin-btn').click();
+    const section = ann.locator('section[aria-labelledby="ws-integrations"]');
+    await section.waitFor({ timeout: WAIT });
+    await section.getByText('No apps yet.').waitFor({ timeout: WAIT });
+    await section.locator('#app-name').fill('Deploy bot');
+    await section.locator('#app-description').fill('Tells #general about deploys');
+    await section.getByRole('button', { name: 'Create app' }).click();
+    const card = section.locator('article[data-app="Deploy bot"]');
+    await card.waitFor({ timeout: WAIT });
+    // A second app of the same name is refused in place.
+    await section.locator('#app-name').fill('deploy BOT');
+    await section.getByRole('button', { name: 'Create app' }).click();
+    await section.getByText('already has an app named').waitFor({ timeout: WAIT });
+    await card.locator('select').selectOption({ label: '#general' });
+    await card.getByRole('button', { name: 'Add webhook' }).click();
+    const urlInput = card.locator('input[readonly]');
+    await urlInput.waitFor({ timeout: WAIT });
+    const url = await urlInput.inputValue();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/[A-Za-z0-9_-]{43}$/);
+    await card.locator('tr', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await shot(ann, '24-integrations');
+    await ann.getByRole('button', { name: 'Back to the channel' }).click();
     const hook = async (payload) => {
-      const r = await fetch(`${host.url}${new URL(url).pathname}`, {
+      const r = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(payload),
       });
-      assert.equal(`${r.status} ${await r.text()}`, '200 ok');
+      return `${r.status} ${await r.text()}`;
     };
-    await hook({ text: '*deploy* of <https://ci.example/42|build 42> finished' });
-    await hook({
+    assert.equal(await hook({ text: '*deploy* of <https://ci.example/42|build 42> finished' }), '200 ok');
+    assert.equal(
+      await hook({
       text: 'Release 7 notes',
       username: 'Release notes',
       blocks: [
@@ -1149,8 +1156,10 @@ describe('browser client', { concurrency: false }, () => {
         { type: 'section', text: { type: 'mrkdwn', text: '*3* fixes, _1_ feature' }, fields: [{ type: 'mrkdwn', text: '*Env*\nprod' }] },
         { type: 'divider' },
       ],
-      attachments: [{ color: 'danger', title: 'Rollback plan', title_link: 'https://ci.example/rollback', text: 'if *needed*' }],
-    });
+        attachments: [{ color: 'danger', title: 'Rollback plan', title_link: 'https://ci.example/rollback', text: 'if *needed*' }],
+      }),
+      '200 ok',
+    );
     // The hook's message: the app's name with an APP badge; mrkdwn shown as formatting.
     const item = shown(bob, 'deploy of build 42 finished').first();
     await item.waitFor({ timeout: WAIT });
@@ -1167,10 +1176,16 @@ describe('browser client', { concurrency: false }, () => {
     const posted = timeline(bob).locator('li.msg', { has: bob.locator('[data-testid="blocks"]') }).last();
     assert.equal(await posted.locator('.author').innerText(), 'Release notes', 'the username override');
     assert.equal(await posted.getByText('Release 7 notes').count(), 0, 'the text is not shown beside blocks');
-    const card = posted.locator('.attachment-card');
-    assert.equal(await card.locator('a[href="https://ci.example/rollback"]').innerText(), 'Rollback plan');
-    assert.equal(await card.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(224, 30, 90)');
-    await shot(bob, '24-webhook-messages');
+    const attachment = posted.locator('.attachment-card');
+    assert.equal(await attachment.locator('a[href="https://ci.example/rollback"]').innerText(), 'Rollback plan');
+    assert.equal(await attachment.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(224, 30, 90)');
+    await shot(bob, '25-webhook-messages');
+    // Revoked on the Integrations page, the URL stops working.
+    await ann.locator('#admin-btn').click();
+    await ann.getByRole('button', { name: 'Revoke the webhook to #general' }).click();
+    await ann.locator('article[data-app="Deploy bot"] tr', { hasText: '#general' }).waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal(await hook({ text: 'still there?' }), '404 no_service');
+    await ann.getByRole('button', { name: 'Back to the channel' }).click();
   });
 
   it('sets yourself away; the other person sees it live, and it lasts through a reload', async () => {

@@ -1,6 +1,7 @@
 // The workspace screen in the main area: its name, description and settings, its members
 // with their roles (and, for admins and owners, role changes, deactivation and removal),
-// and its invites. Everyone sees the members; the controls follow docs/api.md's rules.
+// and its invites and integrations. Everyone sees the members; the controls follow
+// docs/api.md's rules.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { inviteRoles, isAdmin, memberRights } from '../rights';
@@ -15,6 +16,7 @@ import {
 } from '../actions/admin';
 import { notify, useStore } from '../store';
 import type { Member, Role, WorkspaceInfo } from '../types';
+import { Integrations } from './Integrations';
 import { PresenceDot } from './PresenceDot';
 import { FormFeedback, TableHead } from './Common';
 
@@ -289,6 +291,7 @@ export function WorkspaceAdmin() {
               </table>
             </section>
             <Invites info={v.info} />
+            {isAdmin(v.info.role) && <Integrations info={v.info} />}
             <section aria-labelledby="ws-leave">
               <h2 id="ws-leave">Leave</h2>
               <p className="muted small">You can come back later through a new invite.</p>
