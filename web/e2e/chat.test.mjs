@@ -1136,6 +1136,8 @@ describe('browser client', { concurrency: false }, () => {
     const url = await urlInput.inputValue();
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/[A-Za-z0-9_-]{43}$/);
     await card.locator('tr', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    // Its bot is listed among the members, marked as an app.
+    await ann.locator('tr[data-user="Deploy bot"] .app-badge').waitFor({ timeout: WAIT });
     await shot(ann, '24-integrations');
     await ann.getByRole('button', { name: 'Back to the channel' }).click();
     const hook = async (payload) => {

@@ -148,6 +148,8 @@ export interface Member {
   joined_at_ms?: number;
   /** Listed to admins and owners only. */
   deactivated?: boolean;
+  /** An app's bot user. */
+  bot?: boolean;
 }
 
 /** `GET /workspaces/{id}`: the workspace with its settings and the caller's role. */

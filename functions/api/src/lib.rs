@@ -21,6 +21,7 @@ pub mod router;
 pub mod routes;
 mod row;
 pub mod socket;
+pub mod webapi;
 
 pub use http::{Method, Request, Response};
 use ports::{Env as _, RoomPublisher as _};

@@ -32,6 +32,9 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
     if let Some(secret) = req.path.strip_prefix(HOOKS_PREFIX) {
         return hooks::incoming(api, req, secret).await;
     }
+    if crate::webapi::is_method(&req.path) {
+        return crate::webapi::dispatch(api, req).await;
+    }
     let Some(rest) = req.path.strip_prefix(PREFIX) else {
         return Err(ApiError::not_found("route").into());
     };
@@ -64,6 +67,10 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
             integrations::create_hook(api, req, id(ws)?, id(app)?).await
         }
         (Delete, ["workspaces", ws, "hooks", h]) => integrations::revoke_hook(api, req, id(ws)?, id(h)?).await,
+        (Post, ["workspaces", ws, "apps", app, "tokens"]) => {
+            integrations::create_token(api, req, id(ws)?, id(app)?).await
+        }
+        (Delete, ["workspaces", ws, "tokens", t]) => integrations::revoke_token(api, req, id(ws)?, id(t)?).await,
         (Get, ["invites", code]) => invites::preview(api, req, code).await,
         (Post, ["invites", code, "accept"]) => invites::accept(api, req, code).await,
         (Get, ["workspaces", ws, "members"]) => members::list(api, req, id(ws)?).await,
@@ -144,6 +151,8 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/workspaces/{ws}/apps/{app}"),
         (Post, "/workspaces/{ws}/apps/{app}/hooks"),
         (Delete, "/workspaces/{ws}/hooks/{h}"),
+        (Post, "/workspaces/{ws}/apps/{app}/tokens"),
+        (Delete, "/workspaces/{ws}/tokens/{t}"),
         (Get, "/invites/{code}"),
         (Post, "/invites/{code}/accept"),
         (Get, "/workspaces/{ws}/members"),

@@ -95,6 +95,10 @@ id_type!(
     /// An incoming webhook: posts to one channel as its app's bot.
     HookId
 );
+id_type!(
+    /// A bot token of an app (kept only as a hash).
+    TokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -383,6 +383,32 @@ async fn every_endpoint_against_every_caller(host: &Host) {
             call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/hooks/{}", hook.str_at("/hook/id")), t, None)
                 .await;
         m.check("DELETE /workspaces/{ws}/hooks/{hook}", a, ws_admin(a, 204), &r);
+        let r = call(
+            host,
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/tokens"),
+            t,
+            Some(json!({ "scopes": ["chat:write"] })),
+        )
+        .await;
+        m.check("POST /workspaces/{ws}/apps/{app}/tokens", a, ws_admin(a, 201), &r);
+        let token = host
+            .post(
+                &format!("/api/v1/workspaces/{ws}/apps/{app}/tokens"),
+                Some(&owner.access),
+                json!({ "scopes": ["chat:write"] }),
+            )
+            .await;
+        token.expect_status(201, "the owner makes a token");
+        let r = call(
+            host,
+            Method::DELETE,
+            &format!("/api/v1/workspaces/{ws}/tokens/{}", token.str_at("/token/id")),
+            t,
+            None,
+        )
+        .await;
+        m.check("DELETE /workspaces/{ws}/tokens/{token}", a, ws_admin(a, 204), &r);
         let r = call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/apps/{app}"), t, None).await;
         m.check("DELETE /workspaces/{ws}/apps/{app}", a, ws_admin(a, 204), &r);
         n += 1;

@@ -299,4 +299,169 @@ async fn slacks_own_sdks_post_through_a_hook(host: &Host) {
     assert_eq!(node["bot"]["icon_emoji"], ":rocket:");
 }
 
-crate::common::both_targets!(incoming_webhooks_post_as_their_app, slacks_own_sdks_post_through_a_hook);
+/// A bot token of the app with these scopes; the token itself.
+async fn make_token(host: &Host, admin: &Session, ws: &str, app: &str, scopes: &[&str]) -> String {
+    let r = host
+        .post(&format!("/api/v1/workspaces/{ws}/apps/{app}/tokens"), Some(&admin.access), json!({ "scopes": scopes }))
+        .await;
+    r.expect_status(201, "create a token");
+    let secret = r.str_at("/secret");
+    assert!(secret.starts_with("xoxb-"), "{secret}");
+    secret
+}
+
+/// A Web API call with a bearer token and a form body, as Slack's SDKs send them.
+async fn web_api(host: &Host, method: &str, token: Option<&str>, form: &[(&str, &str)]) -> Value {
+    let mut req = host.http().post(host.url(&format!("/api/{method}"))).form(form);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("a Web API call");
+    assert_eq!(resp.status().as_u16(), 200, "Slack answers 200 whatever the outcome");
+    resp.json().await.expect("a JSON answer")
+}
+
+const EVERY_SCOPE: &[&str] = &[
+    "channels:history",
+    "channels:join",
+    "channels:read",
+    "chat:write",
+    "groups:history",
+    "groups:read",
+    "im:history",
+    "im:read",
+    "pins:write",
+    "reactions:read",
+    "reactions:write",
+    "users:read",
+];
+
+async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws).await;
+    let secret = host.create_channel(&ann.access, &ws, "secret", "private").await;
+    let (eve_ws, eve_general) = host.create_workspace(&eve.access, "Elsewhere").await;
+    let (app, bot) = make_app(host, &ann, &ws, "Helper").await;
+
+    // Tokens: admins only, known scopes only, shown once.
+    let r = host
+        .post(
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/tokens"),
+            Some(&bob.access),
+            json!({ "scopes": ["chat:write"] }),
+        )
+        .await;
+    r.expect_error(403, "forbidden", "a member makes a token");
+    for bad in [json!({ "scopes": [] }), json!({ "scopes": ["admin"] }), json!({ "scopes": "chat:write" })] {
+        let r = host.post(&format!("/api/v1/workspaces/{ws}/apps/{app}/tokens"), Some(&ann.access), bad.clone()).await;
+        assert_eq!(r.status, 422, "{bad}: {r:?}");
+    }
+    let r = host
+        .post(
+            &format!("/api/v1/workspaces/{eve_ws}/apps/{app}/tokens"),
+            Some(&eve.access),
+            json!({ "scopes": ["chat:write"] }),
+        )
+        .await;
+    r.expect_error(404, "not_found", "Eve makes a token for Ann's app");
+    let token = make_token(host, &ann, &ws, &app, EVERY_SCOPE).await;
+    let narrow = make_token(host, &ann, &ws, &app, &["chat:write"]).await;
+    let listed = host.get(&format!("/api/v1/workspaces/{ws}/apps"), Some(&ann.access)).await;
+    assert_eq!(listed.body["apps"][0]["tokens"].as_array().map(Vec::len), Some(2));
+    assert!(!listed.text.contains(&token), "a token is shown once, never listed");
+
+    // Who the token is.
+    let me = web_api(host, "auth.test", Some(&token), &[]).await;
+    assert_eq!(
+        (me["ok"].as_bool(), me["user_id"].as_str(), me["team_id"].as_str(), me["team"].as_str()),
+        (Some(true), Some(bot.as_str()), Some(ws.as_str()), Some("Acme"))
+    );
+    for (token, error) in [(None, "not_authed"), (Some("xoxb-forged"), "invalid_auth")] {
+        let r = web_api(host, "auth.test", token, &[]).await;
+        assert_eq!((r["ok"].as_bool(), r["error"].as_str()), (Some(false), Some(error)));
+    }
+    let r = web_api(host, "chat.fly", Some(&token), &[]).await;
+    assert_eq!(r["error"], "unknown_method");
+
+    // A bot posts where it is a member: it joins public channels itself.
+    let r = web_api(host, "chat.postMessage", Some(&token), &[("channel", &general), ("text", "x")]).await;
+    assert_eq!(r["error"], "not_in_channel");
+    let r = web_api(host, "conversations.join", Some(&narrow), &[("channel", &general)]).await;
+    assert_eq!(r["needed"], "channels:join");
+    let r = web_api(host, "conversations.join", Some(&token), &[("channel", &general)]).await;
+    assert_eq!((r["ok"].as_bool(), r["channel"]["is_member"].as_bool()), (Some(true), Some(true)), "{r}");
+    let r = web_api(host, "conversations.join", Some(&token), &[("channel", &secret)]).await;
+    assert_eq!(r["error"], "channel_not_found", "a private channel is joined by invitation only");
+
+    // Posting: mrkdwn in, mrkdwn back; the message is the bot's, under the app's name.
+    let posted =
+        web_api(host, "chat.postMessage", Some(&token), &[("channel", &general), ("text", "*bold* <!here>")]).await;
+    assert_eq!(posted["ok"], true, "{posted}");
+    assert_eq!(posted["message"]["text"], "*bold* <!here>");
+    let history = host.history(&bob.access, &general).await;
+    let stored = history.iter().find(|m| m["ts"] == posted["ts"]).expect("the posted message");
+    assert_eq!((stored["author_id"].as_str(), stored["text"].as_str()), (Some(bot.as_str()), Some("**bold** @here")));
+    assert_eq!(stored["bot"]["name"], "Helper");
+
+    // What the bot may not see is not found; scopes are enforced per method.
+    for (what, channel) in [
+        ("a private channel it is not in", secret.as_str()),
+        ("another workspace", eve_general.as_str()),
+        ("no channel", "C123"),
+    ] {
+        for method in ["chat.postMessage", "conversations.history", "conversations.info"] {
+            let r = web_api(host, method, Some(&token), &[("channel", channel), ("text", "x")]).await;
+            assert_eq!(r["error"], "channel_not_found", "{method} in {what}: {r}");
+        }
+    }
+    let r = web_api(host, "conversations.history", Some(&narrow), &[("channel", &general)]).await;
+    assert_eq!(
+        (r["error"].as_str(), r["needed"].as_str(), r["provided"].as_str()),
+        (Some("missing_scope"), Some("channels:history"), Some("chat:write"))
+    );
+    let r = web_api(host, "users.list", Some(&narrow), &[]).await;
+    assert_eq!(r["needed"], "users:read");
+    // Once added to the private channel, the bot reads it (with groups:history).
+    let r =
+        host.post(&format!("/api/v1/channels/{secret}/members"), Some(&ann.access), json!({ "user_ids": [bot] })).await;
+    r.expect_status(200, "add the bot to #secret");
+    let r = web_api(host, "conversations.history", Some(&token), &[("channel", &secret)]).await;
+    assert_eq!(r["ok"], true, "{r}");
+
+    // Slack's own SDKs, Python then Node.
+    let api_url = host.url("/api/");
+    let out = run_client(slack_python(), "web_client.py", &[&api_url, &token, &narrow, &general]).await;
+    let seen: Value = serde_json::from_str(out.trim()).expect("the Python client's report");
+    assert_eq!(seen["channels"], json!(["general", "secret"]), "public and the private one the bot is in");
+    assert_eq!(
+        seen["errors"],
+        json!({ "unknown channel": "channel_not_found", "no text": "no_text", "missing scope": "missing_scope", "bad token": "invalid_auth" })
+    );
+    let thread_root = history_message(host, &bob, &general, seen["ts"].as_str().unwrap()).await;
+    assert_eq!(thread_root["reply_count"], 1);
+    slack_node();
+    run_client(PathBuf::from("node"), "web_api.mjs", &[&api_url, &token, &general]).await;
+
+    // A revoked token stops at once.
+    let token_id = listed.body["apps"][0]["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let r = host
+        .send(host.request(Method::DELETE, &format!("/api/v1/workspaces/{ws}/tokens/{token_id}"), Some(&ann.access)))
+        .await;
+    r.expect_status(204, "revoke the token");
+    assert_eq!(web_api(host, "auth.test", Some(&token), &[]).await["error"], "invalid_auth");
+}
+
+/// The message with this `ts` in the channel's history, as Bob reads it.
+async fn history_message(host: &Host, reader: &Session, channel: &str, ts: &str) -> Value {
+    let history = host.history(&reader.access, channel).await;
+    history.into_iter().find(|m| m["ts"] == ts).unwrap_or_else(|| panic!("no message with ts {ts}"))
+}
+
+crate::common::both_targets!(
+    incoming_webhooks_post_as_their_app,
+    slacks_own_sdks_post_through_a_hook,
+    bots_use_the_web_api_with_their_tokens
+);

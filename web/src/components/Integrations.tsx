@@ -2,6 +2,7 @@
 // incoming webhooks. A hook's URL holds its secret and is shown once, when it is made.
 
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { reloadAdmin } from '../actions/admin';
 import { client } from '../client';
 import { notify, useStore } from '../store';
 import type { WorkspaceInfo } from '../types';
@@ -152,6 +153,8 @@ export function Integrations({ info }: { info: WorkspaceInfo }) {
       setName('');
       setDescription('');
       reload();
+      // The app's bot joined the members listed above.
+      reloadAdmin();
     } catch (err) {
       setError((err as Error).message);
     }

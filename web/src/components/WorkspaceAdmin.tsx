@@ -102,7 +102,8 @@ function MemberRow({ wsId, m, myRole }: { wsId: string; m: Member; myRole: Role 
   return (
     <tr data-user={m.display_name} className={m.deactivated ? 'deactivated' : undefined}>
       <td>
-        <PresenceDot userId={m.user_id} /> <span className="member-name">{m.display_name}</span>
+        {m.bot ? <span className="app-badge">APP</span> : <PresenceDot userId={m.user_id} />}{' '}
+        <span className="member-name">{m.display_name}</span>
         {self && <span className="muted"> (you)</span>}
         {m.status_text && <div className="muted small">{m.status_text}</div>}
       </td>

@@ -2,7 +2,7 @@
 //! incoming webhooks. Secrets are stored as SHA-256 hashes; the URL holding one is shown
 //! once, when the hook is made.
 
-use ocomms_core::ids::{AppId, ChannelId, HookId, UserId, WorkspaceId};
+use ocomms_core::ids::{AppId, ChannelId, HookId, TokenId, UserId, WorkspaceId};
 use serde::Serialize;
 
 use crate::ms;
@@ -22,7 +22,29 @@ pub struct App {
     pub created_at_ms: i64,
     /// Live hooks, oldest first.
     pub hooks: Vec<Hook>,
+    /// Live bot tokens, oldest first (never the tokens themselves).
+    pub tokens: Vec<Token>,
 }
+
+/// A bot token as admins see it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Token {
+    pub id: TokenId,
+    pub app_id: AppId,
+    pub scopes: Vec<String>,
+    pub created_by: UserId,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+}
+
+const TOKEN_JSON: &str = concat!(
+    "jsonb_build_object('id', t.id, 'app_id', t.app_id, 'scopes', to_jsonb(t.scopes), 'created_by', t.created_by,
+      'created_at_ms', ",
+    ms!("t.created_at"),
+    ", 'last_used_at_ms', CASE WHEN t.last_used_at IS NULL THEN NULL ELSE ",
+    ms!("t.last_used_at"),
+    " END)"
+);
 
 /// A hook as admins see it: never its secret.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -48,7 +70,9 @@ fn app_columns() -> String {
     format!(
         "a.id, a.workspace_id, a.name, a.description, a.bot_user_id, a.created_by, {created} AS created_at_ms,
          (SELECT coalesce(jsonb_agg({HOOK_JSON} ORDER BY h.created_at, h.id), '[]'::jsonb)
-          FROM incoming_hooks h WHERE h.app_id = a.id AND h.revoked_at IS NULL) AS hooks",
+          FROM incoming_hooks h WHERE h.app_id = a.id AND h.revoked_at IS NULL) AS hooks,
+         (SELECT coalesce(jsonb_agg({TOKEN_JSON} ORDER BY t.created_at, t.id), '[]'::jsonb)
+          FROM app_tokens t WHERE t.app_id = a.id AND t.revoked_at IS NULL) AS tokens",
         created = ms!("a.created_at"),
     )
 }
@@ -64,6 +88,7 @@ impl App {
             created_by: UserId(r.uuid("created_by")?),
             created_at_ms: r.int("created_at_ms")?,
             hooks: serde_json::from_value(r.json("hooks")?).map_err(|e| DbError::other(format!("hooks: {e}")))?,
+            tokens: serde_json::from_value(r.json("tokens")?).map_err(|e| DbError::other(format!("tokens: {e}")))?,
         })
     }
 }
@@ -138,6 +163,7 @@ pub async fn revoke(db: &impl Sql, ws: WorkspaceId, app: AppId) -> Result<bool, 
             "WITH a AS (UPDATE apps SET revoked_at = now() WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL
                         RETURNING id, bot_user_id),
              h AS (UPDATE incoming_hooks SET revoked_at = now() WHERE app_id = (SELECT id FROM a) AND revoked_at IS NULL),
+             t AS (UPDATE app_tokens SET revoked_at = now() WHERE app_id = (SELECT id FROM a) AND revoked_at IS NULL),
              wm AS (UPDATE workspace_members SET deactivated_at = now()
                     WHERE workspace_id = $2 AND user_id = (SELECT bot_user_id FROM a))
              SELECT count(*) AS n FROM a",
@@ -244,4 +270,83 @@ pub async fn take_token(db: &impl Sql, hook: HookId) -> Result<bool, DbError> {
         )
         .await?;
     Ok(n > 0)
+}
+
+pub struct NewToken<'a> {
+    pub id: TokenId,
+    pub app: AppId,
+    pub token_hash: &'a str,
+    pub scopes: &'a [String],
+    pub creator: UserId,
+}
+
+pub async fn create_token(db: &impl Sql, new: &NewToken<'_>) -> Result<Token, DbError> {
+    let sql = format!(
+        "WITH t AS (INSERT INTO app_tokens (id, app_id, token_hash, scopes, created_by)
+                    VALUES ($1, $2, $3, string_to_array($4::text, ','), $5) RETURNING *)
+         SELECT {TOKEN_JSON} AS token FROM t"
+    );
+    let rows = db
+        .query(
+            &sql,
+            &[
+                Value::Uuid(new.id.0),
+                Value::Uuid(new.app.0),
+                Value::Text(new.token_hash.into()),
+                Value::Text(new.scopes.join(",")),
+                Value::Uuid(new.creator.0),
+            ],
+        )
+        .await?;
+    let r = rows.first().ok_or_else(|| DbError::other("insert returned no row"))?;
+    serde_json::from_value(r.json("token")?).map_err(|e| DbError::other(format!("token: {e}")))
+}
+
+/// Revokes a live token of a live app of the workspace; `false` if there was none.
+pub async fn revoke_token(db: &impl Sql, ws: WorkspaceId, token: TokenId) -> Result<bool, DbError> {
+    let n = db
+        .execute(
+            "UPDATE app_tokens t SET revoked_at = now() FROM apps a
+             WHERE t.id = $1 AND t.revoked_at IS NULL AND a.id = t.app_id AND a.workspace_id = $2
+               AND a.revoked_at IS NULL",
+            &[Value::Uuid(token.0), Value::Uuid(ws.0)],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Who a Web API call is from: the app behind a live token, its bot and what it may do.
+#[derive(Debug, Clone)]
+pub struct BotCaller {
+    pub token: TokenId,
+    pub app: AppId,
+    pub app_name: String,
+    pub bot: UserId,
+    pub workspace: WorkspaceId,
+    pub scopes: Vec<String>,
+}
+
+/// The caller behind a token's hash, recording its use; `None` for an unknown or revoked
+/// token or app.
+pub async fn bot_caller(db: &impl Sql, token_hash: &str) -> Result<Option<BotCaller>, DbError> {
+    let rows = db
+        .query(
+            "UPDATE app_tokens t SET last_used_at = now() FROM apps a
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND a.id = t.app_id AND a.revoked_at IS NULL
+             RETURNING t.id, a.id AS app_id, a.name, a.bot_user_id, a.workspace_id, array_to_string(t.scopes, ',') AS scopes",
+            &[Value::Text(token_hash.into())],
+        )
+        .await?;
+    rows.first()
+        .map(|r| {
+            Ok(BotCaller {
+                token: TokenId(r.uuid("id")?),
+                app: AppId(r.uuid("app_id")?),
+                app_name: r.text("name")?,
+                bot: UserId(r.uuid("bot_user_id")?),
+                workspace: WorkspaceId(r.uuid("workspace_id")?),
+                scopes: r.text("scopes")?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            })
+        })
+        .transpose()
 }

@@ -24,12 +24,14 @@ pub struct Member {
     pub role: Role,
     pub joined_at_ms: i64,
     pub deactivated: bool,
+    /// An app's bot user (it posts for an integration and never logs in).
+    pub bot: bool,
 }
 
 const COLUMNS: &str = concat!(
     "u.id, u.display_name, u.avatar_url, u.status_text, u.time_zone, m.role, ",
     ms!("m.joined_at"),
-    " AS joined_ms, m.deactivated_at IS NOT NULL AS deactivated"
+    " AS joined_ms, m.deactivated_at IS NOT NULL AS deactivated, u.bot"
 );
 
 fn role_at(r: &Row, column: &str) -> Result<Role, DbError> {
@@ -47,6 +49,7 @@ impl Member {
             role: role_at(r, "role")?,
             joined_at_ms: r.int("joined_ms")?,
             deactivated: r.bool("deactivated")?,
+            bot: r.bool("bot")?,
         })
     }
 }

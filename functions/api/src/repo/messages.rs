@@ -207,6 +207,45 @@ pub async fn history(
     Ok(out)
 }
 
+/// A message's Slack `ts`.
+pub async fn ts_of(db: &impl Sql, id: MessageId) -> Result<Option<String>, DbError> {
+    let sql = format!("SELECT {ts} AS ts FROM messages WHERE id = $1", ts = ts!("ts_us"));
+    let rows = db.query(&sql, &[Value::Uuid(id.0)]).await?;
+    rows.first().map(|r| r.text("ts")).transpose()
+}
+
+/// Slack's `conversations.history`: live top-level messages (and replies sent to the
+/// channel too) with `ts` in `(oldest, latest)` (bounds included when `inclusive`), newest
+/// first, with their reactions.
+pub async fn history_by_ts(
+    db: &impl Sql,
+    channel: ChannelId,
+    oldest_us: i64,
+    latest_us: i64,
+    inclusive: bool,
+    limit: u32,
+) -> Result<Vec<serde_json::Value>, DbError> {
+    let sql = format!(
+        "SELECT {MESSAGE_JSON} || {READ_EXTRAS} AS msg FROM messages m
+         WHERE m.channel_id = $1 AND (m.thread_root_id IS NULL OR m.also_to_channel) AND m.deleted_at IS NULL
+           AND CASE WHEN $4 THEN m.ts_us >= $2::int8 AND m.ts_us <= $3::int8 ELSE m.ts_us > $2::int8 AND m.ts_us < $3::int8 END
+         ORDER BY m.ts_us DESC LIMIT $5"
+    );
+    let rows = db
+        .query(
+            &sql,
+            &[
+                Value::Uuid(channel.0),
+                Value::Int(oldest_us),
+                Value::Int(latest_us),
+                Value::Bool(inclusive),
+                Value::Int(i64::from(limit)),
+            ],
+        )
+        .await?;
+    rows.iter().map(|r| r.json("msg")).collect()
+}
+
 /// A thread: its root (possibly a tombstone), and replies after `after`, oldest first, with
 /// whether `viewer` follows it.
 pub struct Thread {

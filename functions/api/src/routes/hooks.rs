@@ -4,7 +4,7 @@
 //! `reply_broadcast`. Answers are Slack's too: `ok`, or a plain-text error code with its
 //! status (`invalid_payload`, `no_text`, `no_service`, `channel_is_archived`, ...).
 
-use ocomms_core::ids::MessageId;
+use ocomms_core::ids::{AppId, ChannelId, MessageId, UserId};
 use ocomms_core::slack::{self, blocks, mrkdwn};
 use ocomms_core::{emoji, mentions, validate};
 use serde_json::{Map, Value, json};
@@ -13,7 +13,7 @@ use crate::Api;
 use crate::error::Result;
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
-use crate::repo::integrations::{self as repo, HookTarget};
+use crate::repo::integrations as repo;
 use crate::repo::messages::{self, Extras, NewMessage, Posted};
 
 /// Slack's answer for a refused post: a status and a code, as plain text.
@@ -160,15 +160,12 @@ async fn post<P: Ports>(api: &Api<P>, req: &Request, secret: &str) -> Result<std
     if !repo::take_token(&api.sql, hook.hook).await? {
         return Ok(Err(refuse(429, "rate_limited")));
     }
-    let thread_root = match post.thread_ts {
-        None => None,
-        Some(ts) => match messages::by_ts(&api.sql, hook.channel, ts).await? {
-            // A reply's ts names its thread, as in Slack.
-            Some((id, root)) => Some(root.unwrap_or(id)),
-            None => return Ok(Err(refuse(404, "thread_not_found"))),
-        },
+    let thread_root = match thread_root(api, hook.channel, post.thread_ts).await? {
+        Ok(root) => root,
+        Err(r) => return Ok(Err(r)),
     };
-    match publish(api, &hook, &post, thread_root).await? {
+    let poster = Poster { app: hook.app, app_name: &hook.app_name, bot: hook.bot };
+    match publish(api, &poster, hook.channel, &post, thread_root).await? {
         Posted::New(event) => {
             api.publish(&event).await;
             Ok(Ok(()))
@@ -178,13 +175,36 @@ async fn post<P: Ports>(api: &Api<P>, req: &Request, secret: &str) -> Result<std
     }
 }
 
-async fn publish<P: Ports>(
+/// The thread a `thread_ts` names in `channel`: a reply's ts names its thread, as in Slack.
+pub(crate) async fn thread_root<P: Ports>(
     api: &Api<P>,
-    hook: &HookTarget,
+    channel: ChannelId,
+    thread_ts: Option<i64>,
+) -> Result<std::result::Result<Option<MessageId>, Refusal>> {
+    let Some(ts) = thread_ts else { return Ok(Ok(None)) };
+    Ok(match messages::by_ts(&api.sql, channel, ts).await? {
+        Some((id, root)) => Ok(Some(root.unwrap_or(id))),
+        None => Err(refuse(404, "thread_not_found")),
+    })
+}
+
+/// An app posting through its bot.
+pub(crate) struct Poster<'a> {
+    pub app: AppId,
+    pub app_name: &'a str,
+    pub bot: UserId,
+}
+
+/// Stores what an app posts (already checked) in `channel`, under the name and icon it asked
+/// for; the caller publishes the event.
+pub(crate) async fn publish<P: Ports>(
+    api: &Api<P>,
+    poster: &Poster<'_>,
+    channel: ChannelId,
     post: &HookPost,
     thread_root: Option<MessageId>,
 ) -> Result<Posted> {
-    let mut bot = json!({ "app_id": hook.app, "name": post.username.as_deref().unwrap_or(&hook.app_name) });
+    let mut bot = json!({ "app_id": poster.app, "name": post.username.as_deref().unwrap_or(poster.app_name) });
     if let Some(e) = &post.icon_emoji {
         bot["icon_emoji"] = json!(e);
     }
@@ -195,8 +215,8 @@ async fn publish<P: Ports>(
     let mentions = mentions::parse(&post.text);
     let new = NewMessage {
         id: MessageId::from_bytes(api.env.random_array()),
-        channel: hook.channel,
-        author: hook.bot,
+        channel,
+        author: poster.bot,
         text: &post.text,
         client_msg_id: None,
         mentions: &mentions,

@@ -1,7 +1,8 @@
 //! Managing integrations (workspace admins and owners): apps, each posting as its own bot
 //! user, and their incoming webhooks. A hook's URL holds its secret and is shown once.
 
-use ocomms_core::ids::{AppId, ChannelId, HookId, UserId, WorkspaceId};
+use ocomms_core::ids::{AppId, ChannelId, HookId, TokenId, UserId, WorkspaceId};
+use ocomms_core::slack::scopes;
 use ocomms_core::{ApiError, ErrorCode, policy, validate};
 use serde::Deserialize;
 use serde_json::json;
@@ -11,7 +12,7 @@ use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
 use crate::ports::{Env as _, Ports};
-use crate::repo::integrations::{self as repo, Created, NewApp, NewHook};
+use crate::repo::integrations::{self as repo, Created, NewApp, NewHook, NewToken};
 use crate::repo::{channels, workspaces};
 
 /// The longest app description.
@@ -30,6 +31,15 @@ struct AppBody {
 struct HookBody {
     channel_id: ChannelId,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    scopes: Vec<String>,
+}
+
+/// What a bot token starts with, as Slack's do, so secret scanners and people recognise it.
+pub const BOT_TOKEN_PREFIX: &str = "xoxb-";
 
 async fn admin<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> Result<UserId> {
     let caller = authenticate(api, req).await?;
@@ -119,6 +129,35 @@ pub async fn revoke_hook<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId,
     admin(api, req, ws).await?;
     if !repo::revoke_hook(&api.sql, ws, hook).await? {
         return Err(ApiError::not_found("hook").into());
+    }
+    Ok(Response::no_content())
+}
+
+/// `POST /workspaces/{id}/apps/{app}/tokens {scopes}`: a bot token for the Web API subset,
+/// in this answer only (`xoxb-...`); only its hash is kept.
+pub async fn create_token<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, app: AppId) -> Result<Response> {
+    let by = admin(api, req, ws).await?;
+    let body: TokenBody = req.json()?;
+    let granted = scopes::parse(&body.scopes)
+        .map_err(|e| ApiError::validation(format!("{e}; the scopes are {}", scopes::ALL.join(", "))))?;
+    let app = repo::get(&api.sql, ws, app).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    let secret = format!("{BOT_TOKEN_PREFIX}{}", crate::auth::refresh::generate(api.env.random_array()));
+    let new = NewToken {
+        id: TokenId::from_bytes(api.env.random_array()),
+        app: app.id,
+        token_hash: &crate::auth::refresh::hash(&secret),
+        scopes: &granted,
+        creator: by,
+    };
+    let token = repo::create_token(&api.sql, &new).await?;
+    Ok(Response::created(json!({ "token": token, "secret": secret })))
+}
+
+/// `DELETE /workspaces/{id}/tokens/{token}`: the token stops working (`invalid_auth`).
+pub async fn revoke_token<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, token: TokenId) -> Result<Response> {
+    admin(api, req, ws).await?;
+    if !repo::revoke_token(&api.sql, ws, token).await? {
+        return Err(ApiError::not_found("token").into());
     }
     Ok(Response::no_content())
 }

@@ -9,6 +9,7 @@
 
 pub mod blocks;
 pub mod mrkdwn;
+pub mod scopes;
 
 pub use blocks::{BlockError, fallback_text, normalize_attachments, normalize_blocks};
 pub use mrkdwn::{plain, to_markdown, to_mrkdwn};
