@@ -406,6 +406,83 @@ async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
     assert_eq!((stored["author_id"].as_str(), stored["text"].as_str()), (Some(bot.as_str()), Some("**bold** @here")));
     assert_eq!(stored["bot"]["name"], "Helper");
 
+    // Its own messages it updates and deletes; others' it may not. It reacts, pins and
+    // replies where it may post.
+    let ts = posted["ts"].as_str().unwrap().to_owned();
+    let r =
+        web_api(host, "chat.update", Some(&token), &[("channel", &general), ("ts", &ts), ("text", "*edited*")]).await;
+    assert_eq!(
+        (r["ok"].as_bool(), r["text"].as_str(), r["ts"].as_str()),
+        (Some(true), Some("*edited*"), Some(ts.as_str())),
+        "{r}"
+    );
+    let edited = history_message(host, &bob, &general, &ts).await;
+    assert_eq!(edited["text"], "**edited**");
+    assert!(edited["edited_at_ms"].is_number());
+    let human =
+        host.post(&format!("/api/v1/channels/{general}/messages"), Some(&ann.access), json!({ "text": "human" })).await;
+    let human_ts = human.str_at("/message/ts");
+    let r =
+        web_api(host, "chat.update", Some(&token), &[("channel", &general), ("ts", &human_ts), ("text", "mine now")])
+            .await;
+    assert_eq!(r["error"], "cant_update_message");
+    let r = web_api(host, "chat.delete", Some(&token), &[("channel", &general), ("ts", &human_ts)]).await;
+    assert_eq!(r["error"], "cant_delete_message");
+    for (method, args, error) in [
+        ("reactions.add", vec![("name", "tada")], None),
+        ("reactions.add", vec![("name", "tada")], Some("already_reacted")),
+        ("reactions.add", vec![("name", "no such!")], Some("invalid_name")),
+        ("pins.add", vec![], None),
+        ("pins.add", vec![], Some("already_pinned")),
+    ] {
+        let mut form = vec![("channel", general.as_str()), ("timestamp", human_ts.as_str())];
+        form.extend(args);
+        let r = web_api(host, method, Some(&token), &form).await;
+        assert_eq!(r["error"].as_str(), error, "{method}: {r}");
+    }
+    let seen = history_message(host, &bob, &general, &human_ts).await;
+    assert_eq!(seen["reactions"][0]["emoji"], ":tada:");
+    assert_eq!(seen["reactions"][0]["user_ids"], json!([bot]));
+    assert_eq!(seen["pinned"], true);
+    let r = web_api(
+        host,
+        "reactions.remove",
+        Some(&token),
+        &[("channel", &general), ("timestamp", &human_ts), ("name", "tada")],
+    )
+    .await;
+    assert_eq!(r["ok"], true);
+    let r = web_api(
+        host,
+        "reactions.remove",
+        Some(&token),
+        &[("channel", &general), ("timestamp", &human_ts), ("name", "tada")],
+    )
+    .await;
+    assert_eq!(r["error"], "no_reaction");
+    let r = web_api(
+        host,
+        "chat.postMessage",
+        Some(&token),
+        &[("channel", &general), ("text", "in the thread"), ("thread_ts", &human_ts)],
+    )
+    .await;
+    assert_eq!(r["message"]["thread_ts"], human_ts.as_str());
+    let r = web_api(host, "conversations.replies", Some(&token), &[("channel", &general), ("ts", &human_ts)]).await;
+    let texts: Vec<&str> = r["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["human", "in the thread"]);
+    assert_eq!(r["messages"][1]["thread_ts"], human_ts.as_str());
+    let r = web_api(host, "conversations.members", Some(&token), &[("channel", &general)]).await;
+    let mut members: Vec<String> =
+        r["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_owned()).collect();
+    members.sort();
+    let mut expected = vec![ann.user_id.clone(), bob.user_id.clone(), bot.clone()];
+    expected.sort();
+    assert_eq!(members, expected);
+    let r = web_api(host, "chat.delete", Some(&token), &[("channel", &general), ("ts", &ts)]).await;
+    assert_eq!((r["ok"].as_bool(), r["ts"].as_str()), (Some(true), Some(ts.as_str())));
+    assert!(host.history(&bob.access, &general).await.iter().all(|m| m["ts"] != ts.as_str() || m["deleted"] == true));
+
     // What the bot may not see is not found; scopes are enforced per method.
     for (what, channel) in [
         ("a private channel it is not in", secret.as_str()),
@@ -434,13 +511,13 @@ async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
     // Slack's own SDKs, Python then Node.
     let api_url = host.url("/api/");
     let out = run_client(slack_python(), "web_client.py", &[&api_url, &token, &narrow, &general]).await;
-    let seen: Value = serde_json::from_str(out.trim()).expect("the Python client's report");
-    assert_eq!(seen["channels"], json!(["general", "secret"]), "public and the private one the bot is in");
+    let py: Value = serde_json::from_str(out.trim()).expect("the Python client's report");
+    assert_eq!(py["channels"], json!(["general", "secret"]), "public and the private one the bot is in");
     assert_eq!(
-        seen["errors"],
+        py["errors"],
         json!({ "unknown channel": "channel_not_found", "no text": "no_text", "missing scope": "missing_scope", "bad token": "invalid_auth" })
     );
-    let thread_root = history_message(host, &bob, &general, seen["ts"].as_str().unwrap()).await;
+    let thread_root = history_message(host, &bob, &general, py["ts"].as_str().unwrap()).await;
     assert_eq!(thread_root["reply_count"], 1);
     slack_node();
     run_client(PathBuf::from("node"), "web_api.mjs", &[&api_url, &token, &general]).await;

@@ -25,6 +25,13 @@ pub async fn run<P: Ports>(api: &Api<P>, bot: &BotCaller, name: &str, p: &Params
     match name {
         "auth.test" => auth_test(api, bot).await,
         "chat.postMessage" => post_message(api, bot, p).await,
+        "chat.update" => super::messages::update(api, bot, p).await,
+        "chat.delete" => super::messages::delete(api, bot, p).await,
+        "conversations.replies" => super::messages::replies(api, bot, p).await,
+        "conversations.members" => super::messages::members(api, bot, p).await,
+        "reactions.add" => super::messages::react(api, bot, p).await,
+        "reactions.remove" => super::messages::unreact(api, bot, p).await,
+        "pins.add" => super::messages::pin(api, bot, p).await,
         "conversations.list" => conversations_list(api, bot, p).await,
         "conversations.info" => conversations_info(api, bot, p).await,
         "conversations.join" => conversations_join(api, bot, p).await,
@@ -35,11 +42,11 @@ pub async fn run<P: Ports>(api: &Api<P>, bot: &BotCaller, name: &str, p: &Params
     }
 }
 
-fn need(bot: &BotCaller, scope: &'static str) -> Result<(), Fail> {
+pub(super) fn need(bot: &BotCaller, scope: &'static str) -> Result<(), Fail> {
     scopes::require(&bot.scopes, scope).map_err(Fail::MissingScope)
 }
 
-fn page_size(p: &Params) -> Result<i64, Fail> {
+pub(super) fn page_size(p: &Params) -> Result<i64, Fail> {
     match p.int("limit").map_err(|_| Fail::Slack("invalid_limit"))? {
         None | Some(0) => Ok(DEFAULT_PAGE),
         Some(n) if n < 0 => Err(Fail::Slack("invalid_limit")),
@@ -53,7 +60,7 @@ fn cursor_out(after: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after)
 }
 
-fn cursor_in(p: &Params) -> Result<Option<String>, Fail> {
+pub(super) fn cursor_in(p: &Params) -> Result<Option<String>, Fail> {
     use base64::Engine as _;
     let Some(c) = p.str("cursor") else { return Ok(None) };
     let bytes =
@@ -61,13 +68,13 @@ fn cursor_in(p: &Params) -> Result<Option<String>, Fail> {
     String::from_utf8(bytes).map(Some).map_err(|_| Fail::Slack("invalid_cursor"))
 }
 
-fn metadata(next: Option<String>) -> Value {
+pub(super) fn metadata(next: Option<String>) -> Value {
     json!({ "next_cursor": next.map(|n| cursor_out(&n)).unwrap_or_default() })
 }
 
 /// The channel named by the `channel` argument, if the bot may see it: a channel of
 /// another workspace, a private one it is not in, or a malformed id are all not found.
-async fn visible_channel<P: Ports>(
+pub(super) async fn visible_channel<P: Ports>(
     api: &Api<P>,
     bot: &BotCaller,
     p: &Params,

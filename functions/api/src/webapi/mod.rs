@@ -5,6 +5,7 @@
 //! SDKs work against it with their base URL changed. The bot sees what a member of the
 //! workspace in its channels sees, and each method also needs its scope.
 
+mod messages;
 mod methods;
 pub mod params;
 pub mod shapes;
