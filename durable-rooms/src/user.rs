@@ -223,6 +223,7 @@ impl<C: Copy + Ord> UserSockets<C> {
                 self.to_all(vec![ServerFrame::WorkspaceChanged { workspace_id, what }])
             }
             UserNotice::NotificationsChanged {} => self.to_all(vec![ServerFrame::NotificationsChanged {}]),
+            UserNotice::Ephemeral { message } => self.to_all(vec![ServerFrame::Ephemeral { message }]),
             UserNotice::SessionsEnded { session_id, reason } => {
                 let ended: Vec<C> = self
                     .sockets

@@ -1181,6 +1181,43 @@ describe('browser client', { concurrency: false }, () => {
     const attachment = posted.locator('.attachment-card');
     assert.equal(await attachment.locator('a[href="https://ci.example/rollback"]').innerText(), 'Rollback plan');
     assert.equal(await attachment.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(224, 30, 90)');
+    // An app's ephemeral message shows to Bob alone, until he dismisses it.
+    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const api = async (method, path, body) => {
+      const r = await fetch(`${host.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+      return r.json();
+    };
+    const { workspaces } = await api('GET', '/workspaces');
+    const ws = workspaces[0].id;
+    const { apps } = await api('GET', `/workspaces/${ws}/apps`);
+    const { secret } = await api('POST', `/workspaces/${ws}/apps/${apps[0].id}/tokens`, { scopes: ['chat:write', 'channels:join'] });
+    const slack = async (method, args) => {
+      const r = await fetch(`${host.url}/api/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify(args),
+      });
+      const body = await r.json();
+      assert.equal(body.ok, true, `${method}: ${JSON.stringify(body)}`);
+      return body;
+    };
+    const { channels } = await api('GET', `/workspaces/${ws}/channels`);
+    const general = channels.find((c) => c.name === 'general');
+    const bobId = await bob.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).user.id);
+    await slack('chat.postEphemeral', { channel: general.id, user: bobId, text: 'only *you* can see this' });
+    const only = bob.locator('main ol[aria-label="Only visible to you"] li.msg.ephemeral');
+    await only.waitFor({ timeout: WAIT });
+    assert.match(await only.innerText(), /Only visible to you[\s\S]*only you can see this/);
+    await ann.waitForTimeout(300);
+    assert.equal(await ann.getByText('only you can see this').count(), 0, 'Ann does not see it');
+    await shot(bob, '26-ephemeral');
+    await only.getByRole('button', { name: 'Dismiss' }).click();
+    await only.waitFor({ state: 'detached', timeout: WAIT });
     await shot(bob, '25-webhook-messages');
     // Revoked on the Integrations page, the URL stops working.
     await ann.locator('#admin-btn').click();

@@ -110,6 +110,12 @@ function onFrame(f: ServerFrame) {
     case 'notifications_changed':
       void loadNotifyPrefs().catch(() => undefined);
       break;
+    case 'ephemeral':
+      update((s) => {
+        // A bounded list: an app cannot make a window hold them without end.
+        s.ephemeral = [...s.ephemeral.slice(-49), f.message];
+      });
+      break;
     case 'subscribed':
       subs.add(f.subscription.channel_id);
       void tracker.observe(f.subscription.channel_id, f.subscription.last_seq);

@@ -134,6 +134,8 @@ export interface State {
   /** channel -> user -> typing until (ms). */
   typing: Map<string, Map<string, number>>;
   pending: Pending[];
+  /** Messages only this user sees (apps' ephemeral messages), until dismissed or reloaded. */
+  ephemeral: Message[];
   conn: { status: ConnStatus; retryInMs?: number };
   notice: Notice | null;
   sidebarOpen: boolean;
@@ -183,6 +185,7 @@ export function initialState(route: Route = { kind: 'app' }): State {
     presence: new Map(),
     typing: new Map(),
     pending: [],
+    ephemeral: [],
     conn: { status: 'offline' },
     notice: null,
     sidebarOpen: false,

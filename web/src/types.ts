@@ -85,6 +85,8 @@ export interface Message {
   blocks?: Block[];
   /** Legacy Slack attachments, shown after the text. */
   attachments?: Attachment[];
+  /** Only this user sees it (an app's ephemeral message); never stored. */
+  ephemeral?: boolean;
 }
 
 export interface BotProfile {
@@ -201,6 +203,7 @@ export type ServerFrame =
   | { type: 'role_changed'; workspace_id: string; role: Role }
   | { type: 'workspace_changed'; workspace_id: string; what: 'channels' | 'members' | 'settings' }
   | { type: 'notifications_changed' }
+  | { type: 'ephemeral'; message: Message }
   | { type: 'error'; code: string; message: string };
 
 /** One piece of a search hit's snippet; `hit` pieces matched the query. */

@@ -61,6 +61,9 @@ pub enum UserNotice {
     /// The user changed a notification preference (a channel's level, do not disturb) on
     /// some device: clients fetch `/me/notifications` again.
     NotificationsChanged {},
+    /// A message only this user sees (an app's `chat.postEphemeral`): never stored, shown in
+    /// the open windows until dismissed or reloaded.
+    Ephemeral { message: serde_json::Value },
 }
 
 /// What part of a workspace changed, for [`UserNotice::WorkspaceChanged`]. A hint to fetch
@@ -144,6 +147,10 @@ pub enum ServerFrame {
     },
     /// The user's notification preferences changed: fetch `/me/notifications` again.
     NotificationsChanged {},
+    /// A message only this user sees: a message object with `ephemeral: true`, not stored.
+    Ephemeral {
+        message: serde_json::Value,
+    },
     Error {
         code: String,
         message: String,

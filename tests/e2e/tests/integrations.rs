@@ -483,6 +483,42 @@ async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
     assert_eq!((r["ok"].as_bool(), r["ts"].as_str()), (Some(true), Some(ts.as_str())));
     assert!(host.history(&bob.access, &general).await.iter().all(|m| m["ts"] != ts.as_str() || m["deleted"] == true));
 
+    // An ephemeral message reaches only its user's windows, and is not stored.
+    let (mut bob_ws, _) = crate::common::Ws::connect(host, &bob.access, false).await;
+    let (mut ann_ws, _) = crate::common::Ws::connect(host, &ann.access, true).await;
+    let r = web_api(
+        host,
+        "chat.postEphemeral",
+        Some(&token),
+        &[("channel", &general), ("user", &bob.user_id), ("text", "only *you*")],
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+    let note = loop {
+        if let ocomms_core::event::ServerFrame::Ephemeral { message } = bob_ws.next_significant().await {
+            break message;
+        }
+    };
+    assert_eq!(
+        (note["text"].as_str(), note["ephemeral"].as_bool(), note["ts"].as_str()),
+        (Some("only **you**"), Some(true), r["message_ts"].as_str())
+    );
+    assert_eq!(note["bot"]["name"], "Helper");
+    let heard = ann_ws.ping(7).await;
+    assert!(
+        !heard.iter().any(|f| matches!(f, ocomms_core::event::ServerFrame::Ephemeral { .. })),
+        "Ann heard: {heard:?}"
+    );
+    assert!(host.history(&bob.access, &general).await.iter().all(|m| m["text"] != "only **you**"), "never stored");
+    let r = web_api(
+        host,
+        "chat.postEphemeral",
+        Some(&token),
+        &[("channel", &general), ("user", &eve.user_id), ("text", "x")],
+    )
+    .await;
+    assert_eq!(r["error"], "user_not_in_channel");
+
     // What the bot may not see is not found; scopes are enforced per method.
     for (what, channel) in [
         ("a private channel it is not in", secret.as_str()),

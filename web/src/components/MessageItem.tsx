@@ -34,6 +34,39 @@ export function Avatar({ userId, bot }: { userId: string; bot?: Message['bot'] }
   );
 }
 
+/** A message only this user sees: the app's name, the body, and a way to dismiss it. */
+export function EphemeralItem({ m }: { m: Message }) {
+  const name = m.bot?.name ?? nameOf(m.author_id) ?? 'someone';
+  const at = new Date(m.created_at_ms);
+  return (
+    <li className="msg ephemeral" data-message-id={m.id}>
+      <div className="gutter">
+        <Avatar userId={m.author_id} bot={m.bot} />
+      </div>
+      <div className="content">
+        <div className="meta">
+          <span className="author">{name}</span>
+          {m.bot && <span className="app-badge">APP</span>}
+          <time dateTime={at.toISOString()}>{formatTime(m.created_at_ms)}</time>
+          <span className="muted small">Only visible to you</span>
+        </div>
+        <MessageBody m={m} />
+        <button
+          type="button"
+          className="link small"
+          onClick={() =>
+            update((s) => {
+              s.ephemeral = s.ephemeral.filter((x) => x.id !== m.id);
+            })
+          }
+        >
+          Dismiss
+        </button>
+      </div>
+    </li>
+  );
+}
+
 /** Taller than this, a message shows its first part and a "Show more" button. */
 const COLLAPSE_ABOVE_PX = 320;
 

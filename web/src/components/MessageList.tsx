@@ -7,7 +7,7 @@ import { loadOlder } from '../actions/messages';
 import { buildRows } from '../format';
 import { channelLabel, useStore, view } from '../store';
 import type { Channel } from '../types';
-import { MessageItem } from './MessageItem';
+import { EphemeralItem, MessageItem } from './MessageItem';
 import { PendingItem } from './PendingItem';
 
 const NEAR_TOP_PX = 150;
@@ -23,8 +23,9 @@ export function MessageList({ channel }: { channel: Channel }) {
   const since = v.newAfter == null ? null : { seq: v.newAfter, me: s.me?.id };
   const rows = v.loaded === 'ready' ? buildRows(v.messages.values(), Date.now(), since) : [];
   const pending = s.pending.filter((p) => p.channel_id === channel.id && !p.thread_root_id);
+  const ephemeral = s.ephemeral.filter((m) => m.channel_id === channel.id && !m.thread_root_id);
   const last = rows[rows.length - 1];
-  const lastKey = `${rows.length}:${last?.key ?? ''}:${pending.length}`;
+  const lastKey = `${rows.length}:${last?.key ?? ''}:${pending.length}:${ephemeral.length}`;
 
   const older = async () => {
     const el = scroller.current;
@@ -105,6 +106,13 @@ export function MessageList({ channel }: { channel: Channel }) {
           ),
         )}
       </ol>
+      {ephemeral.length > 0 && (
+        <ol className="messages" aria-label="Only visible to you">
+          {ephemeral.map((m) => (
+            <EphemeralItem key={m.id} m={m} />
+          ))}
+        </ol>
+      )}
       {pending.length > 0 && (
         <ol className="messages" aria-label="Your unsent messages">
           {pending.map((p) => (

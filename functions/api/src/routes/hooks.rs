@@ -195,6 +195,18 @@ pub(crate) struct Poster<'a> {
     pub bot: UserId,
 }
 
+/// The name and icon a message of the app shows under.
+pub(crate) fn bot_profile(poster: &Poster<'_>, post: &HookPost) -> Value {
+    let mut bot = json!({ "app_id": poster.app, "name": post.username.as_deref().unwrap_or(poster.app_name) });
+    if let Some(e) = &post.icon_emoji {
+        bot["icon_emoji"] = json!(e);
+    }
+    if let Some(u) = &post.icon_url {
+        bot["icon_url"] = json!(u);
+    }
+    bot
+}
+
 /// Stores what an app posts (already checked) in `channel`, under the name and icon it asked
 /// for; the caller publishes the event.
 pub(crate) async fn publish<P: Ports>(
@@ -204,14 +216,11 @@ pub(crate) async fn publish<P: Ports>(
     post: &HookPost,
     thread_root: Option<MessageId>,
 ) -> Result<Posted> {
-    let mut bot = json!({ "app_id": poster.app, "name": post.username.as_deref().unwrap_or(poster.app_name) });
-    if let Some(e) = &post.icon_emoji {
-        bot["icon_emoji"] = json!(e);
-    }
-    if let Some(u) = &post.icon_url {
-        bot["icon_url"] = json!(u);
-    }
-    let extras = Extras { bot: Some(bot), blocks: post.blocks.clone(), attachments: post.attachments.clone() };
+    let extras = Extras {
+        bot: Some(bot_profile(poster, post)),
+        blocks: post.blocks.clone(),
+        attachments: post.attachments.clone(),
+    };
     let mentions = mentions::parse(&post.text);
     let new = NewMessage {
         id: MessageId::from_bytes(api.env.random_array()),

@@ -2,7 +2,8 @@
 //! deleting it, reading its thread, reacting and pinning. The bot may do to a message what a
 //! member may: edit and delete its own, react and pin where it may post.
 
-use ocomms_core::ids::MessageId;
+use ocomms_core::event::UserNotice;
+use ocomms_core::ids::{MessageId, UserId};
 use ocomms_core::slack::scopes::{self, ChannelUse};
 use ocomms_core::{emoji, mentions, policy, slack, validate};
 use serde_json::{Value, json};
@@ -11,11 +12,12 @@ use super::methods::{need, page_size, visible_channel};
 use super::params::Params;
 use super::{Fail, Outcome, shapes};
 use crate::Api;
-use crate::ports::Ports;
+use crate::ports::{Env as _, Ports};
 use crate::repo::channels::Channel;
 use crate::repo::integrations::BotCaller;
 use crate::repo::messages;
 use crate::repo::reactions::{self, Added};
+use crate::routes::hooks::{self, Poster};
 
 /// The message the `ts` (or `timestamp`) argument names in the channel, and its author.
 async fn message_at<P: Ports>(
@@ -159,4 +161,41 @@ pub async fn pin<P: Ports>(api: &Api<P>, bot: &BotCaller, p: &Params) -> Outcome
         Added::Gone => Err(Fail::Slack("message_not_found")),
         Added::UserCap | Added::KindCap => Err(Fail::Slack("too_many_pins")),
     }
+}
+
+/// A message only `user` sees, in a channel they and the bot are in: sent to their open
+/// windows and never stored, as Slack's ephemeral messages.
+pub async fn post_ephemeral<P: Ports>(api: &Api<P>, bot: &BotCaller, p: &Params) -> Outcome {
+    need(bot, "chat:write")?;
+    let (channel, access) = visible_channel(api, bot, p).await?;
+    if access.archived {
+        return Err(Fail::Slack("is_archived"));
+    }
+    policy::can_post(&access).map_err(|_| Fail::Slack("not_in_channel"))?;
+    let user: UserId = p.str("user").and_then(|u| u.parse().ok()).ok_or(Fail::Slack("user_not_found"))?;
+    let (_, theirs) =
+        crate::repo::channels::access(&api.sql, channel.id, user).await?.ok_or(Fail::Slack("user_not_found"))?;
+    if !theirs.is_channel_member {
+        return Err(Fail::Slack("user_not_in_channel"));
+    }
+    let post = hooks::parse(&p.object()).map_err(|r| Fail::Slack(r.code))?;
+    let root = hooks::thread_root(api, channel.id, post.thread_ts).await?.map_err(|r| Fail::Slack(r.code))?;
+    let now_ms = api.env.now_ms();
+    let ts = slack::ts(now_ms * 1000);
+    let poster = Poster { app: bot.app, app_name: &bot.app_name, bot: bot.bot };
+    let message = json!({
+        "id": MessageId::from_bytes(api.env.random_array()),
+        "channel_id": channel.id,
+        "author_id": bot.bot,
+        "text": post.text,
+        "ts": ts,
+        "created_at_ms": now_ms,
+        "thread_root_id": root,
+        "bot": hooks::bot_profile(&poster, &post),
+        "blocks": post.blocks,
+        "attachments": post.attachments,
+        "ephemeral": true,
+    });
+    api.notify(user, UserNotice::Ephemeral { message }).await;
+    Ok(json!({ "message_ts": ts }))
 }

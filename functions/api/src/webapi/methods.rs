@@ -26,6 +26,7 @@ pub async fn run<P: Ports>(api: &Api<P>, bot: &BotCaller, name: &str, p: &Params
         "auth.test" => auth_test(api, bot).await,
         "chat.postMessage" => post_message(api, bot, p).await,
         "chat.update" => super::messages::update(api, bot, p).await,
+        "chat.postEphemeral" => super::messages::post_ephemeral(api, bot, p).await,
         "chat.delete" => super::messages::delete(api, bot, p).await,
         "conversations.replies" => super::messages::replies(api, bot, p).await,
         "conversations.members" => super::messages::members(api, bot, p).await,
