@@ -1181,35 +1181,35 @@ describe('browser client', { concurrency: false }, () => {
     const attachment = posted.locator('.attachment-card');
     assert.equal(await attachment.locator('a[href="https://ci.example/rollback"]').innerText(), 'Rollback plan');
     assert.equal(await attachment.evaluate((el) => getComputedStyle(el).borderLeftColor), 'rgb(224, 30, 90)');
-    // An app's ephemeral message shows to Bob alone, until he dismisses it.
+    await shot(bob, '25-webhook-messages');
+    // Revoked on the Integrations page, the URL stops working.
+    await ann.locator('#admin-btn').click();
+    await ann.getByRole('button', { name: 'Revoke the webhook to #general' }).click();
+    await ann.locator('article[data-app="Deploy bot"] tr', { hasText: '#general' }).waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal(await hook({ text: 'still there?' }), '404 no_service');
+    await ann.getByRole('button', { name: 'Back to the channel' }).click();
+    // A bot token made on the same page: an app's ephemeral message shows to Bob alone,
+    // until he dismisses it.
+    await ann.locator('#admin-btn').click();
+    const appCard = ann.locator('article[data-app="Deploy bot"]');
+    await appCard.getByRole('button', { name: 'Create bot token' }).click();
+    const secret = await appCard.getByLabel('Bot token (shown this once: copy it now)').inputValue();
+    assert.match(secret, /^xoxb-[A-Za-z0-9_-]{43}$/);
+    await appCard.locator('tr', { hasText: 'chat:write' }).waitFor({ timeout: WAIT });
+    await ann.getByRole('button', { name: 'Back to the channel' }).click();
     const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
-    const api = async (method, path, body) => {
-      const r = await fetch(`${host.url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body && JSON.stringify(body),
-      });
-      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
-      return r.json();
-    };
-    const { workspaces } = await api('GET', '/workspaces');
-    const ws = workspaces[0].id;
-    const { apps } = await api('GET', `/workspaces/${ws}/apps`);
-    const { secret } = await api('POST', `/workspaces/${ws}/apps/${apps[0].id}/tokens`, { scopes: ['chat:write', 'channels:join'] });
-    const slack = async (method, args) => {
-      const r = await fetch(`${host.url}/api/${method}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-        body: JSON.stringify(args),
-      });
-      const body = await r.json();
-      assert.equal(body.ok, true, `${method}: ${JSON.stringify(body)}`);
-      return body;
-    };
-    const { channels } = await api('GET', `/workspaces/${ws}/channels`);
+    const { workspaces } = await (await fetch(`${host.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const { channels } = await (
+      await fetch(`${host.url}/api/v1/workspaces/${workspaces[0].id}/channels`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
     const general = channels.find((c) => c.name === 'general');
     const bobId = await bob.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).user.id);
-    await slack('chat.postEphemeral', { channel: general.id, user: bobId, text: 'only *you* can see this' });
+    const r = await fetch(`${host.url}/api/chat.postEphemeral`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: general.id, user: bobId, text: 'only *you* can see this' }),
+    });
+    assert.equal((await r.json()).ok, true);
     const only = bob.locator('main ol[aria-label="Only visible to you"] li.msg.ephemeral');
     await only.waitFor({ timeout: WAIT });
     assert.match(await only.innerText(), /Only visible to you[\s\S]*only you can see this/);
@@ -1218,13 +1218,6 @@ describe('browser client', { concurrency: false }, () => {
     await shot(bob, '26-ephemeral');
     await only.getByRole('button', { name: 'Dismiss' }).click();
     await only.waitFor({ state: 'detached', timeout: WAIT });
-    await shot(bob, '25-webhook-messages');
-    // Revoked on the Integrations page, the URL stops working.
-    await ann.locator('#admin-btn').click();
-    await ann.getByRole('button', { name: 'Revoke the webhook to #general' }).click();
-    await ann.locator('article[data-app="Deploy bot"] tr', { hasText: '#general' }).waitFor({ state: 'detached', timeout: WAIT });
-    assert.equal(await hook({ text: 'still there?' }), '404 no_service');
-    await ann.getByRole('button', { name: 'Back to the channel' }).click();
   });
 
   it('sets yourself away; the other person sees it live, and it lasts through a reload', async () => {

@@ -15,12 +15,96 @@ interface Hook {
   last_used_at_ms: number | null;
 }
 
+interface Token {
+  id: string;
+  scopes: string[];
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+}
+
 interface App {
   id: string;
   name: string;
   description: string;
   bot_user_id: string;
   hooks: Hook[];
+  tokens: Token[];
+}
+
+/** Slack's scope names the server grants (docs/integrations.md). */
+const SCOPES = [
+  'chat:write',
+  'channels:read',
+  'channels:history',
+  'channels:join',
+  'groups:read',
+  'groups:history',
+  'im:read',
+  'im:history',
+  'users:read',
+  'reactions:read',
+  'reactions:write',
+  'pins:write',
+];
+
+/** A secret shown once, with a Copy button. */
+function ShownOnce({ id, label, value }: { id: string; label: string; value: string }) {
+  return (
+    <p className="stack small">
+      <label htmlFor={id}>{label} (shown this once: copy it now)</label>
+      <span className="row">
+        <input id={id} readOnly value={value} onFocus={(e) => e.target.select()} size={56} />
+        <button
+          type="button"
+          className="small"
+          onClick={() => navigator.clipboard?.writeText(value).then(() => notify('Copied.'), () => notify('Could not copy: select it and copy it.', true))}
+        >
+          Copy
+        </button>
+      </span>
+    </p>
+  );
+}
+
+function NewToken({ wsId, app, onMade }: { wsId: string; app: App; onMade: () => void }) {
+  const [scopes, setScopes] = useState<string[]>(['chat:write']);
+  const [secret, setSecret] = useState('');
+  const [error, setError] = useState('');
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError('');
+    try {
+      const r = await client.call<{ secret: string }>('POST', `/workspaces/${wsId}/apps/${app.id}/tokens`, { scopes });
+      setSecret(r.secret);
+      onMade();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+  return (
+    <>
+      <form onSubmit={submit} aria-label={`New bot token for ${app.name}`}>
+        <fieldset className="scopes">
+          <legend className="small">Bot token scopes</legend>
+          {SCOPES.map((s) => (
+            <label key={s} className="small">
+              <input
+                type="checkbox"
+                checked={scopes.includes(s)}
+                onChange={(e) => setScopes(e.target.checked ? [...scopes, s] : scopes.filter((x) => x !== s))}
+              />{' '}
+              {s}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" className="small" disabled={!scopes.length}>
+          Create bot token
+        </button>
+      </form>
+      <FormFeedback error={error} />
+      {secret && <ShownOnce id={`token-${app.id}`} label="Bot token" value={secret} />}
+    </>
+  );
 }
 
 function NewHook({ wsId, app, onMade }: { wsId: string; app: App; onMade: () => void }) {
@@ -57,21 +141,7 @@ function NewHook({ wsId, app, onMade }: { wsId: string; app: App; onMade: () => 
         </button>
       </form>
       <FormFeedback error={error} />
-      {url && (
-        <p className="stack small">
-          <label htmlFor={`hook-url-${app.id}`}>Webhook URL (shown this once: copy it now)</label>
-          <span className="row">
-            <input id={`hook-url-${app.id}`} readOnly value={url} onFocus={(e) => e.target.select()} size={56} />
-            <button
-              type="button"
-              className="small"
-              onClick={() => navigator.clipboard?.writeText(url).then(() => notify('Copied.'), () => notify('Could not copy: select the URL and copy it.', true))}
-            >
-              Copy
-            </button>
-          </span>
-        </p>
-      )}
+      {url && <ShownOnce id={`hook-url-${app.id}`} label="Webhook URL" value={url} />}
     </>
   );
 }
@@ -118,6 +188,31 @@ function AppCard({ wsId, app, reload }: { wsId: string; app: App; reload: () => 
         </table>
       )}
       <NewHook wsId={wsId} app={app} onMade={reload} />
+      {app.tokens.length > 0 && (
+        <table className="admin-table" aria-label={`Bot tokens of ${app.name}`}>
+          <TableHead columns={['Scopes', 'Made', 'Last used']} />
+          <tbody>
+            {app.tokens.map((t) => (
+              <tr key={t.id} data-token={t.id}>
+                <td className="small">{t.scopes.join(', ')}</td>
+                <td>{new Date(t.created_at_ms).toLocaleDateString()}</td>
+                <td>{t.last_used_at_ms ? new Date(t.last_used_at_ms).toLocaleString() : 'never'}</td>
+                <td className="row-actions">
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Revoke the bot token with ${t.scopes.join(', ')}`}
+                    onClick={() => void revoke(`/workspaces/${wsId}/tokens/${t.id}`, 'the token')}
+                  >
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <NewToken wsId={wsId} app={app} onMade={reload} />
       <button
         type="button"
         className="danger small"
