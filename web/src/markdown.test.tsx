@@ -65,6 +65,14 @@ describe('markdown: links', () => {
     expect(html('[mail](mailto:a@example.com)')).toContain('href="mailto:a@example.com"');
   });
 
+  it('keeps escaped brackets in a link text (a Slack label holding brackets)', () => {
+    expect(html('[build \\[42\\] log](https://ci.example/42)')).toBe(
+      '<div><p><a href="https://ci.example/42" target="_blank" rel="noopener noreferrer">build [42] log</a></p></div>',
+    );
+    // An unescaped bracket still ends the attempt: no link, the source as text.
+    expect(html('[a [b](https://x.example)')).toContain('[a ');
+  });
+
   it('refuses javascript:, data: and other schemes, showing the source as text', () => {
     for (const text of [
       '[x](javascript:alert(1))',

@@ -144,10 +144,20 @@ function closing(s: string, d: string, from: number): number {
   return -1;
 }
 
-/** `[text](url)` at `i`: the text, the url and where it ends; null if not a link. */
+/** `[text](url)` at `i`: the text, the url and where it ends; null if not a link. A
+ * backslash-escaped bracket belongs to the text (what a Slack label holding brackets
+ * becomes). */
 function linkAt(s: string, i: number): { text: string; url: string; end: number } | null {
-  const close = s.indexOf('](', i + 1);
-  if (close === -1 || s.slice(i + 1, close).includes('[')) return null;
+  let close = -1;
+  for (let j = i + 1; j < s.length - 1; j++) {
+    if (s[j] === '\\') j++;
+    else if (s[j] === '[') return null;
+    else if (s[j] === ']' && s[j + 1] === '(') {
+      close = j;
+      break;
+    }
+  }
+  if (close === -1) return null;
   let depth = 0;
   for (let j = close + 2; j < s.length; j++) {
     const c = s[j];
