@@ -1,7 +1,7 @@
 //! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
 
 use futures::StreamExt as _;
-use ocomms_api::ports::{NoSearchEngine, Sql as _};
+use ocomms_api::ports::{NoOutbound, NoSearchEngine, Sql as _};
 use ocomms_api::{Api, Config, Method, http};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
@@ -23,7 +23,7 @@ pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
 }
 
 /// The edge's ports: PostgreSQL full-text search, files in an S3-compatible store (R2).
-type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, S3Store<FetchHttp>);
+type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, S3Store<FetchHttp>, NoOutbound);
 
 fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
     // PostgreSQL full-text search at the edge: a Meilisearch index is fed by a host's indexer

@@ -122,7 +122,10 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
+        let app_allow =
+            ocomms_core::outbound::AllowList::parse(variables.get("outbound_allow").map_or("", String::as_str))?;
         let ctx = ComponentContext {
+            app_allow,
             variables,
             allowed_outbound_hosts: manifest.resolve_allowed_hosts(id, &provided)?,
             pg: Some(Arc::clone(&pools)),
@@ -171,6 +174,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         shutdown: stop_rx.clone(),
         blobs: embedded.map(|(_, store)| store),
     });
+    let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
@@ -191,6 +195,8 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         Ok(r) => r??,
         Err(_) => tracing::warn!("requests still running after 15 s; stopping anyway"),
     }
+    // A delivery cut off here is sent again when its lease runs out (at least once).
+    deliveries.abort();
     if let Some(task) = indexer {
         // The queue keeps whatever is not sent yet for the next start.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

@@ -16,6 +16,7 @@
 
 pub mod blobstore;
 pub mod db;
+pub mod deliveries;
 pub mod host;
 pub mod hub;
 pub mod manifest;

@@ -13,6 +13,7 @@
 //! their port implementations and call [`Api::handle`] per request.
 
 pub mod auth;
+pub mod deliver;
 pub mod error;
 pub mod http;
 pub mod ports;
@@ -39,6 +40,14 @@ pub struct Config {
     pub file_max_bytes: i64,
     /// What one workspace's files may add up to, in bytes (pending uploads included).
     pub workspace_quota_bytes: i64,
+    /// Internal addresses apps may be reached at (the operator's list; see
+    /// [`ocomms_core::outbound`]).
+    pub outbound_allow: ocomms_core::outbound::AllowList,
+    /// When failed deliveries to apps are tried again.
+    pub retry: ocomms_core::outbound::RetrySchedule,
+    /// The key of the runtime's internal calls (running the delivery queue); `None` refuses
+    /// them all.
+    pub internal_secret: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -55,7 +64,29 @@ impl Config {
             public_url: public_url.into().trim_end_matches('/').to_string(),
             file_max_bytes: Self::DEFAULT_FILE_MAX_BYTES,
             workspace_quota_bytes: Self::DEFAULT_WORKSPACE_QUOTA_BYTES,
+            outbound_allow: Default::default(),
+            retry: Default::default(),
+            internal_secret: None,
         }
+    }
+
+    /// How requests to apps are made: the internal addresses they may reach and the retry
+    /// schedule.
+    pub fn with_outbound(
+        mut self,
+        allow: ocomms_core::outbound::AllowList,
+        retry: ocomms_core::outbound::RetrySchedule,
+    ) -> Self {
+        self.outbound_allow = allow;
+        self.retry = retry;
+        self
+    }
+
+    /// The key the runtime's internal calls carry (at least 16 bytes, or none are accepted).
+    pub fn with_internal_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        let secret = secret.into();
+        self.internal_secret = (secret.len() >= 16).then_some(secret);
+        self
     }
 
     /// File limits other than the defaults (`None` keeps a default).
@@ -75,27 +106,47 @@ pub struct Api<P: ports::Ports> {
     pub search: Option<P::Search>,
     /// File storage, when configured; file routes answer 503 otherwise.
     pub blobs: Option<P::Blobs>,
+    /// Requests to apps, when this runtime sends them; slash commands answer 503 otherwise.
+    pub outbound: Option<P::Outbound>,
     pub config: Config,
 }
 
-impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<(S, R, E, ports::NoSearchEngine, ports::NoBlobs)> {
-    /// The API without a search engine (PostgreSQL answers searches) or file storage.
+/// The ports of an API with nothing optional configured.
+pub type BasePorts<S, R, E> = (S, R, E, ports::NoSearchEngine, ports::NoBlobs, ports::NoOutbound);
+
+impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env> Api<BasePorts<S, R, E>> {
+    /// The API without a search engine (PostgreSQL answers searches), file storage or
+    /// requests to apps.
     pub fn new(sql: S, rooms: R, env: E, config: Config) -> Self {
-        Self { sql, rooms, env, search: None, blobs: None, config }
+        Self { sql, rooms, env, search: None, blobs: None, outbound: None, config }
     }
 }
 
-impl<S: ports::Sql, R: ports::RoomPublisher, E: ports::Env, Q: ports::SearchEngine, B: ports::Blobs>
-    Api<(S, R, E, Q, B)>
+impl<S, R, E, Q, B, O> Api<(S, R, E, Q, B, O)>
+where
+    S: ports::Sql,
+    R: ports::RoomPublisher,
+    E: ports::Env,
+    Q: ports::SearchEngine,
+    B: ports::Blobs,
+    O: ports::Outbound,
 {
     /// The same API with `engine`, if any, answering searches.
-    pub fn with_search<Q2: ports::SearchEngine>(self, engine: Option<Q2>) -> Api<(S, R, E, Q2, B)> {
-        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: engine, blobs: self.blobs, config: self.config }
+    pub fn with_search<Q2: ports::SearchEngine>(self, engine: Option<Q2>) -> Api<(S, R, E, Q2, B, O)> {
+        let Api { sql, rooms, env, blobs, outbound, config, .. } = self;
+        Api { sql, rooms, env, search: engine, blobs, outbound, config }
     }
 
     /// The same API with `blobs`, if any, storing files.
-    pub fn with_blobs<B2: ports::Blobs>(self, blobs: Option<B2>) -> Api<(S, R, E, Q, B2)> {
-        Api { sql: self.sql, rooms: self.rooms, env: self.env, search: self.search, blobs, config: self.config }
+    pub fn with_blobs<B2: ports::Blobs>(self, blobs: Option<B2>) -> Api<(S, R, E, Q, B2, O)> {
+        let Api { sql, rooms, env, search, outbound, config, .. } = self;
+        Api { sql, rooms, env, search, blobs, outbound, config }
+    }
+
+    /// The same API sending requests to apps through `outbound`, if any.
+    pub fn with_outbound<O2: ports::Outbound>(self, outbound: Option<O2>) -> Api<(S, R, E, Q, B, O2)> {
+        let Api { sql, rooms, env, search, blobs, config, .. } = self;
+        Api { sql, rooms, env, search, blobs, outbound, config }
     }
 }
 

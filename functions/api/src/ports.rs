@@ -196,22 +196,93 @@ impl Blobs for NoBlobs {
     }
 }
 
+/// HTTP requests to apps (slash commands, events, outgoing webhooks): always a POST, and
+/// the adapter's business is only to send it. It marks the request with
+/// [`ocomms_core::outbound::MARK_HEADER`] so a runtime that resolves names can refuse private
+/// addresses, gives up after [`ocomms_core::outbound::TIMEOUT_MS`] and reads at most
+/// [`ocomms_core::outbound::MAX_RESPONSE_BYTES`] of the answer.
+#[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
+pub trait Outbound {
+    async fn post(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct OutRequest<'a> {
+    pub url: &'a str,
+    /// Lower-case names; `content-type` among them.
+    pub headers: Vec<(String, String)>,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutReply {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl OutReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why no answer came, in Slack's retry-reason terms where one fits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutError {
+    #[error("http_timeout")]
+    Timeout,
+    /// The address is not one apps may use, or the runtime refused the request.
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("too_large: the answer is over the size limit")]
+    TooLarge,
+    #[error("connection_failed: {0}")]
+    Failed(String),
+}
+
+impl OutError {
+    /// Slack's `X-Slack-Retry-Reason` for a retry after this error.
+    pub fn retry_reason(&self) -> &'static str {
+        match self {
+            OutError::Timeout => "http_timeout",
+            OutError::Failed(_) => "connection_failed",
+            OutError::Refused(_) | OutError::TooLarge => "unknown_error",
+        }
+    }
+}
+
+/// The runtime of a deployment that sends nothing to apps: commands answer 503 and the
+/// queue waits.
+#[derive(Debug, Clone, Copy)]
+pub enum NoOutbound {}
+
+impl Outbound for NoOutbound {
+    async fn post(&self, _: &OutRequest<'_>) -> Result<OutReply, OutError> {
+        match *self {}
+    }
+}
+
 /// One runtime's set of port implementations, as a tuple `(Sql, RoomPublisher, Env,
-/// SearchEngine, Blobs)`, so handlers take one type parameter however many ports there are.
+/// SearchEngine, Blobs, Outbound)`, so handlers take one type parameter however many ports
+/// there are.
 pub trait Ports {
     type Sql: Sql;
     type Rooms: RoomPublisher;
     type Env: Env;
     type Search: SearchEngine;
     type Blobs: Blobs;
+    type Outbound: Outbound;
 }
 
-impl<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine, B: Blobs> Ports for (S, R, E, Q, B) {
+impl<S: Sql, R: RoomPublisher, E: Env, Q: SearchEngine, B: Blobs, O: Outbound> Ports for (S, R, E, Q, B, O) {
     type Sql = S;
     type Rooms = R;
     type Env = E;
     type Search = Q;
     type Blobs = B;
+    type Outbound = O;
 }
 
 /// Time, randomness and diagnostics come from the platform (WASI, JS, or a test's values).

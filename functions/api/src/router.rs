@@ -8,13 +8,16 @@ use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
-    auth, channels, dms, files, hooks, integrations, invites, members, messages, notifications, reactions, reads,
-    search, users, workspaces,
+    app_config, auth, channels, commands, dms, files, hooks, integrations, invites, members, messages, notifications,
+    reactions, reads, search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
 /// Slack-compatible incoming webhooks: `/hooks/{secret}`, outside the versioned API.
 pub const HOOKS_PREFIX: &str = "/hooks/";
+/// The runtime's call to run a round of the delivery queue, with the internal secret. Not
+/// part of the public API (nor of its OpenAPI document).
+pub const INTERNAL_DELIVERIES: &str = "/api/v1/internal/deliveries";
 
 pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
     match route(api, &req).await {
@@ -29,8 +32,14 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
 
 async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error> {
     use Method::*;
-    if let Some(secret) = req.path.strip_prefix(HOOKS_PREFIX) {
-        return hooks::incoming(api, req, secret).await;
+    if let Some(rest) = req.path.strip_prefix(HOOKS_PREFIX) {
+        if let Some(token) = rest.strip_prefix(commands::RESPONSE_PATH) {
+            return commands::respond(api, req, token).await;
+        }
+        return hooks::incoming(api, req, rest).await;
+    }
+    if req.path == INTERNAL_DELIVERIES {
+        return internal_deliveries(api, req).await;
     }
     if crate::webapi::is_method(&req.path) {
         return crate::webapi::dispatch(api, req).await;
@@ -71,6 +80,21 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
             integrations::create_token(api, req, id(ws)?, id(app)?).await
         }
         (Delete, ["workspaces", ws, "tokens", t]) => integrations::revoke_token(api, req, id(ws)?, id(t)?).await,
+        (Put, ["workspaces", ws, "apps", app, "events"]) => app_config::set_events(api, req, id(ws)?, id(app)?).await,
+        (Post, ["workspaces", ws, "apps", app, "commands"]) => {
+            app_config::create_command(api, req, id(ws)?, id(app)?).await
+        }
+        (Delete, ["workspaces", ws, "commands", c]) => app_config::delete_command(api, req, id(ws)?, id(c)?).await,
+        (Get, ["workspaces", ws, "commands"]) => app_config::list_commands(api, req, id(ws)?).await,
+        (Post, ["workspaces", ws, "apps", app, "outgoing-hooks"]) => {
+            app_config::create_outgoing(api, req, id(ws)?, id(app)?).await
+        }
+        (Delete, ["workspaces", ws, "outgoing-hooks", o]) => {
+            app_config::delete_outgoing(api, req, id(ws)?, id(o)?).await
+        }
+        (Get, ["workspaces", ws, "apps", app, "deliveries"]) => app_config::log(api, req, id(ws)?, id(app)?).await,
+        (Post, ["workspaces", ws, "deliveries", d, "retry"]) => app_config::retry(api, req, id(ws)?, d).await,
+        (Post, ["channels", ch, "commands"]) => commands::invoke(api, req, id(ch)?).await,
         (Get, ["invites", code]) => invites::preview(api, req, code).await,
         (Post, ["invites", code, "accept"]) => invites::accept(api, req, code).await,
         (Get, ["workspaces", ws, "members"]) => members::list(api, req, id(ws)?).await,
@@ -153,6 +177,15 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/workspaces/{ws}/hooks/{h}"),
         (Post, "/workspaces/{ws}/apps/{app}/tokens"),
         (Delete, "/workspaces/{ws}/tokens/{t}"),
+        (Put, "/workspaces/{ws}/apps/{app}/events"),
+        (Post, "/workspaces/{ws}/apps/{app}/commands"),
+        (Delete, "/workspaces/{ws}/commands/{c}"),
+        (Get, "/workspaces/{ws}/commands"),
+        (Post, "/workspaces/{ws}/apps/{app}/outgoing-hooks"),
+        (Delete, "/workspaces/{ws}/outgoing-hooks/{o}"),
+        (Get, "/workspaces/{ws}/apps/{app}/deliveries"),
+        (Post, "/workspaces/{ws}/deliveries/{d}/retry"),
+        (Post, "/channels/{ch}/commands"),
         (Get, "/invites/{code}"),
         (Post, "/invites/{code}/accept"),
         (Get, "/workspaces/{ws}/members"),
@@ -225,6 +258,27 @@ fn openapi() -> Response {
         headers: vec![("content-type".into(), "application/json".into())],
         body: OPENAPI_JSON.as_bytes().to_vec(),
     }
+}
+
+/// `POST /api/v1/internal/deliveries` with `Authorization: Bearer <internal secret>`: one
+/// round of the delivery queue, answering when the next delivery falls due.
+async fn internal_deliveries<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error> {
+    let Some(secret) = api.config.internal_secret.as_deref() else {
+        return Err(ApiError::not_found("route").into());
+    };
+    let given = req.bearer().unwrap_or("").as_bytes();
+    if !constant_time_eq(given, secret) {
+        return Err(ApiError::unauthenticated("the internal secret is required").into());
+    }
+    if req.method != Method::Post {
+        return Ok(Response::method_not_allowed(&[Method::Post]));
+    }
+    let round = crate::deliver::run_round(api).await?;
+    Ok(Response::ok(serde_json::to_value(round).unwrap_or_default()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A path id; malformed ids are 404 (nothing can exist there), not 400.

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use ocomms_api::http::{Method, Request};
-use ocomms_api::ports::{DbError, Env, NoBlobs, NoSearchEngine, PublishError, RoomPublisher, Row, Sql, Value};
+use ocomms_api::ports::{DbError, Env, PublishError, RoomPublisher, Row, Sql, Value};
 use ocomms_api::router::{OPENAPI_JSON, ROUTES};
-use ocomms_api::{Api, Config};
+use ocomms_api::{Api, BasePorts, Config};
 use ocomms_core::event::{ChannelEvent, UserNotice};
 use ocomms_core::ids::UserId;
 
@@ -45,7 +45,7 @@ impl Env for FixedEnv {
 
 const METHODS: [Method; 5] = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
 
-fn api() -> Api<(NoDb, NoRooms, FixedEnv, NoSearchEngine, NoBlobs)> {
+fn api() -> Api<BasePorts<NoDb, NoRooms, FixedEnv>> {
     Api::new(NoDb, NoRooms, FixedEnv, Config::new(vec![1u8; 32], "http://localhost"))
 }
 

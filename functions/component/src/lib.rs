@@ -17,6 +17,8 @@
 pub mod blobs;
 pub mod env;
 pub mod one_row;
+#[cfg(target_arch = "wasm32")]
+pub mod outbound;
 pub mod pg;
 pub mod rooms;
 pub mod search;
@@ -30,7 +32,10 @@ mod entry {
     use spin_sdk::http_component;
     use spin_sdk::variables;
 
-    use crate::{blobs::WasiHttp, env::WasiEnv, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine};
+    use crate::{
+        blobs::WasiHttp, env::WasiEnv, outbound::WasiOutbound, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine,
+    };
+    use ocomms_core::outbound::{AllowList, RetrySchedule};
 
     #[http_component]
     async fn handle(req: SpinRequest) -> anyhow::Result<impl IntoResponse> {
@@ -56,15 +61,28 @@ mod entry {
         Ok(b.body(resp.body).build())
     }
 
-    fn build() -> anyhow::Result<Api<(SpinPg, HttpRooms, WasiEnv, MeiliEngine, S3Store<WasiHttp>)>> {
+    type Ports = (SpinPg, HttpRooms, WasiEnv, MeiliEngine, S3Store<WasiHttp>, WasiOutbound);
+
+    fn build() -> anyhow::Result<Api<Ports>> {
         let secret = variables::get("jwt_secret")?;
         anyhow::ensure!(secret.len() >= 32, "jwt_secret must be at least 32 bytes");
+        let rooms_secret = variables::get("rooms_secret")?;
+        // Absent variables (an older manifest) mean the defaults: no internal apps, Slack's
+        // retry schedule.
+        let allow = AllowList::parse(&variables::get("outbound_allow").unwrap_or_default())?;
+        let retry = match variables::get("delivery_retry_secs").unwrap_or_default().trim() {
+            "" => RetrySchedule::default(),
+            v => RetrySchedule::parse(v)
+                .ok_or_else(|| anyhow::anyhow!("delivery_retry_secs must be seconds, comma-separated, not {v:?}"))?,
+        };
         let api = Api::new(
             SpinPg::new(variables::get("db_url")?),
-            HttpRooms { base_url: variables::get("rooms_url")?, secret: variables::get("rooms_secret")? },
+            HttpRooms { base_url: variables::get("rooms_url")?, secret: rooms_secret.clone() },
             WasiEnv,
             Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default())
-                .with_file_limits(limit("file_max_bytes")?, limit("workspace_quota_bytes")?),
+                .with_file_limits(limit("file_max_bytes")?, limit("workspace_quota_bytes")?)
+                .with_outbound(allow, retry)
+                .with_internal_secret(rooms_secret),
         );
         // Absent variables (an older manifest) mean the default: PostgreSQL.
         let engine = match variables::get("search_backend").unwrap_or_default().as_str() {
@@ -76,7 +94,7 @@ mod entry {
             other => anyhow::bail!("search_backend must be postgres or meilisearch, not {other:?}"),
         };
         let blobs = crate::blobs::from_variables(|name| variables::get(name).ok());
-        Ok(api.with_search(engine).with_blobs(blobs))
+        Ok(api.with_search(engine).with_blobs(blobs).with_outbound(Some(WasiOutbound)))
     }
 
     /// A byte limit from a variable; absent (an older manifest) means the default.

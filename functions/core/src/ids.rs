@@ -99,6 +99,14 @@ id_type!(
     /// A bot token of an app (kept only as a hash).
     TokenId
 );
+id_type!(
+    /// A slash command of an app.
+    CommandId
+);
+id_type!(
+    /// An outgoing webhook: messages of public channels posted to an app.
+    OutgoingHookId
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@ pub mod files;
 pub mod ids;
 pub mod mentions;
 pub mod notify;
+pub mod outbound;
 pub mod policy;
 pub mod search;
 pub mod slack;

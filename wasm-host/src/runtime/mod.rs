@@ -147,6 +147,9 @@ pub struct ComponentContext {
     pub pg: Option<Arc<PgPools>>,
     /// In-process handling of some outgoing requests.
     pub interceptor: Option<Arc<dyn OutboundInterceptor>>,
+    /// Internal addresses the component's requests to apps may reach (`outbound_allow`);
+    /// every other loopback, private or link-local address is refused to them.
+    pub app_allow: ocomms_core::outbound::AllowList,
 }
 
 impl fmt::Debug for ComponentContext {
@@ -156,6 +159,7 @@ impl fmt::Debug for ComponentContext {
             .field("allowed_outbound_hosts", &self.allowed_outbound_hosts)
             .field("pg", &self.pg.is_some())
             .field("interceptor", &self.interceptor.is_some())
+            .field("app_allow", &self.app_allow)
             .finish()
     }
 }
@@ -339,7 +343,11 @@ impl Runtime {
                 id: id.to_owned(),
                 pre,
                 variables: Arc::new(ctx.variables),
-                policy: Arc::new(OutboundPolicy { allowed: ctx.allowed_outbound_hosts, interceptor: ctx.interceptor }),
+                policy: Arc::new(OutboundPolicy {
+                    allowed: ctx.allowed_outbound_hosts,
+                    interceptor: ctx.interceptor,
+                    app_allow: ctx.app_allow,
+                }),
                 pg: ctx.pg,
                 runtime: Arc::clone(&self.inner),
                 instantiations: AtomicU64::new(0),

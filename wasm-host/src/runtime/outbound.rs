@@ -6,12 +6,17 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::manifest::AllowedHosts;
+use ocomms_core::outbound::{self, AllowList, MARK_HEADER, MARK_VALUE};
+
+/// How long a request to an app may take to connect, and then to start answering.
+const APP_TIMEOUT: Duration = Duration::from_millis(outbound::TIMEOUT_MS);
 
 /// Answers some outgoing requests in-process instead of over a socket (e.g. calls to other
 /// components or to native services of this host).
@@ -51,6 +56,8 @@ impl OutboundInterceptor for Interceptors {
 pub(crate) struct OutboundPolicy {
     pub(crate) allowed: AllowedHosts,
     pub(crate) interceptor: Option<Arc<dyn OutboundInterceptor>>,
+    /// Internal addresses requests to apps may reach anyway.
+    pub(crate) app_allow: AllowList,
 }
 
 impl fmt::Debug for OutboundPolicy {
@@ -58,6 +65,7 @@ impl fmt::Debug for OutboundPolicy {
         f.debug_struct("OutboundPolicy")
             .field("allowed", &self.allowed)
             .field("interceptor", &self.interceptor.is_some())
+            .field("app_allow", &self.app_allow)
             .finish()
     }
 }
@@ -106,6 +114,19 @@ impl WasiHttpHooks for OutboundHooks {
             }
 
             let mut request = request;
+            // A request to an app (marked by the component): only to addresses apps may use,
+            // checked for every address the name resolves to, never answered in process.
+            if request.headers_mut().remove(MARK_HEADER).is_some_and(|v| v == MARK_VALUE) {
+                app_address_check(&policy.app_allow, &scheme, &authority).await?;
+                let options = RequestOptions {
+                    connect_timeout: Some(APP_TIMEOUT),
+                    first_byte_timeout: Some(APP_TIMEOUT),
+                    between_bytes_timeout: Some(APP_TIMEOUT),
+                };
+                let (resp, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+                let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
+                return Ok((resp.map(BodyExt::boxed_unsync), io));
+            }
             if let Some(interceptor) = &policy.interceptor
                 && interceptor.handles(authority.as_str(), &scheme)
             {
@@ -127,6 +148,25 @@ impl WasiHttpHooks for OutboundHooks {
             Ok((resp.map(BodyExt::boxed_unsync), io))
         })
     }
+}
+
+/// Refuses a request to an app whose host resolves to an address apps may not use
+/// (loopback, private, link-local...) unless the operator allowed it. What was checked is
+/// what the connection resolves again a moment later; a name whose answers change in that
+/// moment (DNS rebinding) is the residual risk, noted in docs/integrations.md.
+async fn app_address_check(allow: &AllowList, scheme: &str, authority: &http::uri::Authority) -> Result<(), HttpError> {
+    let https = scheme == "https";
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let target = outbound::Target { https, host: host.clone(), port };
+    let addrs: Vec<std::net::IpAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(found) => found.map(|a| a.ip()).collect(),
+        Err(_) => return Err(HttpError::DnsError { rcode: Some("address not found".into()), info_code: None }),
+    };
+    outbound::check_resolved(&target, &addrs, allow).map_err(|refused| {
+        tracing::warn!(%refused, "request to an app refused");
+        HttpError::DestinationIpProhibited
+    })
 }
 
 #[cfg(test)]
@@ -152,7 +192,13 @@ mod tests {
 
     fn hooks(entries: &[&str]) -> OutboundHooks {
         let allowed = AllowedHosts::parse(entries).expect("valid entries");
-        OutboundHooks { policy: Arc::new(OutboundPolicy { allowed, interceptor: Some(Arc::new(Echo)) }) }
+        OutboundHooks {
+            policy: Arc::new(OutboundPolicy {
+                allowed,
+                interceptor: Some(Arc::new(Echo)),
+                app_allow: AllowList::default(),
+            }),
+        }
     }
 
     async fn send(hooks: &mut OutboundHooks, uri: &str) -> Result<Bytes, HttpError> {

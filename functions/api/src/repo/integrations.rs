@@ -24,6 +24,16 @@ pub struct App {
     pub hooks: Vec<Hook>,
     /// Live bot tokens, oldest first (never the tokens themselves).
     pub tokens: Vec<Token>,
+    /// Signs what we send the app (Slack's signing secret); admins read it to set the app up.
+    pub signing_secret: String,
+    /// Where events go, once the URL answered the verification challenge.
+    pub events_url: Option<String>,
+    /// Event subscriptions, Slack's names.
+    pub events: Vec<String>,
+    /// Slash commands, by name.
+    pub commands: Vec<crate::repo::app_delivery::Command>,
+    /// Outgoing webhooks, oldest first.
+    pub outgoing_hooks: Vec<crate::repo::app_delivery::OutgoingHook>,
 }
 
 /// A bot token as admins see it.
@@ -72,8 +82,15 @@ fn app_columns() -> String {
          (SELECT coalesce(jsonb_agg({HOOK_JSON} ORDER BY h.created_at, h.id), '[]'::jsonb)
           FROM incoming_hooks h WHERE h.app_id = a.id AND h.revoked_at IS NULL) AS hooks,
          (SELECT coalesce(jsonb_agg({TOKEN_JSON} ORDER BY t.created_at, t.id), '[]'::jsonb)
-          FROM app_tokens t WHERE t.app_id = a.id AND t.revoked_at IS NULL) AS tokens",
+          FROM app_tokens t WHERE t.app_id = a.id AND t.revoked_at IS NULL) AS tokens,
+         a.signing_secret, a.events_url, to_jsonb(a.events) AS events,
+         (SELECT coalesce(jsonb_agg({COMMAND_JSON} ORDER BY c.name), '[]'::jsonb)
+          FROM app_commands c WHERE c.app_id = a.id) AS commands,
+         (SELECT coalesce(jsonb_agg({OUTGOING_JSON} ORDER BY o.created_at, o.id), '[]'::jsonb)
+          FROM outgoing_hooks o WHERE o.app_id = a.id) AS outgoing_hooks",
         created = ms!("a.created_at"),
+        COMMAND_JSON = crate::repo::app_delivery::COMMAND_JSON,
+        OUTGOING_JSON = crate::repo::app_delivery::OUTGOING_JSON,
     )
 }
 
@@ -89,6 +106,13 @@ impl App {
             created_at_ms: r.int("created_at_ms")?,
             hooks: serde_json::from_value(r.json("hooks")?).map_err(|e| DbError::other(format!("hooks: {e}")))?,
             tokens: serde_json::from_value(r.json("tokens")?).map_err(|e| DbError::other(format!("tokens: {e}")))?,
+            signing_secret: r.text("signing_secret")?,
+            events_url: r.opt_text("events_url")?,
+            events: serde_json::from_value(r.json("events")?).map_err(|e| DbError::other(format!("events: {e}")))?,
+            commands: serde_json::from_value(r.json("commands")?)
+                .map_err(|e| DbError::other(format!("commands: {e}")))?,
+            outgoing_hooks: serde_json::from_value(r.json("outgoing_hooks")?)
+                .map_err(|e| DbError::other(format!("outgoing hooks: {e}")))?,
         })
     }
 }
@@ -100,6 +124,7 @@ pub struct NewApp<'a> {
     pub description: &'a str,
     pub bot: UserId,
     pub creator: UserId,
+    pub signing_secret: &'a str,
 }
 
 pub enum Created {
@@ -114,8 +139,8 @@ pub async fn create_app(db: &impl Sql, new: &NewApp<'_>) -> Result<Created, DbEr
         "WITH bot AS (INSERT INTO users (id, email, display_name, password_hash, bot)
                       VALUES ($5::uuid, $5::uuid::text || '@bots.invalid', $3, '', true) RETURNING id),
          wm AS (INSERT INTO workspace_members (workspace_id, user_id, role) SELECT $2, id, 'member' FROM bot),
-         a AS (INSERT INTO apps (id, workspace_id, name, description, bot_user_id, created_by)
-               SELECT $1, $2, $3, $4, id, $6 FROM bot RETURNING *)
+         a AS (INSERT INTO apps (id, workspace_id, name, description, bot_user_id, created_by, signing_secret)
+               SELECT $1, $2, $3, $4, id, $6, $7 FROM bot RETURNING *)
          SELECT {cols} FROM a",
         cols = app_columns(),
     );
@@ -126,6 +151,7 @@ pub async fn create_app(db: &impl Sql, new: &NewApp<'_>) -> Result<Created, DbEr
         Value::Text(new.description.into()),
         Value::Uuid(new.bot.0),
         Value::Uuid(new.creator.0),
+        Value::Text(new.signing_secret.into()),
     ];
     match db.query(&sql, &params).await {
         Ok(rows) => {
@@ -164,6 +190,10 @@ pub async fn revoke(db: &impl Sql, ws: WorkspaceId, app: AppId) -> Result<bool, 
                         RETURNING id, bot_user_id),
              h AS (UPDATE incoming_hooks SET revoked_at = now() WHERE app_id = (SELECT id FROM a) AND revoked_at IS NULL),
              t AS (UPDATE app_tokens SET revoked_at = now() WHERE app_id = (SELECT id FROM a) AND revoked_at IS NULL),
+             d AS (UPDATE deliveries SET state = 'failed', last_error = 'app_revoked', finished_at = now()
+                   WHERE app_id = (SELECT id FROM a) AND state = 'pending'),
+             c AS (DELETE FROM app_commands WHERE app_id = (SELECT id FROM a)),
+             o AS (DELETE FROM outgoing_hooks WHERE app_id = (SELECT id FROM a)),
              wm AS (UPDATE workspace_members SET deactivated_at = now()
                     WHERE workspace_id = $2 AND user_id = (SELECT bot_user_id FROM a))
              SELECT count(*) AS n FROM a",

@@ -1,6 +1,7 @@
 //! SQL for each aggregate. Functions take the [`Sql`](crate::ports::Sql) port and return
 //! domain values; they authorize nothing (handlers do, through `ocomms_core::policy`).
 
+pub mod app_delivery;
 pub mod channels;
 pub mod dms;
 pub mod events;

@@ -237,6 +237,33 @@ pub(crate) async fn publish<P: Ports>(
     Ok(messages::post(&api.sql, &new).await?)
 }
 
+/// A message from the app that only one user sees: sent to their open windows and never
+/// stored, as Slack's ephemeral messages. Returns the message and its `ts`.
+pub(crate) fn ephemeral<P: Ports>(
+    api: &Api<P>,
+    poster: &Poster<'_>,
+    channel: ChannelId,
+    post: &HookPost,
+    thread_root: Option<MessageId>,
+) -> (Value, String) {
+    let now_ms = api.env.now_ms();
+    let ts = slack::ts(now_ms * 1000);
+    let message = json!({
+        "id": MessageId::from_bytes(api.env.random_array()),
+        "channel_id": channel,
+        "author_id": poster.bot,
+        "text": post.text,
+        "ts": ts,
+        "created_at_ms": now_ms,
+        "thread_root_id": thread_root,
+        "bot": bot_profile(poster, post),
+        "blocks": post.blocks,
+        "attachments": post.attachments,
+        "ephemeral": true,
+    });
+    (message, ts)
+}
+
 /// An absolute http(s) URL of reasonable length, for an icon.
 fn is_web_url(u: &str) -> bool {
     (u.starts_with("https://") || u.starts_with("http://"))

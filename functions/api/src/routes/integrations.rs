@@ -65,7 +65,9 @@ pub async fn create<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId) -> R
         ))
         .into());
     }
+    let signing_secret: String = api.env.random_array::<16>().iter().map(|b| format!("{b:02x}")).collect();
     let new = NewApp {
+        signing_secret: &signing_secret,
         id: AppId::from_bytes(api.env.random_array()),
         workspace: ws,
         name: &name,

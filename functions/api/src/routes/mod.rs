@@ -1,8 +1,10 @@
 //! Handlers, one module per resource. Each handler: authenticate, parse, authorize through
 //! `ocomms_core::policy`, call the repo, publish committed events, shape the reply.
 
+pub mod app_config;
 pub mod auth;
 pub mod channels;
+pub mod commands;
 pub mod dms;
 pub mod files;
 pub mod hooks;

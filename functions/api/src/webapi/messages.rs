@@ -12,7 +12,7 @@ use super::methods::{need, page_size, visible_channel};
 use super::params::Params;
 use super::{Fail, Outcome, shapes};
 use crate::Api;
-use crate::ports::{Env as _, Ports};
+use crate::ports::Ports;
 use crate::repo::channels::Channel;
 use crate::repo::integrations::BotCaller;
 use crate::repo::messages;
@@ -180,22 +180,8 @@ pub async fn post_ephemeral<P: Ports>(api: &Api<P>, bot: &BotCaller, p: &Params)
     }
     let post = hooks::parse(&p.object()).map_err(|r| Fail::Slack(r.code))?;
     let root = hooks::thread_root(api, channel.id, post.thread_ts).await?.map_err(|r| Fail::Slack(r.code))?;
-    let now_ms = api.env.now_ms();
-    let ts = slack::ts(now_ms * 1000);
     let poster = Poster { app: bot.app, app_name: &bot.app_name, bot: bot.bot };
-    let message = json!({
-        "id": MessageId::from_bytes(api.env.random_array()),
-        "channel_id": channel.id,
-        "author_id": bot.bot,
-        "text": post.text,
-        "ts": ts,
-        "created_at_ms": now_ms,
-        "thread_root_id": root,
-        "bot": hooks::bot_profile(&poster, &post),
-        "blocks": post.blocks,
-        "attachments": post.attachments,
-        "ephemeral": true,
-    });
+    let (message, ts) = hooks::ephemeral(api, &poster, channel.id, &post, root);
     api.notify(user, UserNotice::Ephemeral { message }).await;
     Ok(json!({ "message_ts": ts }))
 }

@@ -8,8 +8,11 @@
 //! message ids (`thread_ts`, `chat.update`), so they must round-trip exactly.
 
 pub mod blocks;
+pub mod commands;
+pub mod events;
 pub mod mrkdwn;
 pub mod scopes;
+pub mod signing;
 
 pub use blocks::{BlockError, fallback_text, normalize_attachments, normalize_blocks};
 pub use mrkdwn::{plain, to_markdown, to_mrkdwn};
