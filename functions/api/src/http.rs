@@ -87,6 +87,17 @@ impl Request {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// Where the client reached us (scheme and host), as Spin reports it or the proxy says.
+    pub fn origin(&self) -> String {
+        if let Some(url) = self.header("spin-full-url")
+            && let Some((scheme, rest)) = url.split_once("://")
+        {
+            return format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest));
+        }
+        let scheme = self.header("x-forwarded-proto").unwrap_or("http");
+        format!("{scheme}://{}", self.header("host").unwrap_or("localhost"))
+    }
+
     pub fn bearer(&self) -> Option<&str> {
         let v = self.header("authorization")?;
         let (scheme, token) = v.split_once(' ')?;

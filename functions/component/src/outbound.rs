@@ -30,6 +30,8 @@ async fn send(req: &OutRequest<'_>) -> Result<OutReply, OutError> {
         b.header(k.as_str(), v.as_str());
     }
     b.header(MARK_HEADER, MARK_VALUE);
+    // As Slack sends it: a known length, not a chunked body, which some app servers refuse.
+    b.header("content-length", req.body.len().to_string());
     b.body(req.body.to_vec());
     let resp: IncomingResponse = spin_sdk::http::send(b.build()).await.map_err(classify)?;
     let status = resp.status();

@@ -37,7 +37,7 @@ async fn hook_json(host: &Host, path: &str, payload: Value) -> HookReply {
 }
 
 /// An app of the workspace: its id and its bot's user id.
-async fn make_app(host: &Host, admin: &Session, ws: &str, name: &str) -> (String, String) {
+pub(crate) async fn make_app(host: &Host, admin: &Session, ws: &str, name: &str) -> (String, String) {
     let r = host.post(&format!("/api/v1/workspaces/{ws}/apps"), Some(&admin.access), json!({ "name": name })).await;
     r.expect_status(201, "create an app");
     (r.str_at("/app/id"), r.str_at("/app/bot_user_id"))
@@ -242,7 +242,7 @@ async fn incoming_webhooks_post_as_their_app(host: &Host) {
     assert!(r.status == 401 || r.status == 422, "{r:?}");
 }
 
-fn slack_python() -> PathBuf {
+pub(crate) fn slack_python() -> PathBuf {
     let python = std::env::var_os("OCOMMS_SLACK_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/slack/venv/bin/python"));

@@ -11,6 +11,7 @@
 
 mod common;
 
+mod app_delivery;
 mod authz_matrix;
 mod bad_input;
 mod channels_admin;

@@ -71,7 +71,9 @@ pub async fn invoke<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Res
         },
     )
     .await?;
-    let response_url = format!("{}/hooks/{RESPONSE_PATH}{token}", api.config.public_url);
+    // Where the invoking client reached us, which is where the app reaches us too (behind a
+    // proxy, its Host and X-Forwarded-Proto).
+    let response_url = format!("{}/hooks/{RESPONSE_PATH}{token}", req.origin());
     let trigger_id = format!("{}.{}", api.env.now_ms(), hex(&api.env.random_array::<8>()));
     let channel_name = if channel.kind == policy::ChannelKind::Dm { "directmessage" } else { &channel.name };
     let form = form_encode(&[

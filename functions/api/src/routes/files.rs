@@ -39,15 +39,6 @@ fn storage<P: Ports>(api: &Api<P>) -> Result<&P::Blobs> {
 }
 
 /// Scheme and host the request came in on, for a store reached through the same address.
-fn origin(req: &Request) -> String {
-    if let Some(url) = req.header("spin-full-url")
-        && let Some((scheme, rest)) = url.split_once("://")
-    {
-        return format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest));
-    }
-    let scheme = req.header("x-forwarded-proto").unwrap_or("http");
-    format!("{scheme}://{}", req.header("host").unwrap_or("localhost"))
-}
 
 /// `POST /channels/{id}/files`: records a pending upload and signs its PUT.
 pub async fn start<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
@@ -85,7 +76,7 @@ pub async fn start<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resu
         size,
         now_ms: now,
         ttl_secs: UPLOAD_TTL_SECS,
-        origin: &origin(req),
+        origin: &req.origin(),
     };
     let upload = blobs.presign_put(&put).await?;
     collect_garbage(api).await;
@@ -276,7 +267,7 @@ async fn signed_url<P: Ports>(api: &Api<P>, req: &Request, stored: &Stored) -> R
         disposition: &disposition,
         now_ms: api.env.now_ms(),
         ttl_secs: DOWNLOAD_TTL_SECS,
-        origin: &origin(req),
+        origin: &req.origin(),
     };
     Ok(storage(api)?.presign_get(&get).await?)
 }
@@ -290,7 +281,7 @@ async fn signed_thumbnail<P: Ports>(api: &Api<P>, req: &Request, stored: &Stored
         disposition: &files::disposition(&stored.file.name, content_type),
         now_ms: api.env.now_ms(),
         ttl_secs: DOWNLOAD_TTL_SECS,
-        origin: &origin(req),
+        origin: &req.origin(),
     };
     Ok(Some(storage(api)?.presign_get(&get).await?))
 }

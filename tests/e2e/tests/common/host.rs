@@ -68,6 +68,8 @@ pub struct HostOptions {
     pub meilisearch: Option<(String, String)>,
     /// Files in this S3 service rather than the target's own store (every target).
     pub s3: Option<ExternalS3>,
+    /// Host and Spin: application variables (`SPIN_VARIABLE_<NAME>`), e.g. `OUTBOUND_ALLOW`.
+    pub variables: Vec<(&'static str, String)>,
 }
 
 /// An S3 service a target's files go to.
@@ -85,9 +87,17 @@ pub struct ExternalS3 {
 impl HostOptions {
     /// The names of the host-only options that are set.
     pub(super) fn host_only(&self) -> Vec<&'static str> {
-        let HostOptions { away_after_secs: _, manifest_toml, request_timeout_secs, database_url, meilisearch, s3: _ } =
-            self;
+        let HostOptions {
+            away_after_secs: _,
+            manifest_toml,
+            request_timeout_secs,
+            database_url,
+            meilisearch,
+            s3: _,
+            variables,
+        } = self;
         [
+            ("variables", !variables.is_empty()),
             ("manifest_toml", manifest_toml.is_some()),
             ("request_timeout_secs", request_timeout_secs.is_some()),
             ("database_url", database_url.is_some()),

@@ -44,8 +44,11 @@ impl Host {
     /// `opts.meilisearch`, the rooms service indexes into that Meilisearch and the component
     /// searches it (`search_backend = "meilisearch"`).
     pub(super) async fn start_spin(opts: HostOptions) -> Host {
-        let host_only: Vec<_> =
-            opts.host_only().into_iter().filter(|o| !matches!(*o, "database_url" | "meilisearch")).collect();
+        let host_only: Vec<_> = opts
+            .host_only()
+            .into_iter()
+            .filter(|o| !matches!(*o, "database_url" | "meilisearch" | "variables"))
+            .collect();
         assert!(host_only.is_empty(), "the Spin target takes no such wasm-host options, got {host_only:?}");
         assert!(spin_binary().is_some(), "a Spin CLI (check spin_available first)");
         api_component();
@@ -58,6 +61,7 @@ impl Host {
             database_url: Some(db_url.clone()),
             away_after_secs: opts.away_after_secs,
             meilisearch: opts.meilisearch.clone(),
+            variables: opts.variables.clone(),
             ..HostOptions::default()
         })
         .await;
@@ -89,6 +93,7 @@ impl Host {
                 ("S3_SECRET_KEY", files_secret),
             ]),
         }
+        vars.extend(opts.variables.iter().cloned());
         if let Some((url, key)) = &opts.meilisearch {
             vars.extend([
                 ("SEARCH_BACKEND", "meilisearch".to_owned()),

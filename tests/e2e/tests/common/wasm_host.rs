@@ -73,6 +73,9 @@ impl Host {
             }
         }
         cmd.env("OCOMMS_LOG", "info");
+        for (name, value) in &self.opts.variables {
+            cmd.env(format!("SPIN_VARIABLE_{name}"), value);
+        }
         if let Some(s3) = &self.opts.s3 {
             for (name, value) in s3_variables(s3) {
                 cmd.env(format!("SPIN_VARIABLE_{name}"), value);
