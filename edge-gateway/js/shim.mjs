@@ -1,5 +1,5 @@
 // The Worker's entry module. `index.js` is wasm-bindgen's output (`--target module`) for
-// the ocomms-edge crate: it instantiates the wasm and exports the fetch handler and the
+// the ocomms-edge crate: it instantiates the wasm and exports the fetch and scheduled handlers and the
 // Durable Object classes defined in Rust. Bundled by esbuild in `cargo xtask build edge`.
 //
 // Everything is decided in Rust. The one thing done here is plumbing for WebSockets that
@@ -21,6 +21,10 @@ export default {
       return relay(request, env);
     }
     return ocomms.fetch(request, env, ctx);
+  },
+  // The Cron Trigger: deliveries to apps whose retry fell due (Rust's `scheduled`).
+  scheduled(event, env, ctx) {
+    return ocomms.scheduled(event, env, ctx);
   },
 };
 

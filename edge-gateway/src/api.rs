@@ -1,8 +1,9 @@
 //! `/api/v1/*`: the functions API crate, unchanged, over the edge adapters.
 
 use futures::StreamExt as _;
-use ocomms_api::ports::{NoOutbound, NoSearchEngine, Sql as _};
+use ocomms_api::ports::{NoSearchEngine, Sql as _};
 use ocomms_api::{Api, Config, Method, http};
+use ocomms_core::outbound::{AllowList, RetrySchedule};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
 use ocomms_rooms_edge::pg::EdgePg;
@@ -12,6 +13,7 @@ use ocomms_s3::S3Store;
 use worker::{Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use crate::blobs::{FetchHttp, bindings as blobs};
+use crate::deliver::FetchOutbound;
 
 /// The access-token key: the `JWT_SECRET` secret, at least 32 bytes.
 pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
@@ -23,19 +25,28 @@ pub fn jwt_secret(env: &Env) -> std::result::Result<Vec<u8>, ConfigError> {
 }
 
 /// The edge's ports: PostgreSQL full-text search, files in an S3-compatible store (R2).
-type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, S3Store<FetchHttp>, NoOutbound);
+type EdgePorts = (EdgePg, EdgeRooms, JsEnv, NoSearchEngine, S3Store<FetchHttp>, FetchOutbound);
 
-fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
+pub fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
     // PostgreSQL full-text search at the edge: a Meilisearch index is fed by a host's indexer
     // (docs/decisions.md).
     let limit = |name| crate::blobs::limit(env, name).map_err(ConfigError::BadLimit);
+    let allow = AllowList::parse(&setting(env, bindings::OUTBOUND_ALLOW).unwrap_or_default())
+        .map_err(|e| ConfigError::BadSetting(bindings::OUTBOUND_ALLOW, e.to_string()))?;
+    let retry = match setting(env, bindings::DELIVERY_RETRY_SECS).unwrap_or_default().trim() {
+        "" => RetrySchedule::default(),
+        v => RetrySchedule::parse(v)
+            .ok_or_else(|| ConfigError::BadSetting(bindings::DELIVERY_RETRY_SECS, "seconds, comma-separated".into()))?,
+    };
     let config = Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default())
-        .with_file_limits(limit(blobs::FILE_MAX_BYTES)?, limit(blobs::WORKSPACE_QUOTA_BYTES)?);
+        .with_file_limits(limit(blobs::FILE_MAX_BYTES)?, limit(blobs::WORKSPACE_QUOTA_BYTES)?)
+        .with_outbound(allow, retry);
     Ok(Api::new(EdgePg::from_env(env)?, EdgeRooms { env: env.clone() }, JsEnv, config)
-        .with_blobs(crate::blobs::from_env(env)))
+        .with_blobs(crate::blobs::from_env(env))
+        .with_outbound(Some(FetchOutbound)))
 }
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
+pub async fn handle(mut req: Request, env: &Env, ctx: &worker::Context) -> Result<Response> {
     let api = match build(env) {
         Ok(api) => api,
         Err(e) => {
@@ -58,7 +69,12 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let mut api_req = ocomms_api::Request::new(Method::parse(req.method().as_ref()), &path_and_query);
     api_req.headers = headers;
     api_req.body = body;
+    let method = api_req.method;
     let resp = api.handle(api_req).await;
+    if crate::deliver::may_have_queued(method, resp.status) {
+        // The answer goes now; the deliveries it queued follow (waitUntil).
+        ctx.wait_until(async move { crate::deliver::rounds(&api).await });
+    }
     let out = Headers::new();
     for (k, v) in &resp.headers {
         out.append(k, v)?;

@@ -5,6 +5,8 @@
 //!   API.
 //! - [`api`]: `/api/v1/*` and `/hooks/*` through `ocomms_api::Api`, unchanged, with the edge adapters of
 //!   `ocomms_rooms_edge` (PostgreSQL over a Worker socket, Durable Object stubs, JS clock).
+//! - [`deliver`]: requests to apps over `fetch`, and running the delivery queue after
+//!   requests and from the Cron Trigger.
 //! - [`ws`]: `/api/v1/ws`: the JWT is verified here, at the edge, and the socket is handed to
 //!   the user's Durable Object (docs/edge.md).
 //!
@@ -13,20 +15,30 @@
 
 mod api;
 mod blobs;
+mod deliver;
 mod ws;
 
 pub use ocomms_rooms_edge::{ChannelRoom, UserSockets};
 
-use worker::{Context, Env, Request, Response, Result, event};
+use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match path.as_str() {
         "/healthz" => Response::ok("ok"),
         "/readyz" => api::readyz(&env).await,
         "/api/v1/ws" => ws::upgrade(req, env).await,
-        p if p.starts_with("/api/") || p.starts_with("/hooks/") => api::handle(req, &env).await,
+        p if p.starts_with("/api/") || p.starts_with("/hooks/") => api::handle(req, &env, &ctx).await,
         _ => api::error(&ocomms_core::ApiError::not_found("route")),
+    }
+}
+
+/// The Cron Trigger: deliveries to apps whose retry fell due with no request to follow them.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match api::build(&env) {
+        Ok(api) => deliver::rounds(&api).await,
+        Err(e) => worker::console_error!("ocomms worker misconfigured: {}", ocomms_api::error::chain(&e)),
     }
 }

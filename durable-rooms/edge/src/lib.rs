@@ -53,6 +53,10 @@ pub mod bindings {
     pub const JWT_SECRET: &str = "JWT_SECRET";
     /// Public base URL of the web app, for invite links.
     pub const PUBLIC_URL: &str = "PUBLIC_URL";
+    /// Internal apps that requests to apps may reach (hosts, addresses, networks).
+    pub const OUTBOUND_ALLOW: &str = "OUTBOUND_ALLOW";
+    /// Waits before each retry of a failed delivery to an app, seconds, comma-separated.
+    pub const DELIVERY_RETRY_SECS: &str = "DELIVERY_RETRY_SECS";
 }
 
 /// An object's storage could not be read: the call gets 503, the next one tries again.
@@ -73,6 +77,8 @@ pub enum ConfigError {
     ShortJwtSecret,
     #[error("{0} must be a number of bytes")]
     BadLimit(&'static str),
+    #[error("{0} is malformed: {1}")]
+    BadSetting(&'static str, String),
 }
 
 /// Reads a secret, or a plain variable of that name (local development puts both in vars).

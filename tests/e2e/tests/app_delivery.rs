@@ -438,6 +438,38 @@ async fn a_host_killed_mid_delivery_delivers_after_restart(host: &mut Host) {
     assert_eq!(log.body["deliveries"][0]["attempts"], 2);
 }
 
+/// At the edge, a retry due later than the requests' follow-up rounds is sent by the Cron
+/// Trigger (run here on demand through `wrangler dev --test-scheduled`).
+async fn the_cron_trigger_sends_later_retries(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    let (app, bot) = make_app(host, &ann, &ws, "Later").await;
+    let secret = signing_secret(host, &ann, &ws, &app).await;
+    let server = AppServer::start(&secret).await;
+    let events_path = format!("/api/v1/workspaces/{ws}/apps/{app}/events");
+    let r =
+        put(host, &events_path, &ann.access, json!({ "url": server.url("/events"), "events": ["message.channels"] }))
+            .await;
+    r.expect_status(200, "subscribe");
+    let r = host
+        .post(&format!("/api/v1/channels/{general}/members"), Some(&ann.access), json!({ "user_ids": [bot] }))
+        .await;
+    r.expect_status(200, "add the bot");
+    server.control(json!({ "fail_events": 1 })).await;
+    host.post_message(&ann.access, &general, "eventually").await;
+    server.wait_for("/events", "the first try", |g| g.len() >= 2).await;
+    // The retry falls due after 21 s, past the 20 s the request's rounds follow.
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    assert_eq!(server.got("/events").await.len(), 2, "nothing but the cron sends the retry");
+    let r = host.http().get(host.url("/cdn-cgi/handler/scheduled?cron=*+*+*+*+*")).send().await.expect("run the cron");
+    assert!(r.status().is_success(), "{r:?}");
+    let got = server.wait_for("/events", "the retry", |g| g.len() >= 3).await;
+    assert_eq!(
+        (got[2]["body"]["event"]["text"].as_str(), got[2]["retry_num"].as_str()),
+        (Some("eventually"), Some("1"))
+    );
+}
+
 mod host {
     #[tokio::test(flavor = "multi_thread")]
     async fn slash_commands_reach_the_app_signed() {
@@ -455,6 +487,30 @@ mod host {
     async fn a_host_killed_mid_delivery_delivers_after_restart() {
         let mut host = crate::common::Target::Host.start_with(super::options()).await;
         super::a_host_killed_mid_delivery_delivers_after_restart(&mut host).await;
+    }
+}
+
+mod edge {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_cron_trigger_sends_later_retries() {
+        let options = crate::common::HostOptions {
+            variables: vec![("OUTBOUND_ALLOW", "127.0.0.1".to_owned()), ("DELIVERY_RETRY_SECS", "21".to_owned())],
+            ..crate::common::HostOptions::default()
+        };
+        let host = crate::common::Target::Edge.start_with(options).await;
+        super::the_cron_trigger_sends_later_retries(&host).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn slash_commands_reach_the_app_signed() {
+        let host = crate::common::Target::Edge.start_with(super::options()).await;
+        super::slash_commands_reach_the_app_signed(&host).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn events_reach_subscribed_apps_in_order() {
+        let host = crate::common::Target::Edge.start_with(super::options()).await;
+        super::events_reach_subscribed_apps_in_order(&host).await;
     }
 }
 

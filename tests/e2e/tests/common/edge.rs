@@ -89,6 +89,9 @@ class_name = "UserSockets"
 [[migrations]]
 tag = "v1"
 new_sqlite_classes = ["ChannelRoom", "UserSockets"]
+
+[triggers]
+crons = ["* * * * *"]
 "#,
         main = toml_string(&main.to_string_lossy()),
         db = toml_string(database_url),
@@ -99,7 +102,8 @@ new_sqlite_classes = ["ChannelRoom", "UserSockets"]
 impl Host {
     /// The edge Worker under `wrangler dev` on a free port, with a fresh migrated database.
     pub(super) async fn start_edge(opts: HostOptions) -> Host {
-        let host_only = opts.host_only();
+        // Application variables are the Worker's settings of the same names.
+        let host_only: Vec<_> = opts.host_only().into_iter().filter(|o| *o != "variables").collect();
         assert!(host_only.is_empty(), "the edge takes no wasm-host options, got {host_only:?}");
         let main = edge_bundle();
         let wrangler = wrangler_bin();
@@ -114,7 +118,7 @@ impl Host {
             format!("edge-e2e-{:032x}-{}", t.as_nanos(), std::process::id())
         };
         std::fs::write(host.data_dir.join("jwt-secret"), &secret).expect("write the jwt secret");
-        let mut vars = Vec::new();
+        let mut vars: Vec<(&str, String)> = host.opts.variables.clone();
         if let Some(secs) = host.opts.away_after_secs {
             vars.push(("AWAY_AFTER_SECS", secs.to_string()));
         }
@@ -151,6 +155,8 @@ impl Host {
                 .arg("--persist-to")
                 .arg(host.dir.join("state"))
                 .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+                // `/cdn-cgi/handler/scheduled` runs the Cron Trigger on demand (tests cannot wait a minute).
+                .arg("--test-scheduled")
                 // No network: no `Request.cf` download, no telemetry, no update check.
                 .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
                 .env("WRANGLER_SEND_METRICS", "false")

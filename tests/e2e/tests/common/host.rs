@@ -68,7 +68,8 @@ pub struct HostOptions {
     pub meilisearch: Option<(String, String)>,
     /// Files in this S3 service rather than the target's own store (every target).
     pub s3: Option<ExternalS3>,
-    /// Host and Spin: application variables (`SPIN_VARIABLE_<NAME>`), e.g. `OUTBOUND_ALLOW`.
+    /// Application variables (`SPIN_VARIABLE_<NAME>`; the Worker's settings of the same
+    /// names at the edge), e.g. `OUTBOUND_ALLOW`.
     pub variables: Vec<(&'static str, String)>,
 }
 
