@@ -9,6 +9,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -139,6 +141,80 @@ async function openChannel(page, name) {
   await page.locator('#channel-title', { hasText: `#${name}` }).waitFor({ timeout: WAIT });
 }
 
+/** Signs up `name`, who accepts the invite link `inviteUrl` into its workspace. */
+async function joinByInvite(name, inviteUrl) {
+  const p = await person(name);
+  await p.page.goto(inviteUrl);
+  await p.page.getByText('You have been invited to a workspace').first().waitFor({ timeout: WAIT });
+  await signUp(p, new URL(inviteUrl).pathname);
+  await p.page.getByRole('button', { name: 'Accept invite' }).click();
+  await p.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+  await waitConnected(p.page);
+  return p;
+}
+
+/**
+ * A Slack app on 127.0.0.1, as small as can be: every request must carry a valid
+ * X-Slack-Signature (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` keyed with the signing
+ * secret) from the last five minutes, or it is refused and recorded in `refused`.
+ * `/commands` answers a slash command with an ephemeral `deployed <text>`; `/events` answers
+ * Slack's url_verification and records events; `/silent` answers without the challenge;
+ * `/outgoing` fails its first outgoing webhook post (500, X-Slack-No-Retry) and answers the
+ * others with a message for the channel.
+ */
+async function slackApp() {
+  const seen = { secret: '', commands: [], events: [], outgoing: [], refused: [] };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const ts = String(req.headers['x-slack-request-timestamp'] ?? '');
+      const sig = Buffer.from(String(req.headers['x-slack-signature'] ?? ''));
+      const want = Buffer.from(`v0=${createHmac('sha256', seen.secret).update(`v0:${ts}:${raw}`).digest('hex')}`);
+      const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+      if (!seen.secret || !fresh || sig.length !== want.length || !timingSafeEqual(sig, want)) {
+        seen.refused.push(`${req.url} ts=${ts} sig=${sig}`);
+        res.writeHead(401, { 'content-type': 'text/plain' }).end('invalid signature');
+        return;
+      }
+      const json = (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/commands') {
+        const form = Object.fromEntries(new URLSearchParams(raw));
+        seen.commands.push(form);
+        return json({ text: `deployed ${form.text}` });
+      }
+      if (req.url === '/outgoing') {
+        const form = Object.fromEntries(new URLSearchParams(raw));
+        seen.outgoing.push(form);
+        if (seen.outgoing.length === 1) return res.writeHead(500, { 'x-slack-no-retry': '1' }).end('down for a moment');
+        return json({ text: `shipping: ${form.text}` });
+      }
+      const body = JSON.parse(raw);
+      if (req.url === '/silent') return json({ ok: true });
+      if (req.url === '/events') {
+        if (body.type === 'url_verification') return json({ challenge: body.challenge });
+        seen.events.push(body);
+        return json({ ok: true });
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { seen, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Waits until `f()` is truthy (polling), or fails saying `what`. */
+async function until(what, f, timeout = WAIT) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function waitConnected(page) {
   await page.locator('[data-testid=conn]', { hasText: 'Connected' }).waitFor({ timeout: WAIT });
 }
@@ -164,7 +240,8 @@ async function texts(page) {
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  host = await startHost();
+  // The apps test runs its app on 127.0.0.1, which the host refuses to send to unless allowed.
+  host = await startHost({ env: { SPIN_VARIABLE_OUTBOUND_ALLOW: '127.0.0.1' } });
   profile = mkdtempSync(join(tmpdir(), 'ocomms-chromium-'));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -1129,9 +1206,9 @@ describe('browser client', { concurrency: false }, () => {
     await section.locator('#app-name').fill('deploy BOT');
     await section.getByRole('button', { name: 'Create app' }).click();
     await section.getByText('already has an app named').waitFor({ timeout: WAIT });
-    await card.locator('select').selectOption({ label: '#general' });
+    await card.getByLabel('Post to').selectOption({ label: '#general' });
     await card.getByRole('button', { name: 'Add webhook' }).click();
-    const urlInput = card.locator('input[readonly]');
+    const urlInput = card.getByLabel('Webhook URL (shown this once: copy it now)');
     await urlInput.waitFor({ timeout: WAIT });
     const url = await urlInput.inputValue();
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/[A-Za-z0-9_-]{43}$/);
@@ -1389,5 +1466,205 @@ describe('browser client', { concurrency: false }, () => {
   it('had no errors in either page', () => {
     assert.deepEqual(people.Ann.errors, []);
     assert.deepEqual(people.Bob.errors, []);
+  });
+});
+
+describe('apps', { concurrency: false }, () => {
+  let app;
+  after(() => app?.close());
+
+  it('an admin gives an app a slash command, an event subscription and an outgoing webhook on the Integrations page; a member completes /dep, runs it and alone sees the answer; the delivery log lists what was sent and retries a failure', async () => {
+    app = await slackApp();
+    // Cleo makes a workspace; Dev joins it.
+    const cleo = await person('Cleo');
+    await signUp(cleo);
+    await cleo.page.locator('#welcome-ws-name').fill('Apps Co');
+    await cleo.page.getByRole('button', { name: 'Create workspace' }).click();
+    await cleo.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await waitConnected(cleo.page);
+    await cleo.page.getByRole('button', { name: 'Invite people' }).click();
+    await cleo.page.waitForFunction(() => document.querySelector('#invite-url')?.value.includes('/invite/'), null, { timeout: WAIT });
+    const inviteUrl = await cleo.page.locator('#invite-url').inputValue();
+    await cleo.page.keyboard.press('Escape');
+    const dev = await joinByInvite('Dev', inviteUrl);
+    const c = cleo.page;
+    const d = dev.page;
+
+    // The app, with an incoming webhook to #general, which puts its bot in #general.
+    await c.locator('#admin-btn').click();
+    const section = c.locator('section[aria-labelledby="ws-integrations"]');
+    await section.locator('#app-name').fill('Deployer');
+    await section.locator('#app-description').fill('Ships builds');
+    await section.getByRole('button', { name: 'Create app' }).click();
+    const card = section.locator('article[data-app="Deployer"]');
+    await card.waitFor({ timeout: WAIT });
+    await card.getByLabel('Post to').selectOption({ label: '#general' });
+    await card.getByRole('button', { name: 'Add webhook' }).click();
+    await card.getByRole('table', { name: 'Webhooks of Deployer' }).locator('tr', { hasText: '#general' }).waitFor({ timeout: WAIT });
+
+    // The signing secret is hidden until shown.
+    const secret = card.getByLabel('Signing secret', { exact: true });
+    assert.equal(await secret.getAttribute('type'), 'password');
+    await card.getByRole('button', { name: 'Show', exact: true }).click();
+    assert.equal(await secret.getAttribute('type'), 'text');
+    app.seen.secret = await secret.inputValue();
+    assert.match(app.seen.secret, /^[0-9a-f]{32}$/);
+    await card.getByRole('button', { name: 'Hide', exact: true }).waitFor({ timeout: WAIT });
+
+    // Event subscriptions: a URL that does not answer Slack's challenge is refused in place,
+    // with the server's reason; one that does is kept.
+    const events = card.getByRole('form', { name: 'Event subscriptions of Deployer' });
+    await events.getByLabel('Request URL').fill(`${app.url}/silent`);
+    await events.getByLabel('message.channels').check();
+    await events.getByRole('button', { name: 'Save events' }).click();
+    await card.getByRole('alert').filter({ hasText: "did not pass Slack's url_verification" }).waitFor({ timeout: WAIT });
+    assert.match(await card.getByTestId('events-state').innerText(), /No events are sent/);
+    await events.getByLabel('Request URL').fill(`${app.url}/events`);
+    await events.getByRole('button', { name: 'Save events' }).click();
+    await card.getByTestId('events-state').filter({ hasText: `Events go to ${app.url}/events` }).waitFor({ timeout: WAIT });
+    assert.equal(await events.getByLabel('message.channels').isChecked(), true);
+    assert.equal(await events.getByLabel('app_mention').isChecked(), false);
+    await events.getByRole('button', { name: 'Stop events' }).waitFor({ timeout: WAIT });
+
+    // A slash command.
+    const newCommand = card.getByRole('form', { name: 'New slash command for Deployer' });
+    await newCommand.getByLabel('Command').fill('deploy');
+    await newCommand.getByLabel('Request URL').fill(`${app.url}/commands`);
+    await newCommand.getByLabel('Description').fill('Deploys a build');
+    await newCommand.getByLabel('Usage hint').fill('[environment]');
+    await newCommand.getByRole('button', { name: 'Add command' }).click();
+    const row = card.getByRole('table', { name: 'Slash commands of Deployer' }).locator('tr[data-command="deploy"]');
+    await row.waitFor({ timeout: WAIT });
+    assert.match(await row.innerText(), /\/deploy[\s\S]*\/commands[\s\S]*Deploys a build[\s\S]*\[environment\]/);
+    // The same name again is refused, with the server's reason.
+    await newCommand.getByLabel('Command').fill('Deploy');
+    await newCommand.getByLabel('Request URL').fill(`${app.url}/commands`);
+    await newCommand.getByRole('button', { name: 'Add command' }).click();
+    await card.getByRole('alert').filter({ hasText: 'already has a command /deploy' }).waitFor({ timeout: WAIT });
+
+    // An outgoing webhook: messages of #general starting with a trigger word.
+    const newOutgoing = card.getByRole('form', { name: 'New outgoing webhook for Deployer' });
+    await newOutgoing.getByLabel('Channel').selectOption({ label: '#general' });
+    await newOutgoing.getByLabel('Trigger words').fill('ship, release');
+    await newOutgoing.getByLabel('URL', { exact: true }).fill(`${app.url}/outgoing`);
+    await newOutgoing.getByRole('button', { name: 'Add outgoing webhook' }).click();
+    const hookRow = card.getByRole('table', { name: 'Outgoing webhooks of Deployer' }).locator('tr', { hasText: `${app.url}/outgoing` });
+    await hookRow.waitFor({ timeout: WAIT });
+    assert.match(await hookRow.innerText(), /#general[\s\S]*ship, release/);
+    const outgoingToken = await hookRow.locator('code').innerText();
+    assert.match(outgoingToken, /^[0-9a-f]{24}$/);
+    await hookRow.getByRole('button', { name: /^Copy the token/ }).waitFor({ timeout: WAIT });
+    await hookRow.scrollIntoViewIfNeeded();
+    await shot(c, '27-integrations-apps');
+
+    // Dev types /dep: the command is offered with its usage, description and app.
+    const box = d.locator('#composer-input');
+    await box.click();
+    await box.pressSequentially('/dep');
+    const offered = d.getByRole('listbox', { name: 'Commands' }).getByRole('option', {
+      name: '/deploy [environment] — Deploys a build (Deployer)',
+    });
+    await offered.waitFor({ timeout: WAIT });
+    await shot(d, '28-slash-completion');
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), '/deploy ');
+    await box.pressSequentially('prod');
+    await box.press('Enter');
+    // The app's answer, to Dev alone, once (it comes in the answer and over the socket).
+    const answer = d.locator('main ol[aria-label="Only visible to you"] li.msg.ephemeral', { hasText: 'deployed prod' });
+    await answer.waitFor({ timeout: WAIT });
+    assert.match(await answer.innerText(), /Deployer[\s\S]*Only visible to you[\s\S]*deployed prod/);
+    assert.equal(await box.inputValue(), '', 'the box empties once the app answered');
+    await d.waitForTimeout(500);
+    assert.equal(await answer.count(), 1, 'shown once');
+    assert.equal(app.seen.commands.length, 1);
+    const form = app.seen.commands[0];
+    assert.equal(form.command, '/deploy');
+    assert.equal(form.text, 'prod');
+    assert.equal(form.user_name, 'Dev');
+    assert.equal(form.channel_name, 'general');
+    await shot(d, '29-slash-ephemeral');
+    const token = await d.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+
+    // An unknown command is refused under the box, and the text stays for another try.
+    await box.fill('/nosuch thing');
+    await box.press('Enter');
+    await d.locator('form.composer [role=alert]', { hasText: 'command /nosuch not found' }).waitFor({ timeout: WAIT });
+    assert.equal(await box.inputValue(), '/nosuch thing');
+    await box.fill('');
+
+    // A message in #general, where the app's bot is: the app gets the event, and the
+    // delivery log lists it as delivered.
+    await send(d, 'hello, app');
+    await waitShown(d, 'hello, app');
+    const event = await until('the message event', () => app.seen.events.find((e) => e.event?.text === 'hello, app'));
+    assert.equal(event.type, 'event_callback');
+    assert.equal(event.event.type, 'message');
+    assert.equal(event.event.channel_type, 'channel');
+    const log = card.getByRole('table', { name: 'Delivery log of Deployer' });
+    const delivered = log.locator('tr[data-state="delivered"]', { hasText: 'message' });
+    await until('the delivered row', async () => {
+      await card.getByRole('button', { name: 'Refresh the delivery log of Deployer' }).click();
+      await c.waitForTimeout(300);
+      return (await delivered.count()) > 0;
+    });
+    assert.match(await delivered.first().innerText(), /Event[\s\S]*message[\s\S]*delivered[\s\S]*1[\s\S]*HTTP 200/);
+
+    // The outgoing webhook: its first post fails and the app asks not to be retried; Retry
+    // on the log sends it again, and the app's answer is posted in #general by its bot.
+    await send(d, 'ship it');
+    await waitShown(d, 'ship it');
+    const failed = log.locator('tr[data-state="failed"]', { hasText: 'ship' });
+    await until('the failed outgoing webhook row', async () => {
+      await card.getByRole('button', { name: 'Refresh the delivery log of Deployer' }).click();
+      await c.waitForTimeout(300);
+      return (await failed.count()) > 0;
+    });
+    assert.match(await failed.innerText(), /Outgoing webhook[\s\S]*ship[\s\S]*failed[\s\S]*1[\s\S]*HTTP 500/);
+    assert.equal(app.seen.outgoing[0].token, outgoingToken);
+    assert.equal(app.seen.outgoing[0].trigger_word, 'ship');
+    assert.equal(app.seen.outgoing[0].text, 'ship it');
+    await card.getByRole('button', { name: 'Revoke app' }).scrollIntoViewIfNeeded();
+    await shot(c, '30-delivery-log');
+    await failed.getByRole('button', { name: /^Retry delivery/ }).click();
+    await c.getByText('Queued to be sent again.').waitFor({ timeout: WAIT });
+    const answered = shown(d, 'shipping: ship it').first();
+    await answered.waitFor({ timeout: WAIT });
+    assert.equal(await answered.locator('.author').first().innerText(), 'Deployer');
+    const redelivered = log.locator('tr[data-state="delivered"]', { hasText: 'ship' });
+    await until('the redelivered row', async () => {
+      await card.getByRole('button', { name: 'Refresh the delivery log of Deployer' }).click();
+      await c.waitForTimeout(300);
+      return (await redelivered.count()) > 0;
+    });
+    assert.equal(await failed.count(), 0, 'the failed row was sent again');
+    assert.equal(app.seen.outgoing.length, 2);
+
+    // Cleo, in #general, never saw Dev's answer; it is not in the channel's history either.
+    await c.getByRole('button', { name: 'Back to the channel' }).click();
+    await waitShown(c, 'hello, app');
+    assert.equal(await c.getByText('deployed prod').count(), 0);
+    const general = await (async () => {
+      const { workspaces } = await (await fetch(`${host.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })).json();
+      const ws = workspaces.find((w) => w.name === 'Apps Co');
+      const { channels } = await (
+        await fetch(`${host.url}/api/v1/workspaces/${ws.id}/channels`, { headers: { authorization: `Bearer ${token}` } })
+      ).json();
+      return channels.find((ch) => ch.name === 'general');
+    })();
+    const { messages } = await (
+      await fetch(`${host.url}/api/v1/channels/${general.id}/messages?limit=50`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
+    assert.deepEqual(
+      messages.filter((m) => /deploy/.test(m.text)).map((m) => m.text),
+      [],
+      'neither the command nor its ephemeral answer is stored',
+    );
+
+    assert.deepEqual(app.seen.refused, [], 'every request the app got was signed');
+    assert.deepEqual(cleo.errors, []);
+    assert.deepEqual(dev.errors, []);
+    assert.deepEqual(cleo.dialogs, []);
+    assert.deepEqual(dev.dialogs, []);
   });
 });

@@ -1,6 +1,8 @@
 // Starts the real host (target/debug/wasm-host) with its managed PostgreSQL in a fresh
 // data directory on a free port, and stops it (SIGTERM: it drains and stops PostgreSQL).
-// OCOMMS_E2E_URL skips all this and uses a host that is already running.
+// OCOMMS_E2E_URL skips all this and uses a host that is already running. `env` adds
+// variables for the host (the caller's own SPIN_VARIABLE_* and OCOMMS_* are not passed on),
+// e.g. `SPIN_VARIABLE_OUTBOUND_ALLOW: '127.0.0.1'` to let it deliver to an app on loopback.
 
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const START_TIMEOUT_MS = 120_000;
 
-export async function startHost() {
+export async function startHost({ env: extra = {} } = {}) {
   if (process.env.OCOMMS_E2E_URL) return { url: process.env.OCOMMS_E2E_URL.replace(/\/$/, ''), stop: async () => {} };
   const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
   const bin = process.env.OCOMMS_HOST_BIN ?? join(target, 'debug', 'wasm-host');
@@ -25,6 +27,7 @@ export async function startHost() {
   );
   env.OCOMMS_LOG = 'info';
   env.NO_COLOR = '1';
+  Object.assign(env, extra);
   const { openSync } = await import('node:fs');
   const fd = openSync(log, 'a');
   const child = spawn(

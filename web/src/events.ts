@@ -259,3 +259,18 @@ export function fillView(v: ChannelView, messages: Message[], nextBefore: number
 }
 
 export { view };
+
+/** How many ephemeral messages a window keeps: an app cannot make it hold them without end. */
+const MAX_EPHEMERAL = 50;
+
+/**
+ * Shows a message only this user sees (an app's ephemeral message). A command's answer comes
+ * twice, in the HTTP answer and as the socket's `ephemeral` notice, in either order: it is
+ * shown once, by id, and `seen` (the ids shown lately) keeps a dismissed one from coming back.
+ */
+export function showEphemeral(s: State, m: Message, seen: Set<string>) {
+  if (seen.has(m.id)) return;
+  if (seen.size >= 500) seen.delete(seen.values().next().value as string);
+  seen.add(m.id);
+  s.ephemeral = [...s.ephemeral.slice(-(MAX_EPHEMERAL - 1)), m];
+}

@@ -7,7 +7,7 @@ import { Socket } from './socket';
 import { state, update, unreadOf } from './store';
 import { SeqTracker } from './sync';
 import type { ChannelEvent, ServerFrame } from './types';
-import { flushNow, flushQueue } from './actions/messages';
+import { addEphemeral, flushNow, flushQueue } from './actions/messages';
 import { loadChannelMembers, loadPins } from './actions/channel';
 import { reloadAdmin } from './actions/admin';
 import { closeNotifications, loadNotifyPrefs, notifyMessage, refreshPermission } from './actions/notifications';
@@ -111,10 +111,7 @@ function onFrame(f: ServerFrame) {
       void loadNotifyPrefs().catch(() => undefined);
       break;
     case 'ephemeral':
-      update((s) => {
-        // A bounded list: an app cannot make a window hold them without end.
-        s.ephemeral = [...s.ephemeral.slice(-49), f.message];
-      });
+      addEphemeral(f.message);
       break;
     case 'subscribed':
       subs.add(f.subscription.channel_id);

@@ -6,7 +6,7 @@ import { useSyncExternalStore } from 'react';
 import { emptyPrefs, type NotifyPrefs } from './notify';
 import type { ConnStatus } from './socket';
 import type { Upload } from './actions/files';
-import type { Channel, ChannelEvent, DeactivatedIn, Invite, Member, Message, MessageFile, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
+import type { Channel, ChannelEvent, CommandInfo, DeactivatedIn, Invite, Member, Message, MessageFile, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
 
@@ -159,6 +159,15 @@ export interface State {
   uploads: Map<string, Upload[]>;
   /** The picture shown full size over everything. */
   lightbox: MessageFile | null;
+  /** Slash commands per workspace, for the composer's completion (fetched when first needed). */
+  commands: Map<string, CommandsView>;
+}
+
+export interface CommandsView {
+  list: CommandInfo[];
+  /** When the list was fetched (0: never); it is fetched again once older than a minute. */
+  at_ms: number;
+  loading: boolean;
 }
 
 export function initialState(route: Route = { kind: 'app' }): State {
@@ -201,6 +210,7 @@ export function initialState(route: Route = { kind: 'app' }): State {
     notifyOffer: false,
     uploads: new Map(),
     lightbox: null,
+    commands: new Map(),
   };
 }
 

@@ -254,3 +254,102 @@ export interface UploadStart {
   file: MessageFile & { state: string };
   upload: { method: string; url: string; headers: Record<string, string>; expires_at_ms: number };
 }
+
+// ---------------------------------------------------------------- apps (docs/integrations.md)
+
+/** An app's incoming webhook (its URL is shown once, when it is made). */
+export interface AppHook {
+  id: string;
+  channel_id: string;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+}
+
+/** A bot token of an app (the secret is shown once, when it is made). */
+export interface AppToken {
+  id: string;
+  scopes: string[];
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+}
+
+/** The events an app may subscribe to, as Slack names them. */
+export type AppEvent =
+  | 'message.channels'
+  | 'message.groups'
+  | 'message.im'
+  | 'app_mention'
+  | 'reaction_added'
+  | 'member_joined_channel';
+
+/** A slash command an app answers. */
+export interface SlashCommand {
+  id: string;
+  app_id: string;
+  /** Without the slash. */
+  name: string;
+  url: string;
+  description: string;
+  usage_hint: string;
+  created_at_ms: number;
+}
+
+/** An outgoing webhook: messages of a public channel (or of any, with a trigger word) posted to `url`. */
+export interface OutgoingHook {
+  id: string;
+  app_id: string;
+  /** null: any public channel. */
+  channel_id: string | null;
+  trigger_words: string[];
+  url: string;
+  /** Sent with every post, for the app to check. */
+  token: string;
+  created_at_ms: number;
+}
+
+/** `GET /workspaces/{id}/apps`: an app with everything it was given. */
+export interface App {
+  id: string;
+  name: string;
+  description: string;
+  bot_user_id: string;
+  hooks: AppHook[];
+  tokens: AppToken[];
+  /** Signs what we send the app (`X-Slack-Signature`). */
+  signing_secret: string;
+  /** Where its events go; null when it gets none. */
+  events_url: string | null;
+  events: AppEvent[];
+  commands: SlashCommand[];
+  outgoing_hooks: OutgoingHook[];
+}
+
+/** One line of an app's delivery log (`GET /workspaces/{ws}/apps/{app}/deliveries`). */
+export interface Delivery {
+  id: number;
+  kind: 'event' | 'outgoing_webhook';
+  /** The event type, or the trigger word. */
+  what: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at_ms: number;
+  next_at_ms: number | null;
+  finished_at_ms: number | null;
+}
+
+/** A command as members see it (`GET /workspaces/{id}/commands`), for the composer. */
+export interface CommandInfo {
+  name: string;
+  description: string;
+  usage_hint: string;
+  app_name: string;
+}
+
+/** `POST /channels/{id}/commands`: how the app answered. */
+export interface CommandResult {
+  /** null: the app acknowledged and said nothing (it may answer later). */
+  response_type: 'ephemeral' | 'in_channel' | null;
+  message?: Message | null;
+}

@@ -409,6 +409,86 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         )
         .await;
         m.check("DELETE /workspaces/{ws}/tokens/{token}", a, ws_admin(a, 204), &r);
+        // What apps receive: subscriptions, commands, outgoing webhooks, the delivery log.
+        let r = call(
+            host,
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/events"),
+            t,
+            Some(json!({ "url": null, "events": ["message.channels"] })),
+        )
+        .await;
+        m.check("PUT /workspaces/{ws}/apps/{app}/events", a, ws_admin(a, 200), &r);
+        // `.invalid` never resolves: an invoked command fails after every check passed.
+        let command = |name: String| json!({ "name": name, "url": "https://apps.invalid/commands" });
+        let r = call(
+            host,
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/commands"),
+            t,
+            Some(command(format!("a{n}"))),
+        )
+        .await;
+        m.check("POST /workspaces/{ws}/apps/{app}/commands", a, ws_admin(a, 201), &r);
+        let made = host
+            .post(
+                &format!("/api/v1/workspaces/{ws}/apps/{app}/commands"),
+                Some(&owner.access),
+                command(format!("o{n}")),
+            )
+            .await;
+        made.expect_status(201, "the owner adds a command");
+        let r = call(host, Method::GET, &format!("/api/v1/workspaces/{ws}/commands"), t, None).await;
+        m.check("GET /workspaces/{ws}/commands", a, ws_member(a, 200), &r);
+        for c in channels {
+            let r = call(
+                host,
+                Method::POST,
+                &format!("/api/v1/channels/{}/commands", c.id),
+                t,
+                Some(json!({ "command": format!("/o{n}"), "text": "x" })),
+            )
+            .await;
+            // Whoever may post invokes it; the app is unreachable, so that ends in 503.
+            m.check(&format!("POST /channels/{{ch}}/commands {}", label_of(&f, c)), a, post(a, c, 503), &r);
+        }
+        let r = call(
+            host,
+            Method::DELETE,
+            &format!("/api/v1/workspaces/{ws}/commands/{}", made.str_at("/command/id")),
+            t,
+            None,
+        )
+        .await;
+        m.check("DELETE /workspaces/{ws}/commands/{command}", a, ws_admin(a, 204), &r);
+        let outgoing = json!({ "trigger_words": ["!x"], "url": "https://apps.invalid/outgoing" });
+        let r = call(
+            host,
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/apps/{app}/outgoing-hooks"),
+            t,
+            Some(outgoing.clone()),
+        )
+        .await;
+        m.check("POST /workspaces/{ws}/apps/{app}/outgoing-hooks", a, ws_admin(a, 201), &r);
+        let made = host
+            .post(&format!("/api/v1/workspaces/{ws}/apps/{app}/outgoing-hooks"), Some(&owner.access), outgoing)
+            .await;
+        made.expect_status(201, "the owner adds an outgoing webhook");
+        let r = call(
+            host,
+            Method::DELETE,
+            &format!("/api/v1/workspaces/{ws}/outgoing-hooks/{}", made.str_at("/outgoing_hook/id")),
+            t,
+            None,
+        )
+        .await;
+        m.check("DELETE /workspaces/{ws}/outgoing-hooks/{hook}", a, ws_admin(a, 204), &r);
+        let r = call(host, Method::GET, &format!("/api/v1/workspaces/{ws}/apps/{app}/deliveries"), t, None).await;
+        m.check("GET /workspaces/{ws}/apps/{app}/deliveries", a, ws_admin(a, 200), &r);
+        // No delivery has failed: admins are told so, anyone else is refused before that.
+        let r = call(host, Method::POST, &format!("/api/v1/workspaces/{ws}/deliveries/1/retry"), t, None).await;
+        m.check("POST /workspaces/{ws}/deliveries/{id}/retry", a, ws_admin(a, 404), &r);
         let r = call(host, Method::DELETE, &format!("/api/v1/workspaces/{ws}/apps/{app}"), t, None).await;
         m.check("DELETE /workspaces/{ws}/apps/{app}", a, ws_admin(a, 204), &r);
         n += 1;

@@ -407,6 +407,29 @@ async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
     let edited = history_message(host, &bob, &general, &ts).await;
     assert_eq!(edited["text"], "**edited**");
     assert!(edited["edited_at_ms"].is_number());
+    // Blocks and attachments are replaced when given, kept when not.
+    let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": "*status*: green" } }]).to_string();
+    let attachments = json!([{ "color": "good", "text": "all clear" }]).to_string();
+    let r = web_api(
+        host,
+        "chat.update",
+        Some(&token),
+        &[("channel", &general), ("ts", &ts), ("text", "status"), ("blocks", &blocks), ("attachments", &attachments)],
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["message"]["blocks"][0]["text"]["text"], "*status*: green", "{r}");
+    let edited = history_message(host, &bob, &general, &ts).await;
+    assert_eq!(edited["blocks"][0]["text"]["text"], "**status**: green");
+    assert_eq!(edited["attachments"][0]["text"], "all clear");
+    let r =
+        web_api(host, "chat.update", Some(&token), &[("channel", &general), ("ts", &ts), ("text", "*edited*")]).await;
+    assert_eq!(r["ok"], true, "{r}");
+    let edited = history_message(host, &bob, &general, &ts).await;
+    assert_eq!((edited["text"].as_str(), edited["blocks"].as_array().map(Vec::len)), (Some("**edited**"), Some(1)));
+    let bad = json!([{ "type": "video" }]).to_string();
+    let r = web_api(host, "chat.update", Some(&token), &[("channel", &general), ("ts", &ts), ("blocks", &bad)]).await;
+    assert_eq!(r["error"], "invalid_blocks");
     let human =
         host.post(&format!("/api/v1/channels/{general}/messages"), Some(&ann.access), json!({ "text": "human" })).await;
     let human_ts = human.str_at("/message/ts");

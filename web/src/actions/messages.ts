@@ -2,7 +2,7 @@
 
 import { ApiError } from '../api';
 import { client } from '../client';
-import { applyToThread, applyToView, fillView, react } from '../events';
+import { applyToThread, applyToView, fillView, react, showEphemeral } from '../events';
 import { type Pending, state, update, view, notify } from '../store';
 import type { ChannelEvent, Message, MessageFile } from '../types';
 import { markRead } from './workspace';
@@ -106,6 +106,14 @@ export function retry(p: Pending) {
   });
   retryDelay = RETRY_MIN_MS;
   void flushQueue();
+}
+
+/** Ids of the ephemeral messages shown lately, so a dismissed one stays dismissed. */
+const ephemeralSeen = new Set<string>();
+
+/** Shows an app's ephemeral message once, however many times it comes (`showEphemeral`). */
+export function addEphemeral(m: Message) {
+  update((s) => showEphemeral(s, m, ephemeralSeen));
 }
 
 export function discard(p: Pending) {

@@ -1,5 +1,6 @@
-// Writing a message: Enter sends, Shift+Enter adds a line, a preview of the markdown, and
-// @-mention completion that inserts `<@user-id>` (shown as @Name once posted).
+// Writing a message: Enter sends, Shift+Enter adds a line, a preview of the markdown,
+// @-mention completion that inserts `<@user-id>` (shown as @Name once posted), and slash
+// commands: `/name text` completed from the workspace's commands and invoked instead of posted.
 
 import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { send } from '../actions/messages';
@@ -13,8 +14,11 @@ import { EmojiPicker } from './EmojiPicker';
 import { addFiles, composerKey, removeUpload, takeReady } from '../actions/files';
 import { formatSize } from '../uploads';
 import { PaperClip } from './Common';
+import { commandLabel, commandQuery, matchCommands, parseOutgoing } from '../commands';
+import { loadCommands, runCommand } from '../actions/integrations';
 
 interface Suggestion {
+  kind: 'mention' | 'command';
   key: string;
   label: string;
   insert: string;
@@ -29,8 +33,8 @@ const SHOW_LEFT_FROM = 1000;
 const byteLength = (s: string) => new TextEncoder().encode(s).length;
 
 const SPECIAL: Suggestion[] = [
-  { key: 'channel', label: '@channel (everyone in the channel)', insert: '@channel' },
-  { key: 'here', label: '@here (everyone online)', insert: '@here' },
+  { kind: 'mention', key: 'channel', label: '@channel (everyone in the channel)', insert: '@channel' },
+  { kind: 'mention', key: 'here', label: '@here (everyone online)', insert: '@here' },
 ];
 
 export interface ComposerProps {
@@ -51,6 +55,10 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   const [preview, setPreview] = useState(false);
   const [alsoToChannel, setAlsoToChannel] = useState(false);
   const [query, setQuery] = useState<string | null>(null);
+  /** The command name being typed (after a leading `/`), or null. */
+  const [cmdQuery, setCmdQuery] = useState<string | null>(null);
+  /** A command is being invoked: its name, while the app answers. */
+  const [running, setRunning] = useState<string | null>(null);
   const [active, setActive] = useState(0);
   const [error, setError] = useState('');
   const [mentions, setMentions] = useState<Mention[]>([]);
@@ -92,16 +100,26 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
   }, [text, preview]);
 
   const members = ((s.wsId ? s.members.get(s.wsId) : undefined) ?? []).filter((m) => !m.deactivated);
+  const commands = (s.wsId ? s.commands.get(s.wsId)?.list : undefined) ?? [];
   const suggestions: Suggestion[] =
-    query == null
-      ? []
-      : [
-          ...members
-            .filter((m) => m.display_name.toLowerCase().includes(query.toLowerCase()))
-            .map((m) => ({ key: m.user_id, label: m.display_name, insert: `@${m.display_name}`, token: `<@${m.user_id}>` })),
-          ...SPECIAL.filter((x) => x.key.startsWith(query.toLowerCase())),
-        ].slice(0, 8);
+    cmdQuery != null
+      ? matchCommands(cmdQuery, commands).map((c) => ({ kind: 'command', key: c.name, label: commandLabel(c), insert: `/${c.name} ` }))
+      : query == null
+        ? []
+        : [
+            ...members
+              .filter((m) => m.display_name.toLowerCase().includes(query.toLowerCase()))
+              .map((m): Suggestion => ({
+                kind: 'mention',
+                key: m.user_id,
+                label: m.display_name,
+                insert: `@${m.display_name}`,
+                token: `<@${m.user_id}>`,
+              })),
+            ...SPECIAL.filter((x) => x.key.startsWith(query.toLowerCase())),
+          ].slice(0, 8);
   const open = suggestions.length > 0;
+  const commandList = cmdQuery != null;
 
   function onChange(value: string) {
     setText(value);
@@ -111,13 +129,24 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
     const caret = el ? el.selectionStart : value.length;
     const m = /(?:^|\s)@([\p{L}\p{N}_.-]{0,30})$/u.exec(value.slice(0, caret));
     setQuery(m ? m[1] : null);
+    const cq = commandQuery(value, caret);
+    setCmdQuery(cq);
+    if (cq != null && s.wsId) void loadCommands(s.wsId);
     setActive(0);
-    if (value.trim()) sendTyping(channelId);
+    // A command is not a message being written: the others are not told of it.
+    if (value.trim() && parseOutgoing(value).kind === 'message') sendTyping(channelId);
   }
 
   function complete(sug: Suggestion) {
     const el = input.current;
     const caret = el ? el.selectionStart : text.length;
+    if (sug.kind === 'command') {
+      // `/dep|` becomes `/deploy |`, keeping what followed the name.
+      setText(sug.insert + text.slice(caret).replace(/^\s+/, ''));
+      setCmdQuery(null);
+      caretAfter.current = sug.insert.length;
+      return;
+    }
     const before = text.slice(0, caret).replace(/@[\p{L}\p{N}_.-]{0,30}$/u, `${sug.insert} `);
     const next = before + text.slice(caret);
     setText(next);
@@ -147,6 +176,11 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
 
   function submit() {
     if (!wire.trim() && !readyFiles) return;
+    const out = parseOutgoing(wire);
+    if (out.kind === 'command') {
+      invoke(out.name, out.text);
+      return;
+    }
     if (left < 0) {
       setError(`This message is ${-left} bytes over the limit (16 KB). Shorten it, or split it in two.`);
       return;
@@ -156,13 +190,49 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       return;
     }
     setError('');
-    send(channelId, wire, threadRootId, threadRootId ? alsoToChannel : false, takeReady(channelId, threadRootId));
+    send(channelId, out.text, threadRootId, threadRootId ? alsoToChannel : false, takeReady(channelId, threadRootId));
     resetTyping();
     setText('');
     setMentions([]);
     setQuery(null);
+    setCmdQuery(null);
     setPreview(false);
     input.current?.focus();
+  }
+
+  /** Invokes `/name text`: the box empties once the app has answered, and keeps the text on a refusal. */
+  function invoke(name: string, args: string) {
+    if (running) return;
+    if (left < 0) {
+      setError(`This command is ${-left} bytes over the limit (16 KB). Shorten it.`);
+      return;
+    }
+    if (readyFiles || uploading) {
+      setError('A command cannot take files: send them in a message, or remove them.');
+      return;
+    }
+    setError('');
+    setQuery(null);
+    setCmdQuery(null);
+    setRunning(name);
+    const typed = text;
+    runCommand(channelId, name, args, threadRootId).then(
+      () => {
+        // Unless the user went on typing meanwhile.
+        if (input.current?.value === typed) {
+          setText('');
+          setMentions([]);
+          setPreview(false);
+        }
+        setRunning(null);
+        input.current?.focus();
+      },
+      (e: unknown) => {
+        setError((e as Error).message);
+        setRunning(null);
+        input.current?.focus();
+      },
+    );
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
@@ -181,6 +251,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
       if (e.key === 'Escape') {
         e.preventDefault();
         setQuery(null);
+        setCmdQuery(null);
         return;
       }
     }
@@ -285,7 +356,10 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
             // Closes the list once the focus stayed away (not if it came back and typing
             // opened the list again meanwhile).
             setTimeout(() => {
-              if (document.activeElement !== input.current) setQuery(null);
+              if (document.activeElement !== input.current) {
+                setQuery(null);
+                setCmdQuery(null);
+              }
             }, 150)
           }
         />
@@ -309,7 +383,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
         <button type="button" className="small" aria-pressed={preview} onClick={() => setPreview(!preview)}>
           Preview
         </button>
-        <button type="submit" className="primary" disabled={left < 0 || uploading}>
+        <button type="submit" className="primary" disabled={left < 0 || uploading || running != null}>
           Send
         </button>
       </div>
@@ -330,7 +404,7 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
         />
       )}
       {open && (
-        <ul className="mentions" role="listbox" id={listId} aria-label="People to mention">
+        <ul className="mentions" role="listbox" id={listId} aria-label={commandList ? 'Commands' : 'People to mention'}>
           {suggestions.map((sug, i) => (
             <li
               key={sug.key}
@@ -355,8 +429,14 @@ export function Composer({ channelId, threadRootId = null, label, id, autoFocus,
         </label>
       )}
       <span id={`${inputId}-hint`} className="sr-only">
-        Enter sends, Shift+Enter adds a new line. Type @ to mention someone. Markdown works: **bold**, *italic*, `code`.
+        Enter sends, Shift+Enter adds a new line. Type @ to mention someone, / for an app&apos;s commands. Markdown works:
+        **bold**, *italic*, `code`.
       </span>
+      {running && (
+        <p className="muted small" role="status">
+          Running /{running}…
+        </p>
+      )}
       {error && (
         <p className="form-error" role="alert">
           {error}

@@ -5,7 +5,7 @@ import { setFollowing } from '../actions/channel';
 import { closeThread } from '../actions/messages';
 import { useStore } from '../store';
 import { Composer } from './Composer';
-import { MessageItem } from './MessageItem';
+import { EphemeralItem, MessageItem } from './MessageItem';
 import { PendingItem } from './PendingItem';
 import { TypingLine } from './ChannelPane';
 
@@ -17,6 +17,7 @@ export function ThreadPanel({ rootId }: { rootId: string }) {
   const ch = s.channels.get(root.channel_id);
   const replies = [...t.replies.values()].sort((a, b) => a.seq - b.seq);
   const pending = s.pending.filter((p) => p.thread_root_id === rootId);
+  const ephemeral = s.ephemeral.filter((m) => m.thread_root_id === rootId);
   const close = () => {
     closeThread();
     document.getElementById('composer-input')?.focus();
@@ -59,6 +60,13 @@ export function ThreadPanel({ rootId }: { rootId: string }) {
             <PendingItem key={p.client_msg_id} p={p} />
           ))}
         </ol>
+        {ephemeral.length > 0 && (
+          <ol className="messages" aria-label="Only visible to you">
+            {ephemeral.map((m) => (
+              <EphemeralItem key={m.id} m={m} />
+            ))}
+          </ol>
+        )}
       </div>
       <TypingLine channelId={root.channel_id} />
       {!root.deleted && (

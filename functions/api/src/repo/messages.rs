@@ -358,12 +358,14 @@ pub async fn edit(
     channel: ChannelId,
     text: &str,
     mentions: &Mentions,
+    replaced: &Replaced,
 ) -> Result<Option<ChannelEvent>, DbError> {
     let sql = format!(
         "WITH target AS (SELECT id FROM messages WHERE id = $1 AND channel_id = $2 AND deleted_at IS NULL FOR UPDATE),
          ch AS (UPDATE channels SET last_seq = last_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq),
          m AS (UPDATE messages SET text = $3, mentions = {mentions}, mentions_channel = $5, mentions_here = $6,
-                                   edited_at = now()
+                                   blocks = coalesce($7::jsonb, blocks),
+                                   attachments = coalesce($8::jsonb, attachments), edited_at = now()
                WHERE id = (SELECT id FROM target) RETURNING *),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
                 SELECT m.channel_id, ch.last_seq, '{kind}', {MESSAGE_JSON} FROM m, ch
@@ -379,9 +381,18 @@ pub async fn edit(
         Value::Text(id_list(mentions)),
         Value::Bool(mentions.channel),
         Value::Bool(mentions.here),
+        replaced.blocks.clone().map_or(Value::Null, |b| Value::Json(serde_json::Value::Array(b))),
+        replaced.attachments.clone().map_or(Value::Null, |a| Value::Json(serde_json::Value::Array(a))),
     ];
     let rows = db.query(&sql, &params).await?;
     rows.first().map(|r| events::from_row(channel, r)).transpose()
+}
+
+/// What an edit replaces beyond the text (an app's `chat.update`): `None` keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Replaced {
+    pub blocks: Option<Vec<serde_json::Value>>,
+    pub attachments: Option<Vec<serde_json::Value>>,
 }
 
 /// Tombstones a message: the text and mentions are erased (not just hidden), also from the

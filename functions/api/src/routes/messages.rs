@@ -194,8 +194,9 @@ pub async fn edit<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Resul
     policy::can_edit_message(&access, author == caller.user_id)?;
     let text = validate::message_text(&body.text)?;
     let mentions = mentions::parse(&text);
-    let event =
-        messages::edit(&api.sql, id, ch, &text, &mentions).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let event = messages::edit(&api.sql, id, ch, &text, &mentions, &messages::Replaced::default())
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     api.publish(&event).await;
     Ok(Response::ok(json!({ "message": event.data })))
 }

@@ -5,7 +5,7 @@
 use ocomms_core::event::UserNotice;
 use ocomms_core::ids::{MessageId, UserId};
 use ocomms_core::slack::scopes::{self, ChannelUse};
-use ocomms_core::{emoji, mentions, policy, slack, validate};
+use ocomms_core::{emoji, mentions, policy, slack};
 use serde_json::{Value, json};
 
 use super::methods::{need, page_size, visible_channel};
@@ -36,11 +36,16 @@ pub async fn update<P: Ports>(api: &Api<P>, bot: &BotCaller, p: &Params) -> Outc
     let (id, _) = message_at(api, &channel, p, "ts").await?;
     let found = messages::locate(&api.sql, id).await?.ok_or(Fail::Slack("message_not_found"))?;
     policy::can_edit_message(&access, found.author == bot.bot).map_err(|_| Fail::Slack("cant_update_message"))?;
-    let text = slack::to_markdown(&p.str("text").unwrap_or_default());
-    let text = validate::message_text(&text).map_err(|e| {
-        Fail::Slack(if e.code == ocomms_core::ErrorCode::PayloadTooLarge { "msg_too_long" } else { "no_text" })
-    })?;
-    let event = messages::edit(&api.sql, id, channel.id, &text, &mentions::parse(&text))
+    // As chat.postMessage takes them: text, blocks, attachments; the ones given replace.
+    let fields = p.object();
+    let post = hooks::parse(&fields).map_err(|r| Fail::Slack(r.code))?;
+    let given = |key: &str| fields.get(key).is_some_and(|v| !v.is_null());
+    let replaced = messages::Replaced {
+        blocks: given("blocks").then(|| post.blocks.clone()),
+        attachments: given("attachments").then(|| post.attachments.clone()),
+    };
+    let text = post.text;
+    let event = messages::edit(&api.sql, id, channel.id, &text, &mentions::parse(&text), &replaced)
         .await?
         .ok_or(Fail::Slack("message_not_found"))?;
     api.publish(&event).await;

@@ -176,7 +176,11 @@ impl Host {
                 if let Some(status) = host.exited() {
                     let log = std::fs::read_to_string(&host.log).unwrap_or_default();
                     let this_run = log.get(log_start..).unwrap_or_default();
-                    if attempt < 3 && this_run.contains("Address already in use") {
+                    // workerd binds more ports than the two we choose: a race for one of those
+                    // shows only as a runtime that "failed to start".
+                    let port_race = this_run.contains("Address already in use")
+                        || this_run.contains("The Workers runtime failed to start");
+                    if attempt < 3 && port_race {
                         // Its watchdog would remove the directory the next attempt needs.
                         if let Some(w) = host.watchdog.take() {
                             w.cancel();
