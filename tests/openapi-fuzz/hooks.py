@@ -60,6 +60,19 @@ STATE_DEPENDENT_422 = {
     "GET /messages/{message_id}/thread": ("this message is a reply",),
     "PUT /messages/{message_id}/follow": ("this message is a reply",),
     "DELETE /messages/{message_id}/follow": ("this message is a reply",),
+    "POST /workspaces/{workspace_id}/apps/{app_id}/hooks": ("not a direct message",),
+    # An app URL's address class is the deployment's business (its allow-list), and what is
+    # at a URL decides whether it passes Slack's url_verification.
+    "PUT /workspaces/{workspace_id}/apps/{app_id}/events": (
+        "which apps may not use unless the operator allows it",
+        "did not pass Slack's url_verification",
+    ),
+    "POST /workspaces/{workspace_id}/apps/{app_id}/commands": ("which apps may not use unless the operator allows it",),
+    "POST /workspaces/{workspace_id}/apps/{app_id}/outgoing-hooks": (
+        "which apps may not use unless the operator allows it",
+        "outgoing webhooks listen to public channels only",
+        "at most 10 trigger words",  # distinct words, and duplicates collapse: no maxItems
+    ),
 }
 
 
