@@ -290,7 +290,7 @@ async fn events_reach_subscribed_apps_in_order(host: &Host) {
     host.post_message(&bob.access, &quiet, "the bot is not here").await;
     host.post_message(&bob.access, &general, "last").await;
 
-    let got = server.wait_for("/events", "five events", |g| g.len() >= 1 + 5).await;
+    let got = server.wait_for("/events", "five events", |g| g.len() >= 6).await; // the handshake, then five
     let events: Vec<&Value> = got[1..].iter().map(|e| &e["body"]).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["member_joined_channel", "message", "app_mention", "reaction_added", "message"], "{events:#?}");

@@ -38,8 +38,6 @@ fn storage<P: Ports>(api: &Api<P>) -> Result<&P::Blobs> {
     api.blobs.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "file storage is not configured").into())
 }
 
-/// Scheme and host the request came in on, for a store reached through the same address.
-
 /// `POST /channels/{id}/files`: records a pending upload and signs its PUT.
 pub async fn start<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
