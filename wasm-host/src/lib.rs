@@ -12,6 +12,8 @@
 //!   WebSockets that listen to them; [`rooms_link`]: the internal routes components publish
 //!   through, over HTTP or in process.
 //! - [`blobstore`]: the embedded S3-compatible file store used when no S3 service is set.
+//! - [`deliveries`]: runs the queue of deliveries to apps through the component;
+//!   [`runtime`]'s outbound hook refuses requests to apps at private addresses.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod blobstore;

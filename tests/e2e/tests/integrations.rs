@@ -569,6 +569,11 @@ async fn bots_use_the_web_api_with_their_tokens(host: &Host) {
     slack_node();
     run_client(PathBuf::from("node"), "web_api.mjs", &[&api_url, &token, &general]).await;
 
+    // GET and POST only, as Slack.
+    let r = host.http().put(host.url("/api/auth.test")).bearer_auth(&token).send().await.expect("PUT a method");
+    let body: Value = r.json().await.expect("a JSON answer");
+    assert_eq!((body["ok"].as_bool(), body["error"].as_str()), (Some(false), Some("invalid_method")));
+
     // A revoked token stops at once.
     let token_id = listed.body["apps"][0]["tokens"][0]["id"].as_str().unwrap().to_owned();
     let r = host

@@ -76,7 +76,8 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response>
 /// Runs the method; also returns the caller's scopes for the `x-oauth-scopes` header.
 async fn call<P: Ports>(api: &Api<P>, req: &Request, name: &str) -> (Outcome, Option<Vec<String>>) {
     if !matches!(req.method, Method::Get | Method::Post) {
-        return (Err(Fail::Slack("method_not_supported_for_channel_type")), None);
+        // As the incoming webhooks say it: the Web API takes GET and POST only.
+        return (Err(Fail::Slack("invalid_method")), None);
     }
     let params = match Params::read(req) {
         Ok(p) => p,
