@@ -3,6 +3,7 @@
 use futures::StreamExt as _;
 use ocomms_api::ports::{NoSearchEngine, Sql as _};
 use ocomms_api::{Api, Config, Method, http};
+use ocomms_core::limits::Limits;
 use ocomms_core::outbound::{AllowList, RetrySchedule};
 use ocomms_core::{ApiError, ErrorCode};
 use ocomms_rooms_edge::env::JsEnv;
@@ -40,7 +41,12 @@ pub fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
     };
     let config = Config::new(jwt_secret(env)?, setting(env, bindings::PUBLIC_URL).unwrap_or_default())
         .with_file_limits(limit(blobs::FILE_MAX_BYTES)?, limit(blobs::WORKSPACE_QUOTA_BYTES)?)
-        .with_outbound(allow, retry);
+        .with_outbound(allow, retry)
+        .with_limits(
+            Limits::parse(&setting(env, bindings::RATE_LIMITS).unwrap_or_default())
+                .map_err(|e| ConfigError::BadSetting(bindings::RATE_LIMITS, e.to_string()))?,
+            setting(env, bindings::CLIENT_ADDRESS_HEADER),
+        );
     Ok(Api::new(EdgePg::from_env(env)?, EdgeRooms { env: env.clone() }, JsEnv, config)
         .with_blobs(crate::blobs::from_env(env))
         .with_outbound(Some(FetchOutbound)))
@@ -67,6 +73,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &worker::Context) -> Resul
         None => url.path().to_string(),
     };
     let mut api_req = ocomms_api::Request::new(Method::parse(req.method().as_ref()), &path_and_query);
+    // Cloudflare sets it, replacing any the client sent.
+    api_req.client_addr = api_req_client(&headers);
     api_req.headers = headers;
     api_req.body = body;
     let method = api_req.method;
@@ -118,4 +126,9 @@ pub async fn readyz(env: &Env) -> Result<Response> {
         Err(_) => false,
     };
     if ok { Response::ok("ready") } else { error(&ApiError::new(ErrorCode::Unavailable, "database unavailable")) }
+}
+
+/// The client's address as Cloudflare saw it.
+fn api_req_client(headers: &[(String, String)]) -> Option<String> {
+    headers.iter().find(|(k, _)| k == "cf-connecting-ip").map(|(_, v)| v.clone())
 }

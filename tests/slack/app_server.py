@@ -7,8 +7,8 @@ Paths:
 - POST /commands: slash commands. By the command's text:
   `in_channel X` answers in the channel; `later X` acknowledges, then answers through the
   response_url (once for the user, once in the channel); `spam` posts to the response_url
-  six times (Slack allows five); `slow` answers after five seconds (too late); anything
-  else is answered to the user alone.
+  six times (Slack allows five); `slow` answers after five seconds (too late); `huge`
+  answers 2 MiB; anything else is answered to the user alone.
 - POST /outgoing: outgoing webhooks, answered with `{"text": "pong: ..."}`.
 - POST /wrong: answers 404 (a URL that is not an app).
 - GET /log: what arrived, as JSON (test control, unsigned).
@@ -139,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
 
             threading.Thread(target=spam).start()
             return self.reply(200)
+        if text == "huge":
+            return self.reply(200, {"text": "x" * (2 * 1024 * 1024)})
         if text == "slow":
             time.sleep(5)
             return self.reply(200, {"text": "too late"})

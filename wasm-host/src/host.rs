@@ -173,6 +173,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         web_dir,
         shutdown: stop_rx.clone(),
         blobs: embedded.map(|(_, store)| store),
+        password_work: Arc::new(tokio::sync::Semaphore::new(crate::server::password_permits())),
     });
     let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;

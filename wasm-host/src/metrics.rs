@@ -18,6 +18,11 @@ pub struct Metrics {
     pub events_published: AtomicU64,
     pub deliveries: AtomicU64,
     pub lagged: AtomicU64,
+    /// Password requests (login, signup) running now, and the most that ever ran at once.
+    pub password_running: AtomicU64,
+    pub password_running_max: AtomicU64,
+    /// Password requests refused because the queue for them was too long.
+    pub password_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -70,6 +75,24 @@ impl Metrics {
             "counter",
             "Times a socket fell behind and was told to resync.",
             &get(&self.lagged),
+        );
+        metric(
+            "ocomms_password_requests_running",
+            "gauge",
+            "Logins and signups hashing a password now.",
+            &get(&self.password_running),
+        );
+        metric(
+            "ocomms_password_requests_running_max",
+            "gauge",
+            "The most logins and signups that hashed a password at once.",
+            &get(&self.password_running_max),
+        );
+        metric(
+            "ocomms_password_requests_refused_total",
+            "counter",
+            "Logins and signups refused because too many waited.",
+            &get(&self.password_refused),
         );
         metric(
             "ocomms_component_instantiations_total",

@@ -55,11 +55,44 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// Routes that hash or check a password. Argon2 takes tens of milliseconds of a core and
+/// 19 MiB per request by design, so these take turns ([`password_permits`] at once): a flood
+/// of logins queues behind itself and leaves the other cores to everything else.
+pub const PASSWORD_ROUTES: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/signup"];
+/// How long a password request may wait for its turn before it is refused (503).
+const PASSWORD_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Half the cores, at least one.
+pub fn password_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
     state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
     let path = req.uri().path().to_string();
     let resp = match manifest::route(&state.triggers, &path) {
         Some(trigger) => match state.components.get(&trigger.component) {
+            Some(component) if PASSWORD_ROUTES.contains(&path.as_str()) => {
+                match tokio::time::timeout(PASSWORD_QUEUE_WAIT, state.password_work.acquire()).await {
+                    Ok(Ok(_turn)) => {
+                        let m = &state.metrics;
+                        let running = m.password_running.fetch_add(1, Ordering::Relaxed) + 1;
+                        m.password_running_max.fetch_max(running, Ordering::Relaxed);
+                        let resp = run_component(&state, &trigger.route, component, req).await;
+                        m.password_running.fetch_sub(1, Ordering::Relaxed);
+                        resp
+                    }
+                    _ => {
+                        state.metrics.password_refused.fetch_add(1, Ordering::Relaxed);
+                        let mut r = json_error(&ApiError::new(
+                            ErrorCode::Unavailable,
+                            "too many logins at once; retry shortly",
+                        ));
+                        r.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                        r
+                    }
+                }
+            }
             Some(component) => run_component(&state, &trigger.route, component, req).await,
             None => json_error(&ApiError::new(ErrorCode::Unavailable, "component not loaded")),
         },

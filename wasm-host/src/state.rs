@@ -22,6 +22,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The embedded file store, when no S3 service is configured ([`crate::blobstore`]).
     pub blobs: Option<s3s::service::S3Service>,
+    /// Turns for requests that hash a password ([`crate::server::PASSWORD_ROUTES`]).
+    pub password_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// Wall clock and randomness for host-side code that calls the API crate.

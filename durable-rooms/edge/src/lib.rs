@@ -57,6 +57,10 @@ pub mod bindings {
     pub const OUTBOUND_ALLOW: &str = "OUTBOUND_ALLOW";
     /// Waits before each retry of a failed delivery to an app, seconds, comma-separated.
     pub const DELIVERY_RETRY_SECS: &str = "DELIVERY_RETRY_SECS";
+    /// Rate limits other than the defaults (`name=burst/seconds`, comma-separated).
+    pub const RATE_LIMITS: &str = "RATE_LIMITS";
+    /// A header holding the client's address, when a proxy in front of the Worker sets one.
+    pub const CLIENT_ADDRESS_HEADER: &str = "CLIENT_ADDRESS_HEADER";
 }
 
 /// An object's storage could not be read: the call gets 503, the next one tries again.

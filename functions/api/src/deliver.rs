@@ -20,6 +20,8 @@ use crate::routes::hooks::{self, Poster};
 pub const LEASE_MS: i64 = 10_000;
 /// Deliveries sent at once per round (each to a different app).
 const ROUND: i64 = 16;
+/// Idle rounds that also sweep old rows, out of 256.
+const HOUSEKEEPING_ONE_IN_256: u8 = 16;
 /// What we tell apps we are, besides Slack's headers.
 const USER_AGENT: &str = "OComms (Slack-compatible)";
 
@@ -78,8 +80,11 @@ pub async fn run_round<P: Ports>(api: &Api<P>) -> Result<Round> {
             api.env.log_error(&format!("delivery: {}", crate::error::chain(&e)));
         }
     }
-    if sent == 0 {
+    // Housekeeping now and then when idle (rounds follow every change at the edge, so not
+    // every time): the week-old delivery log, spent response URLs, refilled rate buckets.
+    if sent == 0 && api.env.random_array::<1>()[0] < HOUSEKEEPING_ONE_IN_256 {
         repo::prune(&api.sql).await?;
+        crate::repo::limits::sweep(&api.sql).await?;
     }
     Ok(Round { sent, next_in_ms: repo::next_due_in_ms(&api.sql).await? })
 }

@@ -75,12 +75,23 @@ pub struct Request {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's address as the runtime saw it (the peer, or Cloudflare's
+    /// `CF-Connecting-IP`); a proxy's header replaces it only when configured
+    /// ([`crate::Config::client_address_header`]).
+    pub client_addr: Option<String>,
 }
 
 impl Request {
     pub fn new(method: Method, path_and_query: &str) -> Self {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        Self { method, path: path.to_string(), query: query.to_string(), headers: Vec::new(), body: Vec::new() }
+        Self {
+            method,
+            path: path.to_string(),
+            query: query.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            client_addr: None,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -227,6 +238,9 @@ impl Response {
         let mut r = Self::json(e.status(), &e.to_json());
         if e.code == ErrorCode::Unauthenticated || e.code == ErrorCode::TokenExpired {
             r.headers.push(("www-authenticate".into(), "Bearer".into()));
+        }
+        if let Some(secs) = e.retry_after_secs {
+            r.headers.push(("retry-after".into(), secs.to_string()));
         }
         r
     }

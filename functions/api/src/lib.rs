@@ -16,6 +16,7 @@ pub mod auth;
 pub mod deliver;
 pub mod error;
 pub mod http;
+mod limits;
 pub mod ports;
 pub mod repo;
 pub mod router;
@@ -48,6 +49,11 @@ pub struct Config {
     /// The key of the runtime's internal calls (running the delivery queue); `None` refuses
     /// them all.
     pub internal_secret: Option<Vec<u8>>,
+    /// Rate limits ([`ocomms_core::limits`]).
+    pub limits: ocomms_core::limits::Limits,
+    /// The header a trusted proxy puts the client's address in (`x-forwarded-for`,
+    /// `x-real-ip`); `None` uses the address the runtime saw.
+    pub client_address_header: Option<String>,
 }
 
 impl Config {
@@ -67,7 +73,17 @@ impl Config {
             outbound_allow: Default::default(),
             retry: Default::default(),
             internal_secret: None,
+            limits: Default::default(),
+            client_address_header: None,
         }
+    }
+
+    /// Rate limits other than the defaults, and the proxy header naming client addresses.
+    pub fn with_limits(mut self, limits: ocomms_core::limits::Limits, client_address_header: Option<String>) -> Self {
+        self.limits = limits;
+        self.client_address_header =
+            client_address_header.map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty());
+        self
     }
 
     /// How requests to apps are made: the internal addresses they may reach and the retry

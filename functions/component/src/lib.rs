@@ -35,6 +35,7 @@ mod entry {
     use crate::{
         blobs::WasiHttp, env::WasiEnv, outbound::WasiOutbound, pg::SpinPg, rooms::HttpRooms, search::MeiliEngine,
     };
+    use ocomms_core::limits::Limits;
     use ocomms_core::outbound::{AllowList, RetrySchedule};
 
     #[http_component]
@@ -82,7 +83,11 @@ mod entry {
             Config::new(secret.into_bytes(), variables::get("public_url").unwrap_or_default())
                 .with_file_limits(limit("file_max_bytes")?, limit("workspace_quota_bytes")?)
                 .with_outbound(allow, retry)
-                .with_internal_secret(rooms_secret),
+                .with_internal_secret(rooms_secret)
+                .with_limits(
+                    Limits::parse(&variables::get("rate_limits").unwrap_or_default())?,
+                    variables::get("client_address_header").ok(),
+                ),
         );
         // Absent variables (an older manifest) mean the default: PostgreSQL.
         let engine = match variables::get("search_backend").unwrap_or_default().as_str() {
@@ -110,6 +115,8 @@ mod entry {
         let mut out = Request::new(method, req.path_and_query().unwrap_or(req.path()));
         out.headers =
             req.headers().filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string()))).collect();
+        // The runtime's own header (Spin and wasm-host replace any a client sends).
+        out.client_addr = out.header("spin-client-addr").map(str::to_string);
         out.body = req.into_body();
         out
     }

@@ -98,11 +98,16 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// For a 429: when to try again (sent as `Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after_secs: None }
+    }
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self { code: ErrorCode::RateLimited, message: message.into(), retry_after_secs: Some(retry_after_secs) }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)

@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod files;
 pub mod ids;
+pub mod limits;
 pub mod mentions;
 pub mod notify;
 pub mod outbound;

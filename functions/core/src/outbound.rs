@@ -248,19 +248,55 @@ pub struct Refused {
     pub kind: &'static str,
 }
 
-/// What can be checked without resolving the name: an address literal, or a name that is
+/// What can be checked without resolving the name: an address literal (in any of the forms
+/// resolvers accept: `127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`), or a name that is
 /// always this machine (`localhost`, `*.localhost`).
 pub fn precheck(t: &Target, allow: &AllowList) -> Result<(), Refused> {
     if allow.allows_host(t) {
         return Ok(());
     }
-    if let Ok(ip) = t.host.parse::<IpAddr>() {
+    if let Some(ip) = t.host.parse::<IpAddr>().ok().or_else(|| loose_ipv4(&t.host).map(IpAddr::V4)) {
         return check_ip(t, ip, allow);
     }
     if t.host == "localhost" || t.host.ends_with(".localhost") {
         return Err(Refused { host: t.host.clone(), kind: Reach::Loopback.describe() });
     }
     Ok(())
+}
+
+/// An IPv4 address as `inet_aton` reads it (and so `getaddrinfo`): one to four parts, each
+/// decimal, `0x` hexadecimal or `0` octal, the last filling the remaining bytes.
+fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let n = if let Some(hex) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+            u32::from_str_radix(hex, 16).ok()?
+        } else if p.len() > 1 && p.starts_with('0') {
+            u32::from_str_radix(&p[1..], 8).ok()?
+        } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+            p.parse().ok()?
+        } else {
+            return None;
+        };
+        nums.push(n);
+    }
+    let (last, head) = nums.split_last()?;
+    if head.iter().any(|n| *n > 255) {
+        return None;
+    }
+    let room = 8 * (4 - head.len() as u32);
+    if room < 32 && *last >= 1 << room {
+        return None;
+    }
+    let mut value = *last;
+    for (i, n) in head.iter().enumerate() {
+        value |= n << (24 - 8 * i as u32);
+    }
+    Some(Ipv4Addr::from(value))
 }
 
 /// Every address the name resolved to must be public, or allowed.
@@ -365,6 +401,13 @@ mod tests {
         assert!(precheck(&t("http://LOCALHOST/"), &none).is_err());
         assert!(precheck(&t("http://app.localhost/"), &none).is_err());
         assert!(precheck(&t("http://[fe80::1]/"), &none).is_err());
+        // The forms resolvers read as addresses, classic ways around a literal check.
+        for sneaky in
+            ["http://127.1/", "http://0x7f000001/", "http://2130706433/", "http://0177.0.0.1/", "http://10.1/"]
+        {
+            assert!(precheck(&t(sneaky), &none).is_err(), "{sneaky}");
+        }
+        assert!(precheck(&t("http://1.2.3.4.example/"), &none).is_ok());
         assert!(precheck(&t("https://apps.example.com/"), &none).is_ok());
         let resolved: Vec<IpAddr> = vec!["93.184.216.34".parse().unwrap(), "10.0.0.7".parse().unwrap()];
         let err = check_resolved(&t("https://sneaky.example/"), &resolved, &none).expect_err("one private address");
@@ -387,6 +430,19 @@ mod tests {
         assert!(AllowList::parse(" ").expect("empty").is_empty());
         assert!(AllowList::parse("::1").expect("v6").allows_ip("::1".parse().unwrap()));
         assert!(AllowList::parse("0.0.0.0/0").expect("all v4").allows_ip("::ffff:10.1.1.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn loose_addresses() {
+        let l = |s: &str| loose_ipv4(s);
+        assert_eq!(l("127.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(l("0x7f.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(l("2130706433"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(l("10.1.65535"), Some(Ipv4Addr::new(10, 1, 255, 255)));
+        assert_eq!(l("0300.0250.1.1"), Some(Ipv4Addr::new(192, 168, 1, 1)));
+        for not in ["example.com", "1.2.3.4.5", "256.1.1.1", "1.2.65536", "", "08", "0xg", "1..2"] {
+            assert_eq!(l(not), None, "{not}");
+        }
     }
 
     #[test]

@@ -57,19 +57,53 @@ pub fn password(raw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A human-readable name: trimmed, non-empty, no control characters, bounded.
+/// Text people read as a name or a label: in Unicode's composed form (NFC), so `é` typed
+/// two ways is one name, and without the invisible characters that make it read other than
+/// it is: bidirectional overrides, embeddings, isolates and marks (`ann\u{202e}gnp.exe`
+/// shows as `annexe.png`), zero-width spaces, word joiners and soft hyphens (which also
+/// split what search and mentions match). Zero-width joiners and non-joiners stay: Persian
+/// and Indic words and emoji sequences are written with them, and since names are not unique
+/// they spoof nothing a plain look-alike name could not.
+fn readable(raw: &str, field: &str, newlines: bool) -> Result<String, ApiError> {
+    use unicode_normalization::UnicodeNormalization as _;
+    let s: String = raw.trim().nfc().collect();
+    if s.chars().any(|c| c.is_control() && !(newlines && c == '\n')) {
+        return Err(ApiError::validation(format!("{field} must not contain control characters")));
+    }
+    if s.chars().any(is_invisible_format) {
+        return Err(ApiError::validation(format!(
+            "{field} must not contain invisible formatting characters (direction overrides, zero-width spaces)"
+        )));
+    }
+    Ok(s)
+}
+
+/// Formatting characters that change how text reads without being seen.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' // soft hyphen
+        | '\u{061c}' // Arabic letter mark
+        | '\u{180e}' // Mongolian vowel separator
+        | '\u{200b}' // zero-width space
+        | '\u{200e}' | '\u{200f}' // left-to-right and right-to-left marks
+        | '\u{202a}'..='\u{202e}' // embeddings and overrides
+        | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}' // isolates
+        | '\u{feff}' // zero-width no-break space (BOM)
+    )
+}
+
+/// A human-readable name: trimmed, non-empty, readable (see [`readable`]), bounded.
 pub fn display_name(raw: &str, field: &str, max_chars: usize) -> Result<String, ApiError> {
-    let s = raw.trim();
+    let s = readable(raw, field, false)?;
     if s.is_empty() {
         return Err(ApiError::validation(format!("{field} must not be empty")));
     }
-    if s.chars().count() > max_chars {
+    // Counted as typed: composing can lengthen a few characters (U+0958).
+    if raw.trim().chars().count() > max_chars {
         return Err(ApiError::validation(format!("{field} must have at most {max_chars} characters")));
     }
-    if s.chars().any(char::is_control) {
-        return Err(ApiError::validation(format!("{field} must not contain control characters")));
-    }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// Channel names follow Slack: lower-case letters, digits, `-` and `_`, at most 80. The
@@ -91,25 +125,21 @@ pub fn channel_name(raw: &str) -> Result<String, ApiError> {
 }
 
 pub fn topic(raw: &str) -> Result<String, ApiError> {
-    let s = raw.trim();
-    if s.chars().count() > MAX_TOPIC_CHARS {
+    let s = readable(raw, "topic", true)?;
+    // Counted as typed: composing can lengthen a few characters (U+0958).
+    if raw.trim().chars().count() > MAX_TOPIC_CHARS {
         return Err(ApiError::validation(format!("topic must have at most {MAX_TOPIC_CHARS} characters")));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::validation("topic must not contain control characters"));
-    }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 pub fn purpose(raw: &str) -> Result<String, ApiError> {
-    let s = raw.trim();
-    if s.chars().count() > MAX_PURPOSE_CHARS {
+    let s = readable(raw, "purpose", true)?;
+    // Counted as typed: composing can lengthen a few characters (U+0958).
+    if raw.trim().chars().count() > MAX_PURPOSE_CHARS {
         return Err(ApiError::validation(format!("purpose must have at most {MAX_PURPOSE_CHARS} characters")));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::validation("purpose must not contain control characters"));
-    }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// The distinct users to add to a channel, in the order given: 1 to [`MAX_MEMBERS_PER_ADD`].
@@ -197,26 +227,22 @@ pub const MAX_MEMBERS_PAGE: u32 = 1000;
 
 /// A workspace's description: like a topic, several lines allowed.
 pub fn description(raw: &str) -> Result<String, ApiError> {
-    let s = raw.trim();
-    if s.chars().count() > MAX_DESCRIPTION_CHARS {
+    let s = readable(raw, "description", true)?;
+    // Counted as typed: composing can lengthen a few characters (U+0958).
+    if raw.trim().chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(ApiError::validation(format!("description must have at most {MAX_DESCRIPTION_CHARS} characters")));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::validation("description must not contain control characters"));
-    }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// A one-line status ("In a meeting"); empty clears it.
 pub fn status_text(raw: &str) -> Result<String, ApiError> {
-    let s = raw.trim();
-    if s.chars().count() > MAX_STATUS_TEXT_CHARS {
+    let s = readable(raw, "status_text", false)?;
+    // Counted as typed: composing can lengthen a few characters (U+0958).
+    if raw.trim().chars().count() > MAX_STATUS_TEXT_CHARS {
         return Err(ApiError::validation(format!("status_text must have at most {MAX_STATUS_TEXT_CHARS} characters")));
     }
-    if s.chars().any(char::is_control) {
-        return Err(ApiError::validation("status_text must not contain control characters"));
-    }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// Empty (no avatar) or an absolute `http`/`https` URL with a host. Clients put it in an
@@ -490,5 +516,36 @@ mod profile_tests {
         assert_eq!(members_page(Some(1)).unwrap(), 1);
         assert!(members_page(Some(0)).is_err());
         assert!(members_page(Some(MAX_MEMBERS_PAGE + 1)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod readable_tests {
+    use super::*;
+
+    #[test]
+    fn names_read_as_they_are() {
+        // Composed: the same name typed two ways is one name.
+        assert_eq!(display_name("Ame\u{301}lie", "name", 80).unwrap(), "Am\u{e9}lie");
+        for spoof in [
+            "ann\u{202e}gnp.exe",
+            "admin\u{200b}",
+            "ad\u{2060}min",
+            "\u{2066}bob\u{2069}",
+            "eve\u{200f}",
+            "so\u{ad}ft",
+            "\u{feff}zoe",
+        ] {
+            let e = display_name(spoof, "name", 80).expect_err(spoof);
+            assert!(e.message.contains("invisible"), "{spoof:?}: {}", e.message);
+        }
+        // Joiners stay: scripts and emoji need them.
+        assert!(display_name("\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}", "name", 80).is_ok());
+        assert!(display_name("Family \u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}", "name", 80).is_ok());
+        assert!(topic("line one\nline two").is_ok());
+        assert!(topic("evil \u{202e}txt").is_err());
+        assert!(purpose("\u{2067}x").is_err());
+        assert!(status_text("busy\u{200b}").is_err());
+        assert!(description("ok\n\u{202d}").is_err());
     }
 }

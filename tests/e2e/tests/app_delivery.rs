@@ -132,6 +132,7 @@ async fn slash_commands_reach_the_app_signed(host: &Host) {
         ("/deploy", "http://10.0.0.8/commands", "a private address"),
         ("/deploy", "http://169.254.169.254/latest", "the metadata address"),
         ("/deploy", "http://localhost:9/x", "localhost"),
+        ("/deploy", "http://0x7f000002:9/x", "loopback written in hexadecimal"),
         ("/deploy", "ftp://example.com/x", "not http"),
         ("/no way", &server.url("/commands"), "a bad name"),
     ] {
@@ -220,6 +221,10 @@ async fn slash_commands_reach_the_app_signed(host: &Host) {
     let r = invoke(host, &bob, &general, "/deploy", "slow").await;
     r.expect_error(503, "unavailable", "a slow app");
     assert!(r.text.contains("operation_timeout"), "{}", r.text);
+    // An answer past 1 MiB is not read.
+    let r = invoke(host, &bob, &general, "/deploy", "huge").await;
+    r.expect_error(503, "unavailable", "a huge answer");
+    assert!(r.text.contains("over the size limit"), "{}", r.text);
     // Unknown commands, and channels the caller cannot post in.
     invoke(host, &bob, &general, "/nope", "").await.expect_error(404, "not_found", "an unknown command");
     invoke(host, &eve, &general, "/deploy", "x").await.expect_error(404, "not_found", "Eve in Acme's #general");

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{Host, Incoming, Reply, Target, WAIT, Ws, WsAuth};
+use crate::common::{Host, Incoming, PASSWORD, Reply, Target, WAIT, Ws, WsAuth};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ocomms_core::event::{ClientFrame, ServerFrame};
@@ -548,8 +548,45 @@ async fn outsiders_cannot_touch_a_channel(host: &Host) {
     bob_ws.close().await;
 }
 
+/// Names and labels read as they are: direction overrides and zero-width spaces are refused
+/// (`ann\u{202e}gnp.exe` would show as `annexe.png`), and text is stored composed (NFC).
+async fn names_cannot_hide_what_they_say(host: &Host) {
+    let r = host
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({ "email": "spoof@example.com", "password": PASSWORD, "display_name": "ann\u{202e}gnp.exe" }),
+        )
+        .await;
+    r.expect_error(422, "validation_failed", "a display name with a right-to-left override");
+    assert!(r.text.contains("invisible"), "{}", r.text);
+    let ann = host.signup("ann@example.com").await;
+    let (ws, general) = host.create_workspace(&ann.access, "Acme").await;
+    let patch =
+        |path: String, body: Value| host.send(host.request(Method::PATCH, &path, Some(&ann.access)).json(&body));
+    for (path, body, what) in [
+        ("/api/v1/me".to_owned(), json!({ "display_name": "admin\u{200b}" }), "a zero-width space in a name"),
+        ("/api/v1/me".to_owned(), json!({ "status_text": "\u{2067}away" }), "an isolate in a status"),
+        (format!("/api/v1/workspaces/{ws}"), json!({ "name": "Ac\u{2060}me" }), "a word joiner in a workspace name"),
+        (format!("/api/v1/channels/{general}"), json!({ "topic": "read \u{202d}this" }), "an override in a topic"),
+        (format!("/api/v1/channels/{general}"), json!({ "purpose": "\u{feff}x" }), "a BOM in a purpose"),
+    ] {
+        patch(path, body).await.expect_error(422, "validation_failed", what);
+    }
+    let r = patch("/api/v1/me".to_owned(), json!({ "display_name": "Ame\u{301}lie" })).await;
+    r.expect_status(200, "a decomposed name");
+    assert_eq!(r.body["user"]["display_name"], "Am\u{e9}lie", "stored composed: {}", r.text);
+    let r = patch(
+        format!("/api/v1/channels/{general}"),
+        json!({ "topic": "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{645}" }),
+    )
+    .await;
+    r.expect_status(200, "a Persian topic with a zero-width non-joiner");
+}
+
 crate::common::both_targets!(
     bad_requests_get_clear_errors_and_change_nothing,
     forged_and_expired_tokens_are_refused,
     outsiders_cannot_touch_a_channel,
+    names_cannot_hide_what_they_say,
 );

@@ -20,6 +20,7 @@ mod deadline;
 mod faults;
 mod files;
 mod integrations;
+mod limits;
 mod messages;
 mod notifications;
 mod openapi;

@@ -38,6 +38,15 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
     assert_eq!(ev.data["text"], "revised plan");
     let history = host.history(&bob.access, &general).await;
     assert_eq!(history.last().map(|m| m["text"].clone()), Some(json!("revised plan")));
+    // The edited-out text is erased from the event log too, not just superseded: a second
+    // edit, and backfill from the start shows only the latest text.
+    edit(&ann.access, "final plan").await.expect_status(200, "a second edit");
+    assert_eq!(bob_ws.next_event().await.data["text"], "final plan");
+    let log = host.all_events_after(&bob.access, &general, 0, 50).await;
+    let dump = serde_json::to_string(&log.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
+    assert!(!dump.contains("secret plan") && !dump.contains("revised plan"), "edited-out text in the log: {dump}");
+    let posted_ev = log.iter().find(|e| e.seq == seq_posted).expect("the posted event");
+    assert_eq!((posted_ev.kind.as_str(), posted_ev.data["text"].as_str()), (kind::MESSAGE_POSTED, Some("final plan")));
 
     // Bob cannot delete Ann's message; Ann can, and the text leaves the event log too.
     let delete = |token: &str| host.send(host.request(reqwest::Method::DELETE, &path, Some(token)));
@@ -45,7 +54,7 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
     delete(&eve.access).await.expect_error(404, "not_found", "an outsider deleting");
     delete(&ann.access).await.expect_status(204, "author deletes");
     let ev = bob_ws.next_event().await;
-    assert_eq!((ev.kind.as_str(), ev.seq), (kind::MESSAGE_DELETED, seq_posted + 2));
+    assert_eq!((ev.kind.as_str(), ev.seq), (kind::MESSAGE_DELETED, seq_posted + 3));
     assert_eq!(ev.data["id"], json!(id));
     assert!(ev.data.get("text").is_none(), "a tombstone carries no text: {:?}", ev.data);
 
@@ -53,10 +62,10 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
     let log = host.all_events_after(&bob.access, &general, 0, 50).await;
     let dump = serde_json::to_string(&log.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
     assert!(
-        !dump.contains("secret plan") && !dump.contains("revised plan"),
+        !dump.contains("secret plan") && !dump.contains("revised plan") && !dump.contains("final plan"),
         "deleted text is still in the log: {dump}"
     );
-    assert_contiguous(&log.iter().map(|e| e.seq).collect::<Vec<_>>(), 1, seq_posted + 2, "event log");
+    assert_contiguous(&log.iter().map(|e| e.seq).collect::<Vec<_>>(), 1, seq_posted + 3, "event log");
 
     // A deleted message is gone for every further action.
     edit(&ann.access, "again").await.expect_error(404, "not_found", "editing a deleted message");

@@ -582,6 +582,20 @@ async fn invites_with_limits_revocation_and_expiry(host: &Host) {
         "guests never invite",
     );
 
+    // Invites follow the workspace's current policy: switching member invites off ends the
+    // invites members made, not the admins'; switching it back on revives the unexpired.
+    let bobs = create_invite(host, &bob.access, &ws, json!({})).await.str_at("/invite/code");
+    let anns = create_invite(host, &ann.access, &ws, json!({})).await.str_at("/invite/code");
+    patch(host, &format!("/api/v1/workspaces/{ws}"), &ann.access, json!({ "members_can_invite": false }))
+        .await
+        .expect_status(200, "members may no longer invite");
+    let hal = host.signup("hal@example.com").await;
+    let preview = host.get(&format!("/api/v1/invites/{bobs}"), Some(&hal.access)).await;
+    assert_eq!(preview.body["invite"]["valid"], false, "{}", preview.text);
+    host.accept_invite(&hal.access, &bobs).await.expect_error(410, "gone", "a member's invite, member invites off");
+    assert!(host.workspaces(&hal.access).await.is_empty());
+    host.accept_invite(&hal.access, &anns).await.expect_status(200, "the owner's invite still works");
+
     // Listing is for admins and owners.
     host.get(&format!("/api/v1/workspaces/{ws}/invites"), Some(&bob.access)).await.expect_error(
         403,

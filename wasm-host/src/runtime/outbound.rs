@@ -240,6 +240,19 @@ mod tests {
         }
     }
 
+    /// Requests to apps are checked by what their names resolve to (`localhost` through the
+    /// system's resolver), and the operator's list lets chosen addresses through.
+    #[tokio::test]
+    async fn app_requests_are_checked_by_resolved_address() {
+        let authority: http::uri::Authority = "localhost:9".parse().expect("an authority");
+        let none = AllowList::default();
+        assert!(matches!(app_address_check(&none, "http", &authority).await, Err(HttpError::DestinationIpProhibited)));
+        let allowed = AllowList::parse("127.0.0.1, ::1").expect("a list");
+        assert!(app_address_check(&allowed, "http", &authority).await.is_ok());
+        let unknown: http::uri::Authority = "no-such-host.invalid".parse().expect("an authority");
+        assert!(matches!(app_address_check(&none, "https", &unknown).await, Err(HttpError::DnsError { .. })));
+    }
+
     #[tokio::test]
     async fn an_empty_list_denies_everything() {
         let mut h = hooks(&[]);

@@ -9,8 +9,19 @@ use crate::ports::{DbError, Row, Sql, Value};
 
 /// When invite `i` can still be accepted. The one definition used by the list, the preview
 /// and redemption, so they can never disagree.
+/// An invite is live while its creator could still make it: an active member whose role
+/// (and, for a member, the workspace's current "members can invite") allows the role it
+/// grants (`policy::can_invite`). Switching member invites off, or demoting or removing the
+/// creator, ends their invites at once.
 const VALID: &str = "(i.revoked_at IS NULL AND (i.max_uses IS NULL OR i.uses < i.max_uses)
-                      AND (i.expires_at IS NULL OR i.expires_at > now()))";
+                      AND (i.expires_at IS NULL OR i.expires_at > now())
+                      AND EXISTS (SELECT 1 FROM workspace_members cm JOIN workspaces cw ON cw.id = cm.workspace_id
+                                  WHERE cm.workspace_id = i.workspace_id AND cm.user_id = i.created_by
+                                    AND cm.removed_at IS NULL AND cm.deactivated_at IS NULL
+                                    AND CASE cm.role WHEN 'owner' THEN true
+                                                     WHEN 'admin' THEN i.role <> 'admin'
+                                                     WHEN 'member' THEN cw.members_can_invite AND i.role <> 'admin'
+                                                     ELSE false END))";
 
 /// Most invites `list` returns (newest first); older ones are rarely worth showing.
 pub const LIST_LIMIT: i64 = 500;

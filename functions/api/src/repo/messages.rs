@@ -351,7 +351,10 @@ pub async fn locate_root(db: &impl Sql, id: MessageId) -> Result<Option<Located>
 }
 
 /// Replaces the text (and so the mentions) and records a `message.edited` event under the
-/// channel's next seq, in one statement. `None` if the message was deleted meanwhile.
+/// channel's next seq, in one statement. The earlier text is erased, not just superseded:
+/// the stored events that carried it (its `message.posted`, earlier edits) now carry the new
+/// one, so backfill cannot reveal what was edited out (a pasted password, say). `None` if
+/// the message was deleted meanwhile.
 pub async fn edit(
     db: &impl Sql,
     id: MessageId,
@@ -367,11 +370,19 @@ pub async fn edit(
                                    blocks = coalesce($7::jsonb, blocks),
                                    attachments = coalesce($8::jsonb, attachments), edited_at = now()
                WHERE id = (SELECT id FROM target) RETURNING *),
+         scrub AS (UPDATE channel_events e
+                   SET data = e.data || jsonb_build_object('text', m.text, 'mentions', to_jsonb(m.mentions),
+                                                           'mentions_channel', m.mentions_channel,
+                                                           'mentions_here', m.mentions_here, 'blocks', m.blocks,
+                                                           'attachments', m.attachments)
+                   FROM m
+                   WHERE e.channel_id = $2 AND e.kind IN ('{posted}', '{kind}') AND e.data->>'id' = $1::text),
          ev AS (INSERT INTO channel_events (channel_id, seq, kind, data)
                 SELECT m.channel_id, ch.last_seq, '{kind}', {MESSAGE_JSON} FROM m, ch
                 RETURNING {EVENT_COLUMNS})
          SELECT * FROM ev",
         kind = kind::MESSAGE_EDITED,
+        posted = kind::MESSAGE_POSTED,
         mentions = known_mentions("$4"),
     );
     let params = [

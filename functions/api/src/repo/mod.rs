@@ -8,6 +8,7 @@ pub mod events;
 pub mod files;
 pub mod integrations;
 pub mod invites;
+pub mod limits;
 pub mod members;
 pub mod messages;
 pub mod notifications;

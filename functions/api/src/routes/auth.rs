@@ -2,6 +2,7 @@
 
 use ocomms_core::event::UserNotice;
 use ocomms_core::ids::UserId;
+use ocomms_core::limits::Limit;
 use ocomms_core::{ApiError, ErrorCode, validate};
 use serde::Deserialize;
 use serde_json::json;
@@ -37,6 +38,7 @@ struct RefreshBody {
 }
 
 pub async fn signup<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
+    crate::limits::check(api, Limit::SignupAddress, &crate::limits::client_address(api, req)).await?;
     let body: SignupBody = req.json()?;
     let email = validate::email(&body.email)?;
     validate::password(&body.password)?;
@@ -56,7 +58,10 @@ pub async fn signup<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
 pub async fn login<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let body: LoginBody = req.json()?;
     let bad = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
+    crate::limits::check(api, Limit::LoginAddress, &crate::limits::client_address(api, req)).await?;
     let Ok(email) = validate::email(&body.email) else { return Err(bad().into()) };
+    // Per account, whoever tries: a guesser spreading over many addresses meets this one.
+    crate::limits::check(api, Limit::LoginAccount, &email).await?;
     let found = users::by_email(&api.sql, &email).await?;
     // Verify against a dummy hash when the email is unknown, so timing does not reveal it.
     let stored = found.as_ref().map_or(password::DUMMY_HASH, |(_, h)| h.as_str());
@@ -67,6 +72,7 @@ pub async fn login<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
 }
 
 pub async fn refresh<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
+    crate::limits::check(api, Limit::RefreshAddress, &crate::limits::client_address(api, req)).await?;
     let body: RefreshBody = req.json()?;
     match sessions::redeem(&api.sql, &refresh::hash(&body.refresh_token)).await? {
         sessions::Redeem::Rotated { family, user } => {

@@ -38,6 +38,7 @@ struct InvokeBody {
 /// `POST /channels/{id}/commands`.
 pub async fn invoke<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
     let caller = authenticate(api, req).await?;
+    crate::limits::check(api, ocomms_core::limits::Limit::CommandUser, &caller.user_id.to_string()).await?;
     let body: InvokeBody = req.json()?;
     let name = commands::parse_name(&body.command).map_err(|e| ApiError::validation(e.to_string()))?;
     let text = if body.text.is_empty() { String::new() } else { validate::message_text(&body.text)? };

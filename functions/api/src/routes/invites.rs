@@ -74,6 +74,7 @@ pub async fn revoke<P: Ports>(api: &Api<P>, req: &Request, ws: WorkspaceId, code
 /// What an invite link leads to, for any signed-in user holding the code.
 pub async fn preview<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
+    crate::limits::check(api, ocomms_core::limits::Limit::InviteUser, &caller.user_id.to_string()).await?;
     code_ok(code)?;
     let preview = invites::preview(&api.sql, code, caller.user_id).await?;
     Ok(Response::ok(json!({ "invite": preview.ok_or_else(|| ApiError::not_found("invite"))? })))
@@ -81,6 +82,7 @@ pub async fn preview<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Resul
 
 pub async fn accept<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Result<Response> {
     let caller = authenticate(api, req).await?;
+    crate::limits::check(api, ocomms_core::limits::Limit::InviteUser, &caller.user_id.to_string()).await?;
     if code.len() > MAX_CODE_LEN {
         return Err(ApiError::not_found("invite").into());
     }

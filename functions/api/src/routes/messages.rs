@@ -51,6 +51,8 @@ pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Resul
     {
         return Ok(Response::ok(json!({ "message": m })));
     }
+    // Counted after the retry check: resending a stored post costs nothing.
+    crate::limits::check(api, ocomms_core::limits::Limit::PostUser, &caller.user_id.to_string()).await?;
     let text = if body.text.is_empty() && !body.file_ids.is_empty() {
         String::new()
     } else {

@@ -105,6 +105,8 @@ async fn auth_test<P: Ports>(api: &Api<P>, bot: &BotCaller) -> Outcome {
 
 async fn post_message<P: Ports>(api: &Api<P>, bot: &BotCaller, p: &Params) -> Outcome {
     need(bot, "chat:write")?;
+    // A bot posts under the same limit as a person.
+    crate::limits::check(api, ocomms_core::limits::Limit::PostUser, &bot.bot.to_string()).await?;
     let (channel, access) = visible_channel(api, bot, p).await?;
     if access.archived {
         return Err(Fail::Slack("is_archived"));

@@ -29,13 +29,20 @@ pub enum Fail {
     Slack(&'static str),
     /// `missing_scope`, with the scope it needed and those the token has.
     MissingScope(&'static str),
+    /// Slack's `ratelimited`, with 429 and `Retry-After` (seconds).
+    RateLimited(u64),
     /// Anything else: logged, answered as `internal_error`.
     Internal(Error),
 }
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        Self::Internal(e)
+        match e {
+            Error::Client(c) if c.code == ocomms_core::ErrorCode::RateLimited => {
+                Self::RateLimited(c.retry_after_secs.unwrap_or(1))
+            }
+            e => Self::Internal(e),
+        }
     }
 }
 
@@ -66,6 +73,11 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response>
                      "provided": scopes.as_deref().unwrap_or(&[]).join(",") }),
             scopes.as_deref(),
         ),
+        Err(Fail::RateLimited(secs)) => {
+            let mut r = reply(&json!({ "ok": false, "error": "ratelimited" }), scopes.as_deref());
+            r.status = 429;
+            r.with_header("retry-after", &secs.to_string())
+        }
         Err(Fail::Internal(e)) => {
             api.env.log_error(&format!("{name}: {}", crate::error::chain(&e)));
             reply(&json!({ "ok": false, "error": "internal_error" }), scopes.as_deref())

@@ -118,7 +118,7 @@ impl Host {
             format!("edge-e2e-{:032x}-{}", t.as_nanos(), std::process::id())
         };
         std::fs::write(host.data_dir.join("jwt-secret"), &secret).expect("write the jwt secret");
-        let mut vars: Vec<(&str, String)> = host.opts.variables.clone();
+        let mut vars: Vec<(&str, String)> = host.opts.app_variables();
         if let Some(secs) = host.opts.away_after_secs {
             vars.push(("AWAY_AFTER_SECS", secs.to_string()));
         }

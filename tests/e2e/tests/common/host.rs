@@ -86,6 +86,17 @@ pub struct ExternalS3 {
 }
 
 impl HostOptions {
+    /// The application variables to start with: the options', and unless they set their own,
+    /// rate limits that never bite, since every test client comes from 127.0.0.1 (the limits'
+    /// own tests set theirs).
+    pub(super) fn app_variables(&self) -> Vec<(&'static str, String)> {
+        let mut vars = self.variables.clone();
+        if !vars.iter().any(|(k, _)| *k == "RATE_LIMITS") {
+            vars.push(("RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting()));
+        }
+        vars
+    }
+
     /// The names of the host-only options that are set.
     pub(super) fn host_only(&self) -> Vec<&'static str> {
         let HostOptions {
@@ -199,6 +210,11 @@ impl Host {
 
     /// The target's recent output (stdout and stderr interleaved), at most [`LOG_LINES`]
     /// lines.
+    /// The application variables the target was started with (the test's own).
+    pub fn opts_variables(&self) -> &[(&'static str, String)] {
+        &self.opts.variables
+    }
+
     pub fn log_text(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();

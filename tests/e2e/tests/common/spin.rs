@@ -93,7 +93,7 @@ impl Host {
                 ("S3_SECRET_KEY", files_secret),
             ]),
         }
-        vars.extend(opts.variables.iter().cloned());
+        vars.extend(opts.app_variables());
         if let Some((url, key)) = &opts.meilisearch {
             vars.extend([
                 ("SEARCH_BACKEND", "meilisearch".to_owned()),

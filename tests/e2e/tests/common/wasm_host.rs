@@ -73,7 +73,7 @@ impl Host {
             }
         }
         cmd.env("OCOMMS_LOG", "info");
-        for (name, value) in &self.opts.variables {
+        for (name, value) in self.opts.app_variables() {
             cmd.env(format!("SPIN_VARIABLE_{name}"), value);
         }
         if let Some(s3) = &self.opts.s3 {
