@@ -38,11 +38,12 @@ struct RefreshBody {
 }
 
 pub async fn signup<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
-    crate::limits::check(api, Limit::SignupAddress, &crate::limits::client_address(api, req)).await?;
     let body: SignupBody = req.json()?;
     let email = validate::email(&body.email)?;
     validate::password(&body.password)?;
     let name = validate::display_name(&body.display_name, "display_name", validate::MAX_DISPLAY_NAME_CHARS)?;
+    // Counted once the request is well formed: a malformed one costs nothing to refuse.
+    crate::limits::check(api, Limit::SignupAddress, &crate::limits::client_address(api, req)).await?;
     let hash = password::hash(&body.password, api.env.random_array())?;
     let id = UserId::from_bytes(api.env.random_array());
     let user = match users::create(&api.sql, id, &email, &name, &hash).await? {
@@ -58,8 +59,8 @@ pub async fn signup<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
 pub async fn login<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
     let body: LoginBody = req.json()?;
     let bad = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
-    crate::limits::check(api, Limit::LoginAddress, &crate::limits::client_address(api, req)).await?;
     let Ok(email) = validate::email(&body.email) else { return Err(bad().into()) };
+    crate::limits::check(api, Limit::LoginAddress, &crate::limits::client_address(api, req)).await?;
     // Per account, whoever tries: a guesser spreading over many addresses meets this one.
     crate::limits::check(api, Limit::LoginAccount, &email).await?;
     let found = users::by_email(&api.sql, &email).await?;
@@ -72,8 +73,8 @@ pub async fn login<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
 }
 
 pub async fn refresh<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response> {
-    crate::limits::check(api, Limit::RefreshAddress, &crate::limits::client_address(api, req)).await?;
     let body: RefreshBody = req.json()?;
+    crate::limits::check(api, Limit::RefreshAddress, &crate::limits::client_address(api, req)).await?;
     match sessions::redeem(&api.sql, &refresh::hash(&body.refresh_token)).await? {
         sessions::Redeem::Rotated { family, user } => {
             let tokens = issue_pair(api, Caller { user_id: user, session_id: family }).await?;
