@@ -46,7 +46,12 @@ pub fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
             Limits::parse(&setting(env, bindings::RATE_LIMITS).unwrap_or_default())
                 .map_err(|e| ConfigError::BadSetting(bindings::RATE_LIMITS, e.to_string()))?,
             setting(env, bindings::CLIENT_ADDRESS_HEADER),
-        );
+        )
+        .with_accounts(
+            &setting(env, bindings::EMAIL_VERIFICATION).unwrap_or_default(),
+            &setting(env, bindings::INSTALL_ADMINS).unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError::BadSetting(e.0, e.1))?;
     Ok(Api::new(EdgePg::from_env(env)?, EdgeRooms { env: env.clone() }, JsEnv, config)
         .with_blobs(crate::blobs::from_env(env))
         .with_outbound(Some(FetchOutbound)))

@@ -28,7 +28,7 @@ const RELISTEN_AFTER: Duration = Duration::from_secs(2);
 /// Starts the runner and the listener that wakes it.
 pub fn spawn(state: Arc<AppState>, db_url: String, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     let wake = Arc::new(Notify::new());
-    tokio::spawn(listen(db_url, wake.clone(), stop.clone()));
+    tokio::spawn(listen(db_url, NOTIFY_CHANNEL, wake.clone(), stop.clone()));
     tokio::spawn(run(state, wake, stop))
 }
 
@@ -90,9 +90,9 @@ async fn round(state: &AppState) -> anyhow::Result<Round> {
     Ok(serde_json::from_slice(resp.body())?)
 }
 
-/// `LISTEN`s for the triggers' notifications on a connection of its own, reconnecting
-/// whenever it breaks; every notification (or reconnection) wakes the runner.
-async fn listen(db_url: String, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// `LISTEN`s on `channel` on a connection of its own, reconnecting whenever it breaks; every
+/// notification (or reconnection) wakes the runner.
+pub(crate) async fn listen(db_url: String, channel: &'static str, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     loop {
         match tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await {
             Ok((client, mut conn)) => {
@@ -106,7 +106,7 @@ async fn listen(db_url: String, wake: Arc<Notify>, mut stop: watch::Receiver<boo
                         }
                     }
                 });
-                match client.batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}")).await {
+                match client.batch_execute(&format!("LISTEN {channel}")).await {
                     Ok(()) => {
                         // Anything queued while no one listened is picked up now.
                         wake.notify_one();
@@ -123,11 +123,11 @@ async fn listen(db_url: String, wake: Arc<Notify>, mut stop: watch::Receiver<boo
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot listen for deliveries; polling meanwhile"),
+                    Err(e) => tracing::warn!(error = %e, channel, "cannot listen for notifications; polling meanwhile"),
                 }
                 driver.abort();
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for deliveries; polling meanwhile"),
+            Err(e) => tracing::warn!(error = %e, channel, "cannot listen for notifications; polling meanwhile"),
         }
         tokio::select! {
             _ = tokio::time::sleep(RELISTEN_AFTER) => {}

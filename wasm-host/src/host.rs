@@ -39,6 +39,8 @@ pub struct HostConfig {
     pub away_after: Duration,
     /// Index messages into this Meilisearch (the queue in PostgreSQL feeds it).
     pub meilisearch: Option<crate::search_index::MeiliConfig>,
+    /// How account mail is sent ([`crate::mailer`]).
+    pub mail: crate::mailer::MailConfig,
 }
 
 impl HostConfig {
@@ -56,6 +58,7 @@ impl HostConfig {
             db_connections: 32,
             away_after: Duration::from_secs(5 * 60),
             meilisearch: None,
+            mail: Default::default(),
         }
     }
 }
@@ -176,6 +179,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         password_work: Arc::new(tokio::sync::Semaphore::new(crate::server::password_permits())),
     });
     let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
+    let mailer = crate::mailer::spawn(state.sql.clone(), db.url.clone(), &cfg.mail, stop_rx.clone())?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
@@ -198,6 +202,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     }
     // A delivery cut off here is sent again when its lease runs out (at least once).
     deliveries.abort();
+    mailer.abort();
     if let Some(task) = indexer {
         // The queue keeps whatever is not sent yet for the next start.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

@@ -13,7 +13,8 @@
 //!   through, over HTTP or in process.
 //! - [`blobstore`]: the embedded S3-compatible file store used when no S3 service is set.
 //! - [`deliveries`]: runs the queue of deliveries to apps through the component;
-//!   [`runtime`]'s outbound hook refuses requests to apps at private addresses.
+//!   [`runtime`]'s outbound hook refuses requests to apps at private addresses;
+//!   [`mailer`]: sends the account mail the component queues (SMTP, or the log).
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod blobstore;
@@ -21,6 +22,7 @@ pub mod db;
 pub mod deliveries;
 pub mod host;
 pub mod hub;
+pub mod mailer;
 pub mod manifest;
 pub mod metrics;
 pub mod reply;

@@ -12,6 +12,10 @@ const USAGE: &str = "usage: wasm-host [options]
        wasm-host reindex --database-url URL --meilisearch-url URL [--meilisearch-key KEY]
                                             rebuild the Meilisearch index from PostgreSQL
                                             (safe while hosts serve)
+       wasm-host mailer --database-url URL [--smtp-url URL] [--mail-from ADDRESS]
+                                            send the account mail queued in the database
+                                            (for deployments whose requests this host does
+                                            not serve, e.g. edge)
        wasm-host files --dir PATH [--listen ADDR]
                                             the embedded S3-compatible file store alone (for a
                                             Worker in development); its key is
@@ -28,6 +32,11 @@ const USAGE: &str = "usage: wasm-host [options]
   --away-after SECS      idle time before a connected user shows as away (default 300)
   --meilisearch-url URL  index messages into this Meilisearch (env OCOMMS_MEILISEARCH_URL)
   --meilisearch-key KEY  its API key (env OCOMMS_MEILISEARCH_KEY)
+  --smtp-url URL         send account mail through this server (env OCOMMS_SMTP_URL):
+                         smtp://user:pass@host:587?tls=required (STARTTLS), smtps://host:465
+                         (TLS), smtp://host:25 (plain); without one, mail is logged and kept
+                         on the install admins' outbox page
+  --mail-from ADDRESS    the sender, e.g. \"OComms <chat@example.com>\" (env OCOMMS_MAIL_FROM)
 
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
@@ -40,6 +49,8 @@ fn parse_args() -> Result<HostConfig> {
     let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
     let mut meili_url = env("OCOMMS_MEILISEARCH_URL");
     let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
+    cfg.mail.smtp_url = env("OCOMMS_SMTP_URL");
+    cfg.mail.from = env("OCOMMS_MAIL_FROM");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -60,6 +71,8 @@ fn parse_args() -> Result<HostConfig> {
             }
             "--meilisearch-url" => meili_url = Some(value("--meilisearch-url")?),
             "--meilisearch-key" => meili_key = Some(value("--meilisearch-key")?),
+            "--smtp-url" => cfg.mail.smtp_url = Some(value("--smtp-url")?),
+            "--mail-from" => cfg.mail.from = Some(value("--mail-from")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -73,6 +86,33 @@ fn parse_args() -> Result<HostConfig> {
         (None, None) => None,
     };
     Ok(cfg)
+}
+
+/// `wasm-host mailer`: the mail sender on its own, for a database other runtimes serve.
+async fn mailer() -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    let mut db = env("OCOMMS_DATABASE_URL");
+    let mut mail = wasm_host::mailer::MailConfig { smtp_url: env("OCOMMS_SMTP_URL"), from: env("OCOMMS_MAIL_FROM") };
+    let mut args = std::env::args().skip(2);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--database-url" => db = Some(value("--database-url")?),
+            "--smtp-url" => mail.smtp_url = Some(value("--smtp-url")?),
+            "--mail-from" => mail.from = Some(value("--mail-from")?),
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    let db = db.with_context(|| format!("mailer needs --database-url URL\n\n{USAGE}"))?;
+    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sql = wasm_host::db::PgSql { pool: database.pool.clone() };
+    let task = wasm_host::mailer::spawn(sql, database.url.clone(), &mail, stop_rx)?;
+    println!("ocomms mailer running");
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    Ok(())
 }
 
 /// `wasm-host files`: the embedded file store on its own.
@@ -186,6 +226,8 @@ async fn main() {
         migrate().await
     } else if std::env::args().nth(1).as_deref() == Some("reindex") {
         reindex().await
+    } else if std::env::args().nth(1).as_deref() == Some("mailer") {
+        mailer().await
     } else if std::env::args().nth(1).as_deref() == Some("files") {
         files().await
     } else {

@@ -14,6 +14,7 @@ mod bench;
 mod build;
 mod edge;
 mod fuzz;
+mod mail;
 mod moto;
 mod openapi_fuzz;
 mod slack;

@@ -41,7 +41,11 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
         step("moto (an independent S3 server for the file suite)", || crate::moto::server(&std::env::current_dir()?))?;
     let slack =
         step("Slack's SDKs (Python slack-sdk, Node @slack/*)", || crate::slack::install(&std::env::current_dir()?))?;
+    let smtp = step("aiosmtpd (a real SMTP server for the account-mail suite)", || {
+        crate::mail::install(&std::env::current_dir()?)
+    })?;
     let env = [
+        ("OCOMMS_SMTP_PYTHON", smtp.as_path()),
         ("OCOMMS_MOTO_SERVER", moto.as_path()),
         ("OCOMMS_SLACK_PYTHON", slack.python.as_path()),
         ("OCOMMS_SLACK_NODE", slack.node.as_path()),

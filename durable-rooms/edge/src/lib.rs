@@ -61,6 +61,10 @@ pub mod bindings {
     pub const RATE_LIMITS: &str = "RATE_LIMITS";
     /// A header holding the client's address, when a proxy in front of the Worker sets one.
     pub const CLIENT_ADDRESS_HEADER: &str = "CLIENT_ADDRESS_HEADER";
+    /// `required` (the default) or `off`: does sign-up wait for a mailed link?
+    pub const EMAIL_VERIFICATION: &str = "EMAIL_VERIFICATION";
+    /// Addresses of the accounts that may read the mail outbox, comma-separated.
+    pub const INSTALL_ADMINS: &str = "INSTALL_ADMINS";
 }
 
 /// An object's storage could not be read: the call gets 503, the next one tries again.

@@ -54,6 +54,13 @@ pub struct Config {
     /// The header a trusted proxy puts the client's address in (`x-forwarded-for`,
     /// `x-real-ip`); `None` uses the address the runtime saw.
     pub client_address_header: Option<String>,
+    /// Sign-up waits for the address's owner to follow a mailed link (the default). Off, an
+    /// account is made at once, which tells whoever signs up whether the address was taken:
+    /// for closed installs and tests only.
+    pub email_verification: bool,
+    /// Who may read the mail outbox (lowercased addresses of verified accounts): the
+    /// install's operators, who without a mail server hand on links themselves.
+    pub install_admins: Vec<String>,
 }
 
 impl Config {
@@ -75,7 +82,23 @@ impl Config {
             internal_secret: None,
             limits: Default::default(),
             client_address_header: None,
+            email_verification: true,
+            install_admins: Vec::new(),
         }
+    }
+
+    /// Account settings: whether sign-up verifies the address (`email_verification`:
+    /// `required`, the default when empty, or `off`), and the install's admins
+    /// (comma-separated addresses).
+    pub fn with_accounts(mut self, email_verification: &str, install_admins: &str) -> Result<Self, SettingError> {
+        self.email_verification = match email_verification.trim() {
+            "" | "required" => true,
+            "off" => false,
+            other => return Err(SettingError("email_verification", format!("required or off, not {other:?}"))),
+        };
+        self.install_admins =
+            install_admins.split(',').map(|a| a.trim().to_ascii_lowercase()).filter(|a| !a.is_empty()).collect();
+        Ok(self)
     }
 
     /// Rate limits other than the defaults, and the proxy header naming client addresses.
@@ -112,6 +135,11 @@ impl Config {
         self
     }
 }
+
+/// A deployment setting with a value the API cannot use.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0} must be {1}")]
+pub struct SettingError(pub &'static str, pub String);
 
 /// The API over one set of ports (see [`ports::Ports`]). Cheap to build per request.
 pub struct Api<P: ports::Ports> {

@@ -8,8 +8,8 @@ use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
-    app_config, auth, channels, commands, dms, files, hooks, integrations, invites, members, messages, notifications,
-    reactions, reads, search, users, workspaces,
+    accounts, app_config, auth, channels, commands, dms, files, hooks, integrations, invites, members, messages,
+    notifications, reactions, reads, search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
@@ -57,6 +57,15 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
         (Post, ["auth", "login"]) => auth::login(api, req).await,
         (Post, ["auth", "refresh"]) => auth::refresh(api, req).await,
         (Post, ["auth", "logout"]) => auth::logout(api, req).await,
+        (Post, ["auth", "verify-email"]) => accounts::verify_email(api, req).await,
+        (Post, ["auth", "password-reset"]) => accounts::request_reset(api, req).await,
+        (Post, ["auth", "password-reset", "confirm"]) => accounts::confirm_reset(api, req).await,
+        (Post, ["auth", "magic-link"]) => accounts::request_magic_link(api, req).await,
+        (Post, ["auth", "magic-link", "redeem"]) => accounts::redeem_magic_link(api, req).await,
+        (Get, ["auth", "sessions"]) => accounts::list_sessions(api, req).await,
+        (Delete, ["auth", "sessions"]) => accounts::end_other_sessions(api, req).await,
+        (Delete, ["auth", "sessions", s]) => accounts::end_session(api, req, s).await,
+        (Get, ["admin", "outbox"]) => accounts::outbox(api, req).await,
         (Get, ["me"]) => users::me(api, req).await,
         (Patch, ["me"]) => users::update_me(api, req).await,
         (Get, ["me", "notifications"]) => notifications::get(api, req).await,
@@ -158,6 +167,15 @@ pub const ROUTES: &[(Method, &str)] = {
         (Post, "/auth/login"),
         (Post, "/auth/refresh"),
         (Post, "/auth/logout"),
+        (Post, "/auth/verify-email"),
+        (Post, "/auth/password-reset"),
+        (Post, "/auth/password-reset/confirm"),
+        (Post, "/auth/magic-link"),
+        (Post, "/auth/magic-link/redeem"),
+        (Get, "/auth/sessions"),
+        (Delete, "/auth/sessions"),
+        (Delete, "/auth/sessions/{s}"),
+        (Get, "/admin/outbox"),
         (Get, "/me"),
         (Patch, "/me"),
         (Get, "/me/notifications"),

@@ -87,7 +87,11 @@ mod entry {
                 .with_limits(
                     Limits::parse(&variables::get("rate_limits").unwrap_or_default())?,
                     variables::get("client_address_header").ok(),
-                ),
+                )
+                .with_accounts(
+                    &variables::get("email_verification").unwrap_or_default(),
+                    &variables::get("install_admins").unwrap_or_default(),
+                )?,
         );
         // Absent variables (an older manifest) mean the default: PostgreSQL.
         let engine = match variables::get("search_backend").unwrap_or_default().as_str() {

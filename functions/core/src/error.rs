@@ -20,6 +20,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     EmailTaken,
+    LinkInvalid,
     Gone,
     RateLimited,
     Internal,
@@ -28,7 +29,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for exhaustive checks.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::BadRequest,
         Self::InvalidJson,
         Self::ValidationFailed,
@@ -43,6 +44,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::Conflict,
         Self::EmailTaken,
+        Self::LinkInvalid,
         Self::Gone,
         Self::RateLimited,
         Self::Internal,
@@ -51,7 +53,7 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::InvalidJson => 400,
+            Self::BadRequest | Self::InvalidJson | Self::LinkInvalid => 400,
             Self::ValidationFailed => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -84,6 +86,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::EmailTaken => "email_taken",
+            Self::LinkInvalid => "link_invalid",
             Self::Gone => "gone",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",

@@ -7,6 +7,7 @@
 //! - [`policy`]: who may do what; pure functions of roles and memberships.
 //! - [`event`]: channel events and the WebSocket frames that carry them.
 //! - [`files`]: file names, types and sizes; sniffing stored bytes; what shows inline.
+//! - [`email`]: the account mail (verification, reset, magic links) and its links.
 //! - [`notify`]: notification preferences (per channel, do not disturb).
 //! - [`mentions`], [`emoji`]: what a message's markdown mentions; which reactions are valid.
 //! - [`search`]: message search queries (Slack's syntax) parsed for every search backend.
@@ -16,6 +17,7 @@
 //! `wasm32-wasip2` and `wasm32-unknown-unknown` alike and is tested without services.
 
 pub mod civil;
+pub mod email;
 pub mod emoji;
 pub mod error;
 pub mod event;

@@ -13,7 +13,12 @@
 //!   pasting a burst is fine, a flood is not), for bots as for people;
 //! - invite lookups and acceptances: 30 per user per minute (codes are unguessable, but
 //!   nobody needs more);
-//! - slash commands: 20 per user per minute (each one calls an app).
+//! - slash commands: 20 per user per minute (each one calls an app);
+//! - mail we send on request (sign-up, magic links, password resets): 10 requests per client
+//!   address per 10 minutes, and 5 mails per recipient per hour, so nobody can turn us into
+//!   a mail bomb aimed at someone else's inbox (a person needs one or two).
+//!
+//! Incoming webhooks have their own bucket per hook (`repo::integrations`).
 //!
 //! Operators change them with one setting (`rate_limits`): `name=burst/seconds`, comma
 //! separated, e.g. `login_account=5/300,post_user=60/10`.
@@ -30,10 +35,12 @@ pub enum Limit {
     PostUser,
     InviteUser,
     CommandUser,
+    EmailAddress,
+    EmailRecipient,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 9] = [
         Limit::LoginAccount,
         Limit::LoginAddress,
         Limit::SignupAddress,
@@ -41,6 +48,8 @@ impl Limit {
         Limit::PostUser,
         Limit::InviteUser,
         Limit::CommandUser,
+        Limit::EmailAddress,
+        Limit::EmailRecipient,
     ];
 
     /// The name in `rate_limits` and the prefix of the bucket's key.
@@ -53,6 +62,8 @@ impl Limit {
             Limit::PostUser => "post_user",
             Limit::InviteUser => "invite_user",
             Limit::CommandUser => "command_user",
+            Limit::EmailAddress => "email_address",
+            Limit::EmailRecipient => "email_recipient",
         }
     }
 
@@ -66,6 +77,8 @@ impl Limit {
             Limit::PostUser => r(30, 10),
             Limit::InviteUser => r(30, 60),
             Limit::CommandUser => r(20, 60),
+            Limit::EmailAddress => r(10, 600),
+            Limit::EmailRecipient => r(5, 3600),
         }
     }
 
@@ -94,6 +107,9 @@ impl Rate {
     }
 }
 
+/// The `rate_limits` value that turns every limit off.
+pub const UNLIMITED: &str = "off";
+
 /// Every limit's rate: the defaults, with the operator's changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits(BTreeMap<Limit, Rate>);
@@ -112,6 +128,9 @@ impl Limits {
     /// The defaults changed by `name=burst/seconds` entries (comma-separated; empty keeps
     /// the defaults).
     pub fn parse(s: &str) -> Result<Self, LimitsError> {
+        if s.trim() == UNLIMITED {
+            return Ok(Self(Limit::ALL.iter().map(|l| (*l, Rate { burst: 1_000_000, period_secs: 1 })).collect()));
+        }
         let mut out = Self::default();
         for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let bad = || LimitsError(entry.to_string());
@@ -131,7 +150,7 @@ impl Limits {
     /// A `rate_limits` setting under which nothing is ever limited: for benchmarks and for
     /// tests of something else, whose many clients all come from one address.
     pub fn unlimited_setting() -> String {
-        Limit::ALL.iter().map(|l| format!("{}=1000000/1", l.name())).collect::<Vec<_>>().join(",")
+        UNLIMITED.to_string()
     }
 
     pub fn rate(&self, limit: Limit) -> Rate {

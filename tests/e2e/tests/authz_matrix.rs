@@ -308,6 +308,10 @@ async fn every_endpoint_against_every_caller(host: &Host) {
             .await;
         r.expect_status(201, "the owner posts the search word");
     }
+    // A session of someone outside every workspace, which nobody else may end.
+    let outsider = host.signup("zed@example.com").await;
+    let r = host.get("/api/v1/auth/sessions", Some(&outsider.access)).await;
+    let outsider_session = r.str_at("/sessions/0/id");
 
     for a in &f.actors {
         let t = a.token();
@@ -595,6 +599,16 @@ async fn every_endpoint_against_every_caller(host: &Host) {
                 m.failures.push(format!("search as {}: hits in {found:?}, readable {readable:?}", a.name));
             }
         }
+
+        // ----- sessions and the outbox ---------------------------------------------------
+        // One's own sessions only: another user's session is as good as missing.
+        let r = call(host, Method::GET, "/api/v1/auth/sessions", t, None).await;
+        m.check("GET /auth/sessions", a, anon_or(a, || 200), &r);
+        let r = call(host, Method::DELETE, &format!("/api/v1/auth/sessions/{outsider_session}"), t, None).await;
+        m.check("DELETE /auth/sessions/{another's}", a, anon_or(a, || 404), &r);
+        // Nobody here is an install admin.
+        let r = call(host, Method::GET, "/api/v1/admin/outbox", t, None).await;
+        m.check("GET /admin/outbox", a, anon_or(a, || 403), &r);
 
         // ----- profiles -------------------------------------------------------------
         m.check("GET /me", a, anon_or(a, || 200), &call(host, Method::GET, "/api/v1/me", t, None).await);

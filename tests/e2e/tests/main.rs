@@ -11,6 +11,7 @@
 
 mod common;
 
+mod accounts;
 mod app_delivery;
 mod authz_matrix;
 mod bad_input;

@@ -4,6 +4,7 @@
 pub mod app_delivery;
 pub mod channels;
 pub mod dms;
+pub mod email;
 pub mod events;
 pub mod files;
 pub mod integrations;

@@ -109,3 +109,106 @@ pub async fn is_live(db: &impl Sql, user: UserId, family: Uuid) -> Result<bool, 
         .await?;
     Ok(!rows.is_empty())
 }
+
+/// What the owner sees of a session, to recognise it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    /// How it began: `password`, `signup`, `magic_link`, `password_reset`.
+    pub method: String,
+    pub user_agent: String,
+    pub address: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+}
+
+/// How a session began, and from where.
+pub struct Origin<'a> {
+    pub method: &'a str,
+    pub user_agent: &'a str,
+    pub address: &'a str,
+}
+
+pub async fn record(db: &impl Sql, family: Uuid, user: UserId, origin: &Origin<'_>) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, method, user_agent, address) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING",
+        &[
+            Value::Uuid(family),
+            Value::Uuid(user.0),
+            Value::Text(origin.method.into()),
+            Value::Text(origin.user_agent.chars().take(300).collect()),
+            Value::Text(origin.address.chars().take(100).collect()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The session was used (a refresh): what "last seen" shows.
+pub async fn touch(db: &impl Sql, family: Uuid, address: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE sessions SET last_seen_at = now(), address = $2 WHERE id = $1",
+        &[Value::Uuid(family), Value::Text(address.chars().take(100).collect())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The user's live sessions, most recently used first.
+pub async fn list(db: &impl Sql, user: UserId) -> Result<Vec<SessionInfo>, DbError> {
+    let sql = concat!(
+        "SELECT s.id, s.method, s.user_agent, s.address, ",
+        crate::ms!("s.created_at"),
+        " AS created_at_ms, ",
+        crate::ms!("s.last_seen_at"),
+        " AS last_seen_at_ms
+         FROM sessions s
+         WHERE s.user_id = $1
+           AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = s.id AND t.revoked_at IS NOT NULL)
+           AND EXISTS (SELECT 1 FROM refresh_tokens t
+                       WHERE t.family_id = s.id AND t.used_at IS NULL AND t.expires_at > now())
+         ORDER BY s.last_seen_at DESC LIMIT 200"
+    );
+    let rows = db.query(sql, &[Value::Uuid(user.0)]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SessionInfo {
+                id: r.uuid("id")?,
+                method: r.text("method")?,
+                user_agent: r.text("user_agent")?,
+                address: r.text("address")?,
+                created_at_ms: r.int("created_at_ms")?,
+                last_seen_at_ms: r.int("last_seen_at_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends one of `user`'s sessions; false when it is not theirs or already over.
+pub async fn revoke_own(db: &impl Sql, user: UserId, family: Uuid) -> Result<bool, DbError> {
+    let rows = db
+        .query(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL
+             RETURNING family_id",
+            &[Value::Uuid(family), Value::Uuid(user.0)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Ends every session of `user` but `keep`; returns the ended ones.
+pub async fn revoke_others(db: &impl Sql, user: UserId, keep: Option<Uuid>) -> Result<Vec<Uuid>, DbError> {
+    let rows = db
+        .query(
+            "UPDATE refresh_tokens SET revoked_at = now()
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2::uuid)
+             RETURNING family_id",
+            &[Value::Uuid(user.0), keep.map_or(Value::Null, Value::Uuid)],
+        )
+        .await?;
+    let mut ids = rows.iter().map(|r| r.uuid("family_id")).collect::<Result<Vec<_>, _>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}

@@ -70,9 +70,11 @@ pub async fn create(
     email: &str,
     display_name: &str,
     password_hash: &str,
+    verified: bool,
 ) -> Result<CreateOutcome, DbError> {
     let sql = format!(
-        "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        "INSERT INTO users (id, email, display_name, password_hash, email_verified_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5::bool THEN now() END) RETURNING {COLUMNS}"
     );
     let res = db
         .query(
@@ -82,6 +84,7 @@ pub async fn create(
                 Value::Text(email.into()),
                 Value::Text(display_name.into()),
                 Value::Text(password_hash.into()),
+                Value::Bool(verified),
             ],
         )
         .await;
@@ -103,6 +106,43 @@ pub async fn by_email(db: &impl Sql, email: &str) -> Result<Option<(User, String
         format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL AND NOT bot");
     let rows = db.query(&sql, &[Value::Text(email.into())]).await?;
     rows.first().map(|r| Ok((User::from_row(r)?, r.text("password_hash")?))).transpose()
+}
+
+/// Does any account (active or not, person or bot) hold this address?
+pub async fn email_taken(db: &impl Sql, email: &str) -> Result<bool, DbError> {
+    let rows = db.query("SELECT 1 AS one FROM users WHERE email = $1", &[Value::Text(email.into())]).await?;
+    Ok(!rows.is_empty())
+}
+
+/// Sets a new password (a reset, which also proves the address is the owner's).
+pub async fn set_password(db: &impl Sql, id: UserId, password_hash: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
+        &[Value::Uuid(id.0), Value::Text(password_hash.into())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks the address verified (a magic link followed proves it too).
+pub async fn mark_verified(db: &impl Sql, id: UserId) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
+        &[Value::Uuid(id.0)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Is this address a verified, active account's? (Install admins must have proved theirs.)
+pub async fn is_verified(db: &impl Sql, id: UserId) -> Result<bool, DbError> {
+    let rows = db
+        .query(
+            "SELECT 1 AS one FROM users WHERE id = $1 AND email_verified_at IS NOT NULL AND deactivated_at IS NULL",
+            &[Value::Uuid(id.0)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
 }
 
 pub async fn by_id(db: &impl Sql, id: UserId) -> Result<Option<User>, DbError> {

@@ -1,6 +1,7 @@
 //! Handlers, one module per resource. Each handler: authenticate, parse, authorize through
 //! `ocomms_core::policy`, call the repo, publish committed events, shape the reply.
 
+pub mod accounts;
 pub mod app_config;
 pub mod auth;
 pub mod channels;

@@ -36,6 +36,10 @@ impl Host {
     }
 
     /// POST without a body.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.request(reqwest::Method::DELETE, path, token)).await
+    }
+
     pub async fn post_empty(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(self.request(reqwest::Method::POST, path, token)).await
     }

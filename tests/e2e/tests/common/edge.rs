@@ -28,7 +28,7 @@ fn wrangler_bin() -> PathBuf {
     bin
 }
 
-pub(super) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -58,6 +58,22 @@ async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, S
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// `wasm-host mailer` on the Worker's database, sending to `smtp_url`.
+fn start_mailer(database_url: &str, smtp_url: &str) -> tokio::process::Child {
+    tokio::process::Command::new(super::wasm_host::host_binary())
+        .arg("mailer")
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--smtp-url")
+        .arg(smtp_url)
+        .arg("--mail-from")
+        .arg("OComms <chat@ocomms.test>")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start wasm-host mailer")
 }
 
 fn wrangler_toml(main: &Path, database_url: &str, jwt_secret: &str, vars: &[(&str, String)]) -> String {
@@ -103,7 +119,8 @@ impl Host {
     /// The edge Worker under `wrangler dev` on a free port, with a fresh migrated database.
     pub(super) async fn start_edge(opts: HostOptions) -> Host {
         // Application variables are the Worker's settings of the same names.
-        let host_only: Vec<_> = opts.host_only().into_iter().filter(|o| *o != "variables").collect();
+        let host_only: Vec<_> =
+            opts.host_only().into_iter().filter(|o| !matches!(*o, "variables" | "smtp_url")).collect();
         assert!(host_only.is_empty(), "the edge takes no wasm-host options, got {host_only:?}");
         let main = edge_bundle();
         let wrangler = wrangler_bin();
@@ -139,6 +156,10 @@ impl Host {
             }
         }
         std::fs::write(&host.config, wrangler_toml(&main, &db.url, &secret, &vars)).expect("write wrangler.toml");
+        // Account mail: a Worker cannot speak SMTP, so a host's mailer sends what it queues.
+        if let Some(smtp) = host.opts.smtp_url.clone() {
+            host.mailer = Some(start_mailer(&db.url, &smtp));
+        }
 
         // A free port can be taken by a parallel test between our probe and wrangler's bind:
         // that attempt exits at once saying so, and the next one gets other ports.

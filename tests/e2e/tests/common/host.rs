@@ -71,6 +71,8 @@ pub struct HostOptions {
     /// Application variables (`SPIN_VARIABLE_<NAME>`; the Worker's settings of the same
     /// names at the edge), e.g. `OUTBOUND_ALLOW`.
     pub variables: Vec<(&'static str, String)>,
+    /// Host only: `--smtp-url`, the mail server account mail goes to.
+    pub smtp_url: Option<String>,
 }
 
 /// An S3 service a target's files go to.
@@ -88,11 +90,16 @@ pub struct ExternalS3 {
 impl HostOptions {
     /// The application variables to start with: the options', and unless they set their own,
     /// rate limits that never bite, since every test client comes from 127.0.0.1 (the limits'
-    /// own tests set theirs).
+    /// own tests set theirs), and sign-up without email verification.
     pub(super) fn app_variables(&self) -> Vec<(&'static str, String)> {
         let mut vars = self.variables.clone();
         if !vars.iter().any(|(k, _)| *k == "RATE_LIMITS") {
             vars.push(("RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting()));
+        }
+        // Accounts at once, so that tests of everything else sign up in one call; the
+        // verification flow has its own suite (accounts.rs).
+        if !vars.iter().any(|(k, _)| *k == "EMAIL_VERIFICATION") {
+            vars.push(("EMAIL_VERIFICATION", "off".to_owned()));
         }
         vars
     }
@@ -107,6 +114,7 @@ impl HostOptions {
             meilisearch,
             s3: _,
             variables,
+            smtp_url,
         } = self;
         [
             ("variables", !variables.is_empty()),
@@ -114,6 +122,7 @@ impl HostOptions {
             ("request_timeout_secs", request_timeout_secs.is_some()),
             ("database_url", database_url.is_some()),
             ("meilisearch", meilisearch.is_some()),
+            ("smtp_url", smtp_url.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -146,6 +155,8 @@ pub struct Host {
     pub(super) rooms: Option<Box<Host>>,
     /// Edge only: the file store the Worker signs for (`wasm-host files`), killed on drop.
     pub(super) files: Option<tokio::process::Child>,
+    /// Edge only: the mail sender beside the Worker (`wasm-host mailer`), killed on drop.
+    pub(super) mailer: Option<tokio::process::Child>,
 }
 
 impl Host {
@@ -169,6 +180,7 @@ impl Host {
             http,
             rooms: None,
             files: None,
+            mailer: None,
         }
     }
 

@@ -30,6 +30,7 @@ mod spin;
 mod wasm_host;
 mod ws;
 
+pub use edge::free_port;
 pub use host::{ExternalS3, Host, HostOptions, Target};
 pub use moto::Moto;
 pub use reply::{EventsPage, Reply, Session, assert_contiguous};

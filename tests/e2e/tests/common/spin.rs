@@ -47,7 +47,7 @@ impl Host {
         let host_only: Vec<_> = opts
             .host_only()
             .into_iter()
-            .filter(|o| !matches!(*o, "database_url" | "meilisearch" | "variables"))
+            .filter(|o| !matches!(*o, "database_url" | "meilisearch" | "variables" | "smtp_url"))
             .collect();
         assert!(host_only.is_empty(), "the Spin target takes no such wasm-host options, got {host_only:?}");
         assert!(spin_binary().is_some(), "a Spin CLI (check spin_available first)");
@@ -62,6 +62,7 @@ impl Host {
             away_after_secs: opts.away_after_secs,
             meilisearch: opts.meilisearch.clone(),
             variables: opts.variables.clone(),
+            smtp_url: opts.smtp_url.clone(),
             ..HostOptions::default()
         })
         .await;

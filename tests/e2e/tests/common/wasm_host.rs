@@ -66,6 +66,9 @@ impl Host {
         if let Some((url, key)) = &self.opts.meilisearch {
             cmd.arg("--meilisearch-url").arg(url).arg("--meilisearch-key").arg(key);
         }
+        if let Some(url) = &self.opts.smtp_url {
+            cmd.arg("--smtp-url").arg(url).arg("--mail-from").arg("OComms <chat@ocomms.test>");
+        }
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {

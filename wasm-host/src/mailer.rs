@@ -1,0 +1,148 @@
+//! Sends the account mail the component queues in `email_outbox` (sign-up links, resets,
+//! magic links). The component cannot speak SMTP (it has outgoing HTTP only), so the host
+//! does: with a mail server configured, over SMTP (STARTTLS or TLS, with authentication, as
+//! the URL says); without one (an air-gapped install), it writes each mail to its log and
+//! leaves it on the install admins' outbox page.
+//!
+//! The outbox's leases let several hosts send at once without sending a mail twice; a host
+//! that dies mid-send leaves its lease to expire and the mail is sent again (at least once).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use ocomms_api::repo::email::{self as outbox, Claimed, Outcome};
+use tokio::sync::{Notify, watch};
+
+use crate::db::PgSql;
+
+/// How the host sends mail.
+#[derive(Debug, Clone, Default)]
+pub struct MailConfig {
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://…:465` (TLS), or
+    /// `smtp://host:25` (plain, for a relay on the same machine); `None` logs mail instead.
+    pub smtp_url: Option<String>,
+    /// The sender, e.g. `OComms <chat@example.com>`.
+    pub from: Option<String>,
+}
+
+/// The sender when none is configured.
+const DEFAULT_FROM: &str = "OComms <ocomms@localhost>";
+/// Longest wait between rounds when nothing is known to be due.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+/// Mails taken per round.
+const BATCH: i64 = 20;
+/// Longest an SMTP exchange may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+enum Sender {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Log,
+}
+
+/// Checks the configuration (a bad URL or sender stops the start) and starts the sender.
+pub fn spawn(
+    sql: PgSql,
+    db_url: String,
+    cfg: &MailConfig,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let from: Mailbox = cfg.from.as_deref().unwrap_or(DEFAULT_FROM).parse().map_err(|e| {
+        anyhow::anyhow!("the mail sender {:?} is not an address: {e}", cfg.from.as_deref().unwrap_or(DEFAULT_FROM))
+    })?;
+    let sender = match &cfg.smtp_url {
+        Some(url) => Sender::Smtp(
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| anyhow::anyhow!("the SMTP URL is not usable: {e}"))?
+                .timeout(Some(SMTP_TIMEOUT))
+                .build(),
+        ),
+        None => {
+            tracing::info!("no mail server configured: account mail is logged and shown on the outbox page");
+            Sender::Log
+        }
+    };
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(crate::deliveries::listen(db_url, outbox::NOTIFY_CHANNEL, wake.clone(), stop.clone()));
+    Ok(tokio::spawn(run(sql, sender, from, wake, stop)))
+}
+
+async fn run(sql: PgSql, sender: Sender, from: Mailbox, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let mut rounds = 0u64;
+    loop {
+        rounds += 1;
+        if rounds % 100 == 1
+            && let Err(e) = outbox::prune(&sql).await
+        {
+            tracing::warn!(error = %e, "pruning old mail failed");
+        }
+        let wait = match round(&sql, &sender, &from).await {
+            Ok(n) if n as i64 == BATCH => Duration::ZERO,
+            Ok(_) => match outbox::next_due_ms(&sql).await {
+                Ok(Some(ms)) => Duration::from_millis(ms.max(0) as u64).min(IDLE_POLL),
+                Ok(None) => IDLE_POLL,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the outbox failed");
+                    IDLE_POLL
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "taking mail from the outbox failed; trying again shortly");
+                Duration::from_secs(2)
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Sends what is due; returns how many mails were taken.
+async fn round(sql: &PgSql, sender: &Sender, from: &Mailbox) -> anyhow::Result<usize> {
+    let claimed = outbox::claim(sql, BATCH).await?;
+    for mail in &claimed {
+        let outcome = send(sender, from, mail).await;
+        let result = match &outcome {
+            Ok(o) => outbox::finish(sql, mail, *o).await,
+            Err(e) => {
+                tracing::warn!(id = mail.id, to = %mail.mail.to, attempt = mail.attempts, error = %e, "mail not sent");
+                outbox::finish(sql, mail, Outcome::Failed(e)).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(id = mail.id, error = %e, "recording a mail's outcome failed; it will be tried again");
+        }
+    }
+    Ok(claimed.len())
+}
+
+async fn send(sender: &Sender, from: &Mailbox, claimed: &Claimed) -> Result<Outcome<'static>, String> {
+    let mail = &claimed.mail;
+    match sender {
+        Sender::Log => {
+            tracing::info!(to = %mail.to, subject = %mail.subject, "mail (no mail server configured):\n{}", mail.text);
+            Ok(Outcome::Logged)
+        }
+        Sender::Smtp(transport) => {
+            let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient {:?}: {e}", mail.to))?;
+            let message = Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(&mail.subject)
+                .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+                .map_err(|e| format!("build the message: {e}"))?;
+            transport.send(message).await.map_err(|e| e.to_string())?;
+            tracing::info!(to = %mail.to, subject = %mail.subject, "mail sent");
+            Ok(Outcome::Sent)
+        }
+    }
+}
