@@ -8,8 +8,8 @@ use crate::error::{Error, Internal};
 use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
-    accounts, app_config, auth, channels, commands, dms, files, hooks, integrations, invites, members, messages,
-    notifications, reactions, reads, search, users, workspaces,
+    accounts, app_config, auth, avatars, channels, commands, dms, files, hooks, integrations, invites, members,
+    messages, notifications, reactions, reads, search, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
@@ -67,6 +67,10 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
         (Delete, ["auth", "sessions", s]) => accounts::end_session(api, req, s).await,
         (Get, ["admin", "outbox"]) => accounts::outbox(api, req).await,
         (Get, ["me"]) => users::me(api, req).await,
+        (Post, ["me", "avatar"]) => avatars::start(api, req).await,
+        (Delete, ["me", "avatar"]) => avatars::clear(api, req).await,
+        (Post, ["me", "avatar", a, "complete"]) => avatars::complete(api, req, a).await,
+        (Get, ["avatars", a]) => avatars::serve(api, req, a).await,
         (Patch, ["me"]) => users::update_me(api, req).await,
         (Get, ["me", "notifications"]) => notifications::get(api, req).await,
         (Patch, ["me", "notifications"]) => notifications::update(api, req).await,
@@ -177,6 +181,10 @@ pub const ROUTES: &[(Method, &str)] = {
         (Delete, "/auth/sessions/{s}"),
         (Get, "/admin/outbox"),
         (Get, "/me"),
+        (Post, "/me/avatar"),
+        (Delete, "/me/avatar"),
+        (Post, "/me/avatar/{a}/complete"),
+        (Get, "/avatars/{a}"),
         (Patch, "/me"),
         (Get, "/me/notifications"),
         (Patch, "/me/notifications"),

@@ -377,7 +377,69 @@ async fn pictures_get_upright_thumbnails_without_their_position(host: &Host) {
     );
 }
 
+/// A profile picture: uploaded to our storage, checked, re-encoded, served from our origin
+/// to colleagues' `<img>` (no token), replaced and removed with its stored pictures.
+async fn profile_pictures_come_from_our_own_storage(host: &Host) {
+    use ocomms_thumbs::fixtures::photo;
+    let ann = host.signup("ann@pics.test").await;
+    let start = |token: String, content_type: &'static str, size: usize| async move {
+        host.post("/api/v1/me/avatar", Some(&token), json!({ "content_type": content_type, "size": size })).await
+    };
+    // Only pictures we can re-encode, of a sane size.
+    start(ann.access.clone(), "image/svg+xml", 10).await.expect_error(422, "validation_failed", "SVG");
+    start(ann.access.clone(), "image/png", 11 * 1024 * 1024).await.expect_error(422, "validation_failed", "too big");
+    // A file that is not what it claims is refused and removed.
+    let r = start(ann.access.clone(), "image/png", PDF.len()).await;
+    r.expect_status(201, "start");
+    assert_eq!(put(&r.body["upload"], PDF, None).await, 200);
+    let fake = r.str_at("/avatar_id");
+    let path = format!("/api/v1/me/avatar/{fake}/complete");
+    host.post_empty(&path, Some(&ann.access)).await.expect_error(422, "validation_failed", "a PDF");
+    host.post_empty(&path, Some(&ann.access)).await.expect_error(404, "not_found", "the refused upload is gone");
+
+    // A real photo.
+    let jpeg = photo(640, 480, Some(6), true);
+    assert!(ocomms_thumbs::fixtures::holds_latitude(&jpeg), "the fixture carries a position");
+    let r = start(ann.access.clone(), "image/jpeg", jpeg.len()).await;
+    r.expect_status(201, "start");
+    let id = r.str_at("/avatar_id");
+    let path = format!("/api/v1/me/avatar/{id}/complete");
+    host.post_empty(&path, Some(&ann.access)).await.expect_error(409, "conflict", "nothing uploaded yet");
+    assert_eq!(put(&r.body["upload"], &jpeg, None).await, 200);
+    let bob = host.signup("bob@pics.test").await;
+    host.post_empty(&path, Some(&bob.access)).await.expect_error(404, "not_found", "someone else's upload");
+    let done = host.post_empty(&path, Some(&ann.access)).await;
+    done.expect_status(200, "complete");
+    let url = done.str_at("/user/avatar_url");
+    assert_eq!(url, format!("/api/v1/avatars/{id}"), "served from our own origin");
+    // Anyone's <img> follows the redirect to a re-encoded picture, not the uploaded bytes.
+    let resp = raw_client().get(host.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let got = reqwest::get(&location).await.unwrap();
+    assert_eq!(got.status().as_u16(), 200);
+    let served = got.bytes().await.unwrap();
+    assert_ne!(served.as_ref(), jpeg.as_slice(), "the upload itself is never served");
+    assert!(ocomms_thumbs::shape(&served).is_ok(), "a picture");
+    assert!(!ocomms_thumbs::fixtures::holds_latitude(&served), "no GPS position");
+
+    // A new picture replaces the old, whose URL stops working; removing leaves none.
+    let r = start(ann.access.clone(), "image/png", PNG.len()).await;
+    assert_eq!(put(&r.body["upload"], PNG, None).await, 200);
+    let second =
+        host.post_empty(&format!("/api/v1/me/avatar/{}/complete", r.str_at("/avatar_id")), Some(&ann.access)).await;
+    second.expect_status(200, "replace");
+    assert_eq!(raw_client().get(host.url(&url)).send().await.unwrap().status().as_u16(), 404, "the old one is gone");
+    let newer = second.str_at("/user/avatar_url");
+    let r = host.delete("/api/v1/me/avatar", Some(&ann.access)).await;
+    r.expect_status(200, "remove");
+    assert_eq!(r.body["user"]["avatar_url"], "");
+    assert_eq!(raw_client().get(host.url(&newer)).send().await.unwrap().status().as_u16(), 404);
+    host.get("/api/v1/avatars/not-a-uuid", None).await.expect_error(404, "not_found", "a malformed id");
+}
+
 crate::common::both_targets!(
+    profile_pictures_come_from_our_own_storage,
     files_are_shared_downloaded_and_deleted,
     lies_about_files_are_refused_and_leave_nothing,
     pictures_get_upright_thumbnails_without_their_position

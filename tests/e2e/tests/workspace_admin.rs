@@ -226,7 +226,7 @@ async fn settings_and_profiles(host: &Host) {
     assert_eq!(me.body["user"]["time_zone"], "UTC");
     let profile = json!({
         "display_name": "Bob B.",
-        "avatar_url": "https://cdn.example.com/bob.png",
+        "avatar_url": "",
         "status_text": "In a meeting",
         "time_zone": "America/Argentina/Buenos_Aires",
     });
@@ -242,10 +242,11 @@ async fn settings_and_profiles(host: &Host) {
     let me_before = host.get("/api/v1/me", Some(&bob.access)).await.body;
     for (what, body) in [
         ("empty patch", json!({})),
+        // Pictures are uploaded (files.rs); a profile never names another host's.
+        ("an avatar on another host", json!({ "avatar_url": "https://cdn.example.com/bob.png" })),
+        ("an avatar on loopback", json!({ "avatar_url": "http://127.0.0.1:8080/a.png" })),
         ("javascript avatar", json!({ "avatar_url": "javascript:alert(1)" })),
         ("relative avatar", json!({ "avatar_url": "/bob.png" })),
-        ("avatar with a space", json!({ "avatar_url": "https://cdn.example.com/b ob.png" })),
-        ("long avatar", json!({ "avatar_url": format!("https://e.com/{}", "a".repeat(2048)) })),
         ("long status", json!({ "status_text": "s".repeat(101) })),
         ("two-line status", json!({ "status_text": "a\nb" })),
         ("bad zone", json!({ "time_zone": "Mars/Olympus Mons" })),

@@ -2,6 +2,7 @@
 //! domain values; they authorize nothing (handlers do, through `ocomms_core::policy`).
 
 pub mod app_delivery;
+pub mod avatars;
 pub mod channels;
 pub mod dms;
 pub mod email;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app_config;
 pub mod auth;
+pub mod avatars;
 pub mod channels;
 pub mod commands;
 pub mod dms;

@@ -56,6 +56,10 @@ pub async fn update_me<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response
     }
     let user =
         users::update_profile(&api.sql, caller.user_id, &patch).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    if patch.avatar_url.is_some() {
+        // The only avatar change a PATCH makes is removing it (pictures are uploaded).
+        super::avatars::forget(api, caller.user_id).await?;
+    }
     // Everyone who shows this person's name, status or avatar: their workspaces' members.
     if patch.display_name.is_some() || patch.avatar_url.is_some() || patch.status_text.is_some() {
         for ws in workspaces::list_for(&api.sql, caller.user_id).await? {
