@@ -121,6 +121,22 @@ async function signUp(p, path = '/') {
   await page.locator('[data-testid=me]', { hasText: p.name }).waitFor({ timeout: WAIT });
 }
 
+/**
+ * A session of `p`'s own for the test's API calls: the page's access token is in its memory
+ * only, and its refresh token in an HttpOnly cookie.
+ */
+async function apiLogin(p) {
+  const r = await fetch(`${host.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: p.email, password: 'correct horse battery' }),
+  });
+  assert.equal(r.status, 200, `login of ${p.email}: ${r.status}`);
+  return r.json();
+}
+
+const apiToken = async (p) => (await apiLogin(p)).tokens.access_token;
+
 const timeline = (page) => page.locator('main ol.messages[role=log]');
 /** Stored messages (not our pending ones) in the channel on screen whose text contains `text`. */
 const shown = (page, text) => timeline(page).locator('li.msg', { hasText: text });
@@ -625,7 +641,7 @@ describe('browser client', { concurrency: false }, () => {
     const ann = people.Ann.page;
     const bob = people.Bob.page;
     // Fill #general through the API with Ann's session: more than one page (50) of history.
-    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const token = await apiToken(people.Ann);
     const api = async (method, path, body) => {
       const r = await fetch(`${host.url}/api/v1${path}`, {
         method,
@@ -1274,13 +1290,13 @@ describe('browser client', { concurrency: false }, () => {
     assert.match(secret, /^xoxb-[A-Za-z0-9_-]{43}$/);
     await appCard.locator('tr', { hasText: 'chat:write' }).waitFor({ timeout: WAIT });
     await ann.getByRole('button', { name: 'Back to the channel' }).click();
-    const token = await ann.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const token = await apiToken(people.Ann);
     const { workspaces } = await (await fetch(`${host.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } })).json();
     const { channels } = await (
       await fetch(`${host.url}/api/v1/workspaces/${workspaces[0].id}/channels`, { headers: { authorization: `Bearer ${token}` } })
     ).json();
     const general = channels.find((c) => c.name === 'general');
-    const bobId = await bob.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).user.id);
+    const bobId = (await apiLogin(people.Bob)).user.id;
     const r = await fetch(`${host.url}/api/chat.postEphemeral`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
@@ -1584,7 +1600,7 @@ describe('apps', { concurrency: false }, () => {
     assert.equal(form.user_name, 'Dev');
     assert.equal(form.channel_name, 'general');
     await shot(d, '29-slash-ephemeral');
-    const token = await d.evaluate(() => JSON.parse(localStorage.getItem('ocomms.session')).access_token);
+    const token = await apiToken(dev);
 
     // An unknown command is refused under the box, and the text stays for another try.
     await box.fill('/nosuch thing');

@@ -3,6 +3,7 @@
 // OCOMMS_E2E_URL skips all this and uses a host that is already running. `env` adds
 // variables for the host (the caller's own SPIN_VARIABLE_* and OCOMMS_* are not passed on),
 // e.g. `SPIN_VARIABLE_OUTBOUND_ALLOW: '127.0.0.1'` to let it deliver to an app on loopback.
+// With no mail server configured the host logs every mail, links included: `log()` reads it.
 
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,8 @@ export async function startHost({ env: extra = {} } = {}) {
   // Every browser of the suite comes from 127.0.0.1: rate limits (tested on their own in the
   // Rust suite) would stop the suite's many signups, not what it tests.
   env.SPIN_VARIABLE_RATE_LIMITS = 'off';
+  // Signing up creates the account at once unless a test verifies addresses (`required`).
+  env.SPIN_VARIABLE_EMAIL_VERIFICATION = 'off';
   Object.assign(env, extra);
   const { openSync } = await import('node:fs');
   const fd = openSync(log, 'a');

@@ -1,7 +1,9 @@
 // HTTP client: JSON in and out, `{error:{code,message}}` into ApiError, and the access
-// token refreshed once on a 401 (refreshes are single-flight: a refresh token can be spent
-// only once, and presenting it twice ends the session).
+// token refreshed once on a 401. The access token lives in this page's memory only; the
+// refresh token is an HttpOnly cookie the page never sees (cookie mode: every /auth/ call
+// says `X-OComms-Session: cookie`), and refreshes are serialized (refresh.ts).
 
+import { browserLock, singleFlight } from './refresh';
 import type { Tokens, User } from './types';
 
 export const API = '/api/v1';
@@ -11,6 +13,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds to wait before trying again (429 Retry-After); null when not said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -23,32 +27,27 @@ export class ApiError extends Error {
 export interface Session {
   user: User;
   access_token: string;
-  refresh_token: string;
 }
 
-const STORE_KEY = 'ocomms.session';
+/** Where versions before cookie mode kept the tokens: removed, never read again. */
+const OLD_STORE_KEY = 'ocomms.session';
 
-export function loadSession(): Session | null {
+export function forgetStoredTokens() {
   try {
-    const raw = localStorage.getItem(STORE_KEY);
-    return raw ? (JSON.parse(raw) as Session) : null;
+    localStorage.removeItem(OLD_STORE_KEY);
   } catch {
-    return null;
+    // Storage disabled: nothing was stored either.
   }
 }
 
-function saveSession(s: Session | null) {
-  try {
-    if (s) localStorage.setItem(STORE_KEY, JSON.stringify(s));
-    else localStorage.removeItem(STORE_KEY);
-  } catch {
-    // Storage disabled: the session lasts as long as the page.
-  }
-}
+const signedOut = () => new ApiError(401, 'unauthenticated', 'You are signed out.');
+const ENDED = 'Your session has ended. Please log in again.';
 
 export async function request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  // The refresh token goes in the cookie, never in the body.
+  if (path.startsWith('/auth/')) headers['x-ocomms-session'] = 'cookie';
   const init: RequestInit = { method, headers };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -69,7 +68,13 @@ export async function request<T>(method: string, path: string, body?: unknown, t
   }
   if (!res.ok) {
     const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `Request failed (${res.status}).`);
+    const retry = Number.parseInt(res.headers.get('retry-after') ?? '', 10);
+    throw new ApiError(
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      e?.message ?? `Request failed (${res.status}).`,
+      Number.isFinite(retry) ? retry : null,
+    );
   }
   return data as T;
 }
@@ -86,47 +91,60 @@ export function tokenExpiry(token: string): number {
 
 type Listener = (reason: string) => void;
 
-/** The signed-in account and its tokens; every authenticated call goes through `call`. */
+/** The signed-in account and its access token; every authenticated call goes through `call`. */
 export class Client {
-  session: Session | null = loadSession();
-  private refreshing: Promise<Session> | null = null;
+  session: Session | null = null;
   private endedListeners: Listener[] = [];
+  private readonly refresh = singleFlight(() => this.runRefresh(), browserLock());
 
   onSessionEnded(l: Listener) {
     this.endedListeners.push(l);
   }
 
   signedIn(user: User, tokens: Tokens) {
-    this.session = { user, access_token: tokens.access_token, refresh_token: tokens.refresh_token };
-    saveSession(this.session);
+    this.session = { user, access_token: tokens.access_token };
   }
 
   setUser(user: User) {
-    if (!this.session) return;
-    this.session = { ...this.session, user };
-    saveSession(this.session);
+    if (this.session) this.session = { ...this.session, user };
   }
 
   /** Forgets the session locally (the server side is ended by logout or already gone). */
   end(reason: string) {
     if (!this.session) return;
     this.session = null;
-    saveSession(null);
     for (const l of this.endedListeners) l(reason);
+  }
+
+  /**
+   * The session this browser already has (its refresh cookie), as on a page load: true when
+   * restored, false when there is none; throws when the server cannot say.
+   */
+  async restore(): Promise<boolean> {
+    let access: string;
+    try {
+      access = await this.refresh();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return false;
+      throw e;
+    }
+    const r = await request<{ user: User }>('GET', '/me', undefined, access);
+    this.session = { user: r.user, access_token: access };
+    return true;
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const s = this.session;
-    if (!s) throw new ApiError(401, 'unauthenticated', 'You are signed out.');
+    if (!s) throw signedOut();
     try {
       return await request<T>(method, path, body, s.access_token);
     } catch (e) {
       if (!(e instanceof ApiError) || e.status !== 401) throw e;
-      const fresh = await this.refresh(s.access_token);
+      const fresh = await this.renewed(s.access_token);
       try {
-        return await request<T>(method, path, body, fresh.access_token);
+        return await request<T>(method, path, body, fresh);
       } catch (e2) {
-        if (e2 instanceof ApiError && e2.status === 401) this.end('Your session has ended. Please log in again.');
+        if (e2 instanceof ApiError && e2.status === 401) this.end(ENDED);
         throw e2;
       }
     }
@@ -135,37 +153,27 @@ export class Client {
   /** An access token valid for at least 30 more seconds (for the socket's auth frame). */
   async freshToken(force = false): Promise<string> {
     const s = this.session;
-    if (!s) throw new ApiError(401, 'unauthenticated', 'You are signed out.');
+    if (!s) throw signedOut();
     if (!force && tokenExpiry(s.access_token) - Date.now() > 30_000) return s.access_token;
-    return (await this.refresh(s.access_token)).access_token;
+    return this.renewed(s.access_token);
   }
 
-  private refresh(failedAccess: string): Promise<Session> {
-    if (this.refreshing) return this.refreshing;
-    const run = async (): Promise<Session> => {
-      // Another tab may have refreshed already: adopt its tokens instead of spending ours.
-      const stored = loadSession();
-      let s = this.session;
-      if (!s) throw new ApiError(401, 'unauthenticated', 'You are signed out.');
-      if (stored && stored.user.id === s.user.id && stored.access_token !== s.access_token) {
-        this.session = s = stored;
-      }
-      if (s.access_token !== failedAccess) return s;
-      try {
-        const r = await request<{ tokens: Tokens }>('POST', '/auth/refresh', { refresh_token: s.refresh_token });
-        this.signedIn(s.user, r.tokens);
-        return this.session as Session;
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 401) this.end('Your session has ended. Please log in again.');
-        throw e;
-      }
-    };
-    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-    const p: Promise<Session> = locks?.request ? (locks.request('ocomms-refresh', run) as unknown as Promise<Session>) : run();
-    const shared = p.finally(() => {
-      this.refreshing = null;
-    });
-    this.refreshing = shared;
-    return shared;
+  /** A token other than `failed`: the one a concurrent refresh got already, or a new one. */
+  private async renewed(failed: string): Promise<string> {
+    const s = this.session;
+    if (!s) throw signedOut();
+    if (s.access_token !== failed) return s.access_token;
+    try {
+      return await this.refresh();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) this.end(ENDED);
+      throw e;
+    }
+  }
+
+  private async runRefresh(): Promise<string> {
+    const r = await request<{ tokens: Tokens }>('POST', '/auth/refresh', {});
+    if (this.session) this.session = { ...this.session, access_token: r.tokens.access_token };
+    return r.tokens.access_token;
   }
 }

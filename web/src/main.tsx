@@ -1,10 +1,13 @@
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App';
-import { client } from './client';
-import { enterApp, routeFromPath } from './actions/workspace';
+import { forgetStoredTokens } from './api';
+import { parseLink } from './auth';
+import { openLink, restoreSession } from './actions/auth';
+import { routeFromPath } from './actions/workspace';
 import { update } from './store';
 import './style.css';
 
+forgetStoredTokens();
 update((s) => {
   s.route = routeFromPath(location.pathname);
 });
@@ -16,4 +19,6 @@ window.addEventListener('popstate', () =>
 
 const root = document.getElementById('root');
 if (root) createRoot(root).render(<App />);
-if (client.session) void enterApp();
+const link = parseLink(location.pathname, location.hash);
+if (link) openLink(link);
+else void restoreSession();

@@ -38,6 +38,10 @@ export const socket = new Socket({
   url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/v1/ws`,
   token: (force) => client.freshToken(force),
   onFrame,
+  // Its `session_ended` frame comes first and has ended it already, unless that was lost.
+  onSessionEnded: () => {
+    if (client.session) sessionEnded('Your session has ended. Please log in again.');
+  },
   onStatus: (status, retryInMs) => {
     if (debug) console.debug('ocomms socket', status, retryInMs ?? '');
     update((s) => {

@@ -52,7 +52,9 @@ class FakeWs {
 function socketWithFake() {
   FakeWs.made = [];
   const statuses: string[] = [];
+  const ended: number[] = [];
   const s = new Socket({
+    onSessionEnded: () => ended.push(Date.now()),
     url: () => 'ws://test/api/v1/ws',
     token: async () => 'token',
     onFrame: () => {},
@@ -60,7 +62,7 @@ function socketWithFake() {
     WebSocketImpl: FakeWs as unknown as typeof WebSocket,
     random: () => 1,
   });
-  return { s, statuses };
+  return { s, statuses, ended };
 }
 
 describe('going offline and back', () => {
@@ -110,5 +112,33 @@ describe('going offline and back', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(FakeWs.made).toHaveLength(2);
     expect(stuck.readyState).toBe(3);
+  });
+});
+
+describe('the session ended', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('says so on a 4003 close and never reconnects', async () => {
+    const { s, statuses, ended } = socketWithFake();
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    FakeWs.made[0].accept();
+    FakeWs.made[0].readyState = 3;
+    FakeWs.made[0].onclose?.({ code: 4003 });
+    expect(ended).toHaveLength(1);
+    expect(statuses.at(-1)).toBe('offline');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeWs.made).toHaveLength(1);
+  });
+
+  it('does not on other closes', async () => {
+    const { s, ended } = socketWithFake();
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    FakeWs.made[0].accept();
+    FakeWs.made[0].onclose?.({ code: 4001 });
+    expect(ended).toHaveLength(0);
+    s.stop();
   });
 });

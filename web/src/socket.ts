@@ -11,6 +11,8 @@ export interface SocketOptions {
   token: (force: boolean) => Promise<string>;
   onFrame: (f: ServerFrame) => void;
   onStatus: (s: ConnStatus, retryInMs?: number) => void;
+  /** The server closed the socket because the session ended (4003); no reconnects follow. */
+  onSessionEnded?: () => void;
   WebSocketImpl?: typeof WebSocket;
   random?: () => number;
 }
@@ -180,6 +182,7 @@ export class Socket {
       if (ev.code === CLOSE_SESSION_ENDED) {
         this.wanted = false;
         this.o.onStatus('offline');
+        this.o.onSessionEnded?.();
         return;
       }
       if (ev.code === CLOSE_BAD_TOKEN) this.forceRefresh = true;

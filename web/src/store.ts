@@ -6,6 +6,7 @@ import { useSyncExternalStore } from 'react';
 import { emptyPrefs, type NotifyPrefs } from './notify';
 import type { ConnStatus } from './socket';
 import type { Upload } from './actions/files';
+import type { LinkKind } from './auth';
 import type { Channel, ChannelEvent, CommandInfo, DeactivatedIn, Invite, Member, Message, MessageFile, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
@@ -107,10 +108,21 @@ export interface SearchView {
   open: boolean;
 }
 
+/** A mailed link the page was opened from, while it is being followed. */
+export interface LinkView {
+  kind: LinkKind;
+  token: string;
+  busy: boolean;
+  error: string;
+}
+
 export interface State {
   me: User | null;
   route: Route;
   authMessage: string;
+  /** Asking the server for this browser's session (page load): neither signed in nor out yet. */
+  restoring: boolean;
+  link: LinkView | null;
   booting: boolean;
   workspaces: Workspace[];
   /** Workspaces an admin deactivated us in: said on the welcome screen, not left unexplained. */
@@ -175,6 +187,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     me: null,
     route,
     authMessage: '',
+    restoring: false,
+    link: null,
     booting: false,
     workspaces: [],
     deactivatedIn: [],

@@ -13,9 +13,10 @@ export interface User {
   time_zone?: string;
 }
 
+/** The refresh token is not here: it is an HttpOnly cookie the page never sees. */
 export interface Tokens {
   access_token: string;
-  refresh_token: string;
+  expires_in: number;
 }
 
 export interface Workspace {

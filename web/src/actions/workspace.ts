@@ -1,9 +1,9 @@
-// Signing in and out, workspaces, channels, members, invites, unread counts and read markers.
+// Entering the app, signing out, workspaces, channels, members, invites, unreads and read markers.
 
-import { ApiError, request } from '../api';
+import { ApiError } from '../api';
 import { client } from '../client';
 import { resetState, state, update, unreadOf, notify, view, type Route } from '../store';
-import type { Channel, DeactivatedIn, Member, Tokens, Unread, User, Workspace } from '../types';
+import type { Channel, DeactivatedIn, Member, Unread, User, Workspace } from '../types';
 import { ensureSubscribed, isViewing, startRealtime, stopRealtime, tracker } from '../realtime';
 import { loadLatest } from './messages';
 import { closeNotifications } from './notifications';
@@ -52,18 +52,6 @@ function savePrefs(change: (p: Prefs) => void) {
 }
 
 // ---------------------------------------------------------------- session
-
-export async function signup(display_name: string, email: string, password: string) {
-  const r = await request<{ user: User; tokens: Tokens }>('POST', '/auth/signup', { email, password, display_name });
-  client.signedIn(r.user, r.tokens);
-  await enterApp();
-}
-
-export async function login(email: string, password: string) {
-  const r = await request<{ user: User; tokens: Tokens }>('POST', '/auth/login', { email, password });
-  client.signedIn(r.user, r.tokens);
-  await enterApp();
-}
 
 client.onSessionEnded((reason) => teardown(reason));
 
