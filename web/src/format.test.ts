@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRows, GROUP_WINDOW_MS, lastOwn } from './format';
+import { buildRows, GROUP_WINDOW_MS, lastOwn, timeAgo } from './format';
 import type { Message } from './types';
 
 const base = new Date(2024, 4, 10, 9, 0).getTime();
@@ -76,5 +76,24 @@ describe('the New messages line', () => {
     expect(first.kind === 'message' && first.grouped).toBe(false);
     expect(buildRows(ms, base, { seq: 4, me: 'me' }).some((r) => r.kind === 'new')).toBe(false);
     expect(buildRows(ms, base).some((r) => r.kind === 'new')).toBe(false);
+  });
+});
+
+describe('timeAgo', () => {
+  const now = base;
+  const MIN = 60_000;
+  it('says roughly how long ago', () => {
+    expect(timeAgo(now, now)).toBe('just now');
+    expect(timeAgo(now - 59_000, now)).toBe('just now');
+    expect(timeAgo(now - MIN, now)).toBe('1 minute ago');
+    expect(timeAgo(now - 59 * MIN, now)).toBe('59 minutes ago');
+    expect(timeAgo(now - 60 * MIN, now)).toBe('1 hour ago');
+    expect(timeAgo(now - 23 * 60 * MIN, now)).toBe('23 hours ago');
+    expect(timeAgo(now - 24 * 60 * MIN, now)).toBe('yesterday');
+    expect(timeAgo(now - 3 * 24 * 60 * MIN, now)).toBe('3 days ago');
+  });
+  it('gives the date past a month, and "just now" for a clock ahead of ours', () => {
+    expect(timeAgo(now - 40 * 24 * 60 * MIN, now)).toMatch(/^on .*2024/);
+    expect(timeAgo(now + 5 * MIN, now)).toBe('just now');
   });
 });

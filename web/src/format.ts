@@ -79,3 +79,17 @@ export function buildRows(messages: Iterable<Message>, now = Date.now(), since: 
   }
   return rows;
 }
+
+/** How long ago `ms` was, roughly: "just now", "5 minutes ago", "yesterday", "3 days ago". */
+export function timeAgo(ms: number, now = Date.now()): string {
+  const minutes = Math.floor((now - ms) / 60_000);
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'} ago`;
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return unit(minutes, 'minute');
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return unit(hours, 'hour');
+  const days = Math.floor(hours / 24);
+  if (days === 1) return 'yesterday';
+  if (days < 30) return unit(days, 'day');
+  return `on ${new Date(ms).toLocaleDateString([], { year: 'numeric', month: 'long', day: 'numeric' })}`;
+}

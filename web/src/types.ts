@@ -13,6 +13,18 @@ export interface User {
   time_zone?: string;
 }
 
+/** One signed-in device of the account (GET /auth/sessions). */
+export interface AuthSessionInfo {
+  id: string;
+  method: 'password' | 'signup' | 'magic_link' | 'password_reset';
+  user_agent: string;
+  address: string;
+  created_at_ms: number;
+  last_seen_at_ms: number;
+  /** The session of this page. */
+  current: boolean;
+}
+
 /** The refresh token is not here: it is an HttpOnly cookie the page never sees. */
 export interface Tokens {
   access_token: string;

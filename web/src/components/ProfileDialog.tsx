@@ -1,5 +1,6 @@
 // The user's own profile: display name, status, time zone and avatar URL (PATCH /me). The
-// server validates every field; its refusal is shown and nothing changes.
+// server validates every field; its refusal is shown and nothing changes. Below it: away,
+// notifications and the account's sessions.
 
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
@@ -9,6 +10,7 @@ import { askPermission, isDnd, setDnd } from '../actions/notifications';
 import { formatDay, formatTime } from '../format';
 import { PresenceDot } from './PresenceDot';
 import { BellOff, FormFeedback, Modal } from './Common';
+import { Sessions } from './Sessions';
 
 /** The browser's own zone, offered when the profile still has the default. */
 function browserZone(): string {
@@ -158,6 +160,7 @@ export function ProfileDialog() {
         </button>
       </div>
       <NotificationSettings />
+      <Sessions />
     </Modal>
   );
 }
