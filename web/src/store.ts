@@ -123,6 +123,9 @@ export interface State {
   /** Asking the server for this browser's session (page load): neither signed in nor out yet. */
   restoring: boolean;
   link: LinkView | null;
+  /** The install's admins read its mail outbox (the server said yes to GET /admin/outbox). */
+  installAdmin: boolean;
+  outboxOpen: boolean;
   booting: boolean;
   workspaces: Workspace[];
   /** Workspaces an admin deactivated us in: said on the welcome screen, not left unexplained. */
@@ -189,6 +192,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     authMessage: '',
     restoring: false,
     link: null,
+    installAdmin: false,
+    outboxOpen: false,
     booting: false,
     workspaces: [],
     deactivatedIn: [],

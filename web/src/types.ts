@@ -25,6 +25,18 @@ export interface AuthSessionInfo {
   current: boolean;
 }
 
+/** A mail the install sent, or logged when it has no mail server (GET /admin/outbox). */
+export interface OutboxMail {
+  id: number;
+  to: string;
+  subject: string;
+  text: string;
+  state: 'pending' | 'sent' | 'logged' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  created_at_ms: number;
+}
+
 /** The refresh token is not here: it is an HttpOnly cookie the page never sees. */
 export interface Tokens {
   access_token: string;

@@ -7,6 +7,7 @@ import type { Channel, DeactivatedIn, Member, Unread, User, Workspace } from '..
 import { ensureSubscribed, isViewing, startRealtime, stopRealtime, tracker } from '../realtime';
 import { loadLatest } from './messages';
 import { closeNotifications } from './notifications';
+import { checkInstallAdmin } from './account';
 
 // ---------------------------------------------------------------- routes
 
@@ -104,7 +105,10 @@ export async function enterApp() {
   update((st) => {
     st.booting = false;
   });
-  if (client.session) startRealtime();
+  if (client.session) {
+    startRealtime();
+    void checkInstallAdmin();
+  }
 }
 
 // ---------------------------------------------------------------- workspaces and channels

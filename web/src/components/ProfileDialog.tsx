@@ -1,6 +1,6 @@
 // The user's own profile: display name, status, time zone and avatar URL (PATCH /me). The
 // server validates every field; its refusal is shown and nothing changes. Below it: away,
-// notifications and the account's sessions.
+// notifications, the account's sessions and, for the install's admins, the mail outbox.
 
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
@@ -9,6 +9,7 @@ import { setAway } from '../realtime';
 import { askPermission, isDnd, setDnd } from '../actions/notifications';
 import { formatDay, formatTime } from '../format';
 import { PresenceDot } from './PresenceDot';
+import { openOutbox } from '../actions/account';
 import { BellOff, FormFeedback, Modal } from './Common';
 import { Sessions } from './Sessions';
 
@@ -161,6 +162,16 @@ export function ProfileDialog() {
       </div>
       <NotificationSettings />
       <Sessions />
+      {s.installAdmin && (
+        <section className="stack small" aria-labelledby="install-heading">
+          <h3 id="install-heading">This install</h3>
+          <div className="row">
+            <button type="button" onClick={() => openOutbox()}>
+              Mail outbox
+            </button>
+          </div>
+        </section>
+      )}
     </Modal>
   );
 }

@@ -12,6 +12,7 @@ import { PinsPanel } from './PinsPanel';
 import { ChannelDetails } from './ChannelDetails';
 import { InviteDialog } from './InviteDialog';
 import { ProfileDialog } from './ProfileDialog';
+import { Outbox } from './Outbox';
 import { WorkspaceAdmin } from './WorkspaceAdmin';
 import { openProfile } from '../actions/admin';
 import { InviteLanding } from './InviteLanding';
@@ -185,6 +186,7 @@ export function Shell() {
       </div>
       {s.invite && <InviteDialog />}
       {s.profileOpen && <ProfileDialog />}
+      {s.outboxOpen && <Outbox />}
       <Lightbox />
     </div>
   );
