@@ -16,6 +16,7 @@ mod edge;
 mod fuzz;
 mod mail;
 mod moto;
+mod oidc;
 mod openapi_fuzz;
 mod slack;
 mod system;

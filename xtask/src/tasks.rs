@@ -44,11 +44,15 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     let smtp = step("aiosmtpd (a real SMTP server for the account-mail suite)", || {
         crate::mail::install(&std::env::current_dir()?)
     })?;
+    let oidc = step("oidc-provider (a real OpenID Provider for the sign-on suite)", || {
+        crate::oidc::install(&std::env::current_dir()?)
+    })?;
     let env = [
         ("OCOMMS_SMTP_PYTHON", smtp.as_path()),
         ("OCOMMS_MOTO_SERVER", moto.as_path()),
         ("OCOMMS_SLACK_PYTHON", slack.python.as_path()),
         ("OCOMMS_SLACK_NODE", slack.node.as_path()),
+        ("OCOMMS_OIDC_NODE", oidc.as_path()),
     ];
     let mut counts = step("cargo test --workspace", || cargo_test(extra, &env))?;
     if extra.is_empty() {
