@@ -51,6 +51,13 @@ pub fn build(env: &Env) -> std::result::Result<Api<EdgePorts>, ConfigError> {
             &setting(env, bindings::EMAIL_VERIFICATION).unwrap_or_default(),
             &setting(env, bindings::INSTALL_ADMINS).unwrap_or_default(),
         )
+        .map_err(|e| ConfigError::BadSetting(e.0, e.1))?
+        .with_oidc(
+            &setting(env, bindings::OIDC_ISSUER).unwrap_or_default(),
+            &setting(env, bindings::OIDC_CLIENT_ID).unwrap_or_default(),
+            &setting(env, bindings::OIDC_CLIENT_SECRET).unwrap_or_default(),
+            &setting(env, bindings::OIDC_NAME).unwrap_or_default(),
+        )
         .map_err(|e| ConfigError::BadSetting(e.0, e.1))?;
     Ok(Api::new(EdgePg::from_env(env)?, EdgeRooms { env: env.clone() }, JsEnv, config)
         .with_blobs(crate::blobs::from_env(env))

@@ -11,7 +11,7 @@
 //! (`[triggers] crons` in wrangler.toml), for the retries after longer waits.
 
 use futures::StreamExt as _;
-use ocomms_api::ports::{OutError, OutReply, OutRequest, Outbound};
+use ocomms_api::ports::{OutError, OutMethod, OutReply, OutRequest, Outbound};
 use ocomms_api::{Api, Method};
 use ocomms_core::outbound::{MAX_RESPONSE_BYTES, TIMEOUT_MS};
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
@@ -19,10 +19,10 @@ use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
 pub struct FetchOutbound;
 
 impl Outbound for FetchOutbound {
-    async fn post(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError> {
+    async fn send(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError> {
         let controller = AbortController::default();
         let signal = controller.signal();
-        let send = send(req, &signal);
+        let send = send_one(req, &signal);
         let timer = Delay::from(std::time::Duration::from_millis(TIMEOUT_MS));
         futures::pin_mut!(send);
         match futures::future::select(send, timer).await {
@@ -35,16 +35,20 @@ impl Outbound for FetchOutbound {
     }
 }
 
-async fn send(req: &OutRequest<'_>, signal: &worker::AbortSignal) -> Result<OutReply, OutError> {
+async fn send_one(req: &OutRequest<'_>, signal: &worker::AbortSignal) -> Result<OutReply, OutError> {
     let failed = |e: worker::Error| OutError::Failed(e.to_string());
     let headers = Headers::new();
     for (k, v) in &req.headers {
         headers.set(k, v).map_err(failed)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(worker::Method::Post)
-        .with_headers(headers)
-        .with_body(Some(worker::js_sys::Uint8Array::from(req.body).into()));
+    match req.method {
+        OutMethod::Get => init.with_method(worker::Method::Get).with_headers(headers),
+        OutMethod::Post => init
+            .with_method(worker::Method::Post)
+            .with_headers(headers)
+            .with_body(Some(worker::js_sys::Uint8Array::from(req.body).into())),
+    };
     let request = Request::new_with_init(req.url, &init).map_err(failed)?;
     let mut resp = Fetch::Request(request).send_with_signal(signal).await.map_err(failed)?;
     let headers = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();

@@ -63,12 +63,22 @@ impl HostConfig {
     }
 }
 
+/// The URL of what this host serves, for links when no public URL is configured: an
+/// address bound on every interface is named as loopback.
+fn served_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") }
+}
+
 /// Runs until `shutdown` resolves, then stops accepting, drains requests and sockets, and
 /// stops the managed database.
 pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
     let manifest = manifest::load(&cfg.manifest).with_context(|| format!("load {}", cfg.manifest.display()))?;
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("create {}", cfg.data_dir.display()))?;
     let db = Database::open(cfg.database_url.as_deref(), &cfg.data_dir, cfg.db_connections).await?;
+    // Bound before the components load: without a configured public URL, links we send
+    // (mail, single sign-on) name the address actually served, never a request's `Host`.
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
 
     let jwt_secret = match manifest::env_variable("jwt_secret") {
         Some(s) => s,
@@ -122,6 +132,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             s3 if s3.starts_with("s3_") && embedded.is_some() => {
                 embedded.as_ref().and_then(|(access, _)| access.variable(s3))
             }
+            "public_url" => manifest::env_variable(name).or_else(|| Some(served_url(addr))),
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
@@ -180,8 +191,6 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     });
     let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
     let mailer = crate::mailer::spawn(state.sql.clone(), db.url.clone(), &cfg.mail, stop_rx.clone())?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("ocomms listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -65,6 +65,12 @@ pub mod bindings {
     pub const EMAIL_VERIFICATION: &str = "EMAIL_VERIFICATION";
     /// Addresses of the accounts that may read the mail outbox, comma-separated.
     pub const INSTALL_ADMINS: &str = "INSTALL_ADMINS";
+    /// Single sign-on: the OpenID provider's issuer URL (empty: off), this client's id and
+    /// secret (a secret), and the button's label.
+    pub const OIDC_ISSUER: &str = "OIDC_ISSUER";
+    pub const OIDC_CLIENT_ID: &str = "OIDC_CLIENT_ID";
+    pub const OIDC_CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
+    pub const OIDC_NAME: &str = "OIDC_NAME";
 }
 
 /// An object's storage could not be read: the call gets 503, the next one tries again.

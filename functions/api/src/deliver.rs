@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::Api;
 use crate::error::Result;
-use crate::ports::{Env as _, OutError, OutReply, OutRequest, Outbound as _, Ports};
+use crate::ports::{Env as _, OutError, OutMethod, OutReply, OutRequest, Outbound as _, Ports};
 use crate::repo::app_delivery::{self as repo, Claimed, Outcome};
 use crate::repo::messages::Posted;
 use crate::routes::hooks::{self, Poster};
@@ -56,7 +56,7 @@ pub async fn signed_post<P: Ports>(
         headers.push(("x-slack-retry-num".into(), r.num.to_string()));
         headers.push(("x-slack-retry-reason".into(), r.reason.to_string()));
     }
-    out.post(&OutRequest { url, headers, body }).await
+    out.send(&OutRequest { method: OutMethod::Post, url, headers, body, to_app: true }).await
 }
 
 /// What one round did.

@@ -61,6 +61,8 @@ pub struct Config {
     /// Who may read the mail outbox (lowercased addresses of verified accounts): the
     /// install's operators, who without a mail server hand on links themselves.
     pub install_admins: Vec<String>,
+    /// Single sign-on through this OpenID provider, when configured.
+    pub oidc: Option<auth::oidc::OidcConfig>,
 }
 
 impl Config {
@@ -84,6 +86,7 @@ impl Config {
             client_address_header: None,
             email_verification: true,
             install_admins: Vec::new(),
+            oidc: None,
         }
     }
 
@@ -133,6 +136,47 @@ impl Config {
         self.file_max_bytes = max_bytes.unwrap_or(self.file_max_bytes);
         self.workspace_quota_bytes = quota_bytes.unwrap_or(self.workspace_quota_bytes);
         self
+    }
+}
+
+impl Config {
+    /// The web app's origin for links we send (mail, single sign-on's redirect URI): the
+    /// configured public URL, never the request's `Host`, which a client chooses (a reset
+    /// link pointing at an attacker's host would hand them the token). Without one, the
+    /// request's origin.
+    pub fn link_origin(&self, req: &Request) -> String {
+        if self.public_url.is_empty() { req.origin() } else { self.public_url.clone() }
+    }
+
+    /// Single sign-on: on when an issuer is set, which then needs the client's id and secret.
+    /// `name` labels the button (the issuer's host when empty).
+    pub fn with_oidc(
+        mut self,
+        issuer: &str,
+        client_id: &str,
+        client_secret: &str,
+        name: &str,
+    ) -> Result<Self, SettingError> {
+        let issuer = issuer.trim().trim_end_matches('/');
+        if issuer.is_empty() {
+            self.oidc = None;
+            return Ok(self);
+        }
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(SettingError("oidc_issuer", format!("an http(s) URL, not {issuer:?}")));
+        }
+        if client_id.trim().is_empty() || client_secret.is_empty() {
+            return Err(SettingError("oidc_client_id", "set, with oidc_client_secret, when oidc_issuer is".into()));
+        }
+        let host = issuer.split("://").nth(1).unwrap_or(issuer).split('/').next().unwrap_or(issuer);
+        let name = if name.trim().is_empty() { host.to_string() } else { name.trim().to_string() };
+        self.oidc = Some(auth::oidc::OidcConfig {
+            issuer: issuer.to_string(),
+            client_id: client_id.trim().to_string(),
+            client_secret: client_secret.to_string(),
+            name,
+        });
+        Ok(self)
     }
 }
 

@@ -196,22 +196,33 @@ impl Blobs for NoBlobs {
     }
 }
 
-/// HTTP requests to apps (slash commands, events, outgoing webhooks): always a POST, and
-/// the adapter's business is only to send it. It marks the request with
+/// HTTP requests out: to apps (slash commands, events, outgoing webhooks: POSTs) and to the
+/// identity provider the operator configured (single sign-on). The adapter's business is
+/// only to send them. It marks requests to apps with
 /// [`ocomms_core::outbound::MARK_HEADER`] so a runtime that resolves names can refuse private
-/// addresses, gives up after [`ocomms_core::outbound::TIMEOUT_MS`] and reads at most
+/// addresses (an identity provider is the operator's choice, often on an internal network,
+/// and is not marked), gives up after [`ocomms_core::outbound::TIMEOUT_MS`] and reads at most
 /// [`ocomms_core::outbound::MAX_RESPONSE_BYTES`] of the answer.
 #[allow(async_fn_in_trait, reason = "single-threaded runtimes; no Send bound wanted")]
 pub trait Outbound {
-    async fn post(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError>;
+    async fn send(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutMethod {
+    Get,
+    Post,
 }
 
 #[derive(Debug, Clone)]
 pub struct OutRequest<'a> {
+    pub method: OutMethod,
     pub url: &'a str,
     /// Lower-case names; `content-type` among them.
     pub headers: Vec<(String, String)>,
     pub body: &'a [u8],
+    /// To an app (whose URL a user chose): the runtime applies its address checks.
+    pub to_app: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -259,7 +270,7 @@ impl OutError {
 pub enum NoOutbound {}
 
 impl Outbound for NoOutbound {
-    async fn post(&self, _: &OutRequest<'_>) -> Result<OutReply, OutError> {
+    async fn send(&self, _: &OutRequest<'_>) -> Result<OutReply, OutError> {
         match *self {}
     }
 }

@@ -9,7 +9,7 @@ use crate::http::{Method, Request, Response};
 use crate::ports::{Env as _, Ports};
 use crate::routes::{
     accounts, app_config, auth, avatars, channels, commands, dms, files, hooks, integrations, invites, members,
-    messages, notifications, reactions, reads, search, users, workspaces,
+    messages, notifications, reactions, reads, search, sso, users, workspaces,
 };
 
 pub const PREFIX: &str = "/api/v1/";
@@ -57,6 +57,10 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
         (Post, ["auth", "login"]) => auth::login(api, req).await,
         (Post, ["auth", "refresh"]) => auth::refresh(api, req).await,
         (Post, ["auth", "logout"]) => auth::logout(api, req).await,
+        (Get, ["auth", "providers"]) => sso::providers(api, req).await,
+        (Get, ["auth", "oidc", "start"]) => sso::start(api, req).await,
+        (Get, ["auth", "oidc", "callback"]) => sso::callback(api, req).await,
+        (Get, ["auth", "oidc", "logout"]) => sso::logout(api, req).await,
         (Post, ["auth", "verify-email"]) => accounts::verify_email(api, req).await,
         (Post, ["auth", "password-reset"]) => accounts::request_reset(api, req).await,
         (Post, ["auth", "password-reset", "confirm"]) => accounts::confirm_reset(api, req).await,
@@ -171,6 +175,10 @@ pub const ROUTES: &[(Method, &str)] = {
         (Post, "/auth/login"),
         (Post, "/auth/refresh"),
         (Post, "/auth/logout"),
+        (Get, "/auth/providers"),
+        (Get, "/auth/oidc/start"),
+        (Get, "/auth/oidc/callback"),
+        (Get, "/auth/oidc/logout"),
         (Post, "/auth/verify-email"),
         (Post, "/auth/password-reset"),
         (Post, "/auth/password-reset/confirm"),

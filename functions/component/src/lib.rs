@@ -91,6 +91,12 @@ mod entry {
                 .with_accounts(
                     &variables::get("email_verification").unwrap_or_default(),
                     &variables::get("install_admins").unwrap_or_default(),
+                )?
+                .with_oidc(
+                    &variables::get("oidc_issuer").unwrap_or_default(),
+                    &variables::get("oidc_client_id").unwrap_or_default(),
+                    &variables::get("oidc_client_secret").unwrap_or_default(),
+                    &variables::get("oidc_name").unwrap_or_default(),
                 )?,
         );
         // Absent variables (an older manifest) mean the default: PostgreSQL.

@@ -2,14 +2,14 @@
 //! so that a runtime which resolves names (wasm-host) applies its address checks, cut off at
 //! the deadline by a `wasi:clocks` timer, and read up to the size limit.
 
-use ocomms_api::ports::{OutError, OutReply, OutRequest, Outbound};
+use ocomms_api::ports::{OutError, OutMethod, OutReply, OutRequest, Outbound};
 use ocomms_core::outbound::{MARK_HEADER, MARK_VALUE, MAX_RESPONSE_BYTES, TIMEOUT_MS};
 
 pub struct WasiOutbound;
 
 impl Outbound for WasiOutbound {
-    async fn post(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError> {
-        let send = send(req);
+    async fn send(&self, req: &OutRequest<'_>) -> Result<OutReply, OutError> {
+        let send = send_one(req);
         let timer = timer::Sleep::new(TIMEOUT_MS);
         futures_util::pin_mut!(send);
         futures_util::pin_mut!(timer);
@@ -20,19 +20,27 @@ impl Outbound for WasiOutbound {
     }
 }
 
-async fn send(req: &OutRequest<'_>) -> Result<OutReply, OutError> {
+async fn send_one(req: &OutRequest<'_>) -> Result<OutReply, OutError> {
     use futures_util::StreamExt as _;
     use spin_sdk::http::{IncomingResponse, Method, Request};
 
     let mut b = Request::builder();
-    b.method(Method::Post).uri(req.url);
+    let method = match req.method {
+        OutMethod::Get => Method::Get,
+        OutMethod::Post => Method::Post,
+    };
+    b.method(method).uri(req.url);
     for (k, v) in &req.headers {
         b.header(k.as_str(), v.as_str());
     }
-    b.header(MARK_HEADER, MARK_VALUE);
-    // As Slack sends it: a known length, not a chunked body, which some app servers refuse.
-    b.header("content-length", req.body.len().to_string());
-    b.body(req.body.to_vec());
+    if req.to_app {
+        b.header(MARK_HEADER, MARK_VALUE);
+    }
+    if req.method == OutMethod::Post {
+        // As Slack sends it: a known length, not a chunked body, which some app servers refuse.
+        b.header("content-length", req.body.len().to_string());
+        b.body(req.body.to_vec());
+    }
     let resp: IncomingResponse = spin_sdk::http::send(b.build()).await.map_err(classify)?;
     let status = resp.status();
     let headers = resp

@@ -32,6 +32,7 @@ mod search;
 mod search_index;
 mod sessions;
 mod spin_contract;
+mod sso;
 mod workspace_admin;
 
 /// Every `tests/*.rs` file is a suite declared above; with `autotests = false` an undeclared

@@ -46,6 +46,16 @@ pub fn set(req: &Request, name: &str, value: &str, path: &str, max_age_secs: i64
     format!("{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}")
 }
 
+/// The single sign-on attempt's browser nonce: `Lax`, since the provider's redirect back
+/// is a cross-site navigation, which a `Strict` cookie would not ride.
+pub const SSO: &str = "ocomms_sso";
+pub const SSO_PATH: &str = "/api/v1/auth/oidc";
+
+/// Like [`set`], but `SameSite=Lax` (sent on top-level navigations from other sites).
+pub fn set_lax(req: &Request, name: &str, value: &str, path: &str, max_age_secs: i64) -> String {
+    set(req, name, value, path, max_age_secs).replace("SameSite=Strict", "SameSite=Lax")
+}
+
 /// A `Set-Cookie` value that removes the cookie.
 pub fn clear(req: &Request, name: &str, path: &str) -> String {
     set(req, name, "", path, 0)

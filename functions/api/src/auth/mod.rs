@@ -2,6 +2,7 @@
 
 pub mod cookie;
 pub mod jwt;
+pub mod oidc;
 pub mod password;
 pub mod refresh;
 

@@ -18,10 +18,21 @@ pub fn hash(password: &str, salt: [u8; 16]) -> Result<String, HashError> {
 
 /// False for a wrong password and for a malformed stored hash alike.
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    match PasswordHash::new(stored) {
+        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => {
+            // An account without a password (single sign-on only) takes as long to refuse.
+            if let Ok(h) = PasswordHash::new(DUMMY_HASH) {
+                let _ = Argon2::default().verify_password(password.as_bytes(), &h);
+            }
+            false
+        }
+    }
 }
+
+/// What an account signing in only through single sign-on has instead of a hash: nothing
+/// verifies against it.
+pub const NO_PASSWORD: &str = "!sso";
 
 /// A valid hash of a random password, verified against when the email is unknown, so that
 /// login takes as long for unknown emails as for known ones.

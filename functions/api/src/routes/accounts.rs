@@ -63,7 +63,7 @@ pub(crate) async fn send_signup_link<P: Ports>(
     display_name: &str,
     password_hash: &str,
 ) -> Result<()> {
-    let origin = req.origin();
+    let origin = api.config.link_origin(req);
     if users::email_taken(&api.sql, email).await? {
         repo::queue(&api.sql, &email::render(email, Template::AccountExists { origin: &origin })).await?;
         return Ok(());
@@ -111,7 +111,7 @@ pub async fn request_reset<P: Ports>(api: &Api<P>, req: &Request) -> Result<Resp
     let body: EmailBody = req.json()?;
     let email = validate::email(&body.email)?;
     may_mail(api, req, &email).await?;
-    let origin = req.origin();
+    let origin = api.config.link_origin(req);
     match users::by_email(&api.sql, &email).await? {
         Some((user, _)) => {
             let (token, hash) = new_token(api);
@@ -146,7 +146,7 @@ pub async fn confirm_reset<P: Ports>(api: &Api<P>, req: &Request) -> Result<Resp
     let reason = "the password was reset".to_string();
     api.notify(user, UserNotice::SessionsEnded { session_id: None, reason }).await;
     let account = users::by_id(&api.sql, user).await?.ok_or_else(|| link_invalid("the account is gone"))?;
-    let origin = req.origin();
+    let origin = api.config.link_origin(req);
     repo::queue(&api.sql, &email::render(&account.email, Template::PasswordChanged { origin: &origin })).await?;
     signed_in(api, req, account, "password_reset", 200).await
 }
@@ -158,7 +158,7 @@ pub async fn request_magic_link<P: Ports>(api: &Api<P>, req: &Request) -> Result
     let email = validate::email(&body.email)?;
     may_mail(api, req, &email).await?;
     let nonce = cookie::get(req, cookie::MAGIC).unwrap_or_else(|| refresh::generate(api.env.random_array()));
-    let origin = req.origin();
+    let origin = api.config.link_origin(req);
     match users::by_email(&api.sql, &email).await? {
         Some((user, _)) => {
             let (token, hash) = new_token(api);

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod reactions;
 pub mod reads;
 pub mod search;
+pub mod sso;
 pub mod users;
 pub mod workspaces;
 

@@ -172,6 +172,8 @@ impl Host {
                 .arg("--config")
                 .arg(&host.config)
                 .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+                // Links the Worker sends (mail, single sign-on) name where it is served.
+                .args(["--var", &format!("PUBLIC_URL:http://127.0.0.1:{port}")])
                 .args(["--inspector-port", &free_port().to_string()])
                 .arg("--persist-to")
                 .arg(host.dir.join("state"))

@@ -112,10 +112,6 @@ impl OidcProvider {
         }
     }
 
-    pub fn discovery_url(&self) -> String {
-        format!("{}/.well-known/openid-configuration", self.issuer)
-    }
-
     /// What the provider wrote to stderr (errors it answered with, among others).
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
@@ -135,11 +131,6 @@ impl OidcProvider {
     async fn rotate(&self, path: &str) -> String {
         let body = self.test_call(self.http.post(format!("{}{path}", self.issuer))).await;
         body["kid"].as_str().expect("a kid").to_owned()
-    }
-
-    /// The claims `login` signs in with (`sub`, `email`, `email_verified`, `name`).
-    pub async fn account(&self, login: &str) -> serde_json::Value {
-        self.test_call(self.http.get(format!("{}/test/accounts", self.issuer)).query(&[("login", login)])).await
     }
 
     /// Sets some of the claims `login` signs in with from now on, e.g.
@@ -181,6 +172,8 @@ impl OidcProvider {
 pub struct Browser {
     client: reqwest::Client,
     jar: Vec<Cookie>,
+    /// Where the provider last sent this browser back to (our callback, with its query).
+    last_callback: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +187,8 @@ struct Cookie {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow<'a> {
     SignIn(&'a str),
+    /// As `SignIn`, stopping at the provider's redirect back, which is not followed.
+    SignInUntilCallback(&'a str),
     Cancel,
     SignOut,
 }
@@ -216,7 +211,7 @@ impl Browser {
 
     /// `client` must not follow redirects.
     pub fn with_client(client: reqwest::Client) -> Browser {
-        Browser { client, jar: Vec::new() }
+        Browser { client, jar: Vec::new(), last_callback: None }
     }
 
     /// A cookie this browser holds (the last set under that name, any path).
@@ -224,15 +219,26 @@ impl Browser {
         self.jar.iter().rev().find(|c| c.name == name).map(|c| c.value.clone())
     }
 
-    /// Forgets every cookie (our host's and the provider's session).
-    pub fn clear_cookies(&mut self) {
-        self.jar.clear();
-    }
-
     /// As [`OidcProvider::sign_in`], keeping this browser's cookies: if the provider already
     /// has a session for it, no login form is shown and `login` is not used.
     pub async fn sign_in(&mut self, provider: &OidcProvider, start_url: &str, login: &str) -> reqwest::Response {
         self.drive(provider, start_url, Flow::SignIn(login)).await
+    }
+
+    /// The URL the provider last sent this browser back to (our callback and its query).
+    pub fn last_callback_url(&self) -> Option<String> {
+        self.last_callback.clone()
+    }
+
+    /// Signs in at the provider but stops at its redirect back: the callback URL, not visited.
+    pub async fn authorization_redirect(&mut self, provider: &OidcProvider, start_url: &str, login: &str) -> String {
+        self.drive(provider, start_url, Flow::SignInUntilCallback(login)).await;
+        self.last_callback.clone().expect("the provider sent back to the callback")
+    }
+
+    /// A GET with this browser's cookies, not followed.
+    pub async fn follow(&mut self, url: &str) -> reqwest::Response {
+        self.send(reqwest::Method::GET, url, None).await
     }
 
     /// RP-initiated logout: GET `url` (the provider's end-session URL with `client_id` and
@@ -267,6 +273,10 @@ impl Browser {
                     if flow == Flow::SignOut {
                         return r;
                     }
+                    self.last_callback = Some(target.clone());
+                    if matches!(flow, Flow::SignInUntilCallback(_)) {
+                        return r;
+                    }
                     return self.send(reqwest::Method::GET, &target, None).await;
                 }
                 next = (reqwest::Method::GET, target, None);
@@ -279,7 +289,7 @@ impl Browser {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();
             let wanted = match flow {
-                Flow::SignIn(_) => "/login",
+                Flow::SignIn(_) | Flow::SignInUntilCallback(_) => "/login",
                 Flow::Cancel => "/abort",
                 Flow::SignOut => "",
             };
@@ -292,7 +302,7 @@ impl Browser {
                 );
             };
             let mut fields = page_form.fields;
-            if let Flow::SignIn(login) = flow {
+            if let Flow::SignIn(login) | Flow::SignInUntilCallback(login) = flow {
                 set_field(&mut fields, "login", login);
                 set_field(&mut fields, "password", PROVIDER_PASSWORD);
             }
@@ -563,230 +573,5 @@ mod tests {
         b.store("127.0.0.1", "/x", "ocomms_oidc=; Path=/api/v1/auth/oidc; Max-Age=0");
         assert_eq!(b.cookie("ocomms_oidc"), None);
         assert_eq!(b.cookie("_interaction").as_deref(), Some("i"));
-    }
-}
-
-/// The provider on its own, with a stand-in for our host's two routes: what the e2e suite's
-/// sign-on tests rely on, checked before the host implements them.
-#[cfg(test)]
-mod provider_alone {
-    use std::sync::{Arc, Mutex};
-
-    use jsonwebtoken::jwk::JwkSet;
-    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-    use serde_json::{Value, json};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    // Through the re-exports, as the suites name them.
-    use crate::common::{ANY_PORT_CALLBACK, ANY_PORT_ROOT, Browser, OidcProvider};
-
-    /// RFC 7636 appendix B's verifier and its S256 challenge.
-    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    const CLIENT: &str = "ocomms-test";
-    const SECRET: &str = "s3cret-for-tests";
-
-    /// `/api/v1/auth/oidc/start` sends to the provider with a state cookie; the callback
-    /// records its query and cookies and answers 302 to `/` with a session cookie.
-    struct StandIn {
-        base: String,
-        callbacks: Arc<Mutex<Vec<(String, String)>>>,
-    }
-
-    impl StandIn {
-        async fn start(issuer: &str) -> StandIn {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            let callbacks = Arc::new(Mutex::new(Vec::new()));
-            let (issuer, seen, our) = (issuer.to_owned(), Arc::clone(&callbacks), base.clone());
-            tokio::spawn(async move {
-                while let Ok((mut conn, _)) = listener.accept().await {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match conn.read(&mut chunk).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf).into_owned();
-                    let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let cookie = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("cookie: ").or_else(|| l.strip_prefix("Cookie: ")))
-                        .unwrap_or("")
-                        .to_owned();
-                    let reply = if target == "/api/v1/auth/oidc/start" {
-                        let auth = reqwest::Url::parse_with_params(
-                            &format!("{issuer}/auth"),
-                            &[
-                                ("response_type", "code"),
-                                ("client_id", CLIENT),
-                                ("redirect_uri", &format!("{our}/api/v1/auth/oidc/callback")),
-                                ("scope", "openid email profile"),
-                                ("state", "the-state"),
-                                ("nonce", "the-nonce"),
-                                ("code_challenge", CHALLENGE),
-                                ("code_challenge_method", "S256"),
-                            ],
-                        )
-                        .unwrap();
-                        format!(
-                            "HTTP/1.1 302 Found\r\nLocation: {auth}\r\n\
-                             Set-Cookie: rp_state=the-state; Path=/api/v1/auth/oidc; HttpOnly\r\n"
-                        )
-                    } else if target.starts_with("/api/v1/auth/oidc/callback") {
-                        seen.lock().unwrap().push((target, cookie));
-                        "HTTP/1.1 302 Found\r\nLocation: /\r\nSet-Cookie: rp_session=signed-in; Path=/; HttpOnly\r\n"
-                            .to_owned()
-                    } else {
-                        "HTTP/1.1 404 Not Found\r\n".to_owned()
-                    };
-                    let _ = conn
-                        .write_all(format!("{reply}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
-                        .await;
-                }
-            });
-            StandIn { base, callbacks }
-        }
-
-        fn start_url(&self) -> String {
-            format!("{}/api/v1/auth/oidc/start", self.base)
-        }
-
-        /// The query of the last callback, and the cookies it came with.
-        fn last_callback(&self) -> (Vec<(String, String)>, String) {
-            let (target, cookie) = self.callbacks.lock().unwrap().last().cloned().expect("a callback");
-            let url = reqwest::Url::parse(&format!("{}{target}", self.base)).unwrap();
-            (url.query_pairs().into_owned().collect(), cookie)
-        }
-    }
-
-    fn param<'a>(query: &'a [(String, String)], name: &str) -> &'a str {
-        query.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v)
-    }
-
-    /// The code exchanged at the token endpoint, the ID token checked against the JWKS: its
-    /// header's kid and its claims.
-    async fn exchange(provider: &OidcProvider, rp: &StandIn, code: &str, post: bool) -> (String, Value) {
-        let http = reqwest::Client::new();
-        let redirect_uri = format!("{}/api/v1/auth/oidc/callback", rp.base);
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &redirect_uri),
-            ("code_verifier", VERIFIER),
-        ];
-        let mut req = http.post(format!("{}/token", provider.issuer));
-        if post {
-            form.extend([("client_id", provider.client_id.as_str()), ("client_secret", &provider.client_secret)]);
-        } else {
-            req = req.basic_auth(&provider.client_id, Some(&provider.client_secret));
-        }
-        let r = req.form(&form).send().await.unwrap();
-        assert_eq!(r.status(), 200, "token endpoint: {}\n{}", r.text().await.unwrap(), provider.log());
-        let tokens: Value = r.json().await.unwrap();
-        let id_token = tokens["id_token"].as_str().expect("an id_token");
-        let kid = jsonwebtoken::decode_header(id_token).unwrap().kid.expect("a kid");
-        let jwks: JwkSet = http.get(format!("{}/jwks", provider.issuer)).send().await.unwrap().json().await.unwrap();
-        let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} is not in the JWKS"));
-        let mut v = Validation::new(Algorithm::RS256);
-        v.set_issuer(&[&provider.issuer]);
-        v.set_audience(&[CLIENT]);
-        let claims = jsonwebtoken::decode::<Value>(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &v)
-            .expect("an ID token the JWKS verifies")
-            .claims;
-        (kid, claims)
-    }
-
-    #[tokio::test]
-    async fn signs_in_rotates_and_signs_out() {
-        let provider = OidcProvider::start(CLIENT, SECRET, ANY_PORT_CALLBACK, ANY_PORT_ROOT).await;
-        assert!(provider.issuer.starts_with("http://127.0.0.1:") && !provider.issuer.ends_with('/'));
-        let rp = StandIn::start(&provider.issuer).await;
-        let discovery: Value = reqwest::get(provider.discovery_url()).await.unwrap().json().await.unwrap();
-        assert_eq!(discovery["issuer"], provider.issuer.as_str());
-        assert_eq!(discovery["code_challenge_methods_supported"], json!(["S256"]));
-        assert_eq!(discovery["end_session_endpoint"], format!("{}/session/end", provider.issuer));
-
-        // The login form, then back to the callback with code, state and iss; the start's
-        // cookie comes back with it; the callback's answer is returned unfollowed.
-        let mut browser = Browser::new();
-        let r = browser.sign_in(&provider, &rp.start_url(), "Alice@Example.com").await;
-        assert_eq!(r.status(), 302);
-        assert_eq!(r.headers()["location"], "/");
-        assert_eq!(browser.cookie("rp_session").as_deref(), Some("signed-in"));
-        let (query, cookie) = rp.last_callback();
-        assert_eq!(param(&query, "state"), "the-state");
-        assert_eq!(param(&query, "iss"), provider.issuer);
-        assert!(cookie.contains("rp_state=the-state"), "{cookie}");
-        let code = param(&query, "code").to_owned();
-
-        // PKCE is enforced: a wrong verifier is refused (and does not spend the code).
-        let r = reqwest::Client::new()
-            .post(format!("{}/token", provider.issuer))
-            .basic_auth(CLIENT, Some(SECRET))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &format!("{}/api/v1/auth/oidc/callback", rp.base)),
-                ("code_verifier", "a-wrong-verifier-a-wrong-verifier-a-wrong-verifier"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-        let (first_kid, claims) = exchange(&provider, &rp, &code, false).await;
-        let alice = provider.account("alice@example.com").await;
-        assert_eq!(claims["sub"], alice["sub"]);
-        assert_eq!(claims["email"], "alice@example.com");
-        assert_eq!(claims["email_verified"], true);
-        assert_eq!(claims["name"], "Alice");
-        assert_eq!(claims["nonce"], "the-nonce");
-
-        // A new key signs; the provider's session survives, so no login form this time.
-        let new_kid = provider.rotate_keys().await;
-        assert_ne!(new_kid, first_kid);
-        let r = browser.sign_in(&provider, &rp.start_url(), "not-used@example.com").await;
-        assert_eq!(r.status(), 302);
-        let (query, _) = rp.last_callback();
-        let (kid, claims) = exchange(&provider, &rp, param(&query, "code"), true).await;
-        assert_eq!(kid, new_kid);
-        assert_eq!(claims["sub"], alice["sub"]);
-
-        // RP-initiated logout goes back to the post-logout URI; the next sign-in asks again.
-        let end = reqwest::Url::parse_with_params(
-            &format!("{}/session/end", provider.issuer),
-            &[("client_id", CLIENT), ("post_logout_redirect_uri", &format!("{}/", rp.base))],
-        )
-        .unwrap();
-        let r = browser.sign_out(&provider, end.as_str()).await;
-        assert!(r.status().is_redirection(), "{}", r.status());
-        assert_eq!(r.headers()["location"], format!("{}/", rp.base).as_str());
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        browser.clear_cookies();
-        browser.sign_in(&provider, &rp.start_url(), "unverified-bob@example.com").await;
-        let (query, _) = rp.last_callback();
-        let (_, claims) = exchange(&provider, &rp, param(&query, "code"), false).await;
-        assert_eq!(claims["email"], "unverified-bob@example.com");
-        assert_eq!(claims["email_verified"], false);
-
-        // Claims changed at the provider: the same sub with a new address.
-        provider.set_account("alice@example.com", json!({ "email": "alice@new.example" })).await;
-        provider.sign_in(&client, &rp.start_url(), "alice@example.com").await;
-        let (query, _) = rp.last_callback();
-        let (_, claims) = exchange(&provider, &rp, param(&query, "code"), false).await;
-        assert_eq!((&claims["sub"], &claims["email"]), (&alice["sub"], &json!("alice@new.example")));
-
-        // Cancelled at the provider: access_denied at the callback.
-        provider.cancel_sign_in(&client, &rp.start_url()).await;
-        let (query, _) = rp.last_callback();
-        assert_eq!(param(&query, "error"), "access_denied");
-        assert_eq!(param(&query, "state"), "the-state");
-        // Retiring: the JWKS holds the new key alone.
-        let retired = provider.rotate_keys_retiring_old().await;
-        let jwks: JwkSet = reqwest::get(format!("{}/jwks", provider.issuer)).await.unwrap().json().await.unwrap();
-        let kids: Vec<_> = jwks.keys.iter().filter_map(|k| k.common.key_id.clone()).collect();
-        assert_eq!(kids, [retired]);
     }
 }
