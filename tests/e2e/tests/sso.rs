@@ -167,6 +167,66 @@ async fn forged_and_replayed_attempts_fail(host: &Host, p: &OidcProvider) {
     assert_eq!(back, host.url("/"), "the provider returns to the app");
 }
 
+async fn patch(host: &Host, ws: &str, token: &str, body: Value) -> crate::common::Reply {
+    host.send(host.request(reqwest::Method::PATCH, &format!("/api/v1/workspaces/{ws}"), Some(token)).json(&body)).await
+}
+
+/// A workspace requiring single sign-on: only an owner signed in through it may switch it
+/// on; then members' other sessions end, and they sign in (and join) through the provider only.
+async fn a_workspace_can_require_sso(host: &Host, p: &OidcProvider) {
+    let start = host.url("/api/v1/auth/oidc/start");
+    let (owner_token, _) = session_of(host, &p.sign_in(&no_redirects(), &start, "olga@sso.test").await).await;
+    let olga = host.post("/api/v1/workspaces", Some(&owner_token), json!({ "name": "Locked" })).await;
+    olga.expect_status(201, "create a workspace");
+    let ws = olga.str_at("/workspace/id");
+    let invite = host.post(&format!("/api/v1/workspaces/{ws}/invites"), Some(&owner_token), json!({})).await;
+    let code = invite.str_at("/invite/code");
+    let bob = host.signup("bob@sso.test").await;
+    host.post_empty(&format!("/api/v1/invites/{code}/accept"), Some(&bob.access)).await.expect_status(200, "join");
+
+    // An owner signed in with a password cannot lock themselves out.
+    let olga_pw = host.signup("olga2@sso.test").await;
+    let r = patch(host, &ws, &owner_token, json!({ "sso_only": true })).await;
+    r.expect_status(200, "required by an owner signed in through the provider");
+    assert_eq!(r.body["workspace"]["sso_only"], true);
+    host.get("/api/v1/me", Some(&olga_pw.access)).await.expect_status(200, "an unrelated account is untouched");
+
+    // Bob's password session has ended, a new one is refused, the provider lets him in.
+    host.get("/api/v1/me", Some(&bob.access)).await.expect_error(401, "unauthenticated", "ended");
+    host.post("/api/v1/auth/login", None, json!({ "email": "bob@sso.test", "password": PASSWORD })).await.expect_error(
+        403,
+        "forbidden",
+        "a password sign-in of a member",
+    );
+    let (bob_sso, me) = session_of(host, &p.sign_in(&no_redirects(), &start, "bob@sso.test").await).await;
+    assert_eq!(me["id"], bob.user_id);
+    host.get(&format!("/api/v1/workspaces/{ws}"), Some(&bob_sso)).await.expect_status(200, "in through the provider");
+
+    // Joining takes a session that began with the provider.
+    let invite = host.post(&format!("/api/v1/workspaces/{ws}/invites"), Some(&owner_token), json!({})).await;
+    let code = invite.str_at("/invite/code");
+    let cy = host.signup("cy@sso.test").await;
+    host.post_empty(&format!("/api/v1/invites/{code}/accept"), Some(&cy.access)).await.expect_error(
+        403,
+        "forbidden",
+        "joining with a password session",
+    );
+
+    // Turning it on from a password session is refused.
+    let r = host.post(&format!("/api/v1/workspaces/{ws}/invites"), Some(&owner_token), json!({})).await;
+    let code = r.str_at("/invite/code");
+    let (dan_sso, _) = session_of(host, &p.sign_in(&no_redirects(), &start, "dan@sso.test").await).await;
+    host.post_empty(&format!("/api/v1/invites/{code}/accept"), Some(&dan_sso)).await.expect_status(200, "dan joins");
+    patch(host, &ws, &owner_token, json!({ "sso_only": false })).await.expect_status(200, "off again");
+    let dan_pw = host.post("/api/v1/auth/login", None, json!({ "email": "dan@sso.test", "password": PASSWORD })).await;
+    dan_pw.expect_error(401, "invalid_credentials", "an account made by the provider has no password");
+    let other = host.signup("eve@sso.test").await;
+    let mine = host.post("/api/v1/workspaces", Some(&other.access), json!({ "name": "Eve's" })).await;
+    let eves = mine.str_at("/workspace/id");
+    let r = patch(host, &eves, &other.access, json!({ "sso_only": true })).await;
+    r.expect_error(409, "conflict", "from a password session");
+}
+
 async fn without_a_provider_sso_is_off(host: &Host) {
     let r = host.get("/api/v1/auth/providers", None).await;
     r.expect_status(200, "providers");
@@ -192,8 +252,22 @@ mod host {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_workspace_can_require_sso() {
+        let p = provider().await;
+        let host = Target::Host.start_with(options(&p)).await;
+        super::a_workspace_can_require_sso(&host, &p).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn without_a_provider_sso_is_off() {
-        super::without_a_provider_sso_is_off(&Target::Host.start().await).await;
+        let host = Target::Host.start().await;
+        super::without_a_provider_sso_is_off(&host).await;
+        // Nothing to require without a provider.
+        let ann = host.signup("ann@nosso.test").await;
+        let ws =
+            host.post("/api/v1/workspaces", Some(&ann.access), json!({ "name": "Open" })).await.str_at("/workspace/id");
+        let r = patch(&host, &ws, &ann.access, json!({ "sso_only": true })).await;
+        r.expect_error(422, "validation_failed", "sso_only without a provider");
     }
 }
 

@@ -212,3 +212,9 @@ pub async fn revoke_others(db: &impl Sql, user: UserId, keep: Option<Uuid>) -> R
     ids.dedup();
     Ok(ids)
 }
+
+/// How the session began (`oidc` for single sign-on).
+pub async fn method_of(db: &impl Sql, family: Uuid) -> Result<Option<String>, DbError> {
+    let rows = db.query("SELECT method FROM sessions WHERE id = $1", &[Value::Uuid(family)]).await?;
+    rows.first().map(|r| r.text("method")).transpose()
+}

@@ -38,6 +38,8 @@ pub struct Details {
     pub description: String,
     pub members_can_invite: bool,
     pub members_can_create_channels: bool,
+    /// Members sign in through single sign-on only.
+    pub sso_only: bool,
     pub role: Role,
     pub member_count: i64,
     pub created_at_ms: i64,
@@ -51,6 +53,7 @@ impl Details {
             description: r.text("description")?,
             members_can_invite: r.bool("members_can_invite")?,
             members_can_create_channels: r.bool("members_can_create_channels")?,
+            sso_only: r.bool("sso_only")?,
             role: role_at(r, "role")?,
             member_count: r.int("member_count")?,
             created_at_ms: r.int("created_ms")?,
@@ -60,7 +63,7 @@ impl Details {
 
 /// [`Details`] columns of workspace `w`, for the user bound as `$2`.
 const DETAILS_COLUMNS: &str = concat!(
-    "w.id, w.name, w.description, w.members_can_invite, w.members_can_create_channels, ",
+    "w.id, w.name, w.description, w.members_can_invite, w.members_can_create_channels, w.sso_only, ",
     ms!("w.created_at"),
     " AS created_ms,
      (SELECT role FROM workspace_members m WHERE m.workspace_id = w.id AND m.user_id = $2) AS role,
@@ -203,6 +206,7 @@ pub struct SettingsPatch {
     pub description: Option<String>,
     pub members_can_invite: Option<bool>,
     pub members_can_create_channels: Option<bool>,
+    pub sso_only: Option<bool>,
 }
 
 /// Applies the patch and returns the workspace as `user` now sees it.
@@ -216,7 +220,8 @@ pub async fn update(
         "UPDATE workspaces w SET name = coalesce($3::text, w.name),
                 description = coalesce($4::text, w.description),
                 members_can_invite = coalesce($5::bool, w.members_can_invite),
-                members_can_create_channels = coalesce($6::bool, w.members_can_create_channels)
+                members_can_create_channels = coalesce($6::bool, w.members_can_create_channels),
+                sso_only = coalesce($7::bool, w.sso_only)
          WHERE w.id = $1
          RETURNING {DETAILS_COLUMNS}"
     );
@@ -232,6 +237,7 @@ pub async fn update(
                 text(&patch.description),
                 flag(patch.members_can_invite),
                 flag(patch.members_can_create_channels),
+                flag(patch.sso_only),
             ],
         )
         .await?;
@@ -247,4 +253,47 @@ pub async fn default_channels(db: &impl Sql, ws: WorkspaceId) -> Result<Vec<Chan
         )
         .await?;
     rows.iter().map(|r| r.uuid("id").map(ChannelId)).collect()
+}
+
+/// The first workspace requiring single sign-on that `user` is an active member of: such a
+/// member signs in through the provider only.
+pub async fn requiring_sso(db: &impl Sql, user: UserId) -> Result<Option<String>, DbError> {
+    let rows = db
+        .query(
+            "SELECT w.name FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id
+             WHERE m.user_id = $1 AND w.sso_only AND m.removed_at IS NULL AND m.deactivated_at IS NULL
+             ORDER BY w.created_at LIMIT 1",
+            &[Value::Uuid(user.0)],
+        )
+        .await?;
+    rows.first().map(|r| r.text("name")).transpose()
+}
+
+/// Ends every session of the workspace's active members that did not begin with single sign-on;
+/// returns them (user, session) to notify.
+pub async fn end_sessions_without_sso(db: &impl Sql, ws: WorkspaceId) -> Result<Vec<(UserId, uuid::Uuid)>, DbError> {
+    let rows = db
+        .query(
+            "UPDATE refresh_tokens t SET revoked_at = now()
+             FROM sessions s
+             WHERE s.id = t.family_id AND s.method <> 'oidc' AND t.revoked_at IS NULL
+               AND t.user_id IN (SELECT user_id FROM workspace_members
+                                 WHERE workspace_id = $1 AND removed_at IS NULL AND deactivated_at IS NULL)
+             RETURNING t.user_id, t.family_id",
+            &[Value::Uuid(ws.0)],
+        )
+        .await?;
+    let mut ended = rows
+        .iter()
+        .map(|r| Ok((UserId(r.uuid("user_id")?), r.uuid("family_id")?)))
+        .collect::<Result<Vec<_>, DbError>>()?;
+    ended.sort();
+    ended.dedup();
+    Ok(ended)
+}
+
+/// Does the workspace require single sign-on?
+pub async fn details_sso_only(db: &impl Sql, ws: WorkspaceId) -> Result<bool, DbError> {
+    let rows = db.query("SELECT sso_only FROM workspaces WHERE id = $1", &[Value::Uuid(ws.0)]).await?;
+    rows.first().map(|r| r.bool("sso_only")).transpose().map(|v| v.unwrap_or(false))
 }

@@ -154,6 +154,11 @@ pub(crate) async fn signed_in<P: Ports>(
     method: &str,
     status: u16,
 ) -> Result<Response> {
+    if method != "oidc"
+        && let Some(ws) = crate::repo::workspaces::requiring_sso(&api.sql, user.id).await?
+    {
+        return Err(ApiError::forbidden(format!("{ws} requires single sign-on: sign in with it")).into());
+    }
     let family = Uuid::from_bytes(api.env.random_array());
     let address = crate::limits::client_address(api, req);
     let origin =

@@ -86,6 +86,18 @@ pub async fn accept<P: Ports>(api: &Api<P>, req: &Request, code: &str) -> Result
     if code.len() > MAX_CODE_LEN {
         return Err(ApiError::not_found("invite").into());
     }
+    // A workspace requiring single sign-on takes only members who came in through it.
+    if let Some(p) = invites::preview(&api.sql, code, caller.user_id).await?
+        && !p.already_member
+        && workspaces::details_sso_only(&api.sql, p.workspace_id).await?
+        && crate::repo::sessions::method_of(&api.sql, caller.session_id).await?.as_deref() != Some("oidc")
+    {
+        return Err(ApiError::forbidden(format!(
+            "{} requires single sign-on: sign in with it, then accept",
+            p.workspace_name
+        ))
+        .into());
+    }
     let ws = match invites::redeem(&api.sql, code, caller.user_id).await? {
         invites::Redeem::Joined { workspace, role } => {
             if role != Role::Guest {
