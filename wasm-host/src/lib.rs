@@ -16,11 +16,13 @@
 //!   [`runtime`]'s outbound hook refuses requests to apps at private addresses.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
+pub mod addresses;
 pub mod blobstore;
 pub mod db;
 pub mod deliveries;
 pub mod host;
 pub mod hub;
+pub mod listener;
 pub mod manifest;
 pub mod metrics;
 pub mod reply;
@@ -28,6 +30,7 @@ pub mod rooms_link;
 pub mod runtime;
 pub mod search_index;
 pub mod secrets;
+pub mod security;
 pub mod server;
 pub mod spin_headers;
 pub mod state;
