@@ -71,6 +71,8 @@ pub struct HostOptions {
     /// Application variables (`SPIN_VARIABLE_<NAME>`; the Worker's settings of the same
     /// names at the edge), e.g. `OUTBOUND_ALLOW`.
     pub variables: Vec<(&'static str, String)>,
+    /// Host only: more `wasm-host` arguments, e.g. `["--header-timeout", "1"]`.
+    pub host_args: Vec<String>,
 }
 
 /// An S3 service a target's files go to.
@@ -107,6 +109,7 @@ impl HostOptions {
             meilisearch,
             s3: _,
             variables,
+            host_args,
         } = self;
         [
             ("variables", !variables.is_empty()),
@@ -114,6 +117,7 @@ impl HostOptions {
             ("request_timeout_secs", request_timeout_secs.is_some()),
             ("database_url", database_url.is_some()),
             ("meilisearch", meilisearch.is_some()),
+            ("host_args", !host_args.is_empty()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

@@ -66,6 +66,7 @@ impl Host {
         if let Some((url, key)) = &self.opts.meilisearch {
             cmd.arg("--meilisearch-url").arg(url).arg("--meilisearch-key").arg(key);
         }
+        cmd.args(&self.opts.host_args);
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
