@@ -71,6 +71,15 @@ impl Host {
             .arg(&data_dir)
             .arg("--manifest")
             .arg(manifest)
+            // Thousands of sockets of a few users from one address: the caps would refuse them.
+            .args([
+                "--max-connections-per-address",
+                "0",
+                "--max-sockets-per-address",
+                "0",
+                "--max-sockets-per-user",
+                "0",
+            ])
             .current_dir(workdir)
             .env("NO_COLOR", "1")
             // Every benchmark client comes from 127.0.0.1: rate limits would measure themselves.

@@ -96,6 +96,18 @@ pub fn frame_channel(frame: &ServerFrame) -> Option<ChannelId> {
     }
 }
 
+/// Sockets one user may hold at once, on every runtime: tabs and devices of one person stay
+/// far below it (a browser, a phone, a few tabs), a script opening sockets in a loop meets
+/// it at once. Each socket costs a queue and a place in every room the user is in.
+pub const MAX_SOCKETS_PER_USER: usize = 20;
+
+/// A socket refused because its user holds `limit` already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many sockets for this user (at most {limit})")]
+pub struct TooManySockets {
+    pub limit: usize,
+}
+
 /// One user's sockets, channel set and away state. `C` is the runtime's socket handle.
 #[derive(Debug, Clone)]
 pub struct UserSockets<C> {
@@ -141,6 +153,13 @@ impl<C: Copy + Ord> UserSockets<C> {
     }
     pub fn listens_to(&self, channel: ChannelId) -> bool {
         self.channels.contains(&channel)
+    }
+
+    /// Whether `conn` may join the user's sockets: fewer than `limit` others are open.
+    /// Runtimes ask before [`Self::connect`] and close the socket when refused.
+    pub fn admit(&self, conn: C, limit: usize) -> Result<(), TooManySockets> {
+        let others = self.sockets.keys().filter(|c| **c != conn).count();
+        if others < limit { Ok(()) } else { Err(TooManySockets { limit }) }
     }
 
     /// A socket opened, authenticated, with the user's channels and their stored seqs.

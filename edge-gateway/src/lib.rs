@@ -25,13 +25,29 @@ use worker::{Context, Env, Request, Response, Result, ScheduleContext, Scheduled
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
-    match path.as_str() {
+    // Cloudflare hands the Worker the URL the browser used, scheme included.
+    let tls = req.url().is_ok_and(|u| u.scheme() == "https");
+    let resp = match path.as_str() {
         "/healthz" => Response::ok("ok"),
         "/readyz" => api::readyz(&env).await,
-        "/api/v1/ws" => ws::upgrade(req, env).await,
+        // The upgrade's answer goes to the socket, not to a page.
+        "/api/v1/ws" => return ws::upgrade(req, env).await,
         p if p.starts_with("/api/") || p.starts_with("/hooks/") => api::handle(req, &env, &ctx).await,
         _ => api::error(&ocomms_core::ApiError::not_found("route")),
+    };
+    resp.map(|r| with_security_headers(r, tls))
+}
+
+/// The headers every runtime sends ([`ocomms_api::security`]); the API's own answers
+/// carry them already, the Worker's (health, its errors) get them here.
+fn with_security_headers(mut resp: Response, tls: bool) -> Response {
+    let headers = resp.headers_mut();
+    for (name, value) in ocomms_api::security::SecurityHeaders::default().headers(tls) {
+        if !headers.has(name).unwrap_or(false) {
+            let _ = headers.set(name, value);
+        }
     }
+    resp
 }
 
 /// The Cron Trigger: deliveries to apps whose retry fell due with no request to follow them.

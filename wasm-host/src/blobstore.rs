@@ -82,6 +82,9 @@ impl S3 for Store {
             resp.output.content_disposition = disposition;
         }
         resp.headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        // An uploaded HTML or SVG opened directly runs no script, in an opaque origin.
+        resp.headers
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(ocomms_api::security::UPLOADED_FILE_CSP));
         Ok(resp)
     }
 

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use ocomms_api::security::SecurityHeaders;
 use ocomms_rooms::RoomLimits;
 
+use crate::addresses::{AddressSlots, ClientAddress};
 use crate::db::{Database, PgSql};
 use crate::hub::Hub;
+use crate::listener::{self, ConnLimits};
 use crate::manifest;
 use crate::metrics::Metrics;
 use crate::rooms_link::InProcessRooms;
@@ -41,6 +44,19 @@ pub struct HostConfig {
     pub meilisearch: Option<crate::search_index::MeiliConfig>,
     /// How account mail is sent ([`crate::mailer`]).
     pub mail: crate::mailer::MailConfig,
+    /// Time to send a request head, from connecting or from the previous response (so
+    /// also how long a keep-alive connection may sit idle).
+    pub header_timeout: Duration,
+    /// TCP connections at once per client address (`usize::MAX`: no cap).
+    pub max_connections_per_address: usize,
+    /// WebSockets at once per client address (`usize::MAX`: no cap).
+    pub max_sockets_per_address: usize,
+    /// WebSockets at once per user (`usize::MAX`: no cap).
+    pub max_sockets_per_user: usize,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// When set, `/metrics` is served here and not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl HostConfig {
@@ -59,6 +75,12 @@ impl HostConfig {
             away_after: Duration::from_secs(5 * 60),
             meilisearch: None,
             mail: Default::default(),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            max_sockets_per_address: DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+            max_sockets_per_user: ocomms_rooms::user::MAX_SOCKETS_PER_USER,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }
@@ -68,6 +90,16 @@ impl HostConfig {
 fn served_url(addr: std::net::SocketAddr) -> String {
     if addr.ip().is_unspecified() { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") }
 }
+/// Long enough for a slow phone to send its request head, short enough that sockets left
+/// half-open or idle do not pile up. Browsers retry a request whose idle connection closed.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+/// An office of a few hundred people behind one NAT holds a few hundred sockets (a tab or
+/// two each) and a few idle keep-alive connections each; one client opening thousands is
+/// not a person.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 1024;
+/// Below the connection cap, since each WebSocket is a connection too: 200 people with
+/// two tabs and a phone each still fit.
+pub const DEFAULT_MAX_SOCKETS_PER_ADDRESS: usize = 600;
 
 /// Runs until `shutdown` resolves, then stops accepting, drains requests and sockets, and
 /// stops the managed database.
@@ -101,7 +133,8 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         }
     };
     let metrics = Arc::new(Metrics::default());
-    let hub = Arc::new(Hub::new(RoomLimits::default(), metrics.clone()));
+    let hub =
+        Arc::new(Hub::new(RoomLimits::default(), metrics.clone()).with_max_sockets_per_user(cfg.max_sockets_per_user));
     let runtime = Runtime::new(RuntimeConfig {
         max_instance_memory_bytes: cfg.max_instance_memory_bytes,
         max_instances: cfg.max_instances,
@@ -115,6 +148,9 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     let db_host = host_and_port(&db.url);
     let rooms_url = format!("http://{}", crate::rooms_link::ROOMS_AUTHORITY);
     let meili = cfg.meilisearch.as_ref();
+    // Settings the host shares with the API component: the trusted proxy's address header,
+    // the public URL, where browsers reach the file store.
+    let mut shared: HashMap<&str, String> = HashMap::new();
     for id in manifest.components.keys() {
         let source = manifest.component_source(id).with_context(|| format!("component {id} has no source"))?;
         // The addresses are the host's own whatever the environment says: its rooms (in
@@ -136,6 +172,11 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             other => manifest::env_variable(other),
         };
         let variables = manifest.resolve_variables(id, &provided)?;
+        for name in ["client_address_header", "public_url", "s3_endpoint", "s3_public_endpoint"] {
+            if let Some(v) = variables.get(name).filter(|v| !v.is_empty()) {
+                shared.entry(name).or_insert_with(|| v.clone());
+            }
+        }
         let app_allow =
             ocomms_core::outbound::AllowList::parse(variables.get("outbound_allow").map_or("", String::as_str))?;
         let ctx = ComponentContext {
@@ -176,6 +217,8 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         }
     };
     let web_dir = cfg.web_dir.clone().or_else(crate::web::fallback_dir);
+    let client_address = ClientAddress::new(shared.get("client_address_header").map(String::as_str));
+    let embedded_store = embedded.is_some();
     let state = Arc::new(AppState {
         hub,
         metrics,
@@ -188,26 +231,45 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         shutdown: stop_rx.clone(),
         blobs: embedded.map(|(_, store)| store),
         password_work: Arc::new(tokio::sync::Semaphore::new(crate::server::password_permits())),
+        client_address: client_address.clone(),
+        ws_slots: AddressSlots::new(cfg.max_sockets_per_address),
+        security: SecurityHeaders::with_file_origin(file_origin(&shared, embedded_store).as_deref()),
+        public_tls: ocomms_api::security::over_tls(shared.get("public_url").map(String::as_str), None),
+        metrics_access: crate::metrics::MetricsAccess {
+            token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
+            separate_listener: cfg.metrics_listen.is_some(),
+        },
     });
     let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
     let mailer = crate::mailer::spawn(state.sql.clone(), db.url.clone(), &cfg.mail, stop_rx.clone())?;
     // Tests and scripts read this line to find the port.
     println!("ocomms listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    let mut stop_rx2 = stop_rx.clone();
-    let app = server::router(state);
-    // The peer address feeds the component's `spin-client-addr` header.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stop_rx2.changed().await;
-    });
-    let server_task = tokio::spawn(async move { serve.await });
+    let limits = ConnLimits {
+        header_timeout: cfg.header_timeout,
+        // Behind a proxy every peer is the proxy: the caps count its clients' sockets only.
+        per_address: if client_address.behind_proxy() { usize::MAX } else { cfg.max_connections_per_address },
+    };
+    let metrics_task = match cfg.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("bind {at}"))?;
+            tracing::info!(addr = %l.local_addr()?, "metrics listening");
+            let app = server::metrics_router(state.clone());
+            Some(tokio::spawn(listener::serve(l, app, limits.clone(), state.metrics.clone(), stop_rx.clone())))
+        }
+        None => None,
+    };
+    let metrics = state.metrics.clone();
+    let server_task = tokio::spawn(listener::serve(listener, server::router(state), limits, metrics, stop_rx.clone()));
     shutdown.await;
     tracing::info!("shutting down: draining requests and closing sockets");
     let _ = stop_tx.send(true);
     match tokio::time::timeout(Duration::from_secs(15), server_task).await {
-        Ok(r) => r??,
+        Ok(r) => r?,
         Err(_) => tracing::warn!("requests still running after 15 s; stopping anyway"),
+    }
+    if let Some(task) = metrics_task {
+        task.abort();
     }
     // A delivery cut off here is sent again when its lease runs out (at least once).
     deliveries.abort();
@@ -219,6 +281,20 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where browsers fetch and upload files, when not from us: an S3 service's public
+/// endpoint, or its endpoint when browsers use that one. `None` for our own origin (the
+/// embedded store, or `origin`).
+fn file_origin(shared: &HashMap<&str, String>, embedded_store: bool) -> Option<String> {
+    if embedded_store {
+        return None;
+    }
+    match shared.get("s3_public_endpoint").map(|s| s.trim()) {
+        Some("origin") => None,
+        Some(url) if !url.is_empty() => Some(url.to_owned()),
+        _ => shared.get("s3_endpoint").cloned(),
+    }
 }
 
 /// Marks idle users away, checking a few times per away period.

@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ocomms_core::event::{ChannelEvent, Presence, ServerFrame, Subscription, UserNotice};
 use ocomms_core::ids::{ChannelId, UserId};
-use ocomms_rooms::user::{Membership, OfflineIsNotAChoice, Socket, UserAction, UserSockets, membership_change};
+use ocomms_rooms::user::{
+    MAX_SOCKETS_PER_USER, Membership, OfflineIsNotAChoice, Socket, TooManySockets, UserAction, UserSockets,
+    membership_change,
+};
 use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
 use tokio::sync::{Notify, mpsc};
 
@@ -58,11 +61,25 @@ pub struct Hub {
     next_id: AtomicU64,
     limits: RoomLimits,
     metrics: Arc<Metrics>,
+    /// Sockets one user may hold ([`MAX_SOCKETS_PER_USER`] unless configured).
+    max_sockets_per_user: usize,
 }
 
 impl Hub {
     pub fn new(limits: RoomLimits, metrics: Arc<Metrics>) -> Self {
-        Self { inner: Mutex::new(Inner::default()), next_id: AtomicU64::new(1), limits, metrics }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            limits,
+            metrics,
+            max_sockets_per_user: MAX_SOCKETS_PER_USER,
+        }
+    }
+
+    /// The same hub with another cap on each user's sockets (`usize::MAX`: none).
+    pub fn with_max_sockets_per_user(mut self, max: usize) -> Self {
+        self.max_sockets_per_user = max;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -72,21 +89,24 @@ impl Hub {
 
     /// A new socket of `user`, authenticated in login session `session` at `now_ms`, that
     /// listens to `channels` (from [`ocomms_api::socket::start`]). Returns its handle and the
-    /// subscriptions for `hello`.
+    /// subscriptions for `hello`; refused when the user holds their cap of sockets.
     pub fn connect(
         &self,
         user: UserId,
         session: uuid::Uuid,
         now_ms: i64,
         channels: &[Subscription],
-    ) -> (ConnHandle, Vec<Subscription>) {
+    ) -> Result<(ConnHandle, Vec<Subscription>), TooManySockets> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut inner = self.lock();
+        if let Some(u) = inner.users.get(&user) {
+            u.admit(id, self.max_sockets_per_user)?;
+        }
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let lagged = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(Notify::new());
         let ended = Arc::new(OnceLock::new());
         let conn = Conn { user, ended: ended.clone(), tx, lagged: lagged.clone(), wake: wake.clone() };
-        let mut inner = self.lock();
         inner.conns.insert(id, conn);
         let actions = inner.users.entry(user).or_insert_with(|| UserSockets::new(user)).connect(
             id,
@@ -95,7 +115,7 @@ impl Hub {
         );
         let subscriptions = self.act(&mut inner, user, actions);
         self.metrics.sockets.fetch_add(1, Ordering::Relaxed);
-        (ConnHandle { id, rx, lagged, wake, ended }, subscriptions)
+        Ok((ConnHandle { id, rx, lagged, wake, ended }, subscriptions))
     }
 
     /// The socket closed: the last one of its user takes them out of every room.
@@ -350,7 +370,7 @@ mod tests {
     /// A socket of `user` in `session`, listening to `channels`, at time 0.
     fn open(hub: &Hub, user: UserId, session: u128, channels: &[ChannelId]) -> ConnHandle {
         let subs: Vec<Subscription> = channels.iter().map(|c| at(*c)).collect();
-        let (h, got) = hub.connect(user, Uuid::from_u128(session), 0, &subs);
+        let (h, got) = hub.connect(user, Uuid::from_u128(session), 0, &subs).expect("under the cap");
         assert_eq!(got, subs);
         h
     }
@@ -361,6 +381,17 @@ mod tests {
             out.push((*f).clone());
         }
         out
+    }
+
+    #[test]
+    fn a_user_over_the_socket_cap_is_refused_until_one_closes() {
+        let hub = hub().with_max_sockets_per_user(2);
+        let a = open(&hub, ANN, 1, &[CH]);
+        let _b = open(&hub, ANN, 1, &[CH]);
+        assert!(hub.connect(ANN, Uuid::from_u128(1), 0, &[]).is_err());
+        let _other = open(&hub, BOB, 2, &[CH]);
+        hub.disconnect(a.id);
+        assert!(hub.connect(ANN, Uuid::from_u128(1), 0, &[]).is_ok());
     }
 
     #[test]

@@ -17,11 +17,13 @@
 //!   [`mailer`]: sends the account mail the component queues (SMTP, or the log).
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
+pub mod addresses;
 pub mod blobstore;
 pub mod db;
 pub mod deliveries;
 pub mod host;
 pub mod hub;
+pub mod listener;
 pub mod mailer;
 pub mod manifest;
 pub mod metrics;
@@ -30,6 +32,7 @@ pub mod rooms_link;
 pub mod runtime;
 pub mod search_index;
 pub mod secrets;
+pub mod security;
 pub mod server;
 pub mod spin_headers;
 pub mod state;

@@ -37,6 +37,18 @@ const USAGE: &str = "usage: wasm-host [options]
                          (TLS), smtp://host:25 (plain); without one, mail is logged and kept
                          on the install admins' outbox page
   --mail-from ADDRESS    the sender, e.g. \"OComms <chat@example.com>\" (env OCOMMS_MAIL_FROM)
+  --header-timeout SECS  time to send a request head, also how long an idle keep-alive
+                         connection stays open (default 20)
+  --max-connections-per-address N
+                         TCP connections at once per client address, WebSockets included
+                         (default 1024; 0: no cap; not applied behind a trusted proxy)
+  --max-sockets-per-address N
+                         WebSockets at once per client address (default 600; 0: no cap)
+  --max-sockets-per-user N
+                         WebSockets at once per user (default 20; 0: no cap)
+  --metrics-token TOKEN  /metrics wants `Authorization: Bearer TOKEN` (env OCOMMS_METRICS_TOKEN)
+  --metrics-listen ADDR  serve /metrics on ADDR instead of --listen (env OCOMMS_METRICS_LISTEN)
+                         With neither, /metrics answers loopback clients only.
 
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
@@ -51,6 +63,10 @@ fn parse_args() -> Result<HostConfig> {
     let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
     cfg.mail.smtp_url = env("OCOMMS_SMTP_URL");
     cfg.mail.from = env("OCOMMS_MAIL_FROM");
+    cfg.metrics_token = env("OCOMMS_METRICS_TOKEN");
+    if let Some(v) = env("OCOMMS_METRICS_LISTEN") {
+        cfg.metrics_listen = Some(v.parse().context("OCOMMS_METRICS_LISTEN")?);
+    }
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -68,6 +84,19 @@ fn parse_args() -> Result<HostConfig> {
             "--away-after" => {
                 let secs: f64 = value("--away-after")?.parse().context("--away-after")?;
                 cfg.away_after = Duration::from_secs_f64(secs);
+            }
+            "--header-timeout" => {
+                let secs: f64 = value("--header-timeout")?.parse().context("--header-timeout")?;
+                cfg.header_timeout = Duration::try_from_secs_f64(secs).context("--header-timeout")?;
+            }
+            "--max-connections-per-address" => {
+                cfg.max_connections_per_address = cap(&value("--max-connections-per-address")?)?;
+            }
+            "--max-sockets-per-address" => cfg.max_sockets_per_address = cap(&value("--max-sockets-per-address")?)?,
+            "--max-sockets-per-user" => cfg.max_sockets_per_user = cap(&value("--max-sockets-per-user")?)?,
+            "--metrics-token" => cfg.metrics_token = Some(value("--metrics-token")?),
+            "--metrics-listen" => {
+                cfg.metrics_listen = Some(value("--metrics-listen")?.parse().context("--metrics-listen")?)
             }
             "--meilisearch-url" => meili_url = Some(value("--meilisearch-url")?),
             "--meilisearch-key" => meili_key = Some(value("--meilisearch-key")?),
@@ -113,6 +142,12 @@ async fn mailer() -> Result<()> {
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     Ok(())
+}
+
+/// A cap from the command line: a count, or 0 for none.
+fn cap(v: &str) -> Result<usize> {
+    let n: usize = v.parse().with_context(|| format!("{v:?} is not a count"))?;
+    Ok(if n == 0 { usize::MAX } else { n })
 }
 
 /// `wasm-host files`: the embedded file store on its own.

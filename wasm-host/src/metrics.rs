@@ -1,8 +1,11 @@
 //! Counters exposed at `/metrics` in the Prometheus text format.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use ocomms_core::{ApiError, ErrorCode};
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -23,6 +26,58 @@ pub struct Metrics {
     pub password_running_max: AtomicU64,
     /// Password requests refused because the queue for them was too long.
     pub password_refused: AtomicU64,
+    /// Connections refused over the per-address cap.
+    pub connections_refused: AtomicU64,
+    /// Connections closed for not sending a request head in time.
+    pub header_timeouts: AtomicU64,
+    /// WebSockets closed over the per-user or per-address cap.
+    pub sockets_refused: AtomicU64,
+}
+
+/// Who may read `/metrics`: with a token, only with `Authorization: Bearer <token>`; with
+/// a separate metrics address, only there; with neither, only loopback clients (as the
+/// API sees them: behind a trusted proxy, the address the proxy reports).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    pub token: Option<String>,
+    /// `/metrics` is served on its own listener, not on the main one.
+    pub separate_listener: bool,
+}
+
+impl MetricsAccess {
+    /// Whether a request may read the metrics. `main`: it came to the main listener.
+    pub fn check(&self, authorization: Option<&str>, client: IpAddr, main: bool) -> Result<(), ApiError> {
+        if main && self.separate_listener {
+            return Err(ApiError::not_found("route"));
+        }
+        match &self.token {
+            Some(token) => {
+                let given = authorization.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+                if given.is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(ErrorCode::Unauthenticated, "metrics need Authorization: Bearer <metrics token>"))
+                }
+            }
+            None if !main || is_loopback(client) => Ok(()),
+            None => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "metrics are served to loopback clients only (configure a metrics token or address)",
+            )),
+        }
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V4(v4) => v4.is_loopback(),
+    }
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Metrics {
@@ -95,6 +150,24 @@ impl Metrics {
             &get(&self.password_refused),
         );
         metric(
+            "ocomms_connections_refused_total",
+            "counter",
+            "Connections refused over the per-address cap.",
+            &get(&self.connections_refused),
+        );
+        metric(
+            "ocomms_header_timeouts_total",
+            "counter",
+            "Connections closed for not sending a request head in time.",
+            &get(&self.header_timeouts),
+        );
+        metric(
+            "ocomms_websockets_refused_total",
+            "counter",
+            "WebSockets closed over the per-user or per-address cap.",
+            &get(&self.sockets_refused),
+        );
+        metric(
             "ocomms_component_instantiations_total",
             "counter",
             "Component instances created (one per request).",
@@ -107,5 +180,28 @@ impl Metrics {
             &format!("{:.6}", instances.1.as_secs_f64()),
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const FAR: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 5));
+
+    #[test]
+    fn metrics_access() {
+        let open = MetricsAccess::default();
+        assert!(open.check(None, LOCAL, true).is_ok());
+        assert!(open.check(None, "::ffff:127.0.0.1".parse().unwrap(), true).is_ok());
+        assert_eq!(open.check(None, FAR, true).unwrap_err().code, ErrorCode::Forbidden);
+        let token = MetricsAccess { token: Some("s3cret".into()), separate_listener: false };
+        assert_eq!(token.check(None, LOCAL, true).unwrap_err().code, ErrorCode::Unauthenticated);
+        assert!(token.check(Some("Bearer wrong!"), FAR, true).is_err());
+        assert!(token.check(Some("Bearer s3cret"), FAR, true).is_ok());
+        let apart = MetricsAccess { token: None, separate_listener: true };
+        assert_eq!(apart.check(None, LOCAL, true).unwrap_err().code, ErrorCode::NotFound);
+        assert!(apart.check(None, FAR, false).is_ok());
     }
 }

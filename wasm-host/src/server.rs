@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ocomms_api::http as limits;
@@ -30,6 +30,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::rooms_link::routes())
         .route(&format!("/{}/{{*key}}", crate::blobstore::BUCKET), axum::routing::any(crate::blobstore::over_http))
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::security::add_headers))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for the separate metrics address (`--metrics-listen`).
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_apart))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::security::add_headers))
         .with_state(state)
 }
 
@@ -45,7 +54,34 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// How long `/readyz` waits for PostgreSQL.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    metrics_for(&state, peer, &headers, true)
+}
+
+async fn metrics_apart(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    metrics_for(&state, peer, &headers, false)
+}
+
+/// The metrics, to whom [`crate::metrics::MetricsAccess`] allows; `main`: asked on the
+/// main listener.
+fn metrics_for(state: &AppState, peer: SocketAddr, headers: &HeaderMap, main: bool) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let client = state.client_address.of(headers, peer);
+    if let Err(e) = state.metrics_access.check(authorization, client, main) {
+        let mut r = json_error(&e);
+        if e.code == ErrorCode::Unauthenticated {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        return r;
+    }
     let instances = state
         .components
         .values()
@@ -58,7 +94,8 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 /// Routes that hash or check a password. Argon2 takes tens of milliseconds of a core and
 /// 19 MiB per request by design, so these take turns ([`password_permits`] at once): a flood
 /// of logins queues behind itself and leaves the other cores to everything else.
-pub const PASSWORD_ROUTES: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/signup"];
+pub const PASSWORD_ROUTES: [&str; 3] =
+    ["/api/v1/auth/login", "/api/v1/auth/signup", "/api/v1/auth/password-reset/confirm"];
 /// How long a password request may wait for its turn before it is refused (503).
 const PASSWORD_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 

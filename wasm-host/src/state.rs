@@ -24,6 +24,16 @@ pub struct AppState {
     pub blobs: Option<s3s::service::S3Service>,
     /// Turns for requests that hash a password ([`crate::server::PASSWORD_ROUTES`]).
     pub password_work: Arc<tokio::sync::Semaphore>,
+    /// Whom the per-address caps and `/metrics` see: the API's trusted address.
+    pub client_address: crate::addresses::ClientAddress,
+    /// WebSockets per client address.
+    pub ws_slots: Arc<crate::addresses::AddressSlots>,
+    /// The headers every response carries ([`crate::security`]).
+    pub security: ocomms_api::security::SecurityHeaders,
+    /// The public URL is `https`: every response gets HSTS.
+    pub public_tls: bool,
+    /// Who may read `/metrics` on the main listener.
+    pub metrics_access: crate::metrics::MetricsAccess,
 }
 
 /// Wall clock and randomness for host-side code that calls the API crate.

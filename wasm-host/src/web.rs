@@ -125,12 +125,12 @@ pub async fn serve(dir: Option<&Path>, url_path: &str) -> Response {
     }
 }
 
-/// What `/` shows when the host was built without the client.
+/// What `/` shows when the host was built without the client. Unstyled: the policy every
+/// page gets allows no inline style.
 fn not_built() -> Response {
     const PAGE: &str = "<!doctype html>
 <html lang=\"en\"><head><meta charset=\"utf-8\"><title>OComms: web client not built</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
-code{background:#f2f2f2;padding:0.1rem 0.3rem;border-radius:3px}</style></head>
+</head>
 <body><h1>The web client is not built</h1>
 <p>This OComms host was compiled without its browser client, so there is nothing to show here.
 The API at <code>/api/v1/</code> works.</p>

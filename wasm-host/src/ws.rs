@@ -8,14 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt as _, StreamExt as _};
 use ocomms_api::socket;
 use ocomms_core::event::{ClientFrame, Encoding, FrameError, MSGPACK_SUBPROTOCOL, ServerFrame};
 
+use crate::listener::ConnSlot;
 use crate::state::{AppState, HostEnv};
 
 /// How long a client has to send its `auth` frame.
@@ -24,7 +28,15 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const JSON_SUBPROTOCOL: &str = "ocomms.json";
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 
-pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    conn_slot: Option<Extension<ConnSlot>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Held while the socket lives: the connection's place and the socket's own.
+    let places = (conn_slot, state.ws_slots.take(state.client_address.of(&headers, peer)));
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -39,10 +51,15 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         // thousands of mostly idle sockets that dominated memory (bench: ~135 KB/socket).
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
             let encoding = match socket.protocol().and_then(|p| p.to_str().ok()) {
                 Some(MSGPACK_SUBPROTOCOL) => Encoding::MsgPack,
                 _ => Encoding::Json,
+            };
+            let (_conn, Some(_socket)) = places else {
+                state.metrics.sockets_refused.fetch_add(1, Ordering::Relaxed);
+                let refusal = socket::Refusal::TooManyFromAddress;
+                return close(&mut socket, refusal.close_code(), &refusal.to_string()).await;
             };
             serve(state, socket, encoding, bearer).await;
         })
@@ -100,7 +117,11 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
             return close(&mut socket, refusal.close_code(), &refusal.to_string()).await;
         }
     };
-    let (mut handle, subscriptions) = state.hub.connect(caller.user_id, caller.session_id, now, &channels);
+    let Ok((mut handle, subscriptions)) = state.hub.connect(caller.user_id, caller.session_id, now, &channels) else {
+        state.metrics.sockets_refused.fetch_add(1, Ordering::Relaxed);
+        let refusal = socket::Refusal::TooManyForUser;
+        return close(&mut socket, refusal.close_code(), &refusal.to_string()).await;
+    };
     // A session that ended between the check above and registering would have missed its
     // notice; checking again after registering closes that window.
     if !matches!(socket::session_live(&state.sql, caller).await, Ok(true)) {

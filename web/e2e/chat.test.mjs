@@ -1482,6 +1482,9 @@ describe('browser client', { concurrency: false }, () => {
   it('had no errors in either page', () => {
     assert.deepEqual(people.Ann.errors, []);
     assert.deepEqual(people.Bob.errors, []);
+    // The host's Content-Security-Policy blocked nothing the client does.
+    const blocked = (p) => p.log.filter((l) => l.includes('Content Security Policy'));
+    assert.deepEqual([...blocked(people.Ann), ...blocked(people.Bob)], []);
   });
 });
 

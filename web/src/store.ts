@@ -7,6 +7,7 @@ import { emptyPrefs, type NotifyPrefs } from './notify';
 import type { ConnStatus } from './socket';
 import type { Upload } from './actions/files';
 import type { LinkKind } from './auth';
+import type { Providers } from './sso';
 import type { Channel, ChannelEvent, CommandInfo, DeactivatedIn, Invite, Member, Message, MessageFile, PresenceStatus, SearchHit, User, Workspace, WorkspaceInfo } from './types';
 
 export type Route = { kind: 'app' } | { kind: 'invite'; code: string };
@@ -176,6 +177,10 @@ export interface State {
   lightbox: MessageFile | null;
   /** Slash commands per workspace, for the composer's completion (fetched when first needed). */
   commands: Map<string, CommandsView>;
+  /** How one may sign in here (`GET /auth/providers`); null until known. Kept across sign-outs. */
+  providers: Providers | null;
+  /** Why the single sign-on that brought the page back failed (shown on the sign-in screen). */
+  ssoError: string;
 }
 
 export interface CommandsView {
@@ -228,6 +233,8 @@ export function initialState(route: Route = { kind: 'app' }): State {
     notifyPermission: 'unsupported',
     notifyOffer: false,
     uploads: new Map(),
+    providers: null,
+    ssoError: '',
     lightbox: null,
     commands: new Map(),
   };
@@ -253,7 +260,8 @@ export function update(fn?: (s: State) => void) {
 
 /** Puts every field back to its initial value (sign-out), keeping the route. */
 export function resetState(route: Route) {
-  Object.assign(state, initialState(route));
+  const providers = state.providers;
+  Object.assign(state, initialState(route), { providers });
   update();
 }
 

@@ -16,7 +16,7 @@ export interface User {
 /** One signed-in device of the account (GET /auth/sessions). */
 export interface AuthSessionInfo {
   id: string;
-  method: 'password' | 'signup' | 'magic_link' | 'password_reset';
+  method: 'password' | 'signup' | 'magic_link' | 'password_reset' | 'oidc';
   user_agent: string;
   address: string;
   created_at_ms: number;

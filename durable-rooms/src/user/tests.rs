@@ -186,3 +186,17 @@ fn restored_state_behaves_like_the_original() {
     let mut back = UserSockets::restore(ANN, [(1, *u.socket(1).unwrap())], u.channels().iter().copied(), u.away());
     assert_eq!(back.disconnect(1), u.disconnect(1));
 }
+
+#[test]
+fn a_user_holds_at_most_the_limit_of_sockets() {
+    let mut u = ann();
+    for conn in 0..3 {
+        assert_eq!(u.admit(conn, 3), Ok(()));
+        u.connect(conn, socket(S1, 0), &[]);
+    }
+    assert_eq!(u.admit(3, 3), Err(TooManySockets { limit: 3 }));
+    // A socket already counted (the edge rebuilds the core with it) is not counted twice.
+    assert_eq!(u.admit(2, 3), Ok(()));
+    u.disconnect(0);
+    assert_eq!(u.admit(3, 3), Ok(()));
+}

@@ -22,6 +22,7 @@ pub mod repo;
 pub mod router;
 pub mod routes;
 mod row;
+pub mod security;
 pub mod socket;
 pub mod webapi;
 
@@ -239,8 +240,15 @@ where
 }
 
 impl<P: ports::Ports> Api<P> {
+    /// Answers a request; every answer carries the [`security`] headers.
     pub async fn handle(&self, req: Request) -> Response {
-        router::dispatch(self, req).await
+        // A forwarded scheme counts only from the proxy whose address header we trust.
+        let forwarded_proto =
+            self.config.client_address_header.as_ref().and_then(|_| req.header("x-forwarded-proto")).map(str::to_owned);
+        let tls = security::over_tls(Some(&self.config.public_url), forwarded_proto.as_deref());
+        let mut resp = router::dispatch(self, req).await;
+        security::SecurityHeaders::default().apply(&mut resp.headers, tls);
+        resp
     }
 
     /// Hands committed events to the room. Failures are logged: the event is stored and

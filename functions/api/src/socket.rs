@@ -21,13 +21,22 @@ pub enum Refusal {
     /// The channels could not be read: a server fault, not the client's.
     #[error("server error")]
     Server,
+    /// The user holds `ocomms_rooms::user::MAX_SOCKETS_PER_USER` sockets (or the
+    /// runtime's setting) already.
+    #[error("too many sockets for this user")]
+    TooManyForUser,
+    /// The client's address holds the runtime's cap of sockets already.
+    #[error("too many sockets from this address")]
+    TooManyFromAddress,
 }
 
 impl Refusal {
-    /// The WebSocket close code: 4001 means "authenticate again", 1011 a server fault.
+    /// The WebSocket close code: 4001 means "authenticate again", 4029 "too many sockets,
+    /// close some before retrying", 1011 a server fault.
     pub fn close_code(self) -> u16 {
         match self {
             Self::BadToken | Self::SessionEnded | Self::Unavailable => CLOSE_UNAUTHENTICATED,
+            Self::TooManyForUser | Self::TooManyFromAddress => CLOSE_TOO_MANY_SOCKETS,
             Self::Server => CLOSE_SERVER_ERROR,
         }
     }
@@ -37,6 +46,9 @@ impl Refusal {
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
 /// Close code for a socket whose login session ended while it was open.
 pub const CLOSE_SESSION_ENDED: u16 = 4003;
+/// Close code for a socket over a cap (per user or per address); the reason says which.
+/// 4029 echoes HTTP 429: retrying at once meets the same cap.
+pub const CLOSE_TOO_MANY_SOCKETS: u16 = 4029;
 /// Close code for a server fault (RFC 6455 "internal error").
 pub const CLOSE_SERVER_ERROR: u16 = 1011;
 
@@ -71,6 +83,8 @@ mod tests {
         assert_eq!(Refusal::SessionEnded.close_code(), 4001);
         assert_eq!(Refusal::Unavailable.close_code(), 4001);
         assert_eq!(Refusal::Server.close_code(), 1011);
+        assert_eq!(Refusal::TooManyForUser.close_code(), 4029);
+        assert_eq!(Refusal::TooManyFromAddress.close_code(), 4029);
         assert_eq!(authenticate(&[7; 32], "not.a.token", 0).err(), Some(Refusal::BadToken));
     }
 }

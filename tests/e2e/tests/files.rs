@@ -129,8 +129,10 @@ async fn files_are_shared_downloaded_and_deleted(host: &Host) {
     assert_eq!(header(&got, "content-type"), "image/png");
     assert!(header(&got, "content-disposition").starts_with("inline;"), "{}", header(&got, "content-disposition"));
     if host.store_checks_signatures() {
-        // The embedded store also tells browsers not to guess types.
+        // The embedded store also tells browsers not to guess types, and an upload opened
+        // directly runs no script.
         assert_eq!(header(&got, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&got, "content-security-policy"), "default-src 'none'; sandbox");
     }
     assert_eq!(got.bytes().await.unwrap().as_ref(), PNG);
     let (_, pdf_url) = download(host, Some(&bob.access), &pdf_id).await;

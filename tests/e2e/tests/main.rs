@@ -20,6 +20,7 @@ mod conversations;
 mod deadline;
 mod faults;
 mod files;
+mod hygiene;
 mod integrations;
 mod limits;
 mod messages;

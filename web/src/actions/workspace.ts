@@ -8,6 +8,7 @@ import { ensureSubscribed, isViewing, startRealtime, stopRealtime, tracker } fro
 import { loadLatest } from './messages';
 import { closeNotifications } from './notifications';
 import { checkInstallAdmin } from './account';
+import { beganAtProvider, signOutAtProvider } from './sso';
 
 // ---------------------------------------------------------------- routes
 
@@ -63,12 +64,15 @@ export function sessionEnded(message: string) {
 }
 
 export async function logout() {
+  // Asked while the session still answers: one that began at the provider ends there too.
+  const atProvider = await beganAtProvider();
   try {
     await client.call('POST', '/auth/logout');
   } catch {
     // Already ended, or offline: forgetting the tokens here is what matters.
   }
   client.end('You have logged out.');
+  if (atProvider) signOutAtProvider();
 }
 
 function teardown(message: string) {

@@ -7,6 +7,7 @@ import { authErrorText } from '../auth';
 import { useStore } from '../store';
 import { AskLinkForm } from './AskLinkForm';
 import { AuthCard, CheckEmail, type MailPurpose } from './AuthCard';
+import { SsoSignIn } from './SsoSignIn';
 
 type Mode = 'login' | 'signup' | 'reset' | 'magic';
 
@@ -41,13 +42,16 @@ export function AuthScreen() {
           onBack={back}
         />
       ) : (
-        <PasswordForm
-          mode={mode}
-          email={email}
-          setEmail={setEmail}
-          setMode={setMode}
-          onCheckEmail={() => setSent('signup')}
-        />
+        <>
+          <SsoSignIn />
+          <PasswordForm
+            mode={mode}
+            email={email}
+            setEmail={setEmail}
+            setMode={setMode}
+            onCheckEmail={() => setSent('signup')}
+          />
+        </>
       )}
     </AuthCard>
   );

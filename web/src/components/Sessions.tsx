@@ -14,6 +14,7 @@ const HOW: Record<AuthSessionInfo['method'], string> = {
   signup: 'signed up',
   magic_link: 'signed in with an emailed link',
   password_reset: 'signed in with a new password',
+  oidc: 'signed in with single sign-on',
 };
 
 export function Sessions() {

@@ -59,6 +59,8 @@ const AWAY_KEY: &str = "away";
 /// Seconds without activity before a connected user shows as away (host: `--away-after`).
 const AWAY_AFTER_SETTING: &str = "AWAY_AFTER_SECS";
 const DEFAULT_AWAY_AFTER_MS: i64 = 5 * 60 * 1000;
+/// Sockets one user may hold at once (host: `--max-sockets-per-user`).
+const MAX_SOCKETS_SETTING: &str = "MAX_SOCKETS_PER_USER";
 
 /// What a socket carries through hibernation (well under the 2 KiB attachment limit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

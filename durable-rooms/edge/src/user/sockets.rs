@@ -74,6 +74,13 @@ impl UserSockets {
         Ok(resp)
     }
 
+    /// `MAX_SOCKETS_PER_USER` (the host's `--max-sockets-per-user`), or the core's default.
+    fn max_sockets(&self) -> usize {
+        crate::setting(&self.env, MAX_SOCKETS_SETTING)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(ocomms_rooms::user::MAX_SOCKETS_PER_USER)
+    }
+
     pub(super) fn new_id(&self) -> u32 {
         let taken: BTreeSet<u32> = self.state.get_websockets().iter().filter_map(tag_of).map(|t| t.id).collect();
         loop {
@@ -89,6 +96,8 @@ impl UserSockets {
     /// Checks the session, subscribes the channels, sends `hello`, presence and what queued.
     pub(super) async fn open(&self, ws: &WebSocket, mut tag: Tag) -> std::result::Result<(), socket::Refusal> {
         let caller = Caller { user_id: tag.user, session_id: tag.session };
+        // The same cap as the host's, before any database work.
+        self.core(caller.user_id).admit(tag.id, self.max_sockets()).map_err(|_| socket::Refusal::TooManyForUser)?;
         let db = EdgePg::from_env(&self.env).map_err(|e| {
             worker::console_error!("user socket: {}", ocomms_api::error::chain(&e));
             socket::Refusal::Server

@@ -73,6 +73,8 @@ pub struct HostOptions {
     pub variables: Vec<(&'static str, String)>,
     /// Host only: `--smtp-url`, the mail server account mail goes to.
     pub smtp_url: Option<String>,
+    /// Host only: more `wasm-host` arguments, e.g. `["--header-timeout", "1"]`.
+    pub host_args: Vec<String>,
 }
 
 /// An S3 service a target's files go to.
@@ -115,6 +117,7 @@ impl HostOptions {
             s3: _,
             variables,
             smtp_url,
+            host_args,
         } = self;
         [
             ("variables", !variables.is_empty()),
@@ -123,6 +126,7 @@ impl HostOptions {
             ("database_url", database_url.is_some()),
             ("meilisearch", meilisearch.is_some()),
             ("smtp_url", smtp_url.is_some()),
+            ("host_args", !host_args.is_empty()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

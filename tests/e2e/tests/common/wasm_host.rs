@@ -69,6 +69,7 @@ impl Host {
         if let Some(url) = &self.opts.smtp_url {
             cmd.arg("--smtp-url").arg(url).arg("--mail-from").arg("OComms <chat@ocomms.test>");
         }
+        cmd.args(&self.opts.host_args);
         // No stray configuration from the environment; no web client (cwd has no web/).
         for (name, _) in std::env::vars_os() {
             if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
