@@ -299,6 +299,18 @@ export function nameOf(userId: string): string | undefined {
   return state.names.get(userId);
 }
 
+/** A person's `avatar_url` as last heard: ours from the profile, others' from a member list. */
+export function avatarUrlOf(userId: string): string | undefined {
+  if (state.me && userId === state.me.id) return state.me.avatar_url;
+  const here = state.wsId ? state.members.get(state.wsId)?.find((m) => m.user_id === userId) : undefined;
+  if (here) return here.avatar_url;
+  for (const list of state.members.values()) {
+    const m = list.find((x) => x.user_id === userId);
+    if (m) return m.avatar_url;
+  }
+  return undefined;
+}
+
 /** A channel's name as shown: `#name`, or the other people of a DM. */
 export function channelLabel(ch: Channel): string {
   if (ch.kind !== 'dm') return ch.name;

@@ -110,15 +110,20 @@ export function openProfile(open = true) {
   });
 }
 
-export async function saveProfile(patch: Partial<Pick<User, 'display_name' | 'status_text' | 'time_zone' | 'avatar_url'>>) {
+export async function saveProfile(patch: Partial<Pick<User, 'display_name' | 'status_text' | 'time_zone'>>) {
   const r = await client.call<{ user: User }>('PATCH', '/me', patch);
-  client.setUser(r.user);
+  profileChanged(r.user);
+}
+
+/** Our profile as the server now has it: the header, names and our own rows in member lists. */
+export function profileChanged(user: User) {
+  client.setUser(user);
   update((s) => {
-    s.me = r.user;
-    s.names.set(r.user.id, r.user.display_name);
+    s.me = user;
+    s.names.set(user.id, user.display_name);
     for (const list of s.members.values()) {
-      const m = list.find((x) => x.user_id === r.user.id);
-      if (m) Object.assign(m, { display_name: r.user.display_name, status_text: r.user.status_text });
+      const m = list.find((x) => x.user_id === user.id);
+      if (m) Object.assign(m, { display_name: user.display_name, status_text: user.status_text, avatar_url: user.avatar_url ?? '' });
     }
   });
 }

@@ -68,22 +68,37 @@ async function upload(channelId: string, u: Upload, f: File) {
 
 /** The PUT to storage, with progress; XHR because fetch cannot report upload progress. */
 function put(u: Upload, target: UploadStart['upload'], f: File): Promise<void> {
+  return putToStorage(target, f, {
+    onXhr: (xhr) => (u.xhr = xhr),
+    onProgress: (p) => changed(u, (x) => (x.progress = p)),
+  });
+}
+
+/**
+ * PUTs `body` to a presigned `target` with exactly its signed headers (bar the length, which
+ * the browser sets itself), reporting 0..1 of the bytes sent. Rejects with a readable reason.
+ */
+export function putToStorage(
+  target: UploadStart['upload'],
+  body: Blob,
+  opts: { onProgress?: (fraction: number) => void; onXhr?: (xhr: XMLHttpRequest) => void } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    u.xhr = xhr;
+    opts.onXhr?.(xhr);
     xhr.open(target.method, target.url);
     for (const [k, v] of Object.entries(target.headers)) {
       // The browser sets the length itself (it is the file's, as signed).
       if (k.toLowerCase() !== 'content-length') xhr.setRequestHeader(k, v);
     }
     xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) changed(u, (x) => (x.progress = e.loaded / e.total));
+      if (e.lengthComputable && opts.onProgress) opts.onProgress(e.loaded / e.total);
     };
     xhr.onload = () =>
       xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The storage refused the upload (HTTP ${xhr.status}).`));
     xhr.onerror = () => reject(new Error('The upload failed: the storage could not be reached.'));
     xhr.onabort = () => reject(new Error('The upload was cancelled.'));
-    xhr.send(f);
+    xhr.send(body);
   });
 }
 

@@ -8,6 +8,7 @@ import { setChannelLevel } from '../actions/notifications';
 import { channelLabel, useStore } from '../store';
 import type { Channel, NotifyLevel } from '../types';
 import { PresenceDot } from './PresenceDot';
+import { Avatar } from './Avatar';
 import { FormFeedback, PersonSelect } from './Common';
 
 function AboutForm({ ch }: { ch: Channel }) {
@@ -143,6 +144,7 @@ function Members({ ch }: { ch: Channel }) {
       <ul className="member-list" aria-label="Channel members">
         {v?.members.map((m) => (
           <li key={m.user_id} data-user={m.display_name}>
+            <Avatar userId={m.user_id} size="small" />
             <PresenceDot userId={m.user_id} />
             <span className="nav-label">
               {m.display_name}

@@ -14,25 +14,7 @@ import { EmojiPicker } from './EmojiPicker';
 import { Attachments, Blocks } from './Blocks';
 import { MessageFiles } from './Files';
 import { PresenceDot } from './PresenceDot';
-
-export function Avatar({ userId, bot }: { userId: string; bot?: Message['bot'] }) {
-  const name = bot?.name ?? nameOf(userId) ?? '?';
-  if (bot?.icon_emoji) {
-    return (
-      <span className="avatar bot-icon" aria-hidden="true">
-        {displayEmoji(bot.icon_emoji)}
-      </span>
-    );
-  }
-  // A stable hue per person, so avatars are told apart at a glance.
-  let h = 0;
-  for (const c of userId) h = (h * 31 + c.charCodeAt(0)) % 360;
-  return (
-    <span className="avatar" style={{ background: `hsl(${h} 45% 45%)` }} aria-hidden="true">
-      {name.slice(0, 1).toUpperCase()}
-    </span>
-  );
-}
+import { Avatar } from './Avatar';
 
 /** A message only this user sees: the app's name, the body, and a way to dismiss it. */
 export function EphemeralItem({ m }: { m: Message }) {

@@ -1,7 +1,7 @@
 import { discard, retry } from '../actions/messages';
 import { nameOf, useStore, type Pending } from '../store';
 import { renderMarkdown } from '../markdown';
-import { Avatar } from './MessageItem';
+import { Avatar } from './Avatar';
 
 /** A message of ours not stored yet: waiting for the connection, sending, or failed. */
 export function PendingItem({ p }: { p: Pending }) {

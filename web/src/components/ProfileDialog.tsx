@@ -1,6 +1,7 @@
-// The user's own profile: display name, status, time zone and avatar URL (PATCH /me). The
-// server validates every field; its refusal is shown and nothing changes. Below it: away,
-// notifications, the account's sessions and, for the install's admins, the mail outbox.
+// The user's own profile: the picture (uploaded at once, AvatarPicker), then display name,
+// status and time zone (PATCH /me). The server validates every field; its refusal is shown
+// and nothing changes. Below it: away, notifications, the account's sessions and, for the
+// install's admins, the mail outbox.
 
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { openProfile, saveProfile } from '../actions/admin';
@@ -12,6 +13,7 @@ import { PresenceDot } from './PresenceDot';
 import { openOutbox } from '../actions/account';
 import { BellOff, FormFeedback, Modal } from './Common';
 import { Sessions } from './Sessions';
+import { AvatarPicker } from './AvatarPicker';
 
 /** The browser's own zone, offered when the profile still has the default. */
 function browserZone(): string {
@@ -94,7 +96,6 @@ export function ProfileDialog() {
   const [name, setName] = useState(me?.display_name ?? '');
   const [status, setStatus] = useState(me?.status_text ?? '');
   const [zone, setZone] = useState(me?.time_zone && me.time_zone !== 'UTC' ? me.time_zone : browserZone());
-  const [avatar, setAvatar] = useState(me?.avatar_url ?? '');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement>(null);
@@ -111,7 +112,6 @@ export function ProfileDialog() {
     if (name.trim() !== me.display_name) patch.display_name = name.trim();
     if (status !== (me.status_text ?? '')) patch.status_text = status;
     if (zone.trim() !== (me.time_zone ?? 'UTC')) patch.time_zone = zone.trim();
-    if (avatar.trim() !== (me.avatar_url ?? '')) patch.avatar_url = avatar.trim();
     if (!Object.keys(patch).length) return back();
     setBusy(true);
     setError('');
@@ -127,6 +127,7 @@ export function ProfileDialog() {
   return (
     <Modal labelledBy="profile-title" onClose={back}>
       <h2 id="profile-title">Your profile</h2>
+      <AvatarPicker />
       <form className="stack" onSubmit={submit} noValidate>
         <label htmlFor="profile-name">Display name</label>
         <input id="profile-name" ref={first} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
@@ -140,8 +141,6 @@ export function ProfileDialog() {
         />
         <label htmlFor="profile-zone">Time zone</label>
         <input id="profile-zone" value={zone} maxLength={64} placeholder="Europe/Berlin" onChange={(e) => setZone(e.target.value)} />
-        <label htmlFor="profile-avatar">Avatar image URL</label>
-        <input id="profile-avatar" type="url" value={avatar} placeholder="https://…" onChange={(e) => setAvatar(e.target.value)} />
         <FormFeedback error={error} />
         <div className="row">
           <button type="submit" className="primary" disabled={busy}>

@@ -18,6 +18,7 @@ import { notify, useStore } from '../store';
 import type { Member, Role, WorkspaceInfo } from '../types';
 import { Integrations } from './Integrations';
 import { PresenceDot } from './PresenceDot';
+import { Avatar } from './Avatar';
 import { FormFeedback, TableHead } from './Common';
 
 const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest' };
@@ -101,7 +102,8 @@ function MemberRow({ wsId, m, myRole }: { wsId: string; m: Member; myRole: Role 
   const self = m.user_id === s.me?.id;
   return (
     <tr data-user={m.display_name} className={m.deactivated ? 'deactivated' : undefined}>
-      <td>
+      <td className="member-cell">
+        <Avatar userId={m.user_id} size="small" />{' '}
         {m.bot ? <span className="app-badge">APP</span> : <PresenceDot userId={m.user_id} />}{' '}
         <span className="member-name">{m.display_name}</span>
         {self && <span className="muted"> (you)</span>}
