@@ -3,7 +3,7 @@
 // "Sign in with Test IdP", the provider's login page, back in the app signed in (kept across a
 // reload); an address the provider did not verify and a cancelled login coming back with the
 // reason shown; logging out of an SSO session going on to the provider's sign-out, while a
-// password session's logout stays here.
+// password session's logout stays here; an invitee signing in with SSO back on the invite.
 //
 // Run: `npm run e2e` in web/ after `cargo xtask build` (it starts its own host and provider,
 // so it is skipped when OCOMMS_E2E_URL names a running host). `npm ci` runs in tests/oidc
@@ -237,5 +237,36 @@ describe('single sign-on', { concurrency: false, skip: process.env.OCOMMS_E2E_UR
     await dee.page.getByRole('button', { name: 'Log out' }).click();
     await signInScreen(dee.page);
     assert.ok(dee.page.url().startsWith(host.url), `still here: ${dee.page.url()}`);
+  });
+
+  it('an invitee who signs in with SSO from the invite link comes back to the invite', async () => {
+    const eve = await person('Eve');
+    await eve.page.goto(host.url + '/');
+    await eve.page.locator('button.link', { hasText: 'Sign up' }).click();
+    await eve.page.locator('#auth-name').fill('Eve');
+    await eve.page.locator('#auth-email').fill(`eve-${RUN}@example.com`);
+    await eve.page.locator('#auth-password').fill('correct horse battery');
+    await eve.page.locator('form button[type=submit]').click();
+    await signedIn(eve.page, 'Eve');
+    await eve.page.locator('#welcome-ws-name').fill(`Eve's ${RUN}`);
+    await eve.page.getByRole('button', { name: 'Create workspace' }).click();
+    await eve.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await eve.page.getByRole('button', { name: 'Invite people' }).click();
+    await eve.page.waitForFunction(() => document.querySelector('#invite-url')?.value.includes('/invite/'), null, { timeout: WAIT });
+    const invite = await eve.page.locator('#invite-url').inputValue();
+
+    const fay = await person('Fay');
+    await fay.page.goto(invite);
+    await fay.page.getByText('You have been invited to a workspace').first().waitFor({ timeout: WAIT });
+    await ssoButton(fay.page).click();
+    await atProvider(fay.page, '/interaction/');
+    await fay.page.locator('input[name=login]').fill(`fay-${RUN}@sso.test`);
+    await fay.page.locator('input[name=password]').fill('anything');
+    await fay.page.getByRole('button', { name: 'Sign in' }).click();
+    await fay.page.waitForURL(invite, { timeout: WAIT });
+    await signedIn(fay.page, 'Fay');
+    await fay.page.getByRole('button', { name: 'Accept invite' }).click();
+    await fay.page.locator('#channel-title', { hasText: '#general' }).waitFor({ timeout: WAIT });
+    await shot(fay.page, '07-invitee-joined');
   });
 });

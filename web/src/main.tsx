@@ -3,12 +3,15 @@ import { App } from './components/App';
 import { forgetStoredTokens } from './api';
 import { parseLink } from './auth';
 import { openLink, restoreSession } from './actions/auth';
-import { loadProviders, takeSsoError } from './actions/sso';
+import { loadProviders, takeSsoError, takeSsoInvitePath } from './actions/sso';
 import { routeFromPath } from './actions/workspace';
 import { update } from './store';
 import './style.css';
 
 forgetStoredTokens();
+// Back from the provider to `/` after starting on an invite: on to the invite.
+const invite = takeSsoInvitePath();
+if (invite) history.replaceState(null, '', invite + location.hash);
 update((s) => {
   s.route = routeFromPath(location.pathname);
 });

@@ -30,6 +30,12 @@ export function takeSsoError() {
   });
 }
 
+/**
+ * An invite that was open when the user left for the provider: the provider sends the browser
+ * back to `/`, so the page goes on to the invite (this tab only: sessionStorage).
+ */
+const SSO_INVITE_KEY = 'ocomms.ssoInvite';
+
 /** Off to the provider: the server redirects there and back to `/`, signed in or with a reason. */
 export function startSso() {
   const p = ssoProvider(state.providers);
@@ -37,7 +43,24 @@ export function startSso() {
   update((s) => {
     s.ssoError = '';
   });
+  try {
+    if (state.route.kind === 'invite') sessionStorage.setItem(SSO_INVITE_KEY, state.route.code);
+    else sessionStorage.removeItem(SSO_INVITE_KEY);
+  } catch {
+    // Storage off: the invite link can be opened again.
+  }
   window.location.href = p.start_url;
+}
+
+/** Page load at `/` back from the provider: the invite path the sign-in started on, if any. */
+export function takeSsoInvitePath(): string | null {
+  try {
+    const code = sessionStorage.getItem(SSO_INVITE_KEY);
+    sessionStorage.removeItem(SSO_INVITE_KEY);
+    return code && location.pathname === '/' ? `/invite/${encodeURIComponent(code)}` : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Before logging out: whether this session began at the provider (then we sign out there too). */

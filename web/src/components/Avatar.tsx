@@ -12,7 +12,18 @@ import type { Message } from '../types';
 /** Hues as classes (no inline styles): 24 steps of 15 degrees. */
 const hueClass = (id: string) => `hue-${Math.floor(hueOf(id) / 15)}`;
 
-export function Avatar({ userId, bot, size = 'normal' }: { userId: string; bot?: Message['bot']; size?: 'normal' | 'small' | 'large' }) {
+export function Avatar({
+  userId,
+  bot,
+  size = 'normal',
+  imageOnly = false,
+}: {
+  userId: string;
+  bot?: Message['bot'];
+  size?: 'normal' | 'small' | 'large';
+  /** Nothing without an uploaded picture (where the initial would only repeat the name). */
+  imageOnly?: boolean;
+}) {
   useStore();
   const [broken, setBroken] = useState('');
   const sizeClass = size === 'normal' ? '' : ` avatar-${size}`;
@@ -37,6 +48,7 @@ export function Avatar({ userId, bot, size = 'normal' }: { userId: string; bot?:
       />
     );
   }
+  if (imageOnly) return null;
   const name = bot?.name ?? nameOf(userId);
   return (
     <span className={`avatar ${hueClass(userId)}${sizeClass}`} aria-hidden="true" data-initial-of={userId}>

@@ -16,6 +16,7 @@ import type { Channel } from '../types';
 import { NewWorkspaceForm } from './Welcome';
 import { openAdmin } from '../actions/admin';
 import { PresenceDot } from './PresenceDot';
+import { Avatar } from './Avatar';
 import { BellOff, FormFeedback, PersonSelect } from './Common';
 
 function wsUnread(s: State, wsId: string) {
@@ -57,6 +58,7 @@ function ChannelButton({ ch }: { ch: Channel }) {
         <span className="nav-icon" aria-hidden="true">
           {ch.kind === 'dm' ? <PresenceDot userId={other ?? s.me?.id ?? ''} /> : ch.kind === 'private' ? '🔒' : '#'}
         </span>
+        {other && <Avatar userId={other} size="small" imageOnly />}
         <span className="nav-label">{label}</span>
         {muted && (
           <span className="muted-icon" data-testid="muted-icon" aria-hidden="true" title="Muted: no notifications">
