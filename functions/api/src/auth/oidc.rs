@@ -273,6 +273,96 @@ mod tests {
         assert!(verify(&config(), &meta(), b"not json", "a.b.c", "n", 0).is_err());
     }
 
+    /// ID tokens signed for real, with test-only RSA keys.
+    mod signed {
+        use openidconnect::core::{CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+        use openidconnect::{
+            Audience, EmptyAdditionalClaims, EndUserEmail, JsonWebKeyId, PrivateSigningKey as _, StandardClaims,
+            SubjectIdentifier,
+        };
+
+        use super::*;
+
+        const NOW_MS: i64 = 1_800_000_000_000;
+
+        fn key(which: &str) -> CoreRsaPrivateSigningKey {
+            let pem = match which {
+                "a" => include_str!("testdata/oidc-key-a.pem"),
+                _ => include_str!("testdata/oidc-key-b.pem"),
+            };
+            CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(format!("kid-{which}")))).unwrap()
+        }
+
+        fn jwks(keys: &[&str]) -> Vec<u8> {
+            let set = CoreJsonWebKeySet::new(keys.iter().map(|k| key(k).as_verification_key()).collect());
+            serde_json::to_vec(&set).unwrap()
+        }
+
+        struct Token<'a> {
+            signer: &'a str,
+            audience: &'a str,
+            nonce: &'a str,
+            expires_ms: i64,
+            verified: bool,
+        }
+
+        fn good() -> Token<'static> {
+            Token { signer: "a", audience: "ocomms", nonce: "n-1", expires_ms: NOW_MS + 600_000, verified: true }
+        }
+
+        fn sign(t: &Token<'_>) -> String {
+            let at = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            let standard = StandardClaims::new(SubjectIdentifier::new("sub-42".into()))
+                .set_email(Some(EndUserEmail::new("Ann@Example.com".into())))
+                .set_email_verified(Some(t.verified));
+            let claims = CoreIdTokenClaims::new(
+                IssuerUrl::new("https://id.example".into()).unwrap(),
+                vec![Audience::new(t.audience.into())],
+                at(t.expires_ms),
+                at(NOW_MS - 1_000),
+                standard,
+                EmptyAdditionalClaims {},
+            )
+            .set_nonce(Some(Nonce::new(t.nonce.into())));
+            CoreIdToken::new(claims, &key(t.signer), CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, None, None)
+                .unwrap()
+                .to_string()
+        }
+
+        fn check(t: &Token<'_>, keys: &[&str]) -> Result<Identity, OidcError> {
+            verify(&config(), &meta(), &jwks(keys), &sign(t), "n-1", NOW_MS)
+        }
+
+        #[test]
+        fn a_good_token_names_the_subject_and_its_verified_address() {
+            let id = check(&good(), &["b", "a"]).unwrap();
+            assert_eq!(id.subject, "sub-42");
+            assert_eq!(id.issuer, "https://id.example");
+            assert_eq!(id.email.as_deref(), Some("Ann@Example.com"));
+        }
+
+        #[test]
+        fn an_unverified_address_is_not_passed_on() {
+            let id = check(&Token { verified: false, ..good() }, &["a"]).unwrap();
+            assert_eq!(id.email, None);
+        }
+
+        #[test]
+        fn wrong_signer_audience_nonce_or_time_is_refused() {
+            assert!(check(&good(), &["b"]).is_err(), "a key the provider does not publish");
+            assert!(check(&Token { audience: "someone-else", ..good() }, &["a"]).is_err(), "another client's");
+            assert!(check(&Token { nonce: "n-2", ..good() }, &["a"]).is_err(), "another attempt's");
+            assert!(check(&Token { expires_ms: NOW_MS - 1, ..good() }, &["a"]).is_err(), "expired");
+            // A token altered after signing.
+            let token = sign(&good());
+            let mut parts: Vec<&str> = token.split('.').collect();
+            let other = sign(&Token { verified: false, ..good() });
+            parts[1] = other.split('.').nth(1).unwrap();
+            let forged = parts.join(".");
+            assert!(verify(&config(), &meta(), &jwks(&["a"]), &forged, "n-1", NOW_MS).is_err());
+        }
+    }
+
     #[test]
     fn logout_returns_to_us() {
         let url = logout_url(&config(), &meta(), "https://chat.example/").unwrap();
