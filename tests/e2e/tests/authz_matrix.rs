@@ -312,6 +312,10 @@ async fn every_endpoint_against_every_caller(host: &Host) {
     let outsider = host.signup("zed@example.com").await;
     let r = host.get("/api/v1/auth/sessions", Some(&outsider.access)).await;
     let outsider_session = r.str_at("/sessions/0/id");
+    let r = host
+        .post("/api/v1/me/avatar", Some(&outsider.access), json!({ "content_type": "image/png", "size": 10 }))
+        .await;
+    let outsider_avatar = r.str_at("/avatar_id");
 
     for a in &f.actors {
         let t = a.token();
@@ -325,6 +329,11 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         let r = call(host, Method::PATCH, &format!("/api/v1/workspaces/{ws}"), t, Some(json!({ "description": "d" })))
             .await;
         m.check("PATCH /workspaces/{ws}", a, ws_admin(a, 200), &r);
+        // Requiring single sign-on is an admin's setting; this target has no provider, so an
+        // admin's request is refused as invalid, anyone else's as before.
+        let r =
+            call(host, Method::PATCH, &format!("/api/v1/workspaces/{ws}"), t, Some(json!({ "sso_only": true }))).await;
+        m.check("PATCH /workspaces/{ws} sso_only", a, ws_admin(a, 422), &r);
         for (row, path) in [
             ("GET /workspaces/{ws}/members", format!("/api/v1/workspaces/{ws}/members")),
             ("GET /workspaces/{ws}/channels", format!("/api/v1/workspaces/{ws}/channels")),
@@ -606,6 +615,14 @@ async fn every_endpoint_against_every_caller(host: &Host) {
         m.check("GET /auth/sessions", a, anon_or(a, || 200), &r);
         let r = call(host, Method::DELETE, &format!("/api/v1/auth/sessions/{outsider_session}"), t, None).await;
         m.check("DELETE /auth/sessions/{another's}", a, anon_or(a, || 404), &r);
+        // Profile pictures are one's own: anyone signed in starts an upload; nobody completes
+        // another's.
+        let r =
+            call(host, Method::POST, "/api/v1/me/avatar", t, Some(json!({ "content_type": "image/png", "size": 10 })))
+                .await;
+        m.check("POST /me/avatar", a, anon_or(a, || 201), &r);
+        let r = call(host, Method::POST, &format!("/api/v1/me/avatar/{outsider_avatar}/complete"), t, None).await;
+        m.check("POST /me/avatar/{another's}/complete", a, anon_or(a, || 404), &r);
         // Nobody here is an install admin.
         let r = call(host, Method::GET, "/api/v1/admin/outbox", t, None).await;
         m.check("GET /admin/outbox", a, anon_or(a, || 403), &r);
