@@ -714,7 +714,8 @@ describe('browser client', { concurrency: false }, () => {
     await editor.press('Enter');
     await shown(bob, 'second of two').locator('.edited').waitFor({ timeout: WAIT });
     assert.equal(await shown(ann, 'first of two').locator('.edited').count(), 0);
-    assert.equal(await ann.evaluate(() => document.activeElement?.id), 'composer-input');
+    // Bob's page may hear of the edit before Ann's own answer arrives: wait for her side.
+    await ann.waitForFunction(() => document.activeElement?.id === 'composer-input', null, { timeout: WAIT });
     // With text in the box, Up moves the caret as usual and edits nothing.
     await box.fill('draft');
     await box.press('ArrowUp');
