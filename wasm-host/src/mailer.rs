@@ -25,6 +25,9 @@ pub struct MailConfig {
     pub smtp_url: Option<String>,
     /// The sender, e.g. `OComms <chat@example.com>`.
     pub from: Option<String>,
+    /// A PEM certificate authority to trust besides the public ones: a relay inside a company
+    /// network often has a certificate from the company's own.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// The sender when none is configured.
@@ -52,12 +55,7 @@ pub fn spawn(
         anyhow::anyhow!("the mail sender {:?} is not an address: {e}", cfg.from.as_deref().unwrap_or(DEFAULT_FROM))
     })?;
     let sender = match &cfg.smtp_url {
-        Some(url) => Sender::Smtp(
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map_err(|e| anyhow::anyhow!("the SMTP URL is not usable: {e}"))?
-                .timeout(Some(SMTP_TIMEOUT))
-                .build(),
-        ),
+        Some(url) => Sender::Smtp(transport(url, cfg.ca_pem.as_deref())?),
         None => {
             tracing::info!("no mail server configured: account mail is logged and shown on the outbox page");
             Sender::Log
@@ -66,6 +64,32 @@ pub fn spawn(
     let wake = Arc::new(Notify::new());
     tokio::spawn(crate::deliveries::listen(db_url, outbox::NOTIFY_CHANNEL, wake.clone(), stop.clone()));
     Ok(tokio::spawn(run(sql, sender, from, wake, stop)))
+}
+
+/// The SMTP transport the URL describes, trusting `ca_pem` too when TLS is used.
+fn transport(url: &str, ca_pem: Option<&[u8]>) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("the SMTP URL is not usable: {e}");
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(&e))?;
+    if let Some(pem) = ca_pem {
+        let parsed = url::Url::parse(url).map_err(|e| bad(&e))?;
+        let host = parsed.host_str().ok_or_else(|| bad(&"no host"))?.trim_matches(['[', ']']).to_string();
+        let cert = Certificate::from_pem(pem).map_err(|e| anyhow::anyhow!("the mail CA certificate: {e}"))?;
+        let params = TlsParameters::builder(host)
+            .add_root_certificate(cert)
+            .build_rustls()
+            .map_err(|e| anyhow::anyhow!("TLS settings for the mail server: {e}"))?;
+        let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        builder = match (parsed.scheme(), tls.as_deref()) {
+            ("smtps", _) => builder.tls(Tls::Wrapper(params)),
+            ("smtp", Some("required")) => builder.tls(Tls::Required(params)),
+            ("smtp", Some("opportunistic")) => builder.tls(Tls::Opportunistic(params)),
+            _ => anyhow::bail!(
+                "a mail CA certificate is given but the SMTP URL uses no TLS (smtps://, or ?tls=required)"
+            ),
+        };
+    }
+    Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
 }
 
 async fn run(sql: PgSql, sender: Sender, from: Mailbox, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {

@@ -12,7 +12,7 @@ const USAGE: &str = "usage: wasm-host [options]
        wasm-host reindex --database-url URL --meilisearch-url URL [--meilisearch-key KEY]
                                             rebuild the Meilisearch index from PostgreSQL
                                             (safe while hosts serve)
-       wasm-host mailer --database-url URL [--smtp-url URL] [--mail-from ADDRESS]
+       wasm-host mailer --database-url URL [--smtp-url URL] [--mail-from ADDRESS] [--smtp-ca FILE]
                                             send the account mail queued in the database
                                             (for deployments whose requests this host does
                                             not serve, e.g. edge)
@@ -37,6 +37,8 @@ const USAGE: &str = "usage: wasm-host [options]
                          (TLS), smtp://host:25 (plain); without one, mail is logged and kept
                          on the install admins' outbox page
   --mail-from ADDRESS    the sender, e.g. \"OComms <chat@example.com>\" (env OCOMMS_MAIL_FROM)
+  --smtp-ca FILE         also trust this PEM certificate authority for the mail server's TLS
+                         (env OCOMMS_SMTP_CA)
   --header-timeout SECS  time to send a request head, also how long an idle keep-alive
                          connection stays open (default 20)
   --max-connections-per-address N
@@ -63,6 +65,9 @@ fn parse_args() -> Result<HostConfig> {
     let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
     cfg.mail.smtp_url = env("OCOMMS_SMTP_URL");
     cfg.mail.from = env("OCOMMS_MAIL_FROM");
+    if let Some(path) = env("OCOMMS_SMTP_CA") {
+        cfg.mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
+    }
     cfg.metrics_token = env("OCOMMS_METRICS_TOKEN");
     if let Some(v) = env("OCOMMS_METRICS_LISTEN") {
         cfg.metrics_listen = Some(v.parse().context("OCOMMS_METRICS_LISTEN")?);
@@ -102,6 +107,10 @@ fn parse_args() -> Result<HostConfig> {
             "--meilisearch-key" => meili_key = Some(value("--meilisearch-key")?),
             "--smtp-url" => cfg.mail.smtp_url = Some(value("--smtp-url")?),
             "--mail-from" => cfg.mail.from = Some(value("--mail-from")?),
+            "--smtp-ca" => {
+                let path = value("--smtp-ca")?;
+                cfg.mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -121,7 +130,11 @@ fn parse_args() -> Result<HostConfig> {
 async fn mailer() -> Result<()> {
     let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
     let mut db = env("OCOMMS_DATABASE_URL");
-    let mut mail = wasm_host::mailer::MailConfig { smtp_url: env("OCOMMS_SMTP_URL"), from: env("OCOMMS_MAIL_FROM") };
+    let mut mail = wasm_host::mailer::MailConfig {
+        smtp_url: env("OCOMMS_SMTP_URL"),
+        from: env("OCOMMS_MAIL_FROM"),
+        ca_pem: env("OCOMMS_SMTP_CA").map(std::fs::read).transpose().context("read OCOMMS_SMTP_CA")?,
+    };
     let mut args = std::env::args().skip(2);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -129,6 +142,10 @@ async fn mailer() -> Result<()> {
             "--database-url" => db = Some(value("--database-url")?),
             "--smtp-url" => mail.smtp_url = Some(value("--smtp-url")?),
             "--mail-from" => mail.from = Some(value("--mail-from")?),
+            "--smtp-ca" => {
+                let path = value("--smtp-ca")?;
+                mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
+            }
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

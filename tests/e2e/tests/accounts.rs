@@ -30,11 +30,21 @@ fn smtp_python() -> std::path::PathBuf {
 
 impl SmtpSink {
     async fn start() -> SmtpSink {
+        SmtpSink::start_with(false).await
+    }
+
+    /// With `starttls`, it requires STARTTLS with a certificate of the test CA
+    /// (`tests/mail/ca.pem`) before AUTH.
+    async fn start_with(starttls: bool) -> SmtpSink {
         let port = free_port();
-        let script = crate::common::workspace_root().join("tests/mail/smtp_sink.py");
+        let dir = crate::common::workspace_root().join("tests/mail");
+        let mut args = vec![port.to_string(), "ocomms".into(), "mail-secret".into()];
+        if starttls {
+            args.extend([dir.join("server.pem"), dir.join("server.key")].map(|p| p.display().to_string()));
+        }
         let mut child = tokio::process::Command::new(smtp_python())
-            .arg(script)
-            .args([&port.to_string(), "ocomms", "mail-secret"])
+            .arg(dir.join("smtp_sink.py"))
+            .args(&args)
             .stdout(Stdio::piped())
             // aiosmtpd warns that AUTH without TLS is unsafe: this one listens on loopback.
             .stderr(Stdio::null())
@@ -53,7 +63,8 @@ impl SmtpSink {
                 }
             }
         });
-        SmtpSink { url: format!("smtp://ocomms:mail-secret@127.0.0.1:{port}"), mails, _child: child }
+        let tls = if starttls { "?tls=required" } else { "" };
+        SmtpSink { url: format!("smtp://ocomms:mail-secret@127.0.0.1:{port}{tls}"), mails, _child: child }
     }
 
     /// The first mail to `to` whose subject is `subject`, waiting for it.
@@ -361,6 +372,41 @@ mod host {
         let sink = SmtpSink::start().await;
         let host = Target::Host.start_with(with_mail(&sink)).await;
         super::cookies_sessions_outbox(&host, &sink).await;
+    }
+
+    /// A relay that requires STARTTLS, with a certificate from a private CA the host is told
+    /// to trust; without that trust nothing is sent in the clear, and the outbox says why.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn mail_over_starttls_to_a_relay_with_a_private_ca() {
+        let sink = SmtpSink::start_with(true).await;
+        let ca = crate::common::workspace_root().join("tests/mail/ca.pem").display().to_string();
+        let mut opts = with_mail(&sink);
+        opts.host_args = vec!["--smtp-ca".into(), ca];
+        let host = Target::Host.start_with(opts).await;
+        let mail = {
+            signup_verified(&host, &sink, "tls@acc.test").await;
+            sink.mail("tls@acc.test", "Confirm your email address").await
+        };
+        assert_eq!(mail["tls"], true, "{mail}");
+
+        // The same relay without trusting its CA: nothing is sent, and the log says why.
+        let untrusting = Target::Host.start_with(with_mail(&sink)).await;
+        untrusting
+            .post(
+                "/api/v1/auth/signup",
+                None,
+                json!({ "email": "root@acc.test", "password": PASSWORD, "display_name": "Root" }),
+            )
+            .await
+            .expect_status(202, "sign-up");
+        let started = Instant::now();
+        while !untrusting.log_text().contains("mail not sent") {
+            assert!(started.elapsed() < Duration::from_secs(30), "no send failure logged:\n{}", untrusting.log_text());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = untrusting.log_text().to_lowercase();
+        assert!(log.contains("certificate") || log.contains("unknownissuer"), "{log}");
+        assert_eq!(sink.count_to("root@acc.test"), 0);
     }
 
     /// No mail server: the mail waits on the outbox page, and the log shows the link.
