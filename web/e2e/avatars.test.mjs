@@ -33,7 +33,11 @@ async function person(name) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
+  page.on('console', (m) => {
+    logs.push(`[${name}] ${m.type()}: ${m.text()}`);
+    // The host's Content-Security-Policy must block nothing the client does.
+    if (m.text().includes('Content Security Policy')) errors.push(m.text());
+  });
   const p = { name, email: `${name.toLowerCase()}-${RUN}@example.com`, ctx, page, errors };
   people[name] = p;
   return p;

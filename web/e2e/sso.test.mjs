@@ -86,7 +86,11 @@ async function person(name) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
+  page.on('console', (m) => {
+    logs.push(`[${name}] ${m.type()}: ${m.text()}`);
+    // The host's Content-Security-Policy must block nothing the client does.
+    if (m.text().includes('Content Security Policy')) errors.push(m.text());
+  });
   const p = { name, ctx, page, errors };
   people.push(p);
   return p;
