@@ -190,6 +190,22 @@ describe('single sign-on', { concurrency: false, skip: process.env.OCOMMS_E2E_UR
     assert.ok(jar.some((c) => c.name === 'ocomms_refresh' && c.httpOnly), 'the session is in the HttpOnly cookie');
   });
 
+  it('an owner signed in through the provider makes the workspace require it', async () => {
+    await ann.page.locator('#welcome-ws-name').fill('Locked');
+    await ann.page.getByRole('button', { name: 'Create workspace' }).click();
+    await ann.page.locator('.ws-name', { hasText: 'Locked' }).waitFor({ timeout: WAIT });
+    await ann.page.locator('#admin-btn').click();
+    const box = ann.page.getByLabel(/Members sign in with Test IdP only/);
+    await box.check();
+    await ann.page.getByRole('button', { name: 'Save settings' }).click();
+    await ann.page.getByText('Saved.').waitFor({ timeout: WAIT });
+    // Ann's own session began at the provider: it goes on.
+    await ann.page.reload();
+    await signedIn(ann.page, 'Ann');
+    await ann.page.locator('#admin-btn').click();
+    assert.ok(await ann.page.getByLabel(/Members sign in with Test IdP only/).isChecked());
+  });
+
   it('an address the provider did not verify comes back with the reason on the sign-in screen', async () => {
     const bob = await person('Bob');
     await providerLogin(bob.page, `unverified-bob-${RUN}@sso.test`);

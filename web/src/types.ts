@@ -186,6 +186,8 @@ export interface WorkspaceInfo {
   description: string;
   members_can_invite: boolean;
   members_can_create_channels: boolean;
+  /** Members sign in through single sign-on only. */
+  sso_only: boolean;
   role: Role;
   member_count: number;
 }

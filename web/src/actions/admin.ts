@@ -56,7 +56,9 @@ export function reloadAdmin() {
 
 export async function saveWorkspace(
   wsId: string,
-  patch: Partial<Pick<WorkspaceInfo, 'name' | 'description' | 'members_can_invite' | 'members_can_create_channels'>>,
+  patch: Partial<
+    Pick<WorkspaceInfo, 'name' | 'description' | 'members_can_invite' | 'members_can_create_channels' | 'sso_only'>
+  >,
 ) {
   const r = await client.call<{ workspace: WorkspaceInfo }>('PATCH', `/workspaces/${wsId}`, patch);
   update((s) => {

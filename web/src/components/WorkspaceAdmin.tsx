@@ -38,6 +38,8 @@ function About({ info }: { info: WorkspaceInfo }) {
   const [description, setDescription] = useState(info.description);
   const [invite, setInvite] = useState(info.members_can_invite);
   const [create, setCreate] = useState(info.members_can_create_channels);
+  const [ssoOnly, setSsoOnly] = useState(info.sso_only);
+  const sso = useStore().providers?.oidc ?? null;
   const [status, setStatus] = useState('');
   const [error, setError] = useState('');
   useEffect(() => {
@@ -45,6 +47,7 @@ function About({ info }: { info: WorkspaceInfo }) {
     setDescription(info.description);
     setInvite(info.members_can_invite);
     setCreate(info.members_can_create_channels);
+    setSsoOnly(info.sso_only);
   }, [info]);
   if (!admin) {
     return (
@@ -66,6 +69,7 @@ function About({ info }: { info: WorkspaceInfo }) {
     if (description !== info.description) patch.description = description;
     if (invite !== info.members_can_invite) patch.members_can_invite = invite;
     if (create !== info.members_can_create_channels) patch.members_can_create_channels = create;
+    if (ssoOnly !== info.sso_only) patch.sso_only = ssoOnly;
     if (!Object.keys(patch).length) return setStatus('Nothing to save.');
     try {
       await saveWorkspace(info.id, patch);
@@ -88,6 +92,12 @@ function About({ info }: { info: WorkspaceInfo }) {
         <label className="check">
           <input type="checkbox" checked={create} onChange={(e) => setCreate(e.target.checked)} /> Members may create channels
         </label>
+        {(sso || info.sso_only) && (
+          <label className="check">
+            <input type="checkbox" checked={ssoOnly} onChange={(e) => setSsoOnly(e.target.checked)} /> Members sign in
+            with {sso ? sso.name : 'single sign-on'} only (ends their other sessions)
+          </label>
+        )}
         <FormFeedback error={error} status={status} />
         <button type="submit">Save settings</button>
       </form>
