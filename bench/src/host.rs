@@ -83,7 +83,9 @@ impl Host {
             .current_dir(workdir)
             .env("NO_COLOR", "1")
             // Every benchmark client comes from 127.0.0.1: rate limits would measure themselves.
-            .env("SPIN_VARIABLE_RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting());
+            .env("SPIN_VARIABLE_RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting())
+            // The benchmarks sign up thousands of users: accounts at once, without mail.
+            .env("SPIN_VARIABLE_EMAIL_VERIFICATION", "off");
         let proc = match Proc::start("host", cmd, log, LISTENING, limit) {
             Ok(p) => p,
             Err(e) => {

@@ -140,12 +140,16 @@ pub async fn serve(argv: &[String]) -> Result<()> {
     let state = Arc::new(Native {
         sql: PgSql { pool },
         hub: Arc::new(Hub::new(RoomLimits::default(), Arc::new(Metrics::default()))),
-        // As the host is started for benchmarks: limits that never bite, still consulted.
-        config: Config::new(secret.into_bytes(), "http://127.0.0.1").with_limits(
-            ocomms_core::limits::Limits::parse(&ocomms_core::limits::Limits::unlimited_setting())
-                .context("the unlimited rate limits")?,
-            None,
-        ),
+        // As the host is started for benchmarks: limits that never bite, still consulted, and
+        // accounts made at once (the benchmarks sign up thousands of users).
+        config: Config::new(secret.into_bytes(), "http://127.0.0.1")
+            .with_limits(
+                ocomms_core::limits::Limits::parse(&ocomms_core::limits::Limits::unlimited_setting())
+                    .context("the unlimited rate limits")?,
+                None,
+            )
+            .with_accounts("off", "")
+            .context("account settings")?,
     });
     let app = axum::Router::new().fallback(handle).with_state(state);
     let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("bind {}", a.listen))?;

@@ -160,6 +160,9 @@ impl Host {
         // Schemathesis is one client hammering from 127.0.0.1: the rate limits (tested in the
         // e2e suite) would turn most of its cases into 429s.
         cmd.env("SPIN_VARIABLE_RATE_LIMITS", "off");
+        // Its sessions come from sign-ups: accounts at once (the mailed-link flow is tested in
+        // the e2e suite).
+        cmd.env("SPIN_VARIABLE_EMAIL_VERIFICATION", "off");
         let child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
         let mut host = Host { child, url: String::new() };
         let started = Instant::now();
