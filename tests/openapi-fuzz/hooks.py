@@ -68,6 +68,8 @@ STATE_DEPENDENT_422 = {
         "did not pass Slack's url_verification",
     ),
     "POST /workspaces/{workspace_id}/apps/{app_id}/commands": ("which apps may not use unless the operator allows it",),
+    # Whether the install has an identity provider is the deployment's business.
+    "PATCH /workspaces/{workspace_id}": ("sso_only needs single sign-on",),
     "POST /workspaces/{workspace_id}/apps/{app_id}/outgoing-hooks": (
         "which apps may not use unless the operator allows it",
         "outgoing webhooks listen to public channels only",
@@ -95,13 +97,25 @@ QUERY_SYNTAX_422 = {
 }
 
 
+# Mailed links' tokens: a well-formed token is still only good if we mailed it (and, for a
+# magic link, to the browser that asked). `link_invalid` (400), only on these operations.
+LINK_ROUTES = {
+    "POST /auth/verify-email",
+    "POST /auth/password-reset/confirm",
+    "POST /auth/magic-link/redeem",
+}
+
+
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
-    if type(failure).__name__ != "RejectedPositiveData" or response.status_code != 422:
+    if type(failure).__name__ != "RejectedPositiveData" or response.status_code not in (400, 422):
         return True
     try:
-        message = json.loads(response.content)["error"]["message"]
+        error = json.loads(response.content)["error"]
+        code, message = error["code"], error["message"]
     except (ValueError, KeyError, TypeError):
         return True
+    if response.status_code == 400:
+        return not (code == "link_invalid" and case.operation.label in LINK_ROUTES)
     accepted = STATE_DEPENDENT_422.get(case.operation.label, ()) + QUERY_SYNTAX_422.get(case.operation.label, ())
     return not any(m in message for m in accepted)
