@@ -113,6 +113,9 @@ async function person(name) {
 async function signUp(p, path = '/') {
   const { page } = p;
   await page.goto(host.url + path);
+  // The form first (an invite opens it in sign-up mode), then the mode: counting before the
+  // page has rendered would take a slow start for log-in mode.
+  await page.locator('#auth-email').waitFor({ timeout: WAIT });
   if (!(await page.locator('#auth-name').count())) await page.locator('button.link', { hasText: 'Sign up' }).click();
   await page.locator('#auth-name').fill(p.name);
   await page.locator('#auth-email').fill(p.email);
