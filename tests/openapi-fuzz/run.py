@@ -130,10 +130,15 @@ def write_config(workdir: Path, fixture: dict) -> Path:
 def summarise(junit: Path) -> tuple[int, int, int]:
     passed = failed = skipped = 0
     for case in ET.parse(junit).getroot().iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
             failed += 1
-            # One line per failure, which the caller repeats at the end of a long run.
-            print(f"openapi fuzz: failed: {case.get('name')}", flush=True)
+            # One line per failure, which the caller repeats at the end of a long run (where
+            # a CI log's tail shows it): the operation, then what went wrong, on one line.
+            detail = " ".join(((problem.get("message") or "") + " " + (problem.text or "")).split())
+            print(f"openapi fuzz: failed: {case.get('name')}: {detail[:600]}", flush=True)
         elif case.find("skipped") is not None:
             skipped += 1
         else:
