@@ -214,19 +214,36 @@ impl<C: Copy + Eq + Hash + Ord> Room<C> {
     /// A user is typing. Only subscribers may signal, and repeats inside the minimum interval
     /// are absorbed so a keystroke stream cannot flood the room.
     pub fn typing(&mut self, conn: C, now_ms: i64) -> Result<Option<Delivery<C>>, RoomError> {
+        Ok(self.typing_broadcast(conn, now_ms)?.filter(|d| !d.to.is_empty()))
+    }
+
+    /// [`Self::typing`], but a signal that passed the interval check comes back even when
+    /// nobody here listens: rooms elsewhere (other hosts of a cluster) may have listeners.
+    pub fn typing_broadcast(&mut self, conn: C, now_ms: i64) -> Result<Option<Delivery<C>>, RoomError> {
         let user = *self.subscribers.get(&conn).ok_or(RoomError::NotSubscribed)?;
+        Ok(self.signal_typing(user, now_ms))
+    }
+
+    /// A member is typing in this channel's room on another host (who checked that they
+    /// listen there): the same interval applies, and the user's own connections here are
+    /// not told.
+    pub fn typing_elsewhere(&mut self, user: UserId, now_ms: i64) -> Option<Delivery<C>> {
+        self.signal_typing(user, now_ms).filter(|d| !d.to.is_empty())
+    }
+
+    fn signal_typing(&mut self, user: UserId, now_ms: i64) -> Option<Delivery<C>> {
         let expires_at_ms = now_ms + self.limits.typing_ttl_ms;
         let state = self.typing.entry(user).or_insert(TypingState { expires_at_ms, last_broadcast_ms: i64::MIN });
         state.expires_at_ms = expires_at_ms;
         if now_ms.saturating_sub(state.last_broadcast_ms) < self.limits.typing_min_interval_ms {
-            return Ok(None);
+            return None;
         }
         state.last_broadcast_ms = now_ms;
         let to = self.others_of_user(user);
-        Ok((!to.is_empty()).then_some(Delivery {
+        Some(Delivery {
             to,
             frame: ServerFrame::Typing { channel_id: self.channel, seq: self.last_seq, user_id: user },
-        }))
+        })
     }
 
     /// Users typing right now, after dropping expired indicators.

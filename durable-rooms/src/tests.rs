@@ -111,6 +111,24 @@ fn typing_is_throttled_and_expires() {
 }
 
 #[test]
+fn typing_from_another_host_reaches_the_others_here_with_the_same_interval() {
+    let mut r = room();
+    r.subscribe(1, ANN).unwrap();
+    // Alone here: nobody to tell locally, but the signal still counts for other hosts.
+    let lone = r.typing_broadcast(1, 1_000).unwrap().expect("passed the interval");
+    assert!(lone.to.is_empty());
+    assert_eq!(r.typing(1, 1_000).unwrap(), None);
+    assert_eq!(r.typing_broadcast(1, 1_500).unwrap(), None, "throttled");
+    r.subscribe(2, BOB).unwrap();
+    let carol = UserId(Uuid::from_u128(12));
+    let d = r.typing_elsewhere(carol, 2_000).expect("told here");
+    assert_eq!(d.to, vec![1, 2]);
+    assert!(matches!(d.frame, ServerFrame::Typing { user_id, .. } if user_id == carol));
+    assert_eq!(r.typing_elsewhere(carol, 2_500), None, "throttled like a local signal");
+    assert_eq!(r.typing_elsewhere(BOB, 2_500).unwrap().to, vec![1], "not to the typist's own connections");
+}
+
+#[test]
 fn posting_clears_typing() {
     let mut r = room();
     r.subscribe(1, ANN).unwrap();

@@ -57,6 +57,8 @@ pub struct HostConfig {
     pub metrics_token: Option<String>,
     /// When set, `/metrics` is served here and not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// In a cluster: the relay between hosts ([`crate::relay`]).
+    pub relay: Option<crate::relay::RelayConfig>,
 }
 
 impl HostConfig {
@@ -81,6 +83,7 @@ impl HostConfig {
             max_sockets_per_user: ocomms_rooms::user::MAX_SOCKETS_PER_USER,
             metrics_token: None,
             metrics_listen: None,
+            relay: None,
         }
     }
 }
@@ -133,8 +136,16 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         }
     };
     let metrics = Arc::new(Metrics::default());
-    let hub =
-        Arc::new(Hub::new(RoomLimits::default(), metrics.clone()).with_max_sockets_per_user(cfg.max_sockets_per_user));
+    let hub = Hub::new(RoomLimits::default(), metrics.clone()).with_max_sockets_per_user(cfg.max_sockets_per_user);
+    let (hub, relay_in) = match &cfg.relay {
+        Some(relay) => {
+            let (out, input) = crate::relay::channel();
+            let ttl = i64::try_from(relay.presence_ttl.as_millis()).unwrap_or(i64::MAX);
+            (hub.with_relay(out, ttl), Some(input))
+        }
+        None => (hub, None),
+    };
+    let hub = Arc::new(hub);
     let runtime = Runtime::new(RuntimeConfig {
         max_instance_memory_bytes: cfg.max_instance_memory_bytes,
         max_instances: cfg.max_instances,
@@ -205,6 +216,10 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     spawn_idle_sweeper(hub.clone(), cfg.away_after, stop_rx.clone());
+    let relay = match (&cfg.relay, relay_in) {
+        (Some(relay), Some(input)) => Some(crate::relay::spawn(relay.clone(), hub.clone(), input, stop_rx.clone())?),
+        _ => None,
+    };
     let indexer = match &cfg.meilisearch {
         Some(meili) => {
             let indexer = crate::search_index::Indexer::new(db.pool.clone(), meili)?;
@@ -235,6 +250,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         ws_slots: AddressSlots::new(cfg.max_sockets_per_address),
         security: SecurityHeaders::with_file_origin(file_origin(&shared, embedded_store).as_deref()),
         public_tls: ocomms_api::security::over_tls(shared.get("public_url").map(String::as_str), None),
+        relay: relay.as_ref().map(|(status, _)| status.clone()),
         metrics_access: crate::metrics::MetricsAccess {
             token: cfg.metrics_token.clone().filter(|t| !t.is_empty()),
             separate_listener: cfg.metrics_listen.is_some(),
@@ -274,6 +290,9 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     // A delivery cut off here is sent again when its lease runs out (at least once).
     deliveries.abort();
     mailer.abort();
+    if let Some((_, task)) = relay {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     if let Some(task) = indexer {
         // The queue keeps whatever is not sent yet for the next start.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

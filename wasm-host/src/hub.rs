@@ -8,7 +8,7 @@
 //! and not silently skipped: it is flagged, and its writer tells the client to resync from
 //! PostgreSQL.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -22,6 +22,8 @@ use ocomms_rooms::{Delivery, Published, Room, RoomError, RoomLimits};
 use tokio::sync::{Notify, mpsc};
 
 use crate::metrics::Metrics;
+use crate::relay::message::{Message, UserReport};
+use crate::relay::presence::{Change, RemotePresence, combine};
 
 pub type ConnId = u64;
 pub type Frame = Arc<ServerFrame>;
@@ -49,11 +51,21 @@ struct Conn {
     wake: Arc<Notify>,
 }
 
-#[derive(Default)]
 struct Inner {
     rooms: HashMap<ChannelId, Room<UserId>>,
     users: HashMap<UserId, UserSockets<ConnId>>,
     conns: HashMap<ConnId, Conn>,
+    /// What the other hosts of a cluster say of their users (empty on a lone host).
+    remote: RemotePresence,
+    /// What this host last told the others of each of its users.
+    reported: HashMap<UserId, UserReport>,
+}
+
+/// The hub's way out to the other hosts of a cluster ([`crate::relay`]).
+pub struct RelayOut {
+    pub tx: mpsc::Sender<Message>,
+    /// Set when a message could not be queued: the relay then tells every host to resync.
+    pub overflowed: Arc<AtomicBool>,
 }
 
 pub struct Hub {
@@ -63,16 +75,99 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     /// Sockets one user may hold ([`MAX_SOCKETS_PER_USER`] unless configured).
     max_sockets_per_user: usize,
+    /// Set in a cluster: what happens here is told to the other hosts.
+    relay: Option<RelayOut>,
 }
 
 impl Hub {
     pub fn new(limits: RoomLimits, metrics: Arc<Metrics>) -> Self {
         Self {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                rooms: HashMap::new(),
+                users: HashMap::new(),
+                conns: HashMap::new(),
+                remote: RemotePresence::new(0),
+                reported: HashMap::new(),
+            }),
             next_id: AtomicU64::new(1),
             limits,
             metrics,
             max_sockets_per_user: MAX_SOCKETS_PER_USER,
+            relay: None,
+        }
+    }
+
+    /// The same hub in a cluster: changes go out through `out`, and what other hosts say
+    /// of their users holds for `presence_ttl_ms` after their last word.
+    pub fn with_relay(mut self, out: RelayOut, presence_ttl_ms: i64) -> Self {
+        self.relay = Some(out);
+        self.lock().remote = RemotePresence::new(presence_ttl_ms);
+        self
+    }
+
+    /// Tells the other hosts (in a cluster; a lone host has none).
+    pub fn relay(&self, message: Message) {
+        if let Some(out) = &self.relay
+            && out.tx.try_send(message).is_err()
+        {
+            out.overflowed.store(true, Ordering::Release);
+        }
+    }
+
+    /// A message from another host of the cluster.
+    pub fn receive(&self, from: uuid::Uuid, message: Message, now_ms: i64) {
+        match message {
+            Message::Event { event } => self.publish(event),
+            Message::Notice { user_id, notice } => self.notify_user(user_id, notice),
+            Message::Typing { channel_id, user_id } => {
+                let mut inner = self.lock();
+                if let Some(d) = inner.rooms.get_mut(&channel_id).and_then(|r| r.typing_elsewhere(user_id, now_ms)) {
+                    self.deliver(&inner, d);
+                }
+            }
+            Message::Presence { user } => {
+                let mut inner = self.lock();
+                let changes = inner.remote.report(from, user, now_ms);
+                self.remote_changed(&inner, changes);
+            }
+            Message::Heartbeat { users } => {
+                let mut inner = self.lock();
+                let changes = inner.remote.heartbeat(from, users, now_ms);
+                self.remote_changed(&inner, changes);
+            }
+            Message::Leaving => {
+                let mut inner = self.lock();
+                let changes = inner.remote.forget(from);
+                self.remote_changed(&inner, changes);
+            }
+            Message::Resync => self.resync_all(),
+            // The relay answers it with a heartbeat.
+            Message::SyncRequest => {}
+        }
+    }
+
+    /// Forgets the hosts that have not been heard from in time, and their users.
+    pub fn expire_remote(&self, now_ms: i64) {
+        let mut inner = self.lock();
+        let changes = inner.remote.expire(now_ms);
+        self.remote_changed(&inner, changes);
+    }
+
+    /// Every user connected here, for a heartbeat.
+    pub fn local_reports(&self) -> Vec<UserReport> {
+        let inner = self.lock();
+        inner.users.keys().map(|u| local_report(&inner, *u)).collect()
+    }
+
+    /// Every socket here re-reads what it may have missed from PostgreSQL (the relay was
+    /// interrupted, so events from other hosts may not have arrived).
+    pub fn resync_all(&self) {
+        let inner = self.lock();
+        for c in inner.conns.values() {
+            if !c.lagged.swap(true, Ordering::AcqRel) {
+                self.metrics.lagged.fetch_add(1, Ordering::Relaxed);
+            }
+            c.wake.notify_one();
         }
     }
 
@@ -179,8 +274,11 @@ impl Hub {
             return Err(RoomError::NotSubscribed);
         }
         let room = inner.rooms.get_mut(&channel).ok_or(RoomError::NotSubscribed)?;
-        if let Some(d) = room.typing(user, now_ms)? {
-            self.deliver(&inner, d);
+        if let Some(d) = room.typing_broadcast(user, now_ms)? {
+            if !d.to.is_empty() {
+                self.deliver(&inner, d);
+            }
+            self.relay(Message::Typing { channel_id: channel, user_id: user });
         }
         Ok(())
     }
@@ -222,11 +320,16 @@ impl Hub {
         let Some(u) = inner.users.get(&user) else { return Vec::new() };
         let mut all: BTreeMap<UserId, Presence> = BTreeMap::new();
         for ch in u.channels() {
-            if let Some(room) = inner.rooms.get(ch) {
-                all.extend(room.presence_of_others(user));
+            let here = inner.rooms.get(ch).map(|room| room.presence_of_others(user)).unwrap_or_default();
+            for (other, status) in here.into_iter().chain(inner.remote.users_in(*ch)) {
+                if other != user {
+                    let e = all.entry(other).or_insert(Presence::Offline);
+                    *e = combine(*e, status);
+                }
             }
         }
-        all.into_iter().collect()
+        // Connected here and elsewhere: the best of both.
+        all.into_iter().map(|(u, s)| (u, combine(s, inner.remote.status(u)))).collect()
     }
 
     pub fn room_count(&self) -> usize {
@@ -292,7 +395,55 @@ impl Hub {
                 }
             }
         }
+        if self.relay.is_some() {
+            self.report_changes(inner, user);
+        }
         subscriptions
+    }
+
+    /// Tells the other hosts when the user's presence or channels here changed.
+    fn report_changes(&self, inner: &mut Inner, user: UserId) {
+        let now = local_report(inner, user);
+        if inner.reported.get(&user) == Some(&now) {
+            return;
+        }
+        if now.status == Presence::Offline {
+            if inner.reported.remove(&user).is_none() {
+                return;
+            }
+        } else {
+            inner.reported.insert(user, now.clone());
+        }
+        self.relay(Message::Presence { user: now });
+    }
+
+    /// Other hosts' news of users: frames for the people here who share a channel with
+    /// them, when what they see (this host's and the others' view combined) changed.
+    fn remote_changed(&self, inner: &Inner, changes: Vec<Change>) {
+        for c in changes {
+            let here = local_status(inner, c.user);
+            let after = combine(here, c.after);
+            if combine(here, c.before) == after {
+                continue;
+            }
+            let mut channels = c.channels;
+            if let Some(u) = inner.users.get(&c.user) {
+                channels.extend(u.channels().iter().copied());
+            }
+            let to: BTreeSet<UserId> = channels
+                .iter()
+                .filter_map(|ch| inner.rooms.get(ch))
+                .flat_map(|room| room.online_users())
+                .filter(|u| *u != c.user)
+                .collect();
+            let frame = Arc::new(ServerFrame::Presence { user_id: c.user, status: after });
+            for viewer in to {
+                let Some(u) = inner.users.get(&viewer) else { continue };
+                for conn in u.conns() {
+                    self.send(inner, conn, frame.clone());
+                }
+            }
+        }
     }
 
     /// Subscribes the user in the channel's room (made from `stored_seq` if new), carrying
@@ -317,7 +468,15 @@ impl Hub {
 
     /// A room's frame to each socket of each user it names.
     fn deliver(&self, inner: &Inner, d: Delivery<UserId>) {
-        let frame = Arc::new(d.frame);
+        let frame = match d.frame {
+            // A room sees this host's sockets only: someone who left here may still be
+            // online on another host.
+            ServerFrame::Presence { user_id, status } => {
+                ServerFrame::Presence { user_id, status: combine(status, inner.remote.status(user_id)) }
+            }
+            other => other,
+        };
+        let frame = Arc::new(frame);
         for user in d.to {
             let Some(u) = inner.users.get(&user) else { continue };
             for c in u.conns() {
@@ -342,6 +501,20 @@ impl Hub {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
+}
+
+/// The user as this host's sockets show them.
+fn local_status(inner: &Inner, user: UserId) -> Presence {
+    match inner.users.get(&user) {
+        Some(u) if u.away().away => Presence::Away,
+        Some(_) => Presence::Online,
+        None => Presence::Offline,
+    }
+}
+
+fn local_report(inner: &Inner, user: UserId) -> UserReport {
+    let channels = inner.users.get(&user).map(|u| u.channels().iter().copied().collect()).unwrap_or_default();
+    UserReport { user_id: user, status: local_status(inner, user), channels }
 }
 
 #[cfg(test)]
@@ -511,5 +684,108 @@ mod tests {
         assert!(hub.set_presence(a.id, Presence::Offline, 75_000).is_err());
         hub.disconnect(a.id);
         assert_eq!(drain(&mut b), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Offline }]);
+    }
+
+    /// A hub as one host of a cluster, and what it relays.
+    fn host() -> (Hub, mpsc::Receiver<Message>) {
+        let (tx, rx) = mpsc::channel(64);
+        let out = RelayOut { tx, overflowed: Arc::new(AtomicBool::new(false)) };
+        (hub().with_relay(out, 15_000), rx)
+    }
+
+    /// Hands what `rx` holds to `to`, as the relay would, from host `from`.
+    fn pump(rx: &mut mpsc::Receiver<Message>, from: u128, to: &Hub, now_ms: i64) -> Vec<Message> {
+        let mut seen = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            seen.push(m.clone());
+            to.receive(Uuid::from_u128(from), m, now_ms);
+        }
+        seen
+    }
+
+    #[test]
+    fn presence_spans_hosts_and_a_user_on_two_is_offline_only_when_gone_from_both() {
+        let (a, mut from_a) = host();
+        let (b, mut from_b) = host();
+        let mut bob = open(&b, BOB, 2, &[CH]);
+        pump(&mut from_b, 0xb, &a, 0);
+        let ann_a = open(&a, ANN, 1, &[CH]);
+        pump(&mut from_a, 0xa, &b, 0);
+        assert_eq!(drain(&mut bob), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Online }]);
+        assert_eq!(b.presence_snapshot(bob.id), vec![(ANN, Presence::Online)]);
+        // Ann opens a socket on B too, then closes the one on A: still online.
+        let ann_b = open(&b, ANN, 1, &[CH]);
+        a.disconnect(ann_a.id);
+        pump(&mut from_a, 0xa, &b, 1);
+        assert!(drain(&mut bob).iter().all(|f| *f == ServerFrame::Presence { user_id: ANN, status: Presence::Online }));
+        // And the room on B, which saw her last socket here go, asks the others first.
+        let (ann_again, _) = a.connect(ANN, Uuid::from_u128(1), 2, &[at(CH)]).unwrap();
+        pump(&mut from_a, 0xa, &b, 2);
+        drain(&mut bob);
+        b.disconnect(ann_b.id);
+        assert_eq!(drain(&mut bob), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Online }]);
+        a.disconnect(ann_again.id);
+        pump(&mut from_a, 0xa, &b, 3);
+        assert_eq!(drain(&mut bob), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Offline }]);
+        assert!(b.presence_snapshot(bob.id).is_empty());
+    }
+
+    #[test]
+    fn events_notices_and_typing_reach_the_other_host_once() {
+        let (a, mut from_a) = host();
+        let (b, mut from_b) = host();
+        let mut ann = open(&a, ANN, 1, &[CH]);
+        let mut bob = open(&b, BOB, 2, &[CH]);
+        pump(&mut from_a, 0xa, &b, 0);
+        pump(&mut from_b, 0xb, &a, 0);
+        drain(&mut ann);
+        drain(&mut bob);
+        // What a component on A committed: delivered on A, relayed to B.
+        let event = ev(CH, 1, kind::MESSAGE_POSTED, serde_json::json!({}));
+        a.publish(event.clone());
+        a.relay(Message::Event { event: event.clone() });
+        pump(&mut from_a, 0xa, &b, 1);
+        // Relayed twice (a retried publish): still once.
+        b.receive(Uuid::from_u128(0xa), Message::Event { event }, 1);
+        assert!(matches!(drain(&mut bob).as_slice(), [ServerFrame::Event { event }] if event.seq == 1));
+        assert_eq!(drain(&mut ann).len(), 1);
+        a.typing(ann.id, CH, 5_000).unwrap();
+        pump(&mut from_a, 0xa, &b, 5_000);
+        assert!(matches!(drain(&mut bob).as_slice(), [ServerFrame::Typing { user_id, .. }] if *user_id == ANN));
+        assert!(drain(&mut ann).is_empty(), "not to the typist");
+        b.receive(
+            Uuid::from_u128(0xa),
+            Message::Notice { user_id: BOB, notice: UserNotice::ReadMarker { channel_id: CH, last_read_seq: 1 } },
+            6_000,
+        );
+        assert!(matches!(drain(&mut bob).as_slice(), [ServerFrame::ReadMarker { last_read_seq: 1, .. }]));
+    }
+
+    #[test]
+    fn a_silent_host_takes_its_users_presence_with_it_and_a_relay_gap_resyncs_everyone() {
+        let (a, mut from_a) = host();
+        let (b, _from_b) = host();
+        let mut bob = open(&b, BOB, 2, &[CH]);
+        let _ann = open(&a, ANN, 1, &[CH]);
+        a.relay(Message::Heartbeat { users: a.local_reports() });
+        pump(&mut from_a, 0xa, &b, 1_000);
+        drain(&mut bob);
+        b.expire_remote(15_999);
+        assert!(drain(&mut bob).is_empty());
+        b.expire_remote(16_000);
+        assert_eq!(drain(&mut bob), vec![ServerFrame::Presence { user_id: ANN, status: Presence::Offline }]);
+        b.resync_all();
+        assert!(bob.lagged.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_full_relay_queue_is_flagged_for_a_cluster_wide_resync() {
+        let (tx, _rx) = mpsc::channel(1);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let a = hub().with_relay(RelayOut { tx, overflowed: overflowed.clone() }, 15_000);
+        a.relay(Message::SyncRequest);
+        assert!(!overflowed.load(Ordering::Acquire));
+        a.relay(Message::SyncRequest);
+        assert!(overflowed.load(Ordering::Acquire));
     }
 }

@@ -10,7 +10,8 @@
 //! - [`db`]: the managed or configured PostgreSQL, its pool, and the API's `Sql` port natively.
 //! - [`hub`] and [`ws`]: the rooms and users (the pure cores of `ocomms-rooms`) and the
 //!   WebSockets that listen to them; [`rooms_link`]: the internal routes components publish
-//!   through, over HTTP or in process.
+//!   through, over HTTP or in process; [`relay`]: in a cluster, what one host's rooms
+//!   hear reaches the others (Valkey/Redis pub/sub), presence included.
 //! - [`blobstore`]: the embedded S3-compatible file store used when no S3 service is set.
 //! - [`deliveries`]: runs the queue of deliveries to apps through the component;
 //!   [`runtime`]'s outbound hook refuses requests to apps at private addresses;
@@ -27,6 +28,7 @@ pub mod listener;
 pub mod mailer;
 pub mod manifest;
 pub mod metrics;
+pub mod relay;
 pub mod reply;
 pub mod rooms_link;
 pub mod runtime;

@@ -52,6 +52,14 @@ const USAGE: &str = "usage: wasm-host [options]
   --metrics-listen ADDR  serve /metrics on ADDR instead of --listen (env OCOMMS_METRICS_LISTEN)
                          With neither, /metrics answers loopback clients only.
 
+Cluster (several hosts behind a load balancer, one PostgreSQL; see docs/scale.md):
+  --relay-url URL        the Valkey/Redis relay between hosts, redis://[:password@]host:port
+                         (env OCOMMS_RELAY_URL); every host of the cluster names the same one
+                         and the same --database-url
+  --relay-channel NAME   its pub/sub channel (default ocomms:relay; env OCOMMS_RELAY_CHANNEL)
+  --presence-ttl SECS    how long the users of a host that stopped answering still show
+                         present elsewhere (default 15; heartbeats every third of it)
+
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
 fn parse_args() -> Result<HostConfig> {
@@ -72,10 +80,23 @@ fn parse_args() -> Result<HostConfig> {
     if let Some(v) = env("OCOMMS_METRICS_LISTEN") {
         cfg.metrics_listen = Some(v.parse().context("OCOMMS_METRICS_LISTEN")?);
     }
+    let mut relay_url = env("OCOMMS_RELAY_URL");
+    let mut relay_channel = env("OCOMMS_RELAY_CHANNEL");
+    let mut presence_ttl = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
+            "--relay-url" => relay_url = Some(value("--relay-url")?),
+            "--relay-channel" => relay_channel = Some(value("--relay-channel")?),
+            "--presence-ttl" => {
+                let secs: f64 = value("--presence-ttl")?.parse().context("--presence-ttl")?;
+                let ttl = Duration::try_from_secs_f64(secs).context("--presence-ttl")?;
+                if ttl < Duration::from_secs(1) {
+                    bail!("--presence-ttl must be at least 1 second");
+                }
+                presence_ttl = Some(ttl);
+            }
             "--listen" => cfg.listen = value("--listen")?.parse().context("--listen")?,
             "--manifest" => cfg.manifest = value("--manifest")?.into(),
             "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
@@ -118,6 +139,23 @@ fn parse_args() -> Result<HostConfig> {
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
+    cfg.relay = match relay_url {
+        Some(url) => {
+            let mut relay = wasm_host::relay::RelayConfig::new(url);
+            if let Some(channel) = relay_channel {
+                relay.channel = channel;
+            }
+            if let Some(ttl) = presence_ttl {
+                relay.presence_ttl = ttl;
+                relay.heartbeat = ttl / 3;
+            }
+            Some(relay)
+        }
+        None if relay_channel.is_some() || presence_ttl.is_some() => {
+            bail!("--relay-channel and --presence-ttl need --relay-url")
+        }
+        None => None,
+    };
     cfg.meilisearch = match (meili_url, meili_key) {
         (Some(url), key) => Some(MeiliConfig { url, key }),
         (None, Some(_)) => bail!("--meilisearch-key needs --meilisearch-url"),

@@ -181,6 +181,31 @@ impl Metrics {
         );
         out
     }
+
+    /// The cluster relay's figures, after [`Self::render`]'s.
+    pub fn render_relay(out: &mut String, relay: &crate::relay::RelayStatus) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let up = u64::from(relay.up.load(Ordering::Acquire));
+        for (name, kind, help, value) in [
+            ("ocomms_relay_up", "gauge", "1 while subscribed to the cluster relay.", up),
+            ("ocomms_relay_published_total", "counter", "Messages published to the relay.", get(&relay.published)),
+            ("ocomms_relay_received_total", "counter", "Messages heard on the relay.", get(&relay.received)),
+            (
+                "ocomms_relay_reconnects_total",
+                "counter",
+                "Times the relay subscription was lost and made again (each made this host's sockets resync).",
+                get(&relay.reconnects),
+            ),
+            (
+                "ocomms_relay_overflows_total",
+                "counter",
+                "Times this host's relay queue overflowed (each made every host's sockets resync).",
+                get(&relay.overflows),
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! - in process, for the components this host runs: requests to `http://rooms.internal`
 //!   never touch a socket, [`InProcessRooms`] hands them to the same handler.
 //!
-//! Both check the rooms secret (a bearer token, compared in constant time).
+//! Both check the rooms secret (a bearer token, compared in constant time). In a cluster,
+//! what arrives here also goes to the other hosts through the relay ([`crate::relay`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +23,7 @@ use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_core::{ApiError, ErrorCode};
 
 use crate::hub::Hub;
+use crate::relay::message::Message;
 use crate::runtime::OutboundInterceptor;
 use crate::state::AppState;
 
@@ -104,7 +106,8 @@ fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiError> 
     if event.channel_id != channel {
         return Err(ApiError::bad_request("event is for another channel"));
     }
-    hub.publish(event);
+    hub.publish(event.clone());
+    hub.relay(Message::Event { event });
     Ok(())
 }
 
@@ -113,7 +116,8 @@ fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<(), ApiError> {
     let user = user.parse::<UserId>().map_err(|_| ApiError::not_found("user"))?;
     let notice: UserNotice =
         serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
-    hub.notify_user(user, notice);
+    hub.notify_user(user, notice.clone());
+    hub.relay(Message::Notice { user_id: user, notice });
     Ok(())
 }
 

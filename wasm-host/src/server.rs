@@ -44,9 +44,22 @@ pub fn metrics_router(state: Arc<AppState>) -> Router {
 
 /// Ready when PostgreSQL answers within [`READY_TIMEOUT`]: a probe must get an answer even
 /// when the database hangs.
+///
+/// In a cluster the relay's state follows, and an unreachable relay leaves the host ready:
+/// every host shares the relay, so taking them out of the balancer would stop the service,
+/// while without the relay each still serves everything from PostgreSQL (live updates from
+/// other hosts pause; sockets resync when it is back).
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(READY_TIMEOUT, state.sql.ping()).await {
-        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        Ok(true) => match &state.relay {
+            None => (StatusCode::OK, "ready").into_response(),
+            Some(relay) if relay.up.load(Ordering::Acquire) => (StatusCode::OK, "ready\nrelay: up\n").into_response(),
+            Some(_) => (
+                StatusCode::OK,
+                "ready\nrelay: down (degraded: live updates from other hosts are paused; sockets resync from the database when it is back)\n",
+            )
+                .into_response(),
+        },
         _ => json_error(&ApiError::new(ErrorCode::Unavailable, "database unavailable")),
     }
 }
@@ -87,8 +100,11 @@ fn metrics_for(state: &AppState, peer: SocketAddr, headers: &HeaderMap, main: bo
         .values()
         .map(LoadedComponent::instantiate_stats)
         .fold((0, std::time::Duration::ZERO), |(n, t), (n2, t2)| (n + n2, t + t2));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.room_count(), instances))
-        .into_response()
+    let mut text = state.metrics.render(state.hub.room_count(), instances);
+    if let Some(relay) = &state.relay {
+        crate::metrics::Metrics::render_relay(&mut text, relay);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Routes that hash or check a password. Argon2 takes tens of milliseconds of a core and

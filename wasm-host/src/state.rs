@@ -32,6 +32,8 @@ pub struct AppState {
     pub security: ocomms_api::security::SecurityHeaders,
     /// The public URL is `https`: every response gets HSTS.
     pub public_tls: bool,
+    /// In a cluster: the relay's state, for `/readyz` and `/metrics`.
+    pub relay: Option<Arc<crate::relay::RelayStatus>>,
     /// Who may read `/metrics` on the main listener.
     pub metrics_access: crate::metrics::MetricsAccess,
 }

@@ -161,7 +161,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
                     break;
                 }
                 if handle.lagged.swap(false, Ordering::AcqRel) {
-                    let resync = ServerFrame::Resync { reason: "too slow: events were dropped; fetch /events?after=<last seq> for each channel".into() };
+                    let resync = ServerFrame::Resync { reason: "events were missed (this socket fell behind, or the hosts' relay was interrupted); fetch /events?after=<last seq> for each channel".into() };
                     ok = match encode(encoding, &resync) { Some(m) => tx.send(m).await.is_ok(), None => true };
                 }
             }
