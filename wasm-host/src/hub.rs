@@ -63,9 +63,17 @@ struct Inner {
 
 /// The hub's way out to the other hosts of a cluster ([`crate::relay`]).
 pub struct RelayOut {
-    pub tx: mpsc::Sender<Message>,
+    pub tx: mpsc::Sender<Outgoing>,
     /// Set when a message could not be queued: the relay then tells every host to resync.
     pub overflowed: Arc<AtomicBool>,
+    /// The relay is reachable: worth waiting for a publish to be confirmed.
+    pub up: Arc<AtomicBool>,
+}
+
+/// A message for the relay, and who waits for it to be published.
+pub struct Outgoing {
+    pub message: Message,
+    pub published: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 pub struct Hub {
@@ -108,9 +116,29 @@ impl Hub {
     /// Tells the other hosts (in a cluster; a lone host has none).
     pub fn relay(&self, message: Message) {
         if let Some(out) = &self.relay
-            && out.tx.try_send(message).is_err()
+            && out.tx.try_send(Outgoing { message, published: None }).is_err()
         {
             out.overflowed.store(true, Ordering::Release);
+        }
+    }
+
+    /// [`Self::relay`], and a way to wait until the relay has it: a request that committed
+    /// an event answers after the other hosts can hear of it, so what one client does in
+    /// sequence through different hosts reaches every socket in that order. `None` when
+    /// there is nothing to wait for (a lone host, or the relay is away).
+    pub fn relay_confirmed(&self, message: Message) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let out = self.relay.as_ref()?;
+        if !out.up.load(Ordering::Acquire) {
+            self.relay(message);
+            return None;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match out.tx.try_send(Outgoing { message, published: Some(tx) }) {
+            Ok(()) => Some(rx),
+            Err(_) => {
+                out.overflowed.store(true, Ordering::Release);
+                None
+            }
         }
     }
 
@@ -687,20 +715,17 @@ mod tests {
     }
 
     /// A hub as one host of a cluster, and what it relays.
-    fn host() -> (Hub, mpsc::Receiver<Message>) {
+    fn host() -> (Hub, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(64);
-        let out = RelayOut { tx, overflowed: Arc::new(AtomicBool::new(false)) };
+        let out = RelayOut { tx, overflowed: Arc::new(AtomicBool::new(false)), up: Arc::new(AtomicBool::new(true)) };
         (hub().with_relay(out, 15_000), rx)
     }
 
     /// Hands what `rx` holds to `to`, as the relay would, from host `from`.
-    fn pump(rx: &mut mpsc::Receiver<Message>, from: u128, to: &Hub, now_ms: i64) -> Vec<Message> {
-        let mut seen = Vec::new();
+    fn pump(rx: &mut mpsc::Receiver<Outgoing>, from: u128, to: &Hub, now_ms: i64) {
         while let Ok(m) = rx.try_recv() {
-            seen.push(m.clone());
-            to.receive(Uuid::from_u128(from), m, now_ms);
+            to.receive(Uuid::from_u128(from), m.message, now_ms);
         }
-        seen
     }
 
     #[test]
@@ -782,10 +807,13 @@ mod tests {
     fn a_full_relay_queue_is_flagged_for_a_cluster_wide_resync() {
         let (tx, _rx) = mpsc::channel(1);
         let overflowed = Arc::new(AtomicBool::new(false));
-        let a = hub().with_relay(RelayOut { tx, overflowed: overflowed.clone() }, 15_000);
-        a.relay(Message::SyncRequest);
+        let up = Arc::new(AtomicBool::new(true));
+        let a = hub().with_relay(RelayOut { tx, overflowed: overflowed.clone(), up: up.clone() }, 15_000);
+        assert!(a.relay_confirmed(Message::SyncRequest).is_some(), "queued: the caller may wait");
         assert!(!overflowed.load(Ordering::Acquire));
-        a.relay(Message::SyncRequest);
+        assert!(a.relay_confirmed(Message::SyncRequest).is_none(), "full: nothing to wait for");
         assert!(overflowed.load(Ordering::Acquire));
+        up.store(false, Ordering::Release);
+        assert!(a.relay_confirmed(Message::SyncRequest).is_none(), "the relay is away: no wait");
     }
 }

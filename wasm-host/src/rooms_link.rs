@@ -40,9 +40,20 @@ async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Response
     let Ok(body) = axum::body::to_bytes(body, ocomms_api::http::MAX_REQUEST_BYTES).await else {
         return crate::reply::json_error(&ocomms_api::http::request_too_large());
     };
-    let (status, body) =
+    let (status, body, relayed) =
         handle(&state.hub, &state.rooms_secret, &parts.method, parts.uri.path(), &parts.headers, &body);
+    wait_for_relay(relayed).await;
     reply(status, body)
+}
+
+/// The longest a publish waits for the relay to confirm (it is best effort, like the
+/// publish itself: a slow relay must not hold requests).
+const RELAY_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn wait_for_relay(relayed: Option<tokio::sync::oneshot::Receiver<()>>) {
+    if let Some(rx) = relayed {
+        let _ = tokio::time::timeout(RELAY_CONFIRM_WAIT, rx).await;
+    }
 }
 
 /// The internal routes: both are `POST`.
@@ -53,6 +64,9 @@ enum Route<'a> {
     Notify(&'a str),
 }
 
+/// What the relay will confirm, in a cluster ([`Hub::relay_confirmed`]).
+type Relayed = Option<tokio::sync::oneshot::Receiver<()>>;
+
 /// One internal request: `202` with no body, or an error's status and JSON.
 fn handle(
     hub: &Hub,
@@ -61,23 +75,23 @@ fn handle(
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> (StatusCode, Option<ApiError>) {
+) -> (StatusCode, Option<ApiError>, Relayed) {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let route = match (method == Method::POST, segs.as_slice()) {
         (true, ["internal", "rooms", channel, "events"]) => Route::Publish(channel),
         (true, ["internal", "users", user, "notices"]) => Route::Notify(user),
-        _ => return (StatusCode::NOT_FOUND, Some(ApiError::not_found("route"))),
+        _ => return (StatusCode::NOT_FOUND, Some(ApiError::not_found("route")), None),
     };
     if !authorized(headers, secret) {
-        return (StatusCode::UNAUTHORIZED, Some(ApiError::unauthenticated("bad rooms secret")));
+        return (StatusCode::UNAUTHORIZED, Some(ApiError::unauthenticated("bad rooms secret")), None);
     }
     let outcome = match route {
         Route::Publish(channel) => publish_event(hub, channel, body),
         Route::Notify(user) => notify_user(hub, user, body),
     };
     match outcome {
-        Ok(()) => (StatusCode::ACCEPTED, None),
-        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), Some(e)),
+        Ok(relayed) => (StatusCode::ACCEPTED, None, relayed),
+        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), Some(e), None),
     }
 }
 
@@ -99,7 +113,7 @@ fn authorized(headers: &HeaderMap, secret: &str) -> bool {
 }
 
 /// Parses and publishes one event for `channel`.
-fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiError> {
+fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<Relayed, ApiError> {
     let channel = channel.parse::<ChannelId>().map_err(|_| ApiError::not_found("channel"))?;
     let event: ChannelEvent =
         serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
@@ -107,18 +121,16 @@ fn publish_event(hub: &Hub, channel: &str, body: &[u8]) -> Result<(), ApiError> 
         return Err(ApiError::bad_request("event is for another channel"));
     }
     hub.publish(event.clone());
-    hub.relay(Message::Event { event });
-    Ok(())
+    Ok(hub.relay_confirmed(Message::Event { event }))
 }
 
 /// Parses and delivers one notice to `user`'s sockets.
-fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<(), ApiError> {
+fn notify_user(hub: &Hub, user: &str, body: &[u8]) -> Result<Relayed, ApiError> {
     let user = user.parse::<UserId>().map_err(|_| ApiError::not_found("user"))?;
     let notice: UserNotice =
         serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
     hub.notify_user(user, notice.clone());
-    hub.relay(Message::Notice { user_id: user, notice });
-    Ok(())
+    Ok(hub.relay_confirmed(Message::Notice { user_id: user, notice }))
 }
 
 /// The in-process way in, for the components this host runs.
@@ -136,7 +148,7 @@ impl OutboundInterceptor for InProcessRooms {
         &self,
         req: http::Request<Bytes>,
     ) -> Option<Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>> {
-        let (status, error) =
+        let (status, error, relayed) =
             handle(&self.hub, &self.secret, req.method(), req.uri().path(), req.headers(), req.body());
         let body = error.map(|e| Bytes::from(e.to_json().to_string())).unwrap_or_default();
         let resp = http::Response::builder()
@@ -144,7 +156,10 @@ impl OutboundInterceptor for InProcessRooms {
             .header("content-type", "application/json")
             .body(body)
             .unwrap_or_default();
-        Some(Box::pin(async move { resp }))
+        Some(Box::pin(async move {
+            wait_for_relay(relayed).await;
+            resp
+        }))
     }
 }
 
@@ -182,15 +197,16 @@ mod tests {
             (&Method::POST, "/internal/elsewhere", &ok, b"", 404),
         ];
         for (method, path, headers, body, want) in cases {
-            let (status, error) = handle(&hub, "k", method, path, headers, body);
+            let (status, error, _) = handle(&hub, "k", method, path, headers, body);
             assert_eq!(status.as_u16(), want, "{method} {path}");
             assert!(error.is_some());
         }
         let event = format!(r#"{{"channel_id":"{ch}","seq":1,"kind":"message.posted","data":{{}},"at_ms":0}}"#);
-        let (status, error) = handle(&hub, "k", &Method::POST, &path, &ok, event.as_bytes());
+        let (status, error, relayed) = handle(&hub, "k", &Method::POST, &path, &ok, event.as_bytes());
         assert_eq!((status.as_u16(), error), (202, None));
+        assert!(relayed.is_none(), "a lone host waits for no relay");
         let other = "00000000-0000-0000-0000-000000000002";
-        let (status, _) =
+        let (status, _, _) =
             handle(&hub, "k", &Method::POST, &format!("/internal/rooms/{other}/events"), &ok, event.as_bytes());
         assert_eq!(status.as_u16(), 400, "an event for another channel");
     }

@@ -25,7 +25,7 @@ use redis::AsyncCommands as _;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::hub::{Hub, RelayOut};
+use crate::hub::{Hub, Outgoing, RelayOut};
 use crate::state::HostEnv;
 use message::{Envelope, Message};
 
@@ -64,7 +64,7 @@ impl RelayConfig {
 #[derive(Debug, Default)]
 pub struct RelayStatus {
     /// Subscribed and answering pings now.
-    pub up: AtomicBool,
+    pub up: Arc<AtomicBool>,
     pub published: AtomicU64,
     pub received: AtomicU64,
     /// Times the subscription was lost and made again.
@@ -77,14 +77,28 @@ pub struct RelayStatus {
 pub fn channel() -> (RelayOut, RelayIn) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let overflowed = Arc::new(AtomicBool::new(false));
-    (RelayOut { tx: tx.clone(), overflowed: overflowed.clone() }, RelayIn { rx, tx, overflowed })
+    let status = Arc::new(RelayStatus::default());
+    let out = RelayOut { tx: tx.clone(), overflowed: overflowed.clone(), up: status.up_flag() };
+    (out, RelayIn { rx, tx, overflowed, status })
 }
 
 pub struct RelayIn {
-    rx: mpsc::Receiver<Message>,
+    rx: mpsc::Receiver<Outgoing>,
     /// For the relay's own messages (heartbeats, sync requests), in order with the hub's.
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
     overflowed: Arc<AtomicBool>,
+    status: Arc<RelayStatus>,
+}
+
+/// The relay's own messages: nobody waits for them.
+fn own(tx: &mpsc::Sender<Outgoing>, message: Message) {
+    let _ = tx.try_send(Outgoing { message, published: None });
+}
+
+impl RelayStatus {
+    fn up_flag(&self) -> Arc<AtomicBool> {
+        self.up.clone()
+    }
 }
 
 /// Backoff between attempts to reach the relay.
@@ -103,10 +117,9 @@ pub fn spawn(
 ) -> anyhow::Result<(Arc<RelayStatus>, tokio::task::JoinHandle<()>)> {
     let client = redis::Client::open(cfg.url.as_str())
         .map_err(|e| anyhow::anyhow!("the relay URL {}: {e}", redact(&cfg.url)))?;
-    let status = Arc::new(RelayStatus::default());
     let id = Uuid::new_v4();
     tracing::info!(relay = %redact(&cfg.url), channel = %cfg.channel, host = %id, "joining the cluster relay");
-    let RelayIn { rx, tx, overflowed } = input;
+    let RelayIn { rx, tx, overflowed, status } = input;
     let publisher = tokio::spawn(publish_loop(client.clone(), cfg.channel.clone(), id, rx, overflowed, status.clone()));
     tokio::spawn(subscribe_loop(client, cfg.clone(), id, hub.clone(), tx.clone(), status.clone(), stop.clone()));
     tokio::spawn(heartbeat_loop(cfg, hub, tx.clone(), stop.clone()));
@@ -114,7 +127,7 @@ pub fn spawn(
     let done = tokio::spawn(async move {
         let mut stop = stop;
         let _ = stop.wait_for(|s| *s).await;
-        let _ = tx.send(Message::Leaving).await;
+        let _ = tx.send(Outgoing { message: Message::Leaving, published: None }).await;
         drop(tx);
         let _ = tokio::time::timeout(Duration::from_secs(2), publisher).await;
     });
@@ -127,11 +140,11 @@ async fn publish_loop(
     client: redis::Client,
     channel: String,
     id: Uuid,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: mpsc::Receiver<Outgoing>,
     overflowed: Arc<AtomicBool>,
     status: Arc<RelayStatus>,
 ) {
-    let mut pending: Option<Vec<u8>> = None;
+    let mut pending: Option<(Vec<u8>, Option<tokio::sync::oneshot::Sender<()>>)> = None;
     let mut retry = RETRY_MIN;
     loop {
         let mut conn = match client.get_multiplexed_async_connection().await {
@@ -155,20 +168,24 @@ async fn publish_loop(
                     break;
                 }
             }
-            let bytes = match pending.take() {
-                Some(b) => b,
+            let (bytes, published) = match pending.take() {
+                Some(p) => p,
                 None => match rx.recv().await {
-                    Some(message) => Envelope { from: id, message }.encode(),
+                    Some(Outgoing { message, published }) => (Envelope { from: id, message }.encode(), published),
                     None => return,
                 },
             };
             match conn.publish::<_, _, ()>(&channel, &bytes).await {
                 Ok(()) => {
                     status.published.fetch_add(1, Ordering::Relaxed);
+                    if let Some(waiting) = published {
+                        let _ = waiting.send(());
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "publishing to the relay failed; reconnecting");
-                    pending = Some(bytes);
+                    // Whoever waited gives up (their wait is bounded); the message still goes.
+                    pending = Some((bytes, None));
                     break;
                 }
             }
@@ -183,7 +200,7 @@ async fn subscribe_loop(
     cfg: RelayConfig,
     id: Uuid,
     hub: Arc<Hub>,
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
     status: Arc<RelayStatus>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -206,7 +223,7 @@ async fn subscribe_loop(
                     hub.resync_all();
                 }
                 was_up = true;
-                let _ = tx.try_send(Message::SyncRequest);
+                own(&tx, Message::SyncRequest);
                 let mut ping = tokio::time::interval(PING_EVERY);
                 ping.tick().await;
                 loop {
@@ -218,7 +235,7 @@ async fn subscribe_loop(
                                 Ok(env) if env.from == id => {}
                                 Ok(Envelope { from, message: Message::SyncRequest }) => {
                                     tracing::debug!(%from, "a host joined the relay");
-                                    let _ = tx.try_send(Message::Heartbeat { users: hub.local_reports() });
+                                    own(&tx, Message::Heartbeat { users: hub.local_reports() });
                                 }
                                 Ok(env) => hub.receive(env.from, env.message, HostEnv::now_ms()),
                                 Err(e) => tracing::warn!(error = %e, "an unreadable relay message; ignored"),
@@ -252,13 +269,13 @@ async fn subscribe_loop(
 }
 
 /// Reports every local user each period, and forgets hosts that stopped doing so.
-async fn heartbeat_loop(cfg: RelayConfig, hub: Arc<Hub>, tx: mpsc::Sender<Message>, mut stop: watch::Receiver<bool>) {
+async fn heartbeat_loop(cfg: RelayConfig, hub: Arc<Hub>, tx: mpsc::Sender<Outgoing>, mut stop: watch::Receiver<bool>) {
     let mut beat = tokio::time::interval(cfg.heartbeat);
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = beat.tick() => {
-                let _ = tx.try_send(Message::Heartbeat { users: hub.local_reports() });
+                own(&tx, Message::Heartbeat { users: hub.local_reports() });
             }
             _ = sweep.tick() => hub.expire_remote(HostEnv::now_ms()),
             _ = stop.changed() => return,
