@@ -48,6 +48,15 @@ pub fn ensure_postgres() -> Result<()> {
     apt_install(&["postgresql"], "the PostgreSQL server")
 }
 
+/// A Valkey or Redis server, the relay between the hosts of the cluster suite (Debian's
+/// `redis-server`; Valkey speaks the same protocol).
+pub fn ensure_relay_server() -> Result<()> {
+    if which("valkey-server").is_some() || which("redis-server").is_some() {
+        return Ok(());
+    }
+    apt_install(&["redis-server"], "redis-server (the relay of the cluster suite)")
+}
+
 /// Node.js and npm, for the web client build and the browser and edge tests.
 pub fn ensure_node() -> Result<()> {
     if which("node").is_some() && which("npm").is_some() {

@@ -16,6 +16,7 @@ mod app_delivery;
 mod authz_matrix;
 mod bad_input;
 mod channels_admin;
+mod cluster;
 mod conversations;
 mod deadline;
 mod faults;
