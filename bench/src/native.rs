@@ -138,7 +138,7 @@ pub async fn serve(argv: &[String]) -> Result<()> {
         .context("build the connection pool")?;
     drop(pool.get().await.context("connect to PostgreSQL")?);
     let state = Arc::new(Native {
-        sql: PgSql { pool },
+        sql: PgSql { pool, unnamed: false },
         hub: Arc::new(Hub::new(RoomLimits::default(), Arc::new(Metrics::default()))),
         // As the host is started for benchmarks: limits that never bite, still consulted, and
         // accounts made at once (the benchmarks sign up thousands of users).

@@ -41,7 +41,7 @@ fn db_err(e: tokio_postgres::Error) -> MigrateError {
     MigrateError::Db(e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string()))
 }
 
-/// Lock id for `pg_advisory_lock`, so hosts starting together migrate one at a time.
+/// Lock id for `pg_advisory_xact_lock`, so hosts starting together migrate one at a time.
 const LOCK_ID: i64 = 0x6f63_6f6d_6d73;
 
 /// Applies what is missing, each file in its own transaction; returns the versions applied.
@@ -49,28 +49,52 @@ pub async fn run(client: &mut Client) -> Result<Vec<i32>, MigrateError> {
     run_set(client, MIGRATIONS).await
 }
 
+/// Every step runs inside a transaction that first takes a transaction-scoped advisory
+/// lock: hosts starting at the same moment apply each file once, and the whole run works
+/// through a transaction-pooling proxy (PgBouncer), which would hand a session lock or a
+/// statement prepared outside a transaction to whichever client came next.
 pub async fn run_set(client: &mut Client, set: &[Migration]) -> Result<Vec<i32>, MigrateError> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_ID]).await.map_err(db_err)?;
-    let result = apply(client, set).await;
-    let unlock = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_ID]).await.map_err(db_err);
-    let applied = result?;
-    unlock?;
-    Ok(applied)
-}
-
-async fn apply(client: &mut Client, set: &[Migration]) -> Result<Vec<i32>, MigrateError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    integer PRIMARY KEY,
-                name       text NOT NULL,
-                checksum   text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )",
+    let mut applied = Vec::new();
+    loop {
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_ID]).await.map_err(db_err)?;
+        let Some(m) = next_missing(&tx, set).await? else {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(applied);
+        };
+        let failed = |e: tokio_postgres::Error| MigrateError::Failed {
+            version: m.version,
+            name: m.name.into(),
+            message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        };
+        tx.batch_execute(m.sql).await.map_err(failed)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &m.checksum()],
         )
         .await
-        .map_err(db_err)?;
-    let rows = client
+        .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+        applied.push(m.version);
+    }
+}
+
+/// Checks what is recorded against `set` and returns the first file not applied yet.
+async fn next_missing<'a>(
+    tx: &tokio_postgres::Transaction<'_>,
+    set: &'a [Migration],
+) -> Result<Option<&'a Migration>, MigrateError> {
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    integer PRIMARY KEY,
+            name       text NOT NULL,
+            checksum   text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )",
+    )
+    .await
+    .map_err(db_err)?;
+    let rows = tx
         .query("SELECT version, name, checksum FROM schema_migrations ORDER BY version", &[])
         .await
         .map_err(db_err)?;
@@ -84,23 +108,5 @@ async fn apply(client: &mut Client, set: &[Migration]) -> Result<Vec<i32>, Migra
             return Err(MigrateError::ChecksumMismatch { version, name, recorded, current });
         }
     }
-    let mut applied = Vec::new();
-    for m in set.iter().filter(|m| !rows.iter().any(|r| r.get::<_, i32>(0) == m.version)) {
-        let failed = |e: tokio_postgres::Error| MigrateError::Failed {
-            version: m.version,
-            name: m.name.into(),
-            message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string()),
-        };
-        let tx = client.transaction().await.map_err(db_err)?;
-        tx.batch_execute(m.sql).await.map_err(failed)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            &[&m.version, &m.name, &m.checksum()],
-        )
-        .await
-        .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
-        applied.push(m.version);
-    }
-    Ok(applied)
+    Ok(set.iter().find(|m| !rows.iter().any(|r| r.get::<_, i32>(0) == m.version)))
 }

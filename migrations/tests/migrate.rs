@@ -14,6 +14,20 @@ async fn applies_once_and_records_checksums() {
     c.execute("SELECT 1 FROM channels LIMIT 1", &[]).await.unwrap();
 }
 
+/// Three hosts starting at the same moment: every file is applied once, by one of them.
+#[tokio::test]
+async fn concurrent_runs_apply_each_file_once() {
+    let db = ocomms_testsupport::empty_db().await.unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(db.connect().await.unwrap());
+    }
+    let runs = futures::future::join_all(clients.iter_mut().map(run)).await;
+    let mut applied: Vec<i32> = runs.into_iter().flat_map(|r| r.unwrap()).collect();
+    applied.sort();
+    assert_eq!(applied, MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>(), "each once, in all");
+}
+
 #[tokio::test]
 async fn refuses_a_changed_migration() {
     let db = ocomms_testsupport::empty_db().await.unwrap();

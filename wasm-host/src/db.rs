@@ -6,13 +6,37 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures::{StreamExt as _, TryStreamExt as _};
 use ocomms_api::ports::{DbError, PLAN_PER_CALL, Row, Sql, Value};
 use ocomms_pg_values::{Param, db_error};
 use ocomms_pglocal::{Auth, Cluster, Options};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 /// Longest wait for a pooled connection, for a new connection, or for a recycle check.
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the database URL reaches PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// Directly, or through a pooler that keeps a server connection per client.
+    #[default]
+    Session,
+    /// Through a transaction-pooling proxy (PgBouncer's `pool_mode = transaction`): each
+    /// transaction may run on another server connection, so no statement is prepared by
+    /// name (PgBouncer before 1.21 cannot carry them), and LISTEN needs a direct URL.
+    Transaction,
+}
+
+impl std::str::FromStr for PoolMode {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "session" => Ok(Self::Session),
+            "transaction" => Ok(Self::Transaction),
+            other => anyhow::bail!("{other:?} is not a pool mode: session or transaction"),
+        }
+    }
+}
 
 /// Where the database comes from, and the cluster to stop at shutdown if we started it.
 pub struct Database {
@@ -20,12 +44,13 @@ pub struct Database {
     /// Where the pool connects (with its password): what components get as `db_url`.
     pub url: String,
     pub managed: Option<Cluster>,
+    pub mode: PoolMode,
 }
 
 impl Database {
     /// Connects to `url`, or starts the managed cluster in `data_dir/pg` when `url` is None.
     /// Applies migrations either way.
-    pub async fn open(url: Option<&str>, data_dir: &Path, max_connections: usize) -> Result<Self> {
+    pub async fn open(url: Option<&str>, data_dir: &Path, max_connections: usize, mode: PoolMode) -> Result<Self> {
         let (url, managed) = match url {
             Some(u) => (u.to_string(), None),
             None => {
@@ -56,7 +81,22 @@ impl Database {
         let mut client = pool.get().await.context("connect to PostgreSQL")?;
         let applied = ocomms_migrate::run(&mut client).await.context("apply migrations")?;
         tracing::info!(?applied, managed = managed.is_some(), "database ready");
-        Ok(Self { pool, url, managed })
+        Ok(Self { pool, url, managed, mode })
+    }
+
+    /// The API's `Sql` port over this database.
+    pub fn sql(&self) -> PgSql {
+        PgSql { pool: self.pool.clone(), unnamed: self.mode == PoolMode::Transaction }
+    }
+
+    /// Where LISTEN can reach PostgreSQL: `direct`, or the database URL unless it goes
+    /// through a transaction pooler (which would hand the listening session to others).
+    pub fn listen_url(&self, direct: Option<&str>) -> Option<String> {
+        match (direct, self.mode) {
+            (Some(d), _) => Some(d.to_owned()),
+            (None, PoolMode::Session) => Some(self.url.clone()),
+            (None, PoolMode::Transaction) => None,
+        }
     }
 
     pub async fn close(self) {
@@ -121,6 +161,8 @@ async fn start_managed(data_dir: &Path) -> Result<Cluster> {
 #[derive(Clone)]
 pub struct PgSql {
     pub pool: Pool,
+    /// Statements go unnamed with their types ([`PoolMode::Transaction`]).
+    pub unnamed: bool,
 }
 
 impl PgSql {
@@ -140,9 +182,39 @@ async fn prepare(client: &deadpool_postgres::Object, sql: &str) -> Result<tokio_
         .map_err(db_error)
 }
 
+/// The type a value names by itself, for an unnamed statement: the SQL's casts do the rest
+/// (the API casts every parameter), and a null leaves it to the server.
+fn natural_type(value: &Value) -> Type {
+    match value {
+        Value::Null => crate::runtime::unspecified_type(),
+        Value::Bool(_) => Type::BOOL,
+        Value::Int(_) => Type::INT8,
+        Value::Float(_) => Type::FLOAT8,
+        Value::Text(_) => Type::TEXT,
+        Value::Uuid(_) => Type::UUID,
+        Value::Json(_) => Type::JSONB,
+    }
+}
+
+/// One statement, unnamed and typed by its values, in one round trip.
+async fn query_unnamed(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: &[Value],
+) -> Result<tokio_postgres::RowStream, DbError> {
+    let bound = Param::all(params);
+    let typed = bound.iter().zip(params).map(|(p, v)| (p as &(dyn ToSql + Sync), natural_type(v)));
+    client.query_typed_raw(sql, typed).await.map_err(db_error)
+}
+
 impl Sql for PgSql {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
+        if self.unnamed {
+            let rows: Vec<tokio_postgres::Row> =
+                query_unnamed(&client, sql, params).await?.try_collect().await.map_err(db_error)?;
+            return ocomms_pg_values::rows(&rows);
+        }
         let stmt = prepare(&client, sql).await?;
         let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -151,6 +223,14 @@ impl Sql for PgSql {
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let client = self.pool.get().await.map_err(|e| DbError::unavailable(e.to_string()))?;
+        if self.unnamed {
+            let stream = query_unnamed(&client, sql, params).await?;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(row) = stream.next().await {
+                row.map_err(db_error)?;
+            }
+            return Ok(stream.rows_affected().unwrap_or(0));
+        }
         let stmt = prepare(&client, sql).await?;
         let bound = Param::all(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

@@ -26,9 +26,13 @@ const IDLE_POLL: Duration = Duration::from_secs(30);
 const RELISTEN_AFTER: Duration = Duration::from_secs(2);
 
 /// Starts the runner and the listener that wakes it.
-pub fn spawn(state: Arc<AppState>, db_url: String, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    state: Arc<AppState>,
+    listen_url: Option<String>,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     let wake = Arc::new(Notify::new());
-    tokio::spawn(listen(db_url, NOTIFY_CHANNEL, wake.clone(), stop.clone()));
+    tokio::spawn(listen(listen_url, NOTIFY_CHANNEL, wake.clone(), stop.clone()));
     tokio::spawn(run(state, wake, stop))
 }
 
@@ -90,9 +94,28 @@ async fn round(state: &AppState) -> anyhow::Result<Round> {
     Ok(serde_json::from_slice(resp.body())?)
 }
 
+/// How often the runners look for work when nothing can `LISTEN` (behind a transaction
+/// pooler with no direct database URL).
+const POLL_WITHOUT_LISTEN: Duration = Duration::from_secs(2);
+
 /// `LISTEN`s on `channel` on a connection of its own, reconnecting whenever it breaks; every
-/// notification (or reconnection) wakes the runner.
-pub(crate) async fn listen(db_url: String, channel: &'static str, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// notification (or reconnection) wakes the runner. Without a URL to listen on, wakes it
+/// every [`POLL_WITHOUT_LISTEN`] instead.
+pub(crate) async fn listen(
+    db_url: Option<String>,
+    channel: &'static str,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(db_url) = db_url else {
+        let mut tick = tokio::time::interval(POLL_WITHOUT_LISTEN);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => wake.notify_one(),
+                _ = stop.changed() => return,
+            }
+        }
+    };
     loop {
         match tokio_postgres::connect(&db_url, tokio_postgres::NoTls).await {
             Ok((client, mut conn)) => {

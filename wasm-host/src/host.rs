@@ -11,7 +11,7 @@ use ocomms_api::security::SecurityHeaders;
 use ocomms_rooms::RoomLimits;
 
 use crate::addresses::{AddressSlots, ClientAddress};
-use crate::db::{Database, PgSql};
+use crate::db::{Database, PoolMode};
 use crate::hub::Hub;
 use crate::listener::{self, ConnLimits};
 use crate::manifest;
@@ -33,6 +33,10 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
     /// Use this database instead of the managed one.
     pub database_url: Option<String>,
+    /// How `database_url` reaches PostgreSQL (directly, or through a transaction pooler).
+    pub pool_mode: PoolMode,
+    /// PostgreSQL itself, when `database_url` is a transaction pooler: for LISTEN.
+    pub database_direct_url: Option<String>,
     pub web_dir: Option<PathBuf>,
     pub request_timeout: Duration,
     pub max_instance_memory_bytes: usize,
@@ -69,6 +73,8 @@ impl HostConfig {
             data_dir: PathBuf::from(".ocomms"),
             cache_dir: None,
             database_url: None,
+            pool_mode: PoolMode::Session,
+            database_direct_url: None,
             web_dir: None,
             request_timeout: Duration::from_secs(10),
             max_instance_memory_bytes: 64 << 20,
@@ -109,7 +115,7 @@ pub const DEFAULT_MAX_SOCKETS_PER_ADDRESS: usize = 600;
 pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
     let manifest = manifest::load(&cfg.manifest).with_context(|| format!("load {}", cfg.manifest.display()))?;
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("create {}", cfg.data_dir.display()))?;
-    let db = Database::open(cfg.database_url.as_deref(), &cfg.data_dir, cfg.db_connections).await?;
+    let db = Database::open(cfg.database_url.as_deref(), &cfg.data_dir, cfg.db_connections, cfg.pool_mode).await?;
     // Bound before the components load: without a configured public URL, links we send
     // (mail, single sign-on) name the address actually served, never a request's `Host`.
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
@@ -155,7 +161,11 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     })?;
     let mut components = HashMap::new();
     // Components open the host's database by its URL and share the host's pool for it.
-    let pools = Arc::new(PgPools::new(cfg.db_connections, crate::db::POOL_TIMEOUT).with_pool(&db.url, db.pool.clone()));
+    let pools = Arc::new(
+        PgPools::new(cfg.db_connections, crate::db::POOL_TIMEOUT)
+            .with_pool(&db.url, db.pool.clone())
+            .with_unnamed_statements(db.mode == PoolMode::Transaction),
+    );
     let db_host = host_and_port(&db.url);
     let rooms_url = format!("http://{}", crate::rooms_link::ROOMS_AUTHORITY);
     let meili = cfg.meilisearch.as_ref();
@@ -239,7 +249,7 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         metrics,
         triggers: manifest.triggers.clone(),
         components,
-        sql: PgSql { pool: db.pool.clone() },
+        sql: db.sql(),
         jwt_secret: jwt_secret.into_bytes(),
         rooms_secret,
         web_dir,
@@ -256,8 +266,14 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
             separate_listener: cfg.metrics_listen.is_some(),
         },
     });
-    let deliveries = crate::deliveries::spawn(state.clone(), db.url.clone(), stop_rx.clone());
-    let mailer = crate::mailer::spawn(state.sql.clone(), db.url.clone(), &cfg.mail, stop_rx.clone())?;
+    let listen_url = db.listen_url(cfg.database_direct_url.as_deref());
+    if listen_url.is_none() {
+        tracing::info!(
+            "no direct database URL behind the transaction pooler: mail, app deliveries and search polled every 2 s"
+        );
+    }
+    let deliveries = crate::deliveries::spawn(state.clone(), listen_url.clone(), stop_rx.clone());
+    let mailer = crate::mailer::spawn(state.sql.clone(), listen_url, &cfg.mail, stop_rx.clone())?;
     // Tests and scripts read this line to find the port.
     println!("ocomms listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -47,7 +47,7 @@ enum Sender {
 /// Checks the configuration (a bad URL or sender stops the start) and starts the sender.
 pub fn spawn(
     sql: PgSql,
-    db_url: String,
+    listen_url: Option<String>,
     cfg: &MailConfig,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -62,7 +62,7 @@ pub fn spawn(
         }
     };
     let wake = Arc::new(Notify::new());
-    tokio::spawn(crate::deliveries::listen(db_url, outbox::NOTIFY_CHANNEL, wake.clone(), stop.clone()));
+    tokio::spawn(crate::deliveries::listen(listen_url, outbox::NOTIFY_CHANNEL, wake.clone(), stop.clone()));
     Ok(tokio::spawn(run(sql, sender, from, wake, stop)))
 }
 

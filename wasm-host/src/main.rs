@@ -27,6 +27,14 @@ const USAGE: &str = "usage: wasm-host [options]
   --cache-dir PATH       compiled components (default DATA_DIR/cache; may be shared by hosts
                          running the same build)
   --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
+  --database-pool-mode MODE
+                         session (default: PostgreSQL itself, or a session pooler) or
+                         transaction (PgBouncer with pool_mode = transaction: statements go
+                         unnamed; env OCOMMS_DATABASE_POOL_MODE)
+  --database-direct-url URL
+                         PostgreSQL itself when --database-url is a transaction pooler, for
+                         LISTEN/NOTIFY (env OCOMMS_DATABASE_DIRECT_URL); without it the mail,
+                         app-delivery and search queues are polled every 2 s
   --web-dir PATH         serve the web client from PATH (default: the copy embedded at build time)
   --request-timeout SECS deadline for one component request (default 10)
   --away-after SECS      idle time before a connected user shows as away (default 300)
@@ -69,6 +77,10 @@ fn parse_args() -> Result<HostConfig> {
     }
     cfg.database_url = std::env::var("OCOMMS_DATABASE_URL").ok().filter(|s| !s.is_empty());
     let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    if let Some(mode) = env("OCOMMS_DATABASE_POOL_MODE") {
+        cfg.pool_mode = mode.parse().context("OCOMMS_DATABASE_POOL_MODE")?;
+    }
+    cfg.database_direct_url = env("OCOMMS_DATABASE_DIRECT_URL");
     let mut meili_url = env("OCOMMS_MEILISEARCH_URL");
     let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
     cfg.mail.smtp_url = env("OCOMMS_SMTP_URL");
@@ -102,6 +114,10 @@ fn parse_args() -> Result<HostConfig> {
             "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
             "--cache-dir" => cfg.cache_dir = Some(value("--cache-dir")?.into()),
             "--database-url" => cfg.database_url = Some(value("--database-url")?),
+            "--database-pool-mode" => {
+                cfg.pool_mode = value("--database-pool-mode")?.parse().context("--database-pool-mode")?;
+            }
+            "--database-direct-url" => cfg.database_direct_url = Some(value("--database-direct-url")?),
             "--web-dir" => cfg.web_dir = Some(value("--web-dir")?.into()),
             "--request-timeout" => {
                 let secs: f64 = value("--request-timeout")?.parse().context("--request-timeout")?;
@@ -138,6 +154,9 @@ fn parse_args() -> Result<HostConfig> {
             }
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
+    }
+    if cfg.pool_mode == wasm_host::db::PoolMode::Transaction && cfg.database_url.is_none() {
+        bail!("--database-pool-mode transaction needs --database-url (the managed PostgreSQL has no pooler)");
     }
     cfg.relay = match relay_url {
         Some(url) => {
@@ -188,10 +207,9 @@ async fn mailer() -> Result<()> {
         }
     }
     let db = db.with_context(|| format!("mailer needs --database-url URL\n\n{USAGE}"))?;
-    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2).await?;
+    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2, Default::default()).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sql = wasm_host::db::PgSql { pool: database.pool.clone() };
-    let task = wasm_host::mailer::spawn(sql, database.url.clone(), &mail, stop_rx)?;
+    let task = wasm_host::mailer::spawn(database.sql(), Some(database.url.clone()), &mail, stop_rx)?;
     println!("ocomms mailer running");
     shutdown_signal().await;
     let _ = stop_tx.send(true);
@@ -247,7 +265,7 @@ async fn reindex() -> Result<()> {
     let db = db.with_context(|| format!("reindex needs --database-url URL\n\n{USAGE}"))?;
     let url = url.with_context(|| format!("reindex needs --meilisearch-url URL\n\n{USAGE}"))?;
     let started = std::time::Instant::now();
-    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2).await?;
+    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2, Default::default()).await?;
     let indexer = wasm_host::search_index::Indexer::new(database.pool.clone(), &MeiliConfig { url, key })?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -283,7 +301,7 @@ async fn migrate() -> Result<()> {
             .filter(|s| !s.is_empty())
             .with_context(|| format!("migrate needs --database-url URL (or OCOMMS_DATABASE_URL)\n\n{USAGE}"))?,
     };
-    let db = wasm_host::db::Database::open(Some(&url), std::path::Path::new("."), 1).await?;
+    let db = wasm_host::db::Database::open(Some(&url), std::path::Path::new("."), 1, Default::default()).await?;
     db.close().await;
     println!("migrations applied");
     Ok(())

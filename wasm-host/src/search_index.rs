@@ -16,6 +16,7 @@ use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::settings::{Settings, TypoToleranceSettings};
 use meilisearch_sdk::task_info::TaskInfo;
 use serde::Serialize;
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 /// The index messages live in.
@@ -157,18 +158,18 @@ impl Indexer {
     async fn set_outbox(&self, on: bool) -> Result<bool> {
         let client = self.pool.get().await.context("connect to PostgreSQL")?;
         let row = client
-            .query_one(
+            .query_typed(
                 "UPDATE search_index_state s SET outbox_enabled = $1 FROM search_index_state old
                  RETURNING old.outbox_enabled",
-                &[&on],
+                &[(&on, Type::BOOL)],
             )
             .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.first().context("search_index_state has no row")?.try_get(0)?)
     }
 
     async fn set_ready(&self, ready: bool) -> Result<()> {
         let client = self.pool.get().await.context("connect to PostgreSQL")?;
-        client.execute("UPDATE search_index_state SET index_ready = $1", &[&ready]).await?;
+        client.query_typed("UPDATE search_index_state SET index_ready = $1", &[(&ready, Type::BOOL)]).await?;
         Ok(())
     }
 
@@ -177,7 +178,7 @@ impl Indexer {
     pub async fn drain_once(&self) -> Result<usize> {
         let db = self.pool.get().await.context("connect to PostgreSQL")?;
         let queued = db
-            .query("SELECT id, message_id FROM search_outbox ORDER BY id LIMIT $1", &[&BATCH])
+            .query_typed("SELECT id, message_id FROM search_outbox ORDER BY id LIMIT $1", &[(&BATCH, Type::INT8)])
             .await
             .context("read the search queue")?;
         let Some(last) = queued.last() else { return Ok(0) };
@@ -186,7 +187,10 @@ impl Indexer {
         ids.sort_unstable();
         ids.dedup();
         let rows = db
-            .query(&format!("{DOCUMENT_SQL} WHERE m.id = ANY($1) AND m.deleted_at IS NULL"), &[&ids])
+            .query_typed(
+                &format!("{DOCUMENT_SQL} WHERE m.id = ANY($1) AND m.deleted_at IS NULL"),
+                &[(&ids, Type::UUID_ARRAY)],
+            )
             .await
             .context("read the queued messages")?;
         let docs = rows.iter().map(document).collect::<Result<Vec<_>>>()?;
@@ -202,7 +206,9 @@ impl Indexer {
             let task = index.delete_documents(&gone).await.context("delete documents from Meilisearch")?;
             self.wait(task, "delete documents").await?;
         }
-        db.execute("DELETE FROM search_outbox WHERE id <= $1", &[&last]).await.context("clear the search queue")?;
+        db.query_typed("DELETE FROM search_outbox WHERE id <= $1", &[(&last, Type::INT8)])
+            .await
+            .context("clear the search queue")?;
         Ok(queued.len())
     }
 
@@ -256,17 +262,21 @@ impl Indexer {
         self.wait(task, "set the index settings").await?;
 
         let db = self.pool.get().await.context("connect to PostgreSQL")?;
-        let total: i64 =
-            db.query_one("SELECT count(*) FROM messages WHERE deleted_at IS NULL", &[]).await?.try_get(0)?;
+        let total: i64 = db
+            .query_typed("SELECT count(*) FROM messages WHERE deleted_at IS NULL", &[])
+            .await?
+            .first()
+            .context("count returned no row")?
+            .try_get(0)?;
         let total = u64::try_from(total).unwrap_or(0);
         let mut sent = 0u64;
         let mut after = Uuid::nil();
         let mut in_flight = std::collections::VecDeque::new();
         loop {
             let rows = db
-                .query(
+                .query_typed(
                     &format!("{DOCUMENT_SQL} WHERE m.id > $1 AND m.deleted_at IS NULL ORDER BY m.id LIMIT $2"),
-                    &[&after, &REINDEX_BATCH],
+                    &[(&after, Type::UUID), (&REINDEX_BATCH, Type::INT8)],
                 )
                 .await
                 .context("read messages")?;

@@ -57,6 +57,15 @@ pub fn ensure_relay_server() -> Result<()> {
     apt_install(&["redis-server"], "redis-server (the relay of the cluster suite)")
 }
 
+/// PgBouncer, which the cluster suite puts between the hosts and PostgreSQL in transaction
+/// pooling mode (Debian installs it in /usr/sbin).
+pub fn ensure_pgbouncer() -> Result<()> {
+    if which("pgbouncer").is_some() || std::path::Path::new("/usr/sbin/pgbouncer").is_file() {
+        return Ok(());
+    }
+    apt_install(&["pgbouncer"], "PgBouncer (for the cluster suite)")
+}
+
 /// Node.js and npm, for the web client build and the browser and edge tests.
 pub fn ensure_node() -> Result<()> {
     if which("node").is_some() && which("npm").is_some() {

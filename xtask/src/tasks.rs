@@ -47,7 +47,10 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     let oidc = step("oidc-provider (a real OpenID Provider for the sign-on suite)", || {
         crate::oidc::install(&std::env::current_dir()?)
     })?;
-    step("redis-server (the relay of the cluster suite)", system::ensure_relay_server)?;
+    step("redis-server and PgBouncer (for the cluster suite)", || {
+        system::ensure_relay_server()?;
+        system::ensure_pgbouncer()
+    })?;
     let env = [
         ("OCOMMS_SMTP_PYTHON", smtp.as_path()),
         ("OCOMMS_MOTO_SERVER", moto.as_path()),

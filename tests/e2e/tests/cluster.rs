@@ -5,10 +5,13 @@
 //! SIGKILL takes its users' presence with it within the documented bound; and a relay
 //! restart loses nothing: the hosts' sockets are told to resync and the log fills the gap
 //! (what a host queued meanwhile may still arrive late; clients drop it by seq).
+//!
+//! Each scenario runs twice: with the hosts on PostgreSQL directly, and through a real
+//! PgBouncer in transaction pooling mode (`--database-pool-mode transaction`).
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Host, HostOptions, RelayServer, Target, WAIT, Ws, WsAuth};
+use crate::common::{Host, HostOptions, PgBouncer, RelayServer, Target, WAIT, Ws, WsAuth};
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, Subscription};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_testsupport::TestDb;
@@ -19,36 +22,55 @@ const PRESENCE_TTL_SECS: u64 = 3;
 /// once-a-second sweep that finds it has passed.
 const OFFLINE_BOUND: Duration = Duration::from_secs(PRESENCE_TTL_SECS + 1);
 
+/// How the hosts reach PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Direct,
+    PgBouncer,
+}
+
 struct Cluster {
     hosts: Vec<Host>,
     relay: RelayServer,
+    _bouncer: Option<PgBouncer>,
     _db: TestDb,
 }
 
 /// `n` hosts sharing one database, one relay and the secrets that tokens and the internal
 /// routes are signed with; returns once each reports its relay up.
-async fn cluster(n: usize) -> Cluster {
+async fn cluster(n: usize, via: Via) -> Cluster {
     let db = ocomms_testsupport::fresh_db().await.expect("a test database");
     let relay = RelayServer::start().await;
+    let (database_url, bouncer, pool_args) = match via {
+        Via::Direct => (db.url.clone(), None, vec![]),
+        Via::PgBouncer => {
+            let bouncer = PgBouncer::start(db.port).await;
+            let url = bouncer.url(&db.name);
+            (url, Some(bouncer), vec!["--database-pool-mode".to_owned(), "transaction".to_owned()])
+        }
+    };
     let nonce = format!(
         "{}-{}",
         std::process::id(),
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     );
     let opts = HostOptions {
-        database_url: Some(db.url.clone()),
+        database_url: Some(database_url),
         variables: vec![
             ("JWT_SECRET", format!("cluster-jwt-{nonce}")),
             ("ROOMS_SECRET", format!("cluster-rooms-{nonce}")),
         ],
-        host_args: vec!["--relay-url".into(), relay.url(), "--presence-ttl".into(), PRESENCE_TTL_SECS.to_string()],
+        host_args: ["--relay-url".into(), relay.url(), "--presence-ttl".into(), PRESENCE_TTL_SECS.to_string()]
+            .into_iter()
+            .chain(pool_args)
+            .collect(),
         ..HostOptions::default()
     };
     let hosts = futures::future::join_all((0..n).map(|_| Target::Host.start_with(opts.clone()))).await;
     for h in &hosts {
         wait_relay(h, "up").await;
     }
-    Cluster { hosts, relay, _db: db }
+    Cluster { hosts, relay, _bouncer: bouncer, _db: db }
 }
 
 /// Waits until the host's `/readyz` names the relay `state` ("up" or "down").
@@ -86,9 +108,8 @@ async fn presence_of(ws: &mut Ws, user: &str, within: Duration) -> Presence {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn messages_cross_hosts_exactly_once_and_in_order() {
-    let c = cluster(3).await;
+async fn messages_cross_hosts_exactly_once_and_in_order(via: Via) {
+    let c = cluster(3, via).await;
     let [a, b, c3] = [&c.hosts[0], &c.hosts[1], &c.hosts[2]];
     let ann = a.signup("ann@example.com").await;
     let bob = b.signup("bob@example.com").await;
@@ -147,9 +168,8 @@ async fn messages_cross_hosts_exactly_once_and_in_order() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn presence_and_typing_cross_hosts_and_a_killed_host_takes_its_users_offline() {
-    let mut c = cluster(2).await;
+async fn presence_and_typing_cross_hosts_and_a_killed_host_takes_its_users_offline(via: Via) {
+    let mut c = cluster(2, via).await;
     let (ann, bob, carol, general) = {
         let [a, b] = [&c.hosts[0], &c.hosts[1]];
         let ann = a.signup("ann@example.com").await;
@@ -206,9 +226,8 @@ async fn presence_and_typing_cross_hosts_and_a_killed_host_takes_its_users_offli
     bob_ws.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_relay_restart_loses_nothing() {
-    let mut c = cluster(2).await;
+async fn a_relay_restart_loses_nothing(via: Via) {
+    let mut c = cluster(2, via).await;
     let [a, b] = [&c.hosts[0], &c.hosts[1]];
     let ann = a.signup("ann@example.com").await;
     let bob = b.signup("bob@example.com").await;
@@ -262,3 +281,27 @@ async fn a_relay_restart_loses_nothing() {
     assert!(after > start);
     bob_ws.close().await;
 }
+
+/// Each scenario as `direct::name` and `pgbouncer::name`.
+macro_rules! both_ways {
+    ($($name:ident),* $(,)?) => {
+        mod direct {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::$name(super::Via::Direct).await;
+            })*
+        }
+        mod pgbouncer {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::$name(super::Via::PgBouncer).await;
+            })*
+        }
+    };
+}
+
+both_ways!(
+    messages_cross_hosts_exactly_once_and_in_order,
+    presence_and_typing_cross_hosts_and_a_killed_host_takes_its_users_offline,
+    a_relay_restart_loses_nothing,
+);

@@ -89,6 +89,7 @@ use crate::manifest::AllowedHosts;
 
 pub use outbound::{Interceptors, OutboundInterceptor};
 pub use pg_pools::{OpenError, PgPools, host_and_port};
+pub use pg_types::unspecified_type;
 
 use outbound::{OutboundHooks, OutboundPolicy};
 use postgres::PgState;

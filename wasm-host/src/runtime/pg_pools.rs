@@ -36,6 +36,8 @@ pub struct PgPools {
     max_connections: usize,
     timeout: Duration,
     pools: Mutex<Vec<(String, Pool)>>,
+    /// Statements go unnamed, with their types ([`crate::db::PoolMode::Transaction`]).
+    unnamed_statements: bool,
 }
 
 impl std::fmt::Debug for PgPools {
@@ -50,7 +52,19 @@ impl PgPools {
     /// Pools of up to `max_connections` each; `timeout` bounds waiting for, creating and
     /// recycling a connection, so an unreachable database fails a request in seconds.
     pub fn new(max_connections: usize, timeout: Duration) -> Self {
-        Self { max_connections, timeout, pools: Mutex::new(Vec::new()) }
+        Self { max_connections, timeout, pools: Mutex::new(Vec::new()), unnamed_statements: false }
+    }
+
+    /// The same pools for a database behind a transaction-pooling proxy: no statement is
+    /// prepared by name, since the next transaction may run on another server connection.
+    #[must_use]
+    pub fn with_unnamed_statements(mut self, unnamed: bool) -> Self {
+        self.unnamed_statements = unnamed;
+        self
+    }
+
+    pub fn unnamed_statements(&self) -> bool {
+        self.unnamed_statements
     }
 
     /// Registers an existing pool for `address`, e.g. the host's own.

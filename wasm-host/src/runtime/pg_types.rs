@@ -136,6 +136,46 @@ fn spin_param_type(value: &ParameterValue, ty: &Type) -> (&'static str, bool) {
     }
 }
 
+/// The PostgreSQL type a value names by itself, for statements sent unnamed with their
+/// types ([`tokio_postgres::Client::query_typed_raw`]) through a transaction-pooling proxy:
+/// the server checks the statement's casts against it instead of describing it first. A
+/// null names none and lets the server infer it.
+pub(crate) fn natural_type(value: &ParameterValue) -> Type {
+    use ParameterValue as P;
+    match value {
+        P::DbNull => unspecified_type(),
+        P::Boolean(_) => Type::BOOL,
+        P::Int8(_) => Type::CHAR,
+        P::Int16(_) => Type::INT2,
+        P::Int32(_) => Type::INT4,
+        P::Int64(_) => Type::INT8,
+        P::Floating32(_) => Type::FLOAT4,
+        P::Floating64(_) => Type::FLOAT8,
+        P::Str(_) => Type::TEXT,
+        P::Binary(_) => Type::BYTEA,
+        P::Date(_) => Type::DATE,
+        P::Time(_) => Type::TIME,
+        P::Datetime(_) => Type::TIMESTAMP,
+        P::Timestamp(_) => Type::TIMESTAMPTZ,
+        P::Uuid(_) => Type::UUID,
+        P::Jsonb(_) => Type::JSONB,
+        P::Decimal(_) => Type::NUMERIC,
+        P::RangeInt32(_) => Type::INT4_RANGE,
+        P::RangeInt64(_) => Type::INT8_RANGE,
+        P::RangeDecimal(_) => Type::NUM_RANGE,
+        P::ArrayInt32(_) => Type::INT4_ARRAY,
+        P::ArrayInt64(_) => Type::INT8_ARRAY,
+        P::ArrayDecimal(_) => Type::NUMERIC_ARRAY,
+        P::ArrayStr(_) => Type::TEXT_ARRAY,
+        P::Interval(_) => Type::INTERVAL,
+    }
+}
+
+/// Type OID 0 in a `Parse` message: "unspecified", inferred by the server.
+pub fn unspecified_type() -> Type {
+    Type::new("unspecified".to_owned(), 0, tokio_postgres::types::Kind::Pseudo, "pg_catalog".to_owned())
+}
+
 /// A decimal as rust_decimal parses it: digits with an optional sign and fraction.
 fn is_decimal(s: &str) -> bool {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);

@@ -24,7 +24,9 @@ use super::bindings::spin::postgres::postgres::{
 };
 use super::outbound::OutboundPolicy;
 use super::pg_pools::PgPools;
-use super::pg_types::{Cell, Param, ParamError, data_type, encode_param, unreadable_column, validate_param};
+use super::pg_types::{
+    Cell, Param, ParamError, data_type, encode_param, natural_type, unreadable_column, validate_param,
+};
 use super::state::HostState;
 
 /// The host side of a `connection` resource.
@@ -102,6 +104,11 @@ impl PgState {
             _ => {}
         }
         result
+    }
+
+    /// Statements go unnamed, with the types their values name (behind a transaction pooler).
+    fn unnamed(&self) -> bool {
+        self.pools.as_ref().is_some_and(|p| p.unnamed_statements())
     }
 
     async fn client(&mut self, address: &str) -> Result<Arc<deadpool_postgres::Object>, PgError> {
@@ -289,6 +296,96 @@ async fn run_query(
     Ok(RowSet { columns, rows })
 }
 
+/// `params` typed by what each value names, for an unnamed statement.
+fn typed_params(params: Vec<ParameterValue>, call: Call) -> Result<Vec<(Param, tokio_postgres::types::Type)>, PgError> {
+    params
+        .into_iter()
+        .map(|value| {
+            let ty = natural_type(&value);
+            let bad = |m: String| match call {
+                Call::Query => PgError::BadParameter(m),
+                Call::Execute => PgError::ValueConversionFailed(m),
+            };
+            validate_param(&value).map_err(|e| bad(e.to_string()))?;
+            let param = encode_param(value, &ty).map_err(|e| bad(e.to_string()))?;
+            Ok((param, ty))
+        })
+        .collect()
+}
+
+/// One statement, unnamed and typed by its values, in one round trip: what a
+/// transaction-pooling proxy can carry (no prepared statement outlives the exchange).
+async fn run_unnamed(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    params: Vec<ParameterValue>,
+    call: Call,
+) -> Result<tokio_postgres::RowStream, PgError> {
+    let params = typed_params(params, call)?;
+    let refs = params.iter().map(|(p, ty)| (p as &(dyn tokio_postgres::types::ToSql + Sync), ty.clone()));
+    client.query_typed_raw(statement, refs).await.map_err(|e| pg_error(&e))
+}
+
+async fn query_unnamed(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    params: Vec<ParameterValue>,
+    max_rows: usize,
+) -> Result<RowSet, PgError> {
+    let stream = run_unnamed(client, statement, params, Call::Query).await?;
+    let mut stream = std::pin::pin!(stream);
+    let mut rows = Vec::new();
+    let mut columns = Vec::new();
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(|e| pg_error(&e))?;
+        if columns.is_empty() {
+            if let Some((name, why)) =
+                row.columns().iter().find_map(|c| unreadable_column(c.type_()).map(|w| (c.name(), w)))
+            {
+                return Err(PgError::QueryFailed(QueryError::Text(format!(
+                    "error deserializing column {name:?}: {why}"
+                ))));
+            }
+            columns = row
+                .columns()
+                .iter()
+                .map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) })
+                .collect();
+        }
+        if rows.len() >= max_rows {
+            return Err(PgError::QueryFailed(QueryError::Text(format!(
+                "query returned more than the maximum of {max_rows} rows; add a LIMIT"
+            ))));
+        }
+        let values = (0..row.len())
+            .map(|i| {
+                row.try_get::<_, Cell>(i).map(|c| c.0).map_err(|e| {
+                    PgError::QueryFailed(QueryError::Text(format!(
+                        "column {:?}: {}",
+                        columns.get(i).map_or("?", |c: &Column| c.name.as_str()),
+                        error_chain(&e)
+                    )))
+                })
+            })
+            .collect::<Result<Vec<DbValue>, _>>()?;
+        rows.push(values);
+    }
+    Ok(RowSet { columns, rows })
+}
+
+async fn execute_unnamed(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    params: Vec<ParameterValue>,
+) -> Result<u64, PgError> {
+    let stream = run_unnamed(client, statement, params, Call::Execute).await?;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(row) = stream.next().await {
+        row.map_err(|e| pg_error(&e))?;
+    }
+    Ok(stream.rows_affected().unwrap_or(0))
+}
+
 impl HostConnection for HostState {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
         let client = match self.pg.client(&address).await {
@@ -306,6 +403,10 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<RowSet, PgError>> {
         let client = self.pg_client(&conn)?;
         let max_rows = self.pg.max_rows;
+        if self.pg.unnamed() {
+            let fut = query_unnamed(&client, &statement, params, max_rows);
+            return Ok(self.pg.run(&statement, fut).await);
+        }
         let fut = run_query(&client, &statement, params, max_rows);
         Ok(self.pg.run(&statement, fut).await)
     }
@@ -317,6 +418,10 @@ impl HostConnection for HostState {
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, PgError>> {
         let client = self.pg_client(&conn)?;
+        if self.pg.unnamed() {
+            let fut = execute_unnamed(&client, &statement, params);
+            return Ok(self.pg.run(&statement, fut).await);
+        }
         let fut = async {
             let (stmt, params) = prepare(&client, &statement, params, Call::Execute).await?;
             client.execute_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))

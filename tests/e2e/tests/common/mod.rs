@@ -15,7 +15,7 @@
 //! - `edge`: starting the Worker under `wrangler dev`;
 //! - `api`: raw HTTP and the API calls the scenarios share;
 //! - `reply`, `ws`: HTTP replies and sessions, the WebSocket client;
-//! - `relay`: a real `redis-server` for the cluster suite.
+//! - `relay`, `pgbouncer`: a real `redis-server` and PgBouncer for the cluster suite.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -27,6 +27,7 @@ mod host;
 pub mod meili;
 mod moto;
 mod oidc;
+mod pgbouncer;
 mod relay;
 mod reply;
 mod spin;
@@ -37,6 +38,7 @@ pub use edge::free_port;
 pub use host::{ExternalS3, Host, HostOptions, Target};
 pub use moto::Moto;
 pub use oidc::{ANY_PORT_CALLBACK, ANY_PORT_ROOT, Browser, OidcProvider};
+pub use pgbouncer::PgBouncer;
 pub use relay::RelayServer;
 pub use reply::{EventsPage, Reply, Session, assert_contiguous};
 pub use spin::{db_host_of, spin_available};
