@@ -26,11 +26,13 @@ impl ClientAddress {
         self.header.is_some()
     }
 
-    /// The header's address when a proxy is configured and sent one, else the peer's.
+    /// The header's address when a proxy is configured and sent one, else the peer's. The
+    /// last line counts: a proxy that adds its own line (HAProxy's `option forwardfor`)
+    /// leaves the client's forged one before it.
     pub fn of(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
         self.header
             .as_deref()
-            .and_then(|h| headers.get(h))
+            .and_then(|h| headers.get_all(h).iter().next_back())
             .and_then(|v| v.to_str().ok())
             .and_then(ocomms_core::limits::address_from_header)
             .and_then(|a| a.parse().ok())
@@ -143,5 +145,10 @@ mod tests {
         let proxied = ClientAddress::new(Some("X-Forwarded-For"));
         assert_eq!(proxied.of(&headers, peer).to_string(), "198.51.100.4");
         assert_eq!(proxied.of(&HeaderMap::new(), peer), peer.ip(), "not through the proxy");
+        // A forged line, then the proxy's own (HAProxy adds a line rather than appending).
+        let mut two = HeaderMap::new();
+        two.append("x-forwarded-for", axum::http::HeaderValue::from_static("10.9.9.9"));
+        two.append("x-forwarded-for", axum::http::HeaderValue::from_static("198.51.100.4"));
+        assert_eq!(proxied.of(&two, peer).to_string(), "198.51.100.4");
     }
 }

@@ -121,6 +121,13 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("bind {}", cfg.listen))?;
     let addr = listener.local_addr()?;
 
+    if cfg.relay.is_some()
+        && (manifest::env_variable("jwt_secret").is_none() || manifest::env_variable("rooms_secret").is_none())
+    {
+        tracing::warn!(
+            "a cluster host with its own generated secrets: every host needs the same SPIN_VARIABLE_JWT_SECRET and SPIN_VARIABLE_ROOMS_SECRET, or tokens from one are refused by the others"
+        );
+    }
     let jwt_secret = match manifest::env_variable("jwt_secret") {
         Some(s) => s,
         None => crate::secrets::load_or_create(&cfg.data_dir.join("jwt-secret"))?,

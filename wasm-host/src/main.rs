@@ -66,7 +66,8 @@ Cluster (several hosts behind a load balancer, one PostgreSQL; see docs/scale.md
                          and the same --database-url
   --relay-channel NAME   its pub/sub channel (default ocomms:relay; env OCOMMS_RELAY_CHANNEL)
   --presence-ttl SECS    how long the users of a host that stopped answering still show
-                         present elsewhere (default 15; heartbeats every third of it)
+                         present elsewhere (default 15; heartbeats every third of it; env
+                         OCOMMS_PRESENCE_TTL; the same on every host)
 
 Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
 
@@ -94,21 +95,15 @@ fn parse_args() -> Result<HostConfig> {
     }
     let mut relay_url = env("OCOMMS_RELAY_URL");
     let mut relay_channel = env("OCOMMS_RELAY_CHANNEL");
-    let mut presence_ttl = None;
+    let mut presence_ttl =
+        env("OCOMMS_PRESENCE_TTL").map(|v| v.parse::<f64>()).transpose().context("OCOMMS_PRESENCE_TTL")?;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--relay-url" => relay_url = Some(value("--relay-url")?),
             "--relay-channel" => relay_channel = Some(value("--relay-channel")?),
-            "--presence-ttl" => {
-                let secs: f64 = value("--presence-ttl")?.parse().context("--presence-ttl")?;
-                let ttl = Duration::try_from_secs_f64(secs).context("--presence-ttl")?;
-                if ttl < Duration::from_secs(1) {
-                    bail!("--presence-ttl must be at least 1 second");
-                }
-                presence_ttl = Some(ttl);
-            }
+            "--presence-ttl" => presence_ttl = Some(value("--presence-ttl")?.parse().context("--presence-ttl")?),
             "--listen" => cfg.listen = value("--listen")?.parse().context("--listen")?,
             "--manifest" => cfg.manifest = value("--manifest")?.into(),
             "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
@@ -164,7 +159,11 @@ fn parse_args() -> Result<HostConfig> {
             if let Some(channel) = relay_channel {
                 relay.channel = channel;
             }
-            if let Some(ttl) = presence_ttl {
+            if let Some(secs) = presence_ttl {
+                let ttl = Duration::try_from_secs_f64(secs).context("--presence-ttl")?;
+                if ttl < Duration::from_secs(1) {
+                    bail!("--presence-ttl must be at least 1 second");
+                }
                 relay.presence_ttl = ttl;
                 relay.heartbeat = ttl / 3;
             }

@@ -98,6 +98,12 @@ impl Request {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// The last line of a header sent more than once: what the nearest proxy added (HAProxy's
+    /// `option forwardfor` adds a line after any the client forged).
+    pub fn last_header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
     /// Where the client reached us (scheme and host), as Spin reports it or the proxy says.
     pub fn origin(&self) -> String {
         if let Some(url) = self.header("spin-full-url")
@@ -276,6 +282,16 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_header_reads_first_or_last_line() {
+        let mut r = Request::new(Method::Get, "/x");
+        r.headers.push(("x-forwarded-for".into(), "10.9.9.9".into()));
+        r.headers.push(("X-Forwarded-For".into(), "198.51.100.4".into()));
+        assert_eq!(r.header("x-forwarded-for"), Some("10.9.9.9"));
+        assert_eq!(r.last_header("x-forwarded-for"), Some("198.51.100.4"), "the nearest proxy's line");
+        assert_eq!(r.last_header("x-real-ip"), None);
+    }
 
     #[test]
     fn query_params_decode() {

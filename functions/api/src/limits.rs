@@ -28,7 +28,7 @@ pub(crate) async fn check<P: Ports>(api: &Api<P>, limit: Limit, subject: &str) -
 /// clients whose address is unknown share one bucket.
 pub(crate) fn client_address<P: Ports>(api: &Api<P>, req: &Request) -> String {
     let from_proxy =
-        api.config.client_address_header.as_deref().and_then(|h| req.header(h)).and_then(address_from_header);
+        api.config.client_address_header.as_deref().and_then(|h| req.last_header(h)).and_then(address_from_header);
     from_proxy
         .or_else(|| req.client_addr.as_deref().and_then(address_from_header))
         .unwrap_or_else(|| "unknown".to_string())

@@ -35,7 +35,7 @@ pub const QUEUE: usize = 65_536;
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS).
+    /// `redis://[:password@]host:port[/db]` (no TLS: keep the relay on a private network).
     pub url: String,
     /// The pub/sub channel: hosts of one install share it; installs sharing a server differ.
     pub channel: String,
