@@ -57,6 +57,14 @@ pub fn ensure_relay_server() -> Result<()> {
     apt_install(&["redis-server"], "redis-server (the relay of the cluster suite)")
 }
 
+/// HAProxy, the load balancer in front of the cluster suite's hosts (in /usr/sbin).
+pub fn ensure_haproxy() -> Result<()> {
+    if which("haproxy").is_some() || std::path::Path::new("/usr/sbin/haproxy").is_file() {
+        return Ok(());
+    }
+    apt_install(&["haproxy"], "HAProxy (for the cluster suite)")
+}
+
 /// PgBouncer, which the cluster suite puts between the hosts and PostgreSQL in transaction
 /// pooling mode (Debian installs it in /usr/sbin).
 pub fn ensure_pgbouncer() -> Result<()> {

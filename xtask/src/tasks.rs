@@ -47,9 +47,10 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     let oidc = step("oidc-provider (a real OpenID Provider for the sign-on suite)", || {
         crate::oidc::install(&std::env::current_dir()?)
     })?;
-    step("redis-server and PgBouncer (for the cluster suite)", || {
+    step("redis-server, PgBouncer and HAProxy (for the cluster suite)", || {
         system::ensure_relay_server()?;
-        system::ensure_pgbouncer()
+        system::ensure_pgbouncer()?;
+        system::ensure_haproxy()
     })?;
     let env = [
         ("OCOMMS_SMTP_PYTHON", smtp.as_path()),

@@ -11,7 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Host, HostOptions, PgBouncer, RelayServer, Target, WAIT, Ws, WsAuth};
+use crate::common::{Haproxy, Host, HostOptions, PgBouncer, RelayServer, Target, WAIT, Ws, WsAuth};
+use crate::faults::{Endpoint, SCENARIO_LIMIT, run_with_fault};
 use ocomms_core::event::{ClientFrame, Presence, ServerFrame, Subscription};
 use ocomms_core::ids::{ChannelId, UserId};
 use ocomms_testsupport::TestDb;
@@ -282,6 +283,29 @@ async fn a_relay_restart_loses_nothing(via: Via) {
     bob_ws.close().await;
 }
 
+/// Three hosts behind HAProxy while two people post (retrying with their `client_msg_id`)
+/// and two clients read (reconnecting and backfilling, as the web client does); one host
+/// is killed with SIGKILL a third of the way through. Every acknowledged message is stored
+/// once, and every reader ends with the whole log, in order, nothing lost or repeated.
+async fn a_host_killed_behind_the_balancer_loses_and_duplicates_nothing(via: Via) {
+    let mut c = cluster(3, via).await;
+    let proxy = Haproxy::start(&c.hosts.iter().map(|h| h.addr).collect::<Vec<_>>()).await;
+    let t = Endpoint::at(&proxy.base());
+    let label = format!("{via:?}: a host killed behind the balancer");
+    let scenario = run_with_fault(
+        &mut c,
+        |c| &c.hosts[1],
+        t,
+        &label,
+        false,
+        async |c: &mut Cluster| {
+            c.hosts[0].kill().await;
+        },
+    );
+    tokio::time::timeout(SCENARIO_LIMIT, scenario).await.expect("the scenario took too long");
+    drop(proxy);
+}
+
 /// Each scenario as `direct::name` and `pgbouncer::name`.
 macro_rules! both_ways {
     ($($name:ident),* $(,)?) => {
@@ -304,4 +328,5 @@ both_ways!(
     messages_cross_hosts_exactly_once_and_in_order,
     presence_and_typing_cross_hosts_and_a_killed_host_takes_its_users_offline,
     a_relay_restart_loses_nothing,
+    a_host_killed_behind_the_balancer_loses_and_duplicates_nothing,
 );

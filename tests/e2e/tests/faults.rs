@@ -34,7 +34,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// How long one request may go unanswered before the client counts it as lost.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on a whole scenario, faults and recovery included.
-const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
+pub(crate) const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
 /// How often scenario (a) kills the host.
 const CRASHES: usize = 2;
 /// How long PostgreSQL stays down in scenario (b).
@@ -44,16 +44,22 @@ const FAST_FAILURE: Duration = Duration::from_secs(3);
 
 /// What senders and readers need of the host; the address survives a restart.
 #[derive(Clone)]
-struct Endpoint {
+pub(crate) struct Endpoint {
     base: String,
     ws_url: String,
     http: reqwest::Client,
 }
 
 impl Endpoint {
-    fn of(host: &Host) -> Endpoint {
+    pub(crate) fn of(host: &Host) -> Endpoint {
+        Endpoint::at(&host.base)
+    }
+
+    /// `base` (`http://host:port`), e.g. a load balancer.
+    pub(crate) fn at(base: &str) -> Endpoint {
         let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
-        Endpoint { base: host.base.clone(), ws_url: host.ws_url(), http }
+        let ws_url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
+        Endpoint { base: base.to_owned(), ws_url, http }
     }
 
     /// One page of the channel's log after `after`, or `None` on any failure (the caller
@@ -368,13 +374,20 @@ async fn cast(host: &Host) -> Cast {
 }
 
 /// Runs senders and readers while `fault` runs (it starts once a third of the messages are
-/// acknowledged), then checks and prints the outcome.
-async fn run_with_fault<F>(host: &mut Host, label: &str, fault: F)
-where
-    F: AsyncFnOnce(&mut Host),
+/// acknowledged), then checks and prints the outcome. Senders and readers go through `t`
+/// (one host, or a load balancer in front of several); setting up and checking go to the
+/// host `api` picks, which the fault leaves standing.
+pub(crate) async fn run_with_fault<S, F>(
+    system: &mut S,
+    api: fn(&S) -> &Host,
+    t: Endpoint,
+    label: &str,
+    expect_failures: bool,
+    fault: F,
+) where
+    F: AsyncFnOnce(&mut S),
 {
-    let cast = cast(host).await;
-    let t = Endpoint::of(host);
+    let cast = cast(api(system)).await;
     let progress = Arc::new(AtomicUsize::new(0));
     let (done_tx, done_rx) = watch::channel(None);
 
@@ -398,7 +411,8 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let fault_started = Instant::now();
-    fault(host).await;
+    fault(system).await;
+    let host = api(system);
     let fault_took = fault_started.elapsed();
     let acked_at_recovery = progress.load(Ordering::Relaxed);
 
@@ -450,7 +464,9 @@ where
     assert_eq!(lost, 0, "{label}: acknowledged messages are missing");
     assert_eq!(acked.len() + abandoned.len(), sum(|r| r.sent), "{label}: every message is acknowledged or abandoned");
     assert_eq!(stored.len(), acked.len() + abandoned_stored, "{label}: stored messages nobody sent");
-    assert!(sum(|r| r.error_replies + r.no_answer) > 0, "{label}: the fault caused no failed request");
+    if expect_failures {
+        assert!(sum(|r| r.error_replies + r.no_answer) > 0, "{label}: the fault caused no failed request");
+    }
     assert!(slowest_failure < FAST_FAILURE, "{label}: a failure took {slowest_failure:?} to surface");
 
     // Every sender now retries every message with its key, as a client that restarted would:
@@ -519,19 +535,27 @@ fn stored_messages(log: &[ChannelEvent]) -> HashMap<String, Vec<(i64, String)>> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn host_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing() {
     let mut host = Target::Host.start().await;
-    let scenario = run_with_fault(&mut host, "sigkill", async |host: &mut Host| {
-        for crash in 0..CRASHES {
-            if crash > 0 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+    let t = Endpoint::of(&host);
+    let scenario = run_with_fault(
+        &mut host,
+        |h| h,
+        t,
+        "sigkill",
+        true,
+        async |host: &mut Host| {
+            for crash in 0..CRASHES {
+                if crash > 0 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                host.kill().await;
+                // The killed host left its PostgreSQL running: the new one must take over the
+                // data directory all the same.
+                assert!(host.managed_pg_dir().join("postmaster.pid").exists(), "PostgreSQL stopped with the host");
+                host.restart().await;
+                host.get("/readyz", None).await.expect_status(200, "readyz after the restart");
             }
-            host.kill().await;
-            // The killed host left its PostgreSQL running: the new one must take over the
-            // data directory all the same.
-            assert!(host.managed_pg_dir().join("postmaster.pid").exists(), "PostgreSQL stopped with the host");
-            host.restart().await;
-            host.get("/readyz", None).await.expect_status(200, "readyz after the restart");
-        }
-    });
+        },
+    );
     tokio::time::timeout(SCENARIO_LIMIT, scenario).await.expect("the scenario took too long");
     let takeovers = host.log_text().matches("stopped a PostgreSQL left running").count();
     assert_eq!(takeovers, CRASHES, "each restart stops the PostgreSQL its killed predecessor left");
@@ -540,28 +564,36 @@ async fn host_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_restarted_under_the_host_loses_and_duplicates_nothing() {
     let mut host = Target::Host.start().await;
-    let scenario = run_with_fault(&mut host, "postgres restart", async |host: &mut Host| {
-        host.stop_managed_pg().await;
-        let down = Instant::now();
-        // While the database is down the host answers at once: not ready, 503.
-        while down.elapsed() < PG_DOWN_FOR {
-            let asked = Instant::now();
-            let r = host.get("/readyz", None).await;
-            r.expect_error(503, "unavailable", "readyz without PostgreSQL");
-            assert!(asked.elapsed() < FAST_FAILURE, "readyz took {:?} without PostgreSQL", asked.elapsed());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        host.start_managed_pg().await;
-        let up = Instant::now();
-        loop {
-            let r = host.get("/readyz", None).await;
-            if r.status == 200 {
-                break;
+    let t = Endpoint::of(&host);
+    let scenario = run_with_fault(
+        &mut host,
+        |h| h,
+        t,
+        "postgres restart",
+        true,
+        async |host: &mut Host| {
+            host.stop_managed_pg().await;
+            let down = Instant::now();
+            // While the database is down the host answers at once: not ready, 503.
+            while down.elapsed() < PG_DOWN_FOR {
+                let asked = Instant::now();
+                let r = host.get("/readyz", None).await;
+                r.expect_error(503, "unavailable", "readyz without PostgreSQL");
+                assert!(asked.elapsed() < FAST_FAILURE, "readyz took {:?} without PostgreSQL", asked.elapsed());
+                tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            assert!(up.elapsed() < Duration::from_secs(30), "the host never became ready again: {r:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
+            host.start_managed_pg().await;
+            let up = Instant::now();
+            loop {
+                let r = host.get("/readyz", None).await;
+                if r.status == 200 {
+                    break;
+                }
+                assert!(up.elapsed() < Duration::from_secs(30), "the host never became ready again: {r:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        },
+    );
     tokio::time::timeout(SCENARIO_LIMIT, scenario).await.expect("the scenario took too long");
 }
 

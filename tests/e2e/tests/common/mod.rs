@@ -15,7 +15,8 @@
 //! - `edge`: starting the Worker under `wrangler dev`;
 //! - `api`: raw HTTP and the API calls the scenarios share;
 //! - `reply`, `ws`: HTTP replies and sessions, the WebSocket client;
-//! - `relay`, `pgbouncer`: a real `redis-server` and PgBouncer for the cluster suite.
+//! - `relay`, `pgbouncer`, `haproxy`: a real `redis-server`, PgBouncer and HAProxy for the
+//!   cluster suite.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod api;
 mod edge;
+mod haproxy;
 mod host;
 pub mod meili;
 mod moto;
@@ -35,6 +37,7 @@ mod wasm_host;
 mod ws;
 
 pub use edge::free_port;
+pub use haproxy::Haproxy;
 pub use host::{ExternalS3, Host, HostOptions, Target};
 pub use moto::Moto;
 pub use oidc::{ANY_PORT_CALLBACK, ANY_PORT_ROOT, Browser, OidcProvider};
