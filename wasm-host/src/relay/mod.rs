@@ -123,13 +123,14 @@ pub fn spawn(
     let publisher = tokio::spawn(publish_loop(client.clone(), cfg.channel.clone(), id, rx, overflowed, status.clone()));
     tokio::spawn(subscribe_loop(client, cfg.clone(), id, hub.clone(), tx.clone(), status.clone(), stop.clone()));
     tokio::spawn(heartbeat_loop(cfg, hub, tx.clone(), stop.clone()));
-    // On shutdown: say goodbye, then let the publisher drain.
+    // On shutdown: say goodbye (after what is queued), and wait until it is out.
     let done = tokio::spawn(async move {
         let mut stop = stop;
         let _ = stop.wait_for(|s| *s).await;
-        let _ = tx.send(Outgoing { message: Message::Leaving, published: None }).await;
-        drop(tx);
-        let _ = tokio::time::timeout(Duration::from_secs(2), publisher).await;
+        let (said, out) = tokio::sync::oneshot::channel();
+        let _ = tx.send(Outgoing { message: Message::Leaving, published: Some(said) }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), out).await;
+        publisher.abort();
     });
     Ok((status, done))
 }
