@@ -407,3 +407,10 @@ crate::common::both_targets!(
     a_reaction_flood_stops_at_the_caps_even_when_concurrent,
     presence_goes_away_when_idle_and_offline_when_the_last_socket_closes with idle_after_one_second,
 );
+
+// The same, behind a transaction pooler.
+crate::common::through_pgbouncer!(
+    mentions_are_parsed_and_counted_as_unreads,
+    threads_replies_counts_following_and_also_send_to_channel,
+    reactions_pins_and_their_replay_after_a_reconnect,
+);

@@ -90,3 +90,6 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
 }
 
 crate::common::both_targets!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);
+
+// The same, behind a transaction pooler.
+crate::common::through_pgbouncer!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);

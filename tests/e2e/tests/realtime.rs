@@ -354,3 +354,10 @@ crate::common::both_targets!(
     json_and_msgpack_sockets_carry_the_same_frames,
     channels_created_while_connected_are_live_for_their_creator,
 );
+
+// The same, behind a transaction pooler.
+crate::common::through_pgbouncer!(
+    two_users_in_a_channel_see_each_others_messages_live,
+    reconnect_backfills_exactly_the_missed_events,
+    json_and_msgpack_sockets_carry_the_same_frames,
+);

@@ -182,3 +182,9 @@ crate::common::both_targets!(
     presence_and_typing_reach_the_others,
     send_to_receive_latency,
 );
+
+// The same, behind a transaction pooler.
+crate::common::through_pgbouncer!(
+    logout_closes_exactly_that_sessions_sockets,
+    read_markers_reach_every_socket_of_the_user,
+);

@@ -104,6 +104,34 @@ macro_rules! both_targets {
 }
 pub(crate) use both_targets;
 
+/// Runs each named scenario (`async fn name(host: &Host)`) as `pgbouncer::name` against a
+/// host whose database URL is a real PgBouncer in transaction pooling mode
+/// (`--database-pool-mode transaction`) on a fresh database: every transaction may run on
+/// another server connection.
+macro_rules! through_pgbouncer {
+    ($($name:ident),+ $(,)?) => {
+        mod pgbouncer {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let db = ocomms_testsupport::fresh_db().await.expect("a test database");
+                    let bouncer = $crate::common::PgBouncer::start(db.port).await;
+                    let options = $crate::common::HostOptions {
+                        database_url: Some(bouncer.url(&db.name)),
+                        host_args: vec!["--database-pool-mode".into(), "transaction".into()],
+                        ..$crate::common::HostOptions::default()
+                    };
+                    let host = $crate::common::Target::Host.start_with(options).await;
+                    super::$name(&host).await;
+                    drop(host);
+                    drop(bouncer);
+                }
+            )+
+        }
+    };
+}
+pub(crate) use through_pgbouncer;
+
 // ---------------------------------------------------------------------------------------
 // Paths
 // ---------------------------------------------------------------------------------------
