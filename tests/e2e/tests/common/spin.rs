@@ -146,10 +146,13 @@ impl Host {
         self.addr = SocketAddr::from(([127, 0, 0, 1], port));
         self.base = format!("http://127.0.0.1:{port}");
 
-        // Spin listens once its components are ready: any HTTP answer means it serves.
+        // Spin listens once its components are ready: any HTTP answer means it serves. The
+        // probe keeps no connection: a test's first request must not reuse one that Spin
+        // may be closing (that failed as "error sending request" on a busy machine).
+        let probe_client = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("an HTTP client");
         let started = Instant::now();
         loop {
-            let probe = self.http.get(self.url("/")).timeout(Duration::from_secs(5)).send().await;
+            let probe = probe_client.get(self.url("/")).timeout(Duration::from_secs(5)).send().await;
             if probe.is_ok() {
                 return;
             }
