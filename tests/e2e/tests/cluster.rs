@@ -164,6 +164,29 @@ async fn messages_cross_hosts_exactly_once_and_in_order(via: Via) {
             break;
         }
     }
+    // Joining a channel through host A subscribes Bob's sockets on B and C, which then get
+    // what is posted there through yet another host.
+    let random = a.create_channel(&ann.access, &ws_id, "random", "public").await;
+    a.join_channel(&bob.access, &random).await;
+    let said = c3.post_message(&ann.access, &random, "welcome").await;
+    for i in [1, 2] {
+        let (name, ws) = &mut sockets[i];
+        loop {
+            match ws.next_significant().await {
+                ServerFrame::Subscribed { subscription } => {
+                    assert_eq!(subscription.channel_id.to_string(), random, "{name}");
+                    break;
+                }
+                // Bob's own read marker, set above, reached every socket of his.
+                ServerFrame::ReadMarker { .. } => {}
+                other => panic!("{name}: expected `subscribed` for #random, got {other:?}"),
+            }
+        }
+        let joined = ws.next_event().await;
+        assert_eq!((joined.channel_id.to_string(), joined.kind.as_str()), (random.clone(), "member.joined"), "{name}");
+        let ev = ws.next_event().await;
+        assert_eq!((ev.channel_id.to_string(), ev.seq), (random.clone(), said), "{name}");
+    }
     for (_, ws) in sockets {
         ws.close().await;
     }
