@@ -16,10 +16,12 @@ tables and writes JSON and a PNG chart. Figures only: nothing is asserted.
 general:
   --quick                 a small profile (about a minute of load) for smoke runs and CI;
                           flags after it still apply
-  --scenarios LIST        comma-separated, any of: post, native, idle, fanout, socketio
-                          (default all). post = the command path through the WASM component;
-                          native = the same load on the natively compiled API; socketio =
-                          the idle and fan-out runs against the Socket.IO reference
+  --scenarios LIST        comma-separated, any of: post, native, idle, fanout, socketio,
+                          cluster (default: all but cluster). post = the command path
+                          through the WASM component; native = the same load on the natively
+                          compiled API; socketio = the idle and fan-out runs against the
+                          Socket.IO reference; cluster = the fan-out runs through HAProxy in
+                          front of 1 host, then of --cluster-hosts hosts, all with the relay
   --host PATH             host binary (default: wasm-host next to this binary, else
                           <workspace>/target/release/wasm-host)
   --manifest PATH         Spin manifest (default <workspace>/spin.toml)
@@ -55,6 +57,11 @@ fanout (WebSocket delivery, ours and Socket.IO's):
   --fanout-grace-secs S   wait for stragglers after the last post (default 10)
   --fanout-open-secs S    deadline for opening the sockets (default 60)
 
+cluster (needs redis-server or valkey-server, and haproxy):
+  --cluster-hosts N       hosts of the larger cluster (default 3; the smaller one has 1)
+  --relay-server PATH     the relay (default valkey-server or redis-server on the PATH)
+  --haproxy PATH          the proxy (default haproxy on the PATH or in /usr/sbin)
+
 socketio:
   --node PATH             node binary (default node)
   --socketio-dir PATH     the reference server (default <workspace>/bench/socketio; its
@@ -69,6 +76,7 @@ pub enum Scenario {
     Idle,
     Fanout,
     SocketIo,
+    Cluster,
 }
 
 impl Scenario {
@@ -79,6 +87,7 @@ impl Scenario {
             Scenario::Idle => "idle",
             Scenario::Fanout => "fanout",
             Scenario::SocketIo => "socketio",
+            Scenario::Cluster => "cluster",
         }
     }
 }
@@ -128,6 +137,9 @@ pub struct Args {
     pub fanout_open_time: Duration,
     pub node: PathBuf,
     pub socketio_dir: PathBuf,
+    pub cluster_hosts: usize,
+    pub relay_server: Option<PathBuf>,
+    pub haproxy: Option<PathBuf>,
 }
 
 /// The workspace root (the bench crate's parent directory).
@@ -150,6 +162,7 @@ impl Args {
         let root = workspace_root();
         Self {
             quick: false,
+            // Not `cluster`: it needs a relay and HAProxy, and doubles the fan-out time.
             scenarios: vec![Scenario::Post, Scenario::Native, Scenario::Idle, Scenario::Fanout, Scenario::SocketIo],
             host: default_host(),
             manifest: root.join("spin.toml"),
@@ -177,6 +190,9 @@ impl Args {
             fanout_open_time: Duration::from_secs(60),
             node: PathBuf::from("node"),
             socketio_dir: root.join("bench/socketio"),
+            cluster_hosts: 3,
+            relay_server: None,
+            haproxy: None,
         }
     }
 
@@ -248,6 +264,9 @@ impl Args {
                 "--fanout-open-secs" => a.fanout_open_time = secs(&value).with_context(ctx)?,
                 "--node" => a.node = value.into(),
                 "--socketio-dir" => a.socketio_dir = value.into(),
+                "--cluster-hosts" => a.cluster_hosts = value.parse().with_context(ctx)?,
+                "--relay-server" => a.relay_server = Some(value.into()),
+                "--haproxy" => a.haproxy = Some(value.into()),
                 other => bail!("unknown argument {other:?}\n\n{USAGE}"),
             }
         }
@@ -297,6 +316,9 @@ impl Args {
         if self.fanout_messages_max() > 1_000_000.0 {
             bail!("a fan-out run may post at most 1000000 messages (rate x secs)");
         }
+        if !(2..=16).contains(&self.cluster_hosts) {
+            bail!("--cluster-hosts must be 2..=16");
+        }
         if self.host_nofile < 1024 {
             bail!("--host-nofile must be at least 1024");
         }
@@ -322,7 +344,8 @@ fn scenario(s: &str) -> Result<Scenario> {
         "idle" => Scenario::Idle,
         "fanout" => Scenario::Fanout,
         "socketio" => Scenario::SocketIo,
-        other => bail!("unknown scenario {other:?}: use post, native, idle, fanout, socketio"),
+        "cluster" => Scenario::Cluster,
+        other => bail!("unknown scenario {other:?}: use post, native, idle, fanout, socketio, cluster"),
     })
 }
 
@@ -366,5 +389,15 @@ mod tests {
         assert!(parse(&["--fanout-sockets", "0"]).is_err());
         assert!(parse(&["--fanout-rate", "1000", "--fanout-secs", "3600"]).is_err());
         assert!(parse(&["--post-secs"]).is_err());
+        assert!(parse(&["--cluster-hosts", "1"]).is_err());
+    }
+
+    #[test]
+    fn cluster_is_selected_by_name_only() -> Result<()> {
+        assert!(!Args::defaults().has(Scenario::Cluster));
+        let a = parse(&["--scenarios", "cluster", "--cluster-hosts", "4"])?.context("parsed")?;
+        assert_eq!(a.scenarios, vec![Scenario::Cluster]);
+        assert_eq!(a.cluster_hosts, 4);
+        Ok(())
     }
 }

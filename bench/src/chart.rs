@@ -87,29 +87,35 @@ fn latency(v: &Value) -> Option<Latency> {
 }
 
 /// The fan-out runs (one colour per case: ours solid with circles, Socket.IO dashed with
-/// triangles) and the command path (one colour per request kind: WASM solid, native dashed).
+/// triangles), the command path (one colour per request kind: WASM solid, native dashed) and
+/// the cluster runs (one colour per case: 1 host solid, the larger cluster dashed).
 fn panels(report: &Value) -> Vec<Panel> {
     let Some(sc) = report.get("scenarios").and_then(Value::as_object) else { return Vec::new() };
-    let mut runs: Vec<(u64, String, String, Latency)> = sc
+    // (cluster hosts, sockets, layout, server, latency); hosts 0 for the plain fan-out runs.
+    let mut runs: Vec<(u64, u64, String, String, Latency)> = sc
         .values()
         .filter_map(|v| {
             let sockets = v.get("sockets")?.as_u64()?;
             let layout = v.get("layout")?.as_str()?.to_string();
             let server = v.get("server")?.as_str()?.to_string();
-            Some((sockets, layout, server, latency(v.get("latency")?)?))
+            let hosts = v.get("cluster_hosts").and_then(Value::as_u64).unwrap_or(0);
+            Some((hosts, sockets, layout, server, latency(v.get("latency")?)?))
         })
         .collect();
-    runs.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-    let mut cases: Vec<(u64, String)> = Vec::new();
-    let mut fan = Vec::new();
-    for (sockets, layout, server, lat) in runs {
+    runs.sort_by(|a, b| (a.1, &a.2, a.0, &a.3).cmp(&(b.1, &b.2, b.0, &b.3)));
+    let (mut fan, mut cluster) = (Vec::new(), Vec::new());
+    let mut fan_cases: Vec<(u64, String)> = Vec::new();
+    let mut cluster_cases: Vec<(u64, String)> = Vec::new();
+    for (hosts, sockets, layout, server, lat) in runs {
+        let (series, cases) = if hosts == 0 { (&mut fan, &mut fan_cases) } else { (&mut cluster, &mut cluster_cases) };
         let case = (sockets, layout.clone());
         let group = cases.iter().position(|c| *c == case).unwrap_or_else(|| {
             cases.push(case);
             cases.len() - 1
         });
         let label = format!("{server} {sockets} sockets, {layout}");
-        fan.push(Series { label, latency: lat, group, alt: server != "ours" });
+        let alt = if hosts == 0 { server != "ours" } else { hosts > 1 };
+        series.push(Series { label, latency: lat, group, alt });
     }
     let mut cmd = Vec::new();
     for label in ["wasm", "native"] {
@@ -124,6 +130,10 @@ fn panels(report: &Value) -> Vec<Panel> {
     vec![
         Panel { title: "fan-out: send (HTTP POST) to receive (WebSocket), per delivery".into(), series: fan },
         Panel { title: "command path: HTTP request latency, WASM component vs native build".into(), series: cmd },
+        Panel {
+            title: "cluster: fan-out through HAProxy, 1 host vs more hosts, each with the relay".into(),
+            series: cluster,
+        },
     ]
 }
 

@@ -1,6 +1,7 @@
-//! Where the CPU went during a phase: the server process, the server with its descendants
-//! (the host's managed PostgreSQL runs under it), this bench, and everything else on the
-//! machine, from /proc.
+//! Where the CPU went during a phase: the server processes (one, or the hosts of a cluster),
+//! the servers with their descendants and the processes they share (the host's managed
+//! PostgreSQL runs under it; a cluster adds the relay and the proxy), this bench, and
+//! everything else on the machine, from /proc.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -39,10 +40,10 @@ fn process_ticks(pid: &str) -> u64 {
     stat(pid).map_or(0, |(_, t)| t)
 }
 
-/// Ticks of `root` and every live descendant (exited ones are not counted).
-fn tree_ticks(root: u32) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
-    let mut procs: HashMap<u32, (u32, u64)> = HashMap::new();
+/// Every live process as pid -> (ppid, ticks).
+fn processes() -> HashMap<u32, (u32, u64)> {
+    let mut procs = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return procs };
     for e in dir.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -50,12 +51,19 @@ fn tree_ticks(root: u32) -> u64 {
             procs.insert(pid, s);
         }
     }
+    procs
+}
+
+/// Ticks of the `roots` and every live descendant of any of them, each process once
+/// (exited ones are not counted).
+fn tree_ticks(roots: &[u32]) -> u64 {
+    let procs = processes();
     let mut total = 0;
     for (&pid, &(_, ticks)) in &procs {
         // Walk up the parents; bounded by the number of processes.
         let mut cur = pid;
         for _ in 0..procs.len() {
-            if cur == root {
+            if roots.contains(&cur) {
                 total += ticks;
                 break;
             }
@@ -68,6 +76,13 @@ fn tree_ticks(root: u32) -> u64 {
     total
 }
 
+/// The live children of `pid` (e.g. a host's managed PostgreSQL).
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out: Vec<u32> = processes().into_iter().filter(|(_, (ppid, _))| *ppid == pid).map(|(p, _)| p).collect();
+    out.sort_unstable();
+    out
+}
+
 /// Busy ticks of the whole machine (all CPUs), from the first line of /proc/stat.
 fn machine_busy_ticks() -> u64 {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0 };
@@ -77,9 +92,10 @@ fn machine_busy_ticks() -> u64 {
     v.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4).take(8).map(|(_, x)| *x).sum()
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
-    pid: u32,
+    pids: Vec<u32>,
+    shared: Vec<u32>,
     server: u64,
     tree: u64,
     bench: u64,
@@ -88,11 +104,15 @@ pub struct Sample {
 }
 
 impl Sample {
-    pub fn take(pid: u32) -> Self {
+    /// `pids` are the servers (summed), `shared` processes whose trees count in `+children`
+    /// besides the servers' own descendants.
+    pub fn take(pids: &[u32], shared: &[u32]) -> Self {
+        let roots: Vec<u32> = pids.iter().chain(shared).copied().collect();
         Self {
-            pid,
-            server: process_ticks(&pid.to_string()),
-            tree: tree_ticks(pid),
+            pids: pids.to_vec(),
+            shared: shared.to_vec(),
+            server: pids.iter().map(|p| process_ticks(&p.to_string())).sum(),
+            tree: tree_ticks(&roots),
             bench: process_ticks("self"),
             machine: machine_busy_ticks(),
             at: Instant::now(),
@@ -101,7 +121,7 @@ impl Sample {
 
     /// CPU seconds used since `self`.
     pub fn since(&self) -> Usage {
-        let now = Self::take(self.pid);
+        let now = Self::take(&self.pids, &self.shared);
         let t = clk_tck();
         let d = |a: u64, b: u64| a.saturating_sub(b) as f64 / t;
         let server = d(now.server, self.server);
@@ -114,8 +134,10 @@ impl Sample {
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
+    /// The server processes (every host of a cluster).
     pub server: f64,
-    /// The server and its descendants: for the host, that includes its PostgreSQL.
+    /// The servers and their descendants: for the host, that includes its PostgreSQL; for a
+    /// cluster, also the processes the hosts share (PostgreSQL, relay, proxy).
     pub tree: f64,
     pub bench: f64,
     /// Machine busy time outside the server's tree and the bench: other people's work.
@@ -126,6 +148,11 @@ pub struct Usage {
 impl Usage {
     pub fn row(&self) -> String {
         format!("{:.1} / {:.1} / {:.1} / {:.1} (wall {:.1})", self.server, self.tree, self.bench, self.other, self.wall)
+    }
+
+    /// The server processes' share of one core over the wall time, in percent.
+    pub fn server_pct(&self) -> f64 {
+        if self.wall > 0.0 { 100.0 * self.server / self.wall } else { 0.0 }
     }
 
     /// The server tree's share of one core over the wall time, in percent.

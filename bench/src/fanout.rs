@@ -41,7 +41,11 @@ pub struct FanoutSummary {
     pub posts_ok: u64,
     pub posts_planned: usize,
     pub server_cpu_pct: f64,
+    /// CPU while posting and delivering (servers, +children, bench, other).
+    pub cpu: crate::cpu::Usage,
     pub rss_peak_growth: f64,
+    /// Behind a proxy: each host's socket gauge once the sockets were open.
+    pub sockets_per_host: Option<Vec<f64>>,
 }
 
 /// Send instants (nanoseconds after `base`, plus one: 0 = not sent) and outcomes, per message.
@@ -273,9 +277,8 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
     };
 
     target.wait_sockets(0.0, Duration::from_secs(10)).await;
-    let pid = target.pid();
-    let rss_before = crate::proc::status_bytes(pid, "VmRSS")?;
-    let (rss_stop, rss_peak) = rss_sampler(pid);
+    let rss_before = target.rss()?;
+    let (rss_stop, rss_peak) = rss_sampler(target.pids());
     let deadline = Instant::now() + args.fanout_open_time;
     let opened = match target {
         Target::Ours { fx, .. } => {
@@ -334,8 +337,13 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         .collect();
     // Let presence frames from the last joins pass before the clock starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_open = crate::proc::status_bytes(pid, "VmRSS")?;
-    let cpu0 = crate::cpu::Sample::take(pid);
+    let rss_open = target.rss()?;
+    // Behind a proxy: how the sockets spread over the hosts.
+    let per_host = match target.cluster_hosts() {
+        Some(_) => target.sockets_per_server().await.ok(),
+        None => None,
+    };
+    let cpu0 = crate::cpu::Sample::take(&target.pids(), target.shared_pids());
 
     let senders = args.fanout_senders.clamp(1, m);
     let period = Duration::from_secs_f64(1.0 / rate);
@@ -408,6 +416,10 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
     let mib = |b: u64| b as f64 / 1048576.0;
 
     table.add(&name, "sockets (channels)", format!("{opened_n} ({channels})"));
+    if let Some(per_host) = &per_host {
+        let list: Vec<String> = per_host.iter().map(|n| format!("{n:.0}")).collect();
+        table.add(&name, "sockets per host (host gauges)", list.join(" / "));
+    }
     table.add(&name, "open errors / time s", format!("{} / {:.1}", opened.errors, opened.elapsed.as_secs_f64()));
     table.add(&name, "senders; rate msg/s asked / got", format!("{senders}; {rate:.0} / {offered:.1}"));
     table.add(&name, "messages posted ok (errors, skipped)", format!("{} ({}, {})", sr.ok, sr.errors, sr.skipped));
@@ -436,6 +448,8 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
     }
     let v = json!({
         "server": target.label(),
+        "cluster_hosts": target.cluster_hosts(),
+        "sockets_per_host": per_host.clone(),
         "layout": case.layout.name(),
         "sockets_requested": n,
         "sockets": opened_n,
@@ -481,7 +495,9 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         posts_ok: sr.ok,
         posts_planned: m,
         server_cpu_pct: cpu.tree_pct(),
+        cpu,
         rss_peak_growth: rss_peak.saturating_sub(rss_before) as f64,
+        sockets_per_host: per_host,
     };
     Ok((v, summary))
 }

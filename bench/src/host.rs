@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::proc::Proc;
 
-const LISTENING: &str = "ocomms listening on http://";
+pub const LISTENING: &str = "ocomms listening on http://";
 
 #[derive(Debug)]
 pub struct Host {
@@ -42,6 +42,37 @@ pub fn under_prlimit(nofile: u64, program: &Path) -> Command {
     cmd
 }
 
+/// The host under `prlimit` with the flags and variables every benchmark host gets: no
+/// per-address or per-user socket caps, rate limits off, no email verification.
+pub fn command(binary: &Path, manifest: &Path, workdir: &Path, data_dir: &Path, nofile: u64) -> Command {
+    let mut cmd = under_prlimit(nofile, binary);
+    cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .arg("--manifest")
+        .arg(manifest)
+        // Thousands of sockets of a few users from one address: the caps would refuse them.
+        .args(["--max-connections-per-address", "0", "--max-sockets-per-address", "0", "--max-sockets-per-user", "0"])
+        .current_dir(workdir)
+        .env("NO_COLOR", "1")
+        // Every benchmark client comes from 127.0.0.1: rate limits would measure themselves.
+        .env("SPIN_VARIABLE_RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting())
+        // The benchmarks sign up thousands of users: accounts at once, without mail.
+        .env("SPIN_VARIABLE_EMAIL_VERIFICATION", "off");
+    cmd
+}
+
+/// A fresh directory under the system temp dir, traversable by others (as root the managed
+/// PostgreSQL runs as `postgres`, which must reach its own directory inside).
+pub fn temp_dir(tag: &str) -> Result<PathBuf> {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("ocomms-bench-{tag}{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(dir)
+}
+
 impl Host {
     pub fn start(
         binary: &Path,
@@ -57,35 +88,8 @@ impl Host {
                 binary.display()
             );
         }
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let data_dir = std::env::temp_dir().join(format!("ocomms-bench-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&data_dir).with_context(|| format!("create {}", data_dir.display()))?;
-        // As root the managed PostgreSQL runs as `postgres`, which must traverse this dir.
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755))?;
-        }
-        let mut cmd = under_prlimit(nofile, binary);
-        cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
-            .arg("--manifest")
-            .arg(manifest)
-            // Thousands of sockets of a few users from one address: the caps would refuse them.
-            .args([
-                "--max-connections-per-address",
-                "0",
-                "--max-sockets-per-address",
-                "0",
-                "--max-sockets-per-user",
-                "0",
-            ])
-            .current_dir(workdir)
-            .env("NO_COLOR", "1")
-            // Every benchmark client comes from 127.0.0.1: rate limits would measure themselves.
-            .env("SPIN_VARIABLE_RATE_LIMITS", ocomms_core::limits::Limits::unlimited_setting())
-            // The benchmarks sign up thousands of users: accounts at once, without mail.
-            .env("SPIN_VARIABLE_EMAIL_VERIFICATION", "off");
+        let data_dir = temp_dir("")?;
+        let cmd = command(binary, manifest, workdir, &data_dir, nofile);
         let proc = match Proc::start("host", cmd, log, LISTENING, limit) {
             Ok(p) => p,
             Err(e) => {
@@ -121,6 +125,22 @@ impl Host {
 
     pub fn jwt_secret_file(&self) -> PathBuf {
         self.data_dir.join("jwt-secret")
+    }
+
+    /// A secret the host generated in its data dir (`jwt-secret`, `rooms-secret`).
+    pub fn secret(&self, file: &str) -> Result<String> {
+        let path = self.data_dir.join(file);
+        let s = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+        let s = s.trim();
+        if s.is_empty() {
+            bail!("{} is empty", path.display());
+        }
+        Ok(s.to_string())
+    }
+
+    /// Where the host keeps its compiled components: other hosts of the same build may share it.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache")
     }
 
     /// SIGTERM, then up to 30 s for a clean exit (the host stops its PostgreSQL), then

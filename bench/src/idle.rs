@@ -72,12 +72,11 @@ pub async fn run(target: &Target<'_>, args: &Args, table: &mut Table) -> Result<
     {
         bail!("no users to own the sockets");
     }
-    let pid = target.pid();
-    let rss = || crate::proc::status_bytes(pid, "VmRSS");
+    let rss = || target.rss();
     let leftover = target.wait_sockets(0.0, Duration::from_secs(10)).await;
     tokio::time::sleep(SETTLE).await;
     let rss_before = rss()?;
-    let cpu0 = crate::cpu::Sample::take(pid);
+    let cpu0 = crate::cpu::Sample::take(&target.pids(), target.shared_pids());
     let opened = open_on(target, k, args.connect_concurrency, Instant::now() + args.idle_time).await;
     let cpu = cpu0.since();
     let n = opened.sockets.len();

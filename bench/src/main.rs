@@ -5,12 +5,14 @@
 //! It starts its own `wasm-host` (temporary data dir, managed PostgreSQL) under `prlimit`,
 //! on 127.0.0.1 only; the native server ([`native`], this binary's `serve-native` mode) on
 //! the host's database; and `node bench/socketio/server.js`. Scenarios: [`post`] (the
-//! command path, WASM and native), [`idle`] and [`fanout`] (ours and Socket.IO's), each
+//! command path, WASM and native), [`idle`] and [`fanout`] (ours and Socket.IO's), and
+//! [`cluster`] (the fan-out through HAProxy to 1 host vs 3 hosts with a relay), each
 //! bounded by a count and a deadline. It reports figures and never asserts timings.
 
 mod api;
 mod args;
 mod chart;
+mod cluster;
 mod cpu;
 mod fanout;
 mod files;
@@ -39,7 +41,7 @@ use crate::idle::IdleSummary;
 use crate::post::PostSummary;
 use crate::proc::Proc;
 use crate::stats::{Compare, Table, r3, ratio};
-use crate::target::Target;
+use crate::target::{Hosts, Target};
 
 #[tokio::main]
 async fn main() {
@@ -68,7 +70,11 @@ struct Report {
     results: Map<String, Value>,
     wasm_native: Compare,
     ours_theirs: Compare,
+    /// `cluster`: N hosts vs 1 host, both with the relay behind HAProxy.
+    cluster: Compare,
     fanout: Vec<FanoutSummary>,
+    /// `cluster` runs with their number of hosts.
+    cluster_runs: Vec<(usize, FanoutSummary)>,
     post: Vec<(String, PostSummary)>,
     idle: Vec<(String, IdleSummary)>,
     notes: Vec<String>,
@@ -87,7 +93,16 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
         results: Map::new(),
         wasm_native: Compare::new("command path: WASM component vs the same API compiled natively", "wasm", "native"),
         ours_theirs: Compare::new("fan-out: ours vs Socket.IO (same load generator, same run)", "ours", "socket.io"),
+        cluster: Compare::new(
+            &format!(
+                "cluster: {n} hosts vs 1 host, each with the relay, behind HAProxy (same load, same run)",
+                n = args.cluster_hosts
+            ),
+            &format!("{} hosts", args.cluster_hosts),
+            "1 host",
+        ),
         fanout: Vec::new(),
+        cluster_runs: Vec::new(),
         post: Vec::new(),
         idle: Vec::new(),
         notes: Vec::new(),
@@ -187,10 +202,11 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
             "note": "RSS is the host process alone; its managed PostgreSQL is a separate process (counted in +children CPU)",
         },
         "config": config_json(&args),
-        "headline": headline(&report),
+        "headline": headline(&report, args.cluster_hosts),
         "compare": {
             "wasm_vs_native": report.wasm_native.json(),
             "ours_vs_socketio": report.ours_theirs.json(),
+            "cluster_hosts_vs_one": report.cluster.json(),
         },
         "scenarios": Value::Object(report.results.clone()),
         "notes": report.notes,
@@ -209,6 +225,9 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
     }
     if !report.ours_theirs.is_empty() {
         report.ours_theirs.print();
+    }
+    if !report.cluster.is_empty() {
+        report.cluster.print();
     }
     println!("\nheadline: {}", serde_json::to_string_pretty(&report_json["headline"])?);
     for n in &report.notes {
@@ -266,8 +285,9 @@ impl Report {
 async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report: &mut Report) -> Result<()> {
     let pool = args.post_clients.max(args.connect_concurrency) + 16;
     let api = Api::new(host.proc.addr, host.pid(), pool)?;
-    let sockets_on_host = args.has(Scenario::Idle) || args.has(Scenario::Fanout);
-    let many = args.has(Scenario::Fanout) && args.fanout_layouts.contains(&Layout::Many);
+    let sockets_on_host = args.has(Scenario::Idle) || args.has(Scenario::Fanout) || args.has(Scenario::Cluster);
+    let many =
+        (args.has(Scenario::Fanout) || args.has(Scenario::Cluster)) && args.fanout_layouts.contains(&Layout::Many);
     let channels =
         if many { args.fanout_channels.min(args.fanout_sockets.iter().copied().max().unwrap_or(1)) } else { 0 };
     let fx = api
@@ -308,7 +328,8 @@ async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report
     }
     let http =
         reqwest::Client::builder().no_proxy().pool_max_idle_per_host(pool).timeout(Duration::from_secs(20)).build()?;
-    let ours = Target::Ours { api: &api, fx: &fx, pid: host.pid() };
+    let single = Hosts::single(&api);
+    let ours = Target::Ours { api: &api, fx: &fx, hosts: &single };
     let theirs = node.as_ref().map(|p| Target::SocketIo { http: &http, addr: p.addr, pid: p.pid });
 
     if args.has(Scenario::Idle) {
@@ -357,6 +378,10 @@ async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report
         let exit = tokio::task::block_in_place(|| p.stop(Duration::from_secs(10)));
         println!("socket.io {exit}");
         report.results.insert("socketio_server".into(), json!({ "rss_end_bytes": rss, "exit": exit, "pid": p.pid }));
+    }
+    if args.has(Scenario::Cluster) {
+        let r = cluster::run(args, host, &fx, nofile, out_dir, report).await;
+        report.ok("cluster", r);
     }
     Ok(())
 }
@@ -477,7 +502,7 @@ fn compare_fanout(report: &mut Report, case: &Case, pair: &[FanoutSummary]) {
 }
 
 /// The figures a closing note quotes.
-fn headline(report: &Report) -> Value {
+fn headline(report: &Report, cluster_hosts: usize) -> Value {
     let mut h = Map::new();
     let post = |l: &str| report.post.iter().find(|(k, _)| k == l).map(|(_, s)| *s);
     if let (Some(w), Some(n)) = (post("wasm"), post("native")) {
@@ -519,6 +544,9 @@ fn headline(report: &Report) -> Value {
         }));
     }
     h.insert("fanout".into(), Value::Array(cases));
+    if !report.cluster_runs.is_empty() {
+        h.insert("cluster".into(), cluster::headline(report, cluster_hosts));
+    }
     Value::Object(h)
 }
 
@@ -543,6 +571,7 @@ fn config_json(a: &Args) -> Value {
         "fanout_many_rate": a.fanout_many_rate,
         "fanout_secs": a.fanout_time.as_secs_f64(),
         "fanout_grace_secs": a.fanout_grace.as_secs_f64(),
+        "cluster_hosts": a.cluster_hosts,
         "host_nofile_requested": a.host_nofile,
         "host_profile": profile_of(&a.host),
         "bench_profile": if cfg!(debug_assertions) { "debug" } else { "release" },

@@ -160,7 +160,7 @@ async fn measured(api: &Api, spec: Spec, args: &Args, table: &mut Table) -> Resu
             .await;
     // The native server has no /metrics: its deltas are then all zero.
     let before = api.metrics().await.unwrap_or_default();
-    let cpu0 = crate::cpu::Sample::take(api.host_pid);
+    let cpu0 = crate::cpu::Sample::take(&[api.host_pid], &[]);
     let l = load(api, target, expected, args.post_clients, limit, max).await;
     let cpu = cpu0.since();
     let after = api.metrics().await.unwrap_or_default();

@@ -42,7 +42,9 @@ commands:
                       bundles the Worker into target/edge/dist (docs/edge.md)
   bench [flags]       build the host and bench in release, then print throughput,
                       latency and memory figures: WASM vs native command path, ours vs
-                      a Socket.IO reference (flags, e.g. --quick: bench/README.md)
+                      a Socket.IO reference (flags, e.g. --quick: bench/README.md);
+                      --scenarios cluster: fan-out through HAProxy to 1 host vs 3 hosts
+                      with the relay (installs redis-server and haproxy)
   fuzz [--time S] [T] run the cargo-fuzz targets (all, or those named) for S seconds each
                       (default 60; installs cargo-fuzz; `test` runs them too when
                       OCOMMS_FUZZ_SECS=N is set)
