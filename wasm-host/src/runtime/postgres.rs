@@ -262,16 +262,31 @@ async fn run_query(
     max_rows: usize,
 ) -> Result<RowSet, PgError> {
     let (stmt, params) = prepare(client, statement, params, Call::Query).await?;
-    let columns: Vec<Column> =
-        stmt.columns().iter().map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) }).collect();
-    let unreadable = stmt.columns().iter().find_map(|c| unreadable_column(c.type_()).map(|why| (c.name(), why)));
     let stream = client.query_raw(&stmt, params.iter()).await.map_err(|e| pg_error(&e))?;
+    collect_rows(stream, max_rows).await
+}
+
+/// The rows of a statement as Spin returns them: columns described from the first row (an
+/// empty result has none), a column Spin cannot read failing the query, at most `max_rows`.
+async fn collect_rows(stream: tokio_postgres::RowStream, max_rows: usize) -> Result<RowSet, PgError> {
     let mut stream = std::pin::pin!(stream);
     let mut rows = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
     while let Some(row) = stream.next().await {
         let row = row.map_err(|e| pg_error(&e))?;
-        if let Some((name, why)) = &unreadable {
-            return Err(PgError::QueryFailed(QueryError::Text(format!("error deserializing column {name:?}: {why}"))));
+        if rows.is_empty() {
+            if let Some((name, why)) =
+                row.columns().iter().find_map(|c| unreadable_column(c.type_()).map(|w| (c.name(), w)))
+            {
+                return Err(PgError::QueryFailed(QueryError::Text(format!(
+                    "error deserializing column {name:?}: {why}"
+                ))));
+            }
+            columns = row
+                .columns()
+                .iter()
+                .map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) })
+                .collect();
         }
         if rows.len() >= max_rows {
             return Err(PgError::QueryFailed(QueryError::Text(format!(
@@ -291,8 +306,6 @@ async fn run_query(
             .collect::<Result<Vec<DbValue>, _>>()?;
         rows.push(values);
     }
-    // Spin describes the columns from the first row, so an empty result has none.
-    let columns = if rows.is_empty() { Vec::new() } else { columns };
     Ok(RowSet { columns, rows })
 }
 
@@ -332,45 +345,7 @@ async fn query_unnamed(
     params: Vec<ParameterValue>,
     max_rows: usize,
 ) -> Result<RowSet, PgError> {
-    let stream = run_unnamed(client, statement, params, Call::Query).await?;
-    let mut stream = std::pin::pin!(stream);
-    let mut rows = Vec::new();
-    let mut columns = Vec::new();
-    while let Some(row) = stream.next().await {
-        let row = row.map_err(|e| pg_error(&e))?;
-        if columns.is_empty() {
-            if let Some((name, why)) =
-                row.columns().iter().find_map(|c| unreadable_column(c.type_()).map(|w| (c.name(), w)))
-            {
-                return Err(PgError::QueryFailed(QueryError::Text(format!(
-                    "error deserializing column {name:?}: {why}"
-                ))));
-            }
-            columns = row
-                .columns()
-                .iter()
-                .map(|c| Column { name: c.name().to_owned(), data_type: data_type(c.type_()) })
-                .collect();
-        }
-        if rows.len() >= max_rows {
-            return Err(PgError::QueryFailed(QueryError::Text(format!(
-                "query returned more than the maximum of {max_rows} rows; add a LIMIT"
-            ))));
-        }
-        let values = (0..row.len())
-            .map(|i| {
-                row.try_get::<_, Cell>(i).map(|c| c.0).map_err(|e| {
-                    PgError::QueryFailed(QueryError::Text(format!(
-                        "column {:?}: {}",
-                        columns.get(i).map_or("?", |c: &Column| c.name.as_str()),
-                        error_chain(&e)
-                    )))
-                })
-            })
-            .collect::<Result<Vec<DbValue>, _>>()?;
-        rows.push(values);
-    }
-    Ok(RowSet { columns, rows })
+    collect_rows(run_unnamed(client, statement, params, Call::Query).await?, max_rows).await
 }
 
 async fn execute_unnamed(

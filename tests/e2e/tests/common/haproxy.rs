@@ -3,35 +3,19 @@
 //! rotation by its failed checks and its clients reconnect to the others through it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use super::daemon::{Daemon, program};
 use super::edge::free_port;
-use super::unique_temp_dir;
 
 pub struct Haproxy {
     pub port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-/// `OCOMMS_HAPROXY`, or `haproxy` on the `PATH` or in `/usr/sbin`.
-fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("OCOMMS_HAPROXY") {
-        return PathBuf::from(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("haproxy"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no haproxy: `cargo xtask test` installs it (apt-get install haproxy)"))
+    _daemon: Daemon,
 }
 
 impl Haproxy {
     pub async fn start(backends: &[SocketAddr]) -> Haproxy {
-        let dir = unique_temp_dir();
+        let daemon = Daemon::new();
         let port = free_port();
         let servers: String =
             backends.iter().enumerate().map(|(i, a)| format!("    server host{i} {a} check\n")).collect();
@@ -44,48 +28,17 @@ impl Haproxy {
              roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200\n    default-server inter \
              300ms fall 2 rise 1\n{servers}"
         );
-        let cfg = dir.join("haproxy.cfg");
+        let cfg = daemon.dir.join("haproxy.cfg");
         std::fs::write(&cfg, config).expect("write haproxy.cfg");
-        let out = std::fs::File::create(dir.join("haproxy.log")).expect("haproxy log");
-        let child = Command::new(binary())
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("haproxy log"))
-            .stderr(out)
-            .spawn()
-            .expect("start haproxy");
-        let mut proxy = Haproxy { port, dir, child: Some(child) };
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            if let Some(status) = proxy.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("haproxy exited ({status}): {}", proxy.log());
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "haproxy did not listen: {}", proxy.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut cmd = Command::new(program("OCOMMS_HAPROXY", &["haproxy"], "haproxy"));
+        cmd.arg("-db").arg("-f").arg(&cfg);
+        let mut proxy = Haproxy { port, _daemon: daemon };
+        proxy._daemon.run(cmd, port).await;
         proxy
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("haproxy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::env::var_os("OCOMMS_E2E_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }

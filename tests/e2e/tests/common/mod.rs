@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod api;
+mod daemon;
 mod edge;
 mod haproxy;
 mod host;
