@@ -114,6 +114,7 @@ pub const DEFAULT_MAX_SOCKETS_PER_ADDRESS: usize = 600;
 /// stops the managed database.
 pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
     let manifest = manifest::load(&cfg.manifest).with_context(|| format!("load {}", cfg.manifest.display()))?;
+    verify_bundle(&manifest)?;
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("create {}", cfg.data_dir.display()))?;
     let db = Database::open(cfg.database_url.as_deref(), &cfg.data_dir, cfg.db_connections, cfg.pool_mode).await?;
     // Bound before the components load: without a configured public URL, links we send
@@ -322,6 +323,18 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
     }
     db.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// A release bundle's `SHA256SUMS` beside the manifest covers the components about to run
+/// and this executable ([`crate::bundle`]): a mismatch stops the start, before anything runs.
+fn verify_bundle(manifest: &manifest::Manifest) -> Result<()> {
+    let mut files: Vec<PathBuf> = manifest.components.keys().filter_map(|id| manifest.component_source(id)).collect();
+    files.extend(std::env::current_exe().ok());
+    let checked = crate::bundle::verify(&manifest.dir, &files)?;
+    if !checked.is_empty() {
+        tracing::info!(files = checked.len(), "bundle checksums verified");
+    }
     Ok(())
 }
 

@@ -16,10 +16,12 @@
 //! - [`deliveries`]: runs the queue of deliveries to apps through the component;
 //!   [`runtime`]'s outbound hook refuses requests to apps at private addresses;
 //!   [`mailer`]: sends the account mail the component queues (SMTP, or the log).
+//! - [`bundle`]: a release bundle's checksums, checked before anything runs.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod addresses;
 pub mod blobstore;
+pub mod bundle;
 pub mod db;
 pub mod deliveries;
 pub mod host;

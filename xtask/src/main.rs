@@ -8,10 +8,12 @@
 //! - [`system`]: system packages the product and tests need (PostgreSQL), installed when we
 //!   are root, otherwise named precisely.
 //! - [`tasks`]: `run`, `test`, `ci`.
+//! - [`dist`]: the release bundle and its licence file.
 //! - [`openapi_fuzz`]: Schemathesis against the real host, a phase of `test`.
 
 mod bench;
 mod build;
+mod dist;
 mod edge;
 mod fuzz;
 mod mail;
@@ -40,6 +42,10 @@ commands:
   ci                  cargo fmt --check, clippy -D warnings, then `test`
   build [what]        what: all (default), component, edge, host, web; `edge` also
                       bundles the Worker into target/edge/dist (docs/edge.md)
+  dist [--debug]      the release bundle: target/dist/ocomms-<version>-linux-x86_64.tar.gz
+                      (host, component, edge Worker, migrations, systemd and proxy
+                      examples, install.sh, licences, SHA256SUMS; docs/operations.md);
+                      --debug bundles the debug host (for the tests) instead of release
   bench [flags]       build the host and bench in release, then print throughput,
                       latency and memory figures: WASM vs native command path, ours vs
                       a Socket.IO reference (flags, e.g. --quick: bench/README.md);
@@ -89,6 +95,7 @@ fn real_main() -> Result<()> {
         Some("bench") => bench::bench(&opts, &args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("openapi-fuzz") => openapi_fuzz::run_alone(),
+        Some("dist") => dist::dist(&opts, &args[1..]),
         Some("build") => build::build(&opts, args.get(1).map_or("all", String::as_str)),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
