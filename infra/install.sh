@@ -203,13 +203,15 @@ write_if_changed "$PROG/bin/ocomms-admin" 0755 <<EOF
 #!/bin/sh
 # \`ocomms admin ...\` with this install's settings, as the service user (written by install.sh).
 set -eu
+SERVICE_USER="$SERVICE_USER"
+export OCOMMS_DATA_DIR="$DATA"
+export OCOMMS_MANIFEST="$PROG/spin.toml"
 set -a
-OCOMMS_DATA_DIR="$DATA"
-OCOMMS_MANIFEST="$PROG/spin.toml"
+# shellcheck source=/dev/null
 . "$ENV_FILE"
 set +a
-if [ "\$(id -u)" = 0 ] && [ "$SERVICE_USER" != root ]; then
-	exec setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups -- "$BIN" admin "\$@"
+if [ "\$(id -u)" = 0 ] && [ "\$SERVICE_USER" != root ]; then
+	exec setpriv --reuid="\$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups -- "$BIN" admin "\$@"
 fi
 exec "$BIN" admin "\$@"
 EOF
@@ -237,28 +239,32 @@ else
 # ocommsctl start|stop|status|restart: runs OComms where systemd does not (written by
 # install.sh). Logs go to $LOG_DIR/ocomms.log.
 set -eu
+SERVICE_USER="$SERVICE_USER"
 PIDFILE="$RUN_DIR/ocomms.pid"
 LOG="$LOG_DIR/ocomms.log"
 pid() { [ -f "\$PIDFILE" ] && cat "\$PIDFILE"; }
 running() { p=\$(pid) && [ -n "\$p" ] && kill -0 "\$p" 2>/dev/null; }
 start() {
 	if running; then echo "ocomms is running (pid \$(pid))"; return 0; fi
+	export OCOMMS_DATA_DIR="$DATA"
+	export OCOMMS_MANIFEST="$PROG/spin.toml"
 	set -a
-	OCOMMS_DATA_DIR="$DATA"
-	OCOMMS_MANIFEST="$PROG/spin.toml"
+	# shellcheck source=/dev/null
 	. "$ENV_FILE"
 	set +a
 	cd "$DATA"
 	if command -v start-stop-daemon >/dev/null 2>&1; then
-		if [ "\$(id -u)" = 0 ]; then set -- --chuid "$SERVICE_USER:$SERVICE_GROUP"; else set --; fi
-		start-stop-daemon --start --background --make-pidfile --pidfile "\$PIDFILE" "\$@" \\
+		if [ "\$(id -u)" = 0 ]; then set -- --chuid "\$SERVICE_USER:$SERVICE_GROUP"; else set --; fi
+		# shellcheck disable=SC2016 # \$0 and \$1 are the inner shell's
+		start-stop-daemon --start --background --make-pidfile --pidfile "\$PIDFILE" --chdir "$DATA" "\$@" \\
 			--startas /bin/sh -- -c 'exec "\$0" serve >>"\$1" 2>&1' "$BIN" "\$LOG"
 	else
-		if [ "\$(id -u)" = 0 ] && [ "$SERVICE_USER" != root ]; then
-			set -- setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups --
+		if [ "\$(id -u)" = 0 ] && [ "\$SERVICE_USER" != root ]; then
+			set -- setpriv --reuid="\$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups --
 		else
 			set --
 		fi
+		# shellcheck disable=SC2016 # \$0 and \$1 are the inner shell's
 		"\$@" /bin/sh -c 'exec "\$0" serve >>"\$1" 2>&1' "$BIN" "\$LOG" </dev/null &
 		echo \$! >"\$PIDFILE"
 	fi

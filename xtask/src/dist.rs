@@ -43,6 +43,15 @@ pub fn dist(opts: &Options, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The debug bundle for the tests, from what `test` has just built (timed as a step).
+pub fn debug_bundle() -> Result<()> {
+    let tarball = step("release bundle with the debug host (cargo xtask dist --debug)", || {
+        write_bundle(&root(), "debug")
+    })?;
+    println!("    {}", tarball.display());
+    Ok(())
+}
+
 fn root() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }

@@ -37,6 +37,8 @@ pub fn test(opts: &Options, extra: &[String]) -> Result<()> {
     build::edge(opts)?;
     build::web()?;
     build::native_workspace()?;
+    // The bundle the install test (tests/e2e/tests/bundle.rs) unpacks and installs.
+    crate::dist::debug_bundle()?;
     let moto =
         step("moto (an independent S3 server for the file suite)", || crate::moto::server(&std::env::current_dir()?))?;
     let slack =

@@ -15,6 +15,7 @@ mod accounts;
 mod app_delivery;
 mod authz_matrix;
 mod bad_input;
+mod bundle;
 mod channels_admin;
 mod cluster;
 mod conversations;
