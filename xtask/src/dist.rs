@@ -45,9 +45,8 @@ pub fn dist(opts: &Options, args: &[String]) -> Result<()> {
 
 /// The debug bundle for the tests, from what `test` has just built (timed as a step).
 pub fn debug_bundle() -> Result<()> {
-    let tarball = step("release bundle with the debug host (cargo xtask dist --debug)", || {
-        write_bundle(&root(), "debug")
-    })?;
+    let tarball =
+        step("release bundle with the debug host (cargo xtask dist --debug)", || write_bundle(&root(), "debug"))?;
     println!("    {}", tarball.display());
     Ok(())
 }
@@ -107,9 +106,8 @@ fn write_bundle(root: &Path, profile: &str) -> Result<PathBuf> {
     std::fs::write(edge.join("wrangler.toml"), bundle_wrangler(&wrangler))?;
     copy(&root.join("infra/bundle/edge-README"), &edge.join("README"), 0o644)?;
 
-    let mut migrations: Vec<PathBuf> = std::fs::read_dir(root.join("migrations/sql"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
+    let mut migrations: Vec<PathBuf> =
+        std::fs::read_dir(root.join("migrations/sql"))?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
     migrations.retain(|p| p.extension().is_some_and(|e| e == "sql"));
     migrations.sort();
     for sql in &migrations {

@@ -137,8 +137,7 @@ async fn sign_up_and_post(install: &Install, http: &reqwest::Client) -> (String,
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let (status, body) =
-        call(http.post(install.url("/api/v1/auth/verify-email")).json(&json!({ "token": token })), "verify")
-            .await;
+        call(http.post(install.url("/api/v1/auth/verify-email")).json(&json!({ "token": token })), "verify").await;
     assert_eq!(status, 201, "the link creates the account: {body}");
     let access = body["tokens"]["access_token"].as_str().unwrap().to_string();
     let (status, body) = call(
@@ -298,15 +297,15 @@ fn deployment_files_name_only_accepted_settings() {
         // install.sh's own commands (tar, sha256sum, useradd, start-stop-daemon, setpriv)
         // are not checked; the lines that run the binary and the settings it writes are.
         let checked: String = if name.ends_with("install.sh") {
-            let runs_binary = |l: &&str| {
-                ["$BIN", "bin/ocomms ", "ocomms-admin ", "ocomms serve"].iter().any(|p| l.contains(p))
-            };
+            let runs_binary =
+                |l: &&str| ["$BIN", "bin/ocomms ", "ocomms-admin ", "ocomms serve"].iter().any(|p| l.contains(p));
             body.lines().filter(runs_binary).collect::<Vec<_>>().join("\n")
         } else {
             body.clone()
         };
         for flag in flags(&checked) {
-            if !accepted.contains(&flag) && !(name.ends_with("install.sh") && is_system_tool_flag(&flag)) {
+            let system_tool = name.ends_with("install.sh") && is_system_tool_flag(&flag);
+            if !accepted.contains(&flag) && !system_tool {
                 unknown.push(format!("{name}: {flag}"));
             }
         }
@@ -345,8 +344,10 @@ fn flags(text: &str) -> BTreeSet<String> {
     while let Some(at) = text[i..].find("--") {
         let start = i + at;
         let before_ok = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'-');
-        let name: String =
-            text[start + 2..].chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-').collect();
+        let name: String = text[start + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+            .collect();
         if before_ok && name.starts_with(|c: char| c.is_ascii_lowercase()) {
             out.insert(format!("--{}", name.trim_end_matches('-')));
         }
@@ -360,7 +361,8 @@ fn variables(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut rest = text;
     while let Some(at) = rest.find("OCOMMS_") {
-        let name: String = rest[at..].chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
+        let name: String =
+            rest[at..].chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
         let name = name.trim_end_matches('_').to_string();
         if name.len() > "OCOMMS_".len() {
             out.insert(name);
