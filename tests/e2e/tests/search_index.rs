@@ -1,6 +1,6 @@
 //! The Meilisearch index follows PostgreSQL: posts, edits, deletes, pins and replies made
 //! through the API reach it, nothing is lost while Meilisearch is down (the queue in
-//! PostgreSQL holds them until it is back), and `wasm-host reindex` rebuilds it.
+//! PostgreSQL holds them until it is back), and `ocomms reindex` rebuilds it.
 //!
 //! Meilisearch is a real server (`common::meili`).
 

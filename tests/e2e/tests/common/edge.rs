@@ -37,7 +37,7 @@ pub fn free_port() -> u16 {
 
 /// The wrangler configuration of one test: the repository's bindings and migrations, the
 /// bundle by absolute path, and the test's database, secret and settings as plain variables.
-/// `wasm-host files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
+/// `ocomms files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
 async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, String) {
     let port = free_port();
     let child = tokio::process::Command::new(super::wasm_host::host_binary())
@@ -60,7 +60,7 @@ async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, S
     (child, format!("http://127.0.0.1:{port}"))
 }
 
-/// `wasm-host mailer` on the Worker's database, sending to `smtp_url`.
+/// `ocomms mailer` on the Worker's database, sending to `smtp_url`.
 fn start_mailer(database_url: &str, smtp_url: &str) -> tokio::process::Child {
     tokio::process::Command::new(super::wasm_host::host_binary())
         .arg("mailer")
