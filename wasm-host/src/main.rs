@@ -249,8 +249,8 @@ struct MigrateArgs {
 
 #[derive(Args)]
 struct ReindexArgs {
-    #[arg(long, env = "OCOMMS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    database_url: String,
+    #[command(flatten)]
+    install: InstallArgs,
     #[command(flatten)]
     meili: RequiredMeili,
 }
@@ -290,6 +290,7 @@ enum AdminCommand {
     CreateUser {
         #[command(flatten)]
         install: InstallArgs,
+        /// The account's address
         #[arg(long)]
         email: String,
         /// The display name
@@ -562,11 +563,17 @@ fn progress_bar(template: &str) -> indicatif::ProgressBar {
 /// one, then swapped in, with a progress bar and a summary.
 async fn reindex(args: ReindexArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let database =
-        wasm_host::db::Database::open(Some(&args.database_url), std::path::Path::new("."), 2, Default::default())
-            .await?;
-    let meili = MeiliConfig { url: args.meili.meilisearch_url, key: args.meili.meilisearch_key };
-    let indexer = wasm_host::search_index::Indexer::new(database.pool.clone(), &meili)?;
+    let db = CommandDb::open(args.install.database_url.as_deref(), &args.install.data_dir).await?;
+    let result = reindex_on(&db, args.meili, started).await;
+    db.close().await?;
+    result
+}
+
+async fn reindex_on(db: &CommandDb, meili: RequiredMeili, started: std::time::Instant) -> Result<()> {
+    drop(db.client_at_current_schema().await?);
+    let sql = db.sql()?;
+    let meili = MeiliConfig { url: meili.meilisearch_url, key: meili.meilisearch_key };
+    let indexer = wasm_host::search_index::Indexer::new(sql.pool.clone(), &meili)?;
     let bar = progress_bar("{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)");
     let sent = indexer
         .reindex(|done, total| {
@@ -575,7 +582,7 @@ async fn reindex(args: ReindexArgs) -> Result<()> {
         })
         .await;
     bar.finish_and_clear();
-    database.close().await;
+    sql.pool.close();
     let sent = sent?;
     let secs = started.elapsed().as_secs_f64();
     println!(
