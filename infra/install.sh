@@ -342,7 +342,7 @@ cat <<EOF
 
 OComms is serving at http://$URL_LISTEN (public URL: ${PUBLIC:-unset}).
 Settings: $ENV_FILE   Data: $DATA   Log: $LOGS
-Create the first admin and their workspace (the password is read from stdin, or
-generated and printed):
+Create the first admin and their workspace (it prints a generated password; add
+--password-stdin to give one on standard input instead):
   ${SUDO}$PROG/bin/ocomms-admin create-user --email you@example.com --name "Your Name" --workspace "Acme"
 EOF
