@@ -173,9 +173,10 @@ chmod 0600 "$ENV_FILE"
 
 # The program: copied (or replaced, on an upgrade) only when it differs from the bundle.
 CHANGED=no
-if [ -f "$PROG/SHA256SUMS" ] && cmp -s "$SRC/SHA256SUMS" "$PROG/SHA256SUMS" && sha256_check "$PROG" 2>/dev/null; then
+if [ -f "$PROG/SHA256SUMS" ] && cmp -s "$SRC/SHA256SUMS" "$PROG/SHA256SUMS" && sha256_check "$PROG" >/dev/null 2>&1; then
 	say "$PROG is up to date"
 else
+	[ -d "$PROG" ] && say "$PROG differs from this bundle: replacing it"
 	CHANGED=yes
 	mkdir -p "$(dirname "$PROG")"
 	rm -rf "$PROG.new"
