@@ -1,5 +1,5 @@
 //! The release bundle (`cargo xtask dist --debug`) as an operator uses it: unpack, check,
-//! `install.sh`, use the installed service, install again, damage it, uninstall. Also: the
+//! `install.sh`, use the installed service, install again, upgrade, damage it, uninstall. Also: the
 //! deployment files name only settings the binary accepts.
 //!
 //! The installed service runs under the bundle's supervisor (`ocommsctl`, start-stop-daemon),
@@ -20,6 +20,13 @@ fn tarball() -> PathBuf {
     let version = env!("CARGO_PKG_VERSION");
     let path = workspace_root().join("target/dist").join(format!("ocomms-{version}-linux-x86_64.tar.gz"));
     assert!(path.is_file(), "the bundle {} is missing: run `cargo xtask dist --debug`", path.display());
+    // Edited deployment files make the bundle stale (a rebuilt binary need not: cargo may
+    // relink it without a change).
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+    for source in ["infra/install.sh", "infra/ocomms.service", "infra/bundle/README", "spin.toml"] {
+        let edited = std::fs::metadata(workspace_root().join(source)).and_then(|m| m.modified()).unwrap();
+        assert!(edited <= built, "{source} is newer than {}: run `cargo xtask dist --debug`", path.display());
+    }
     path
 }
 
@@ -174,7 +181,7 @@ async fn ready(install: &Install, http: &reqwest::Client) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn unpack_install_use_reinstall_damage_uninstall() {
+async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
     let tarball = tarball();
     let dir = unique_temp_dir();
     let unpacked = dir.join("unpacked");
@@ -193,7 +200,7 @@ async fn unpack_install_use_reinstall_damage_uninstall() {
         assert!(bundle.join(file).is_file(), "the bundle lacks {file}");
     }
 
-    let install = Install {
+    let mut install = Install {
         bundle: bundle.clone(),
         root: dir.join("root"),
         user: current_user(),
@@ -218,6 +225,29 @@ async fn unpack_install_use_reinstall_damage_uninstall() {
     assert!(ok, "second install.sh failed:\n{out}");
     assert!(out.contains("up to date") && out.contains("keeping"), "{out}");
     assert_eq!(install.pid(), pid, "the second run restarted the service");
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), env_before);
+    assert_eq!(history(&install, &http, &access, &channel).await, vec![posted.clone()]);
+
+    // A newer bundle (here: one with another README, checksummed again) over this install:
+    // the program is replaced and the service restarted; configuration and data stay.
+    let newer = dir.join("newer");
+    let out = run(Command::new("cp").arg("-a").arg(&bundle).arg(&newer));
+    assert!(out.status.success(), "{}", text(&out));
+    let mut readme = std::fs::read_to_string(newer.join("README")).unwrap();
+    readme.push_str("\nThis is the newer release.\n");
+    std::fs::write(newer.join("README"), readme).unwrap();
+    let out = run(Command::new("sh")
+        .arg("-c")
+        .arg("find . -type f ! -name SHA256SUMS | sed 's|^./||' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS")
+        .current_dir(&newer));
+    assert!(out.status.success(), "{}", text(&out));
+    install.bundle = newer;
+    let (ok, out) = install.install_sh(&[]);
+    assert!(ok, "upgrade failed:\n{out}\n{}", install.log());
+    assert!(out.contains("replacing it"), "{out}");
+    assert_ne!(install.pid(), pid, "the upgrade did not restart the service");
+    let installed = std::fs::read_to_string(install.path("opt/ocomms/README")).unwrap();
+    assert!(installed.contains("newer release"), "the program was not replaced");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), env_before);
     assert_eq!(history(&install, &http, &access, &channel).await, vec![posted.clone()]);
 
