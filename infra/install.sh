@@ -328,7 +328,13 @@ while :; do
 		[ -f "$LOGS" ] && tail -n 30 "$LOGS"
 		exit 1
 	fi
-	if ! use_systemd && ! "$PROG/bin/ocommsctl" status >/dev/null 2>&1; then
+	if use_systemd; then
+		if systemctl is-failed --quiet ocomms; then
+			say "OComms failed to start; its log:"
+			journalctl -u ocomms -n 30 --no-pager || true
+			exit 1
+		fi
+	elif ! "$PROG/bin/ocommsctl" status >/dev/null 2>&1; then
 		say "OComms stopped while starting; its log ($LOGS):"
 		tail -n 30 "$LOGS"
 		exit 1
