@@ -196,8 +196,27 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
     assert_eq!(bundle.file_name().unwrap().to_string_lossy(), format!("ocomms-{}", env!("CARGO_PKG_VERSION")));
     let out = run(Command::new("sha256sum").args(["-c", "--strict", "SHA256SUMS"]).current_dir(&bundle));
     assert!(out.status.success(), "SHA256SUMS: {}", text(&out));
-    for file in ["bin/ocomms", "spin.toml", "components/ocomms_component.wasm", "install.sh", "README"] {
+    for file in [
+        "bin/ocomms",
+        "spin.toml",
+        "components/ocomms_component.wasm",
+        "install.sh",
+        "README",
+        "systemd/ocomms.service",
+        "nginx/ocomms.conf",
+        "caddy/Caddyfile",
+        "edge/dist/worker.mjs",
+        "edge/dist/index_bg.wasm",
+        "edge/wrangler.toml",
+        "migrations/0001_init.sql",
+    ] {
         assert!(bundle.join(file).is_file(), "the bundle lacks {file}");
+    }
+    // Licences of what runs: the host's engine, the component's SDK, the Worker's, the web
+    // client's React.
+    let licences = std::fs::read_to_string(bundle.join("THIRD-PARTY-LICENSES")).unwrap();
+    for package in ["crate wasmtime ", "crate spin-sdk ", "crate worker ", "npm react "] {
+        assert!(licences.contains(package), "THIRD-PARTY-LICENSES lacks {package}");
     }
 
     let mut install = Install {
