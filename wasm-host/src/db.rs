@@ -125,7 +125,7 @@ const PORT_ATTEMPTS: u32 = 5;
 
 /// The managed cluster keeps a generated password and its port in the data directory, so
 /// restarts find the same server (on another port if someone took that one meanwhile).
-async fn start_managed(data_dir: &Path) -> Result<Cluster> {
+pub(crate) async fn start_managed(data_dir: &Path) -> Result<Cluster> {
     let pg_dir = data_dir.join("pg");
     std::fs::create_dir_all(data_dir).with_context(|| format!("create {}", data_dir.display()))?;
     let password = crate::secrets::load_or_create(&data_dir.join("pg-password"))?;

@@ -16,9 +16,11 @@
 //! - [`deliveries`]: runs the queue of deliveries to apps through the component;
 //!   [`runtime`]'s outbound hook refuses requests to apps at private addresses;
 //!   [`mailer`]: sends the account mail the component queues (SMTP, or the log).
+//! - [`backup`]: `ocomms backup` and `ocomms restore`, one archive of a live install.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod addresses;
+pub mod backup;
 pub mod blobstore;
 pub mod db;
 pub mod deliveries;

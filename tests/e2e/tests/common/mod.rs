@@ -191,7 +191,7 @@ pub fn toml_string(s: &str) -> String {
 
 /// A new directory under the system's temporary directory, unique in this process and
 /// across processes.
-fn unique_temp_dir() -> PathBuf {
+pub fn unique_temp_dir() -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
