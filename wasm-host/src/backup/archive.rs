@@ -299,7 +299,9 @@ mod tests {
             let err = check(&bad).expect_err("a damaged archive is refused");
             let text = err.to_string();
             assert!(
-                text.contains(DATABASE) || text.contains("files/ocomms-files/k") || text.contains("its start")
+                text.contains(DATABASE)
+                    || text.contains("files/ocomms-files/k")
+                    || text.contains("its start")
                     || text.contains(MANIFEST),
                 "byte {at}: {text}"
             );
@@ -324,7 +326,10 @@ mod tests {
         w.add(DATABASE, 3, b"two".as_slice()).unwrap();
         let forged = w.finish(&manifest).unwrap();
         let err = check(&forged).unwrap_err();
-        assert!(matches!(&err, ArchiveError::Manifest(ManifestError::Damaged { path, .. }) if path == DATABASE), "{err}");
+        assert!(
+            matches!(&err, ArchiveError::Manifest(ManifestError::Damaged { path, .. }) if path == DATABASE),
+            "{err}"
+        );
     }
 
     #[test]

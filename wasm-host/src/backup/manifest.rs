@@ -84,7 +84,9 @@ pub struct Entry {
 pub enum ManifestError {
     #[error("the manifest (manifest.json) cannot be read: {0}")]
     Unreadable(String),
-    #[error("the archive has format {found}; this ocomms reads format {FORMAT}: restore it with the ocomms that wrote it ({product})")]
+    #[error(
+        "the archive has format {found}; this ocomms reads format {FORMAT}: restore it with the ocomms that wrote it ({product})"
+    )]
     UnsupportedFormat { found: u32, product: String },
     #[error(
         "the archive's database has migrations {unknown:?} that this ocomms does not know (it knows up to {known_max}): \

@@ -199,8 +199,7 @@ async fn deleted_since(client: &Client, keys: &[String]) -> Result<Vec<String>> 
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let has_avatars: bool =
-        client.query_one("SELECT to_regclass('public.avatars') IS NOT NULL", &[]).await?.get(0);
+    let has_avatars: bool = client.query_one("SELECT to_regclass('public.avatars') IS NOT NULL", &[]).await?.get(0);
     let avatars = if has_avatars {
         "OR EXISTS (SELECT 1 FROM avatars a WHERE a.state = 'ready' AND a.thumb_key = k)
          OR EXISTS (SELECT 1 FROM avatars a WHERE a.state = 'pending' AND a.upload_key = k)"
@@ -344,9 +343,7 @@ async fn backup_from(db: &Db, tools: &PgTools, opts: &BackupOptions, started: In
     let dump_file = File::open(&dump_path)?;
     let dump_bytes = dump_file.metadata()?.len();
     let spin = spinner("archiving the dump", "{spinner} {msg}: {bytes} ({elapsed})");
-    writer
-        .add(DATABASE, dump_bytes, spin.wrap_read(dump_file))
-        .with_context(|| format!("archive {DATABASE}"))?;
+    writer.add(DATABASE, dump_bytes, spin.wrap_read(dump_file)).with_context(|| format!("archive {DATABASE}"))?;
     spin.finish_and_clear();
     let _ = std::fs::remove_file(&dump_path);
 
@@ -479,12 +476,7 @@ fn print_backup_summary(opts: &BackupOptions, s: &BackupSummary) {
              --include-secrets keeps them"
         );
     }
-    println!(
-        "wrote {} ({} bytes) in {:.1} s",
-        opts.output.display(),
-        s.archive_bytes,
-        s.took.as_secs_f64()
-    );
+    println!("wrote {} ({} bytes) in {:.1} s", opts.output.display(), s.archive_bytes, s.took.as_secs_f64());
 }
 
 /// What a restore did.
@@ -512,9 +504,8 @@ async fn verify_archive(input: &Path) -> Result<Manifest> {
         let file = File::open(&input).with_context(|| format!("open {}", input.display()))?;
         let len = file.metadata()?.len();
         let progress = bar(len, "{bar:40} verifying {bytes}/{total_bytes} ({eta} left)");
-        let res = archive::verify(archive::scan(io::BufReader::new(progress.wrap_read(file)), |_| {
-            Ok(Box::new(io::sink()))
-        }));
+        let res =
+            archive::verify(archive::scan(io::BufReader::new(progress.wrap_read(file)), |_| Ok(Box::new(io::sink()))));
         progress.finish_and_clear();
         Ok(res?)
     })
@@ -652,7 +643,8 @@ async fn extract(input: &Path, dir: &Path, dump_path: &Path, manifest: &Manifest
 async fn check_counts(url: &str, manifest: &Manifest) -> Result<()> {
     let client = connect(url).await.context("connect to the restored database")?;
     for (table, want) in &manifest.tables {
-        let n: i64 = client.query_one(&format!("SELECT count(*) FROM public.{}", quote_ident(table)), &[]).await?.get(0);
+        let n: i64 =
+            client.query_one(&format!("SELECT count(*) FROM public.{}", quote_ident(table)), &[]).await?.get(0);
         if n.unsigned_abs() != *want {
             bail!("the restored table {table} has {n} rows where the archive counted {want}");
         }

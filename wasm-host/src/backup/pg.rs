@@ -29,7 +29,14 @@ impl PgTools {
     /// The tools beside the server binaries the managed cluster uses
     /// ([`ocomms_pglocal::find_bin_dir`]).
     pub fn find() -> Result<Self, PgToolError> {
-        let bin = ocomms_pglocal::find_bin_dir()?;
+        let found = ocomms_pglocal::find_bin_dir()?;
+        // A directory on PATH may hold links to the server binaries alone: the client tools
+        // are beside the real `postgres`, in its installation.
+        let bin = std::fs::canonicalize(found.join("postgres"))
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|dir| dir.join("pg_dump").exists())
+            .unwrap_or(found);
         for tool in ["pg_dump", "pg_restore"] {
             if !bin.join(tool).exists() {
                 return Err(PgToolError::Missing(tool, bin));
