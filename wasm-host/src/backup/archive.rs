@@ -198,10 +198,7 @@ pub fn verify(result: Result<Scan, (Scan, ArchiveError)>) -> Result<Manifest, Ar
         Ok(scan) => (scan, None),
         Err((scan, e)) => (scan, Some(e)),
     };
-    let manifest = match &scan.manifest {
-        Some(json) => Some(Manifest::from_json(json)),
-        None => None,
-    };
+    let manifest = scan.manifest.as_deref().map(Manifest::from_json);
     if let Some(Ok(m)) = &manifest {
         for entry in &scan.entries {
             m.check_one(entry)?;

@@ -94,7 +94,7 @@ async fn run(tool: &'static str, mut cmd: Command) -> Result<(), PgToolError> {
 /// connection strings are passed as they are.
 pub fn split_password(url: &str) -> (String, Option<String>) {
     let Ok(mut parsed) = url::Url::parse(url) else { return (url.to_owned(), None) };
-    let Some(password) = parsed.password().map(|p| percent_decode(p)) else { return (url.to_owned(), None) };
+    let Some(password) = parsed.password().map(percent_decode) else { return (url.to_owned(), None) };
     if parsed.set_password(None).is_err() {
         return (url.to_owned(), None);
     }
