@@ -23,7 +23,7 @@ general:
                           Socket.IO reference; cluster = the fan-out runs through HAProxy in
                           front of 1 host, then of --cluster-hosts hosts, all with the relay
   --host PATH             host binary (default: wasm-host next to this binary, else
-                          <workspace>/target/release/wasm-host)
+                          <workspace>/target/release/ocomms)
   --manifest PATH         Spin manifest (default <workspace>/spin.toml)
   --out PATH              JSON report (default <workspace>/bench/out/bench.json)
   --png PATH              latency chart (default <workspace>/bench/out/latency.png)
@@ -150,10 +150,10 @@ pub fn workspace_root() -> PathBuf {
 
 /// The host built in the same profile as this binary, else the release one.
 pub fn default_host() -> PathBuf {
-    let sibling = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("wasm-host")));
+    let sibling = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("ocomms")));
     match sibling {
         Some(p) if p.is_file() => p,
-        _ => workspace_root().join("target/release/wasm-host"),
+        _ => workspace_root().join("target/release/ocomms"),
     }
 }
 

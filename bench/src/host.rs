@@ -98,8 +98,8 @@ impl Host {
             }
         };
         let comm = std::fs::read_to_string(format!("/proc/{}/comm", proc.pid)).unwrap_or_default();
-        if comm.trim() != "wasm-host" {
-            println!("note: pid {} is {:?}, not wasm-host; RSS figures may be wrong", proc.pid, comm.trim());
+        if comm.trim() != "ocomms" {
+            println!("note: pid {} is {:?}, not ocomms; RSS figures may be wrong", proc.pid, comm.trim());
         }
         Ok(Host { proc, nofile, data_dir })
     }

@@ -98,7 +98,14 @@ async fn next_missing<'a>(
         .query("SELECT version, name, checksum FROM schema_migrations ORDER BY version", &[])
         .await
         .map_err(db_err)?;
-    for row in &rows {
+    let applied = check_recorded(&rows, set)?;
+    Ok(set.iter().find(|m| !applied.contains(&m.version)))
+}
+
+/// The recorded versions, once each is known to `set` with the same text.
+fn check_recorded(rows: &[tokio_postgres::Row], set: &[Migration]) -> Result<Vec<i32>, MigrateError> {
+    let mut applied = Vec::with_capacity(rows.len());
+    for row in rows {
         let (version, name, recorded): (i32, String, String) = (row.get(0), row.get(1), row.get(2));
         let Some(m) = set.iter().find(|m| m.version == version) else {
             return Err(MigrateError::Unknown { version, name });
@@ -107,6 +114,38 @@ async fn next_missing<'a>(
         if current != recorded {
             return Err(MigrateError::ChecksumMismatch { version, name, recorded, current });
         }
+        applied.push(version);
     }
-    Ok(set.iter().find(|m| !rows.iter().any(|r| r.get::<_, i32>(0) == m.version)))
+    Ok(applied)
+}
+
+/// What [`run`] would do, found without changing anything.
+#[derive(Debug)]
+pub struct Plan {
+    /// Versions already recorded, in order.
+    pub applied: Vec<i32>,
+    /// Files [`run`] would apply, in order.
+    pub pending: Vec<Migration>,
+}
+
+/// The plan for `client`'s database: fails as [`run`] would on a database newer than this
+/// build or on a changed file, so a dry run and an upgrade refuse the same databases.
+pub async fn plan(client: &Client) -> Result<Plan, MigrateError> {
+    plan_set(client, MIGRATIONS).await
+}
+
+pub async fn plan_set(client: &Client, set: &[Migration]) -> Result<Plan, MigrateError> {
+    let exists: bool =
+        client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(db_err)?.get(0);
+    let applied = if exists {
+        let rows = client
+            .query("SELECT version, name, checksum FROM schema_migrations ORDER BY version", &[])
+            .await
+            .map_err(db_err)?;
+        check_recorded(&rows, set)?
+    } else {
+        Vec::new()
+    };
+    let pending = set.iter().filter(|m| !applied.contains(&m.version)).copied().collect();
+    Ok(Plan { applied, pending })
 }

@@ -1,6 +1,6 @@
 //! The migration runner against a real PostgreSQL.
 
-use ocomms_migrate::{MIGRATIONS, MigrateError, Migration, run, run_set};
+use ocomms_migrate::{MIGRATIONS, MigrateError, Migration, plan_set, run, run_set};
 
 #[tokio::test]
 async fn applies_once_and_records_checksums() {
@@ -66,5 +66,31 @@ async fn refuses_a_database_newer_than_the_binary() {
     ];
     run_set(&mut c, &two).await.unwrap();
     let err = run_set(&mut c, &two[..1]).await.unwrap_err();
+    assert!(matches!(err, MigrateError::Unknown { version: 2, .. }), "{err}");
+}
+
+/// A dry run names what an upgrade applies, changes nothing, and refuses what it refuses.
+#[tokio::test]
+async fn plan_shows_pending_files_without_applying_them() {
+    let db = ocomms_testsupport::empty_db().await.unwrap();
+    let mut c = db.connect().await.unwrap();
+    let old = [Migration { version: 1, name: "one", sql: "CREATE TABLE a (x int);" }];
+    let new = [old[0], Migration { version: 2, name: "two", sql: "CREATE TABLE b (x int);" }];
+    let fresh = plan_set(&c, &new).await.unwrap();
+    assert!(fresh.applied.is_empty());
+    assert_eq!(fresh.pending.iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+    let tables: i64 =
+        c.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[]).await.unwrap().get(0);
+    assert_eq!(tables, 0, "planning creates nothing, not even the bookkeeping table");
+
+    run_set(&mut c, &old).await.unwrap();
+    let upgrade = plan_set(&c, &new).await.unwrap();
+    assert_eq!(upgrade.applied, [1]);
+    assert_eq!(upgrade.pending.iter().map(|m| m.name).collect::<Vec<_>>(), ["two"]);
+    let b: i64 = c.query_one("SELECT count(*) FROM pg_tables WHERE tablename = 'b'", &[]).await.unwrap().get(0);
+    assert_eq!(b, 0);
+
+    run_set(&mut c, &new).await.unwrap();
+    let err = plan_set(&c, &old).await.unwrap_err();
     assert!(matches!(err, MigrateError::Unknown { version: 2, .. }), "{err}");
 }

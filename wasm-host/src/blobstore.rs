@@ -110,7 +110,7 @@ pub async fn over_http(State(state): State<Arc<AppState>>, req: Request) -> Resp
     }
 }
 
-/// The store alone on `listen` (`wasm-host files`), until `shutdown`.
+/// The store alone on `listen` (`ocomms files`), until `shutdown`.
 pub async fn serve_alone(
     dir: &Path,
     listen: std::net::SocketAddr,

@@ -109,6 +109,101 @@ impl Database {
     }
 }
 
+/// The database an operator command (`migrate`, `admin`, `backup`) works on, without
+/// migrating it. The managed cluster of a running service is reached where it listens;
+/// one that is stopped is started for the command and stopped by [`CommandDb::close`].
+/// Starting it unconditionally would stop the service's own server, which holds the data
+/// directory.
+pub struct CommandDb {
+    pub url: String,
+    managed: Option<Cluster>,
+}
+
+impl CommandDb {
+    pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Self> {
+        if let Some(url) = url {
+            return Ok(Self { url: url.to_owned(), managed: None });
+        }
+        if !data_dir.join("pg").is_dir() {
+            anyhow::bail!(
+                "{} holds no managed PostgreSQL (no pg/ inside): name the install's --data-dir, or its --database-url",
+                data_dir.display()
+            );
+        }
+        if let Some(url) = running_managed_url(data_dir).await {
+            return Ok(Self { url, managed: None });
+        }
+        tracing::info!("the managed PostgreSQL is not running: starting it for this command");
+        let cluster = start_managed(data_dir).await?;
+        Ok(Self { url: cluster.url("ocomms"), managed: Some(cluster) })
+    }
+
+    /// A client, refusing a schema that is not exactly this build's: a command must neither
+    /// migrate behind the operator's back nor write into tables it does not know.
+    pub async fn client_at_current_schema(&self) -> Result<tokio_postgres::Client> {
+        let client = self.client().await?;
+        let plan = ocomms_migrate::plan(&client).await?;
+        if let Some(next) = plan.pending.first() {
+            anyhow::bail!(
+                "the database lacks migration {} ({}) and {} more: start the upgraded service, or run `ocomms migrate`, first",
+                next.version,
+                next.name,
+                plan.pending.len() - 1
+            );
+        }
+        Ok(client)
+    }
+
+    pub async fn client(&self) -> Result<tokio_postgres::Client> {
+        let (client, conn) =
+            tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.context("connect to PostgreSQL")?;
+        tokio::spawn(conn);
+        Ok(client)
+    }
+
+    /// A small pool and the API's `Sql` port over it.
+    pub fn sql(&self) -> Result<PgSql> {
+        let config: tokio_postgres::Config = self.url.parse().context("parse the database URL")?;
+        let mgr = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(2)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .context("build the connection pool")?;
+        Ok(PgSql { pool, unnamed: false })
+    }
+
+    /// Stops the managed cluster if this command started it.
+    pub async fn close(self) -> Result<()> {
+        if let Some(cluster) = self.managed {
+            cluster.stop().await.context("stop the managed PostgreSQL")?;
+        }
+        Ok(())
+    }
+}
+
+/// The managed cluster's URL when a server answers on its recorded port with its password.
+async fn running_managed_url(data_dir: &Path) -> Option<String> {
+    let port: u16 = std::fs::read_to_string(data_dir.join("pg-port")).ok()?.trim().parse().ok()?;
+    let password = std::fs::read_to_string(data_dir.join("pg-password")).ok()?;
+    let url = format!("postgresql://postgres:{}@127.0.0.1:{port}/ocomms", password.trim());
+    let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok((client, conn))) => {
+            drop(client);
+            drop(conn);
+            Some(url)
+        }
+        _ => None,
+    }
+}
+
 /// `url` with `sslmode=disable` unless it sets an sslmode: the host connects without TLS.
 fn with_sslmode_disable(url: &str) -> String {
     if url.contains("sslmode=") {

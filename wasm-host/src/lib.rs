@@ -20,6 +20,7 @@
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod addresses;
+pub mod admin;
 pub mod backup;
 pub mod blobstore;
 pub mod db;

@@ -1,212 +1,532 @@
-//! The `wasm-host` command line.
+//! `ocomms`: the server and every operator command, in one binary. Each flag also reads an
+//! `OCOMMS_*` environment variable, so a service's environment file and a command line say
+//! the same things (docs/operations.md).
 
+use std::io::{IsTerminal as _, Read as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use wasm_host::db::{CommandDb, PoolMode};
 use wasm_host::host::{HostConfig, serve};
 use wasm_host::search_index::MeiliConfig;
 
-const USAGE: &str = "usage: wasm-host [options]
-       wasm-host migrate --database-url URL   apply the migrations to URL and exit (for
-                                            deployments that do not run this host, e.g. edge)
-       wasm-host reindex --database-url URL --meilisearch-url URL [--meilisearch-key KEY]
-                                            rebuild the Meilisearch index from PostgreSQL
-                                            (safe while hosts serve)
-       wasm-host mailer --database-url URL [--smtp-url URL] [--mail-from ADDRESS] [--smtp-ca FILE]
-                                            send the account mail queued in the database
-                                            (for deployments whose requests this host does
-                                            not serve, e.g. edge)
-       wasm-host files --dir PATH [--listen ADDR]
-                                            the embedded S3-compatible file store alone (for a
-                                            Worker in development); its key is
-                                            OCOMMS_FILES_ACCESS_KEY / OCOMMS_FILES_SECRET_KEY
-
-  --listen ADDR          address to serve on (default 127.0.0.1:8080; env OCOMMS_LISTEN)
-  --manifest PATH        the Spin manifest (default spin.toml)
-  --data-dir PATH        secrets, cache and the managed PostgreSQL (default .ocomms)
-  --cache-dir PATH       compiled components (default DATA_DIR/cache; may be shared by hosts
-                         running the same build)
-  --database-url URL     use this PostgreSQL instead of a managed one (env OCOMMS_DATABASE_URL)
-  --database-pool-mode MODE
-                         session (default: PostgreSQL itself, or a session pooler) or
-                         transaction (PgBouncer with pool_mode = transaction: statements go
-                         unnamed; env OCOMMS_DATABASE_POOL_MODE)
-  --database-direct-url URL
-                         PostgreSQL itself when --database-url is a transaction pooler, for
-                         LISTEN/NOTIFY (env OCOMMS_DATABASE_DIRECT_URL); without it the mail,
-                         app-delivery and search queues are polled every 2 s
-  --web-dir PATH         serve the web client from PATH (default: the copy embedded at build time)
-  --request-timeout SECS deadline for one component request (default 10)
-  --away-after SECS      idle time before a connected user shows as away (default 300)
-  --meilisearch-url URL  index messages into this Meilisearch (env OCOMMS_MEILISEARCH_URL)
-  --meilisearch-key KEY  its API key (env OCOMMS_MEILISEARCH_KEY)
-  --smtp-url URL         send account mail through this server (env OCOMMS_SMTP_URL):
-                         smtp://user:pass@host:587?tls=required (STARTTLS), smtps://host:465
-                         (TLS), smtp://host:25 (plain); without one, mail is logged and kept
-                         on the install admins' outbox page
-  --mail-from ADDRESS    the sender, e.g. \"OComms <chat@example.com>\" (env OCOMMS_MAIL_FROM)
-  --smtp-ca FILE         also trust this PEM certificate authority for the mail server's TLS
-                         (env OCOMMS_SMTP_CA)
-  --header-timeout SECS  time to send a request head, also how long an idle keep-alive
-                         connection stays open (default 20)
-  --max-connections-per-address N
-                         TCP connections at once per client address, WebSockets included
-                         (default 1024; 0: no cap; not applied behind a trusted proxy)
-  --max-sockets-per-address N
-                         WebSockets at once per client address (default 600; 0: no cap)
-  --max-sockets-per-user N
-                         WebSockets at once per user (default 20; 0: no cap)
-  --metrics-token TOKEN  /metrics wants `Authorization: Bearer TOKEN` (env OCOMMS_METRICS_TOKEN)
-  --metrics-listen ADDR  serve /metrics on ADDR instead of --listen (env OCOMMS_METRICS_LISTEN)
-                         With neither, /metrics answers loopback clients only.
-
-Cluster (several hosts behind a load balancer, one PostgreSQL; see docs/scale.md):
-  --relay-url URL        the Valkey/Redis relay between hosts, redis://[:password@]host:port
-                         (env OCOMMS_RELAY_URL); every host of the cluster names the same one
-                         and the same --database-url
-  --relay-channel NAME   its pub/sub channel (default ocomms:relay; env OCOMMS_RELAY_CHANNEL)
-  --presence-ttl SECS    how long the users of a host that stopped answering still show
-                         present elsewhere (default 15; heartbeats every third of it; env
-                         OCOMMS_PRESENCE_TTL; the same on every host)
-
-Application variables come from SPIN_VARIABLE_<NAME> (e.g. SPIN_VARIABLE_PUBLIC_URL).";
-
-fn parse_args() -> Result<HostConfig> {
-    let mut cfg = HostConfig::defaults();
-    if let Ok(v) = std::env::var("OCOMMS_LISTEN") {
-        cfg.listen = v.parse().context("OCOMMS_LISTEN")?;
-    }
-    cfg.database_url = std::env::var("OCOMMS_DATABASE_URL").ok().filter(|s| !s.is_empty());
-    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
-    if let Some(mode) = env("OCOMMS_DATABASE_POOL_MODE") {
-        cfg.pool_mode = mode.parse().context("OCOMMS_DATABASE_POOL_MODE")?;
-    }
-    cfg.database_direct_url = env("OCOMMS_DATABASE_DIRECT_URL");
-    let mut meili_url = env("OCOMMS_MEILISEARCH_URL");
-    let mut meili_key = env("OCOMMS_MEILISEARCH_KEY");
-    cfg.mail.smtp_url = env("OCOMMS_SMTP_URL");
-    cfg.mail.from = env("OCOMMS_MAIL_FROM");
-    if let Some(path) = env("OCOMMS_SMTP_CA") {
-        cfg.mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
-    }
-    cfg.metrics_token = env("OCOMMS_METRICS_TOKEN");
-    if let Some(v) = env("OCOMMS_METRICS_LISTEN") {
-        cfg.metrics_listen = Some(v.parse().context("OCOMMS_METRICS_LISTEN")?);
-    }
-    let mut relay_url = env("OCOMMS_RELAY_URL");
-    let mut relay_channel = env("OCOMMS_RELAY_CHANNEL");
-    let mut presence_ttl =
-        env("OCOMMS_PRESENCE_TTL").map(|v| v.parse::<f64>()).transpose().context("OCOMMS_PRESENCE_TTL")?;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--relay-url" => relay_url = Some(value("--relay-url")?),
-            "--relay-channel" => relay_channel = Some(value("--relay-channel")?),
-            "--presence-ttl" => presence_ttl = Some(value("--presence-ttl")?.parse().context("--presence-ttl")?),
-            "--listen" => cfg.listen = value("--listen")?.parse().context("--listen")?,
-            "--manifest" => cfg.manifest = value("--manifest")?.into(),
-            "--data-dir" => cfg.data_dir = value("--data-dir")?.into(),
-            "--cache-dir" => cfg.cache_dir = Some(value("--cache-dir")?.into()),
-            "--database-url" => cfg.database_url = Some(value("--database-url")?),
-            "--database-pool-mode" => {
-                cfg.pool_mode = value("--database-pool-mode")?.parse().context("--database-pool-mode")?;
-            }
-            "--database-direct-url" => cfg.database_direct_url = Some(value("--database-direct-url")?),
-            "--web-dir" => cfg.web_dir = Some(value("--web-dir")?.into()),
-            "--request-timeout" => {
-                let secs: f64 = value("--request-timeout")?.parse().context("--request-timeout")?;
-                cfg.request_timeout = Duration::from_secs_f64(secs);
-            }
-            "--away-after" => {
-                let secs: f64 = value("--away-after")?.parse().context("--away-after")?;
-                cfg.away_after = Duration::from_secs_f64(secs);
-            }
-            "--header-timeout" => {
-                let secs: f64 = value("--header-timeout")?.parse().context("--header-timeout")?;
-                cfg.header_timeout = Duration::try_from_secs_f64(secs).context("--header-timeout")?;
-            }
-            "--max-connections-per-address" => {
-                cfg.max_connections_per_address = cap(&value("--max-connections-per-address")?)?;
-            }
-            "--max-sockets-per-address" => cfg.max_sockets_per_address = cap(&value("--max-sockets-per-address")?)?,
-            "--max-sockets-per-user" => cfg.max_sockets_per_user = cap(&value("--max-sockets-per-user")?)?,
-            "--metrics-token" => cfg.metrics_token = Some(value("--metrics-token")?),
-            "--metrics-listen" => {
-                cfg.metrics_listen = Some(value("--metrics-listen")?.parse().context("--metrics-listen")?)
-            }
-            "--meilisearch-url" => meili_url = Some(value("--meilisearch-url")?),
-            "--meilisearch-key" => meili_key = Some(value("--meilisearch-key")?),
-            "--smtp-url" => cfg.mail.smtp_url = Some(value("--smtp-url")?),
-            "--mail-from" => cfg.mail.from = Some(value("--mail-from")?),
-            "--smtp-ca" => {
-                let path = value("--smtp-ca")?;
-                cfg.mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
-        }
-    }
-    if cfg.pool_mode == wasm_host::db::PoolMode::Transaction && cfg.database_url.is_none() {
-        bail!("--database-pool-mode transaction needs --database-url (the managed PostgreSQL has no pooler)");
-    }
-    cfg.relay = match relay_url {
-        Some(url) => {
-            let mut relay = wasm_host::relay::RelayConfig::new(url);
-            if let Some(channel) = relay_channel {
-                relay.channel = channel;
-            }
-            if let Some(secs) = presence_ttl {
-                let ttl = Duration::try_from_secs_f64(secs).context("--presence-ttl")?;
-                if ttl < Duration::from_secs(1) {
-                    bail!("--presence-ttl must be at least 1 second");
-                }
-                relay.presence_ttl = ttl;
-                relay.heartbeat = ttl / 3;
-            }
-            Some(relay)
-        }
-        None if relay_channel.is_some() || presence_ttl.is_some() => {
-            bail!("--relay-channel and --presence-ttl need --relay-url")
-        }
-        None => None,
-    };
-    cfg.meilisearch = match (meili_url, meili_key) {
-        (Some(url), key) => Some(MeiliConfig { url, key }),
-        (None, Some(_)) => bail!("--meilisearch-key needs --meilisearch-url"),
-        (None, None) => None,
-    };
-    Ok(cfg)
+#[derive(Parser)]
+#[command(
+    name = "ocomms",
+    version,
+    about = "OComms team chat: the server and its operator commands",
+    after_help = "With no command, `serve` runs. Application variables come from SPIN_VARIABLE_<NAME> \
+                  (e.g. SPIN_VARIABLE_PUBLIC_URL). See docs/operations.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-/// `wasm-host mailer`: the mail sender on its own, for a database other runtimes serve.
-async fn mailer() -> Result<()> {
-    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
-    let mut db = env("OCOMMS_DATABASE_URL");
-    let mut mail = wasm_host::mailer::MailConfig {
-        smtp_url: env("OCOMMS_SMTP_URL"),
-        from: env("OCOMMS_MAIL_FROM"),
-        ca_pem: env("OCOMMS_SMTP_CA").map(std::fs::read).transpose().context("read OCOMMS_SMTP_CA")?,
-    };
-    let mut args = std::env::args().skip(2);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--database-url" => db = Some(value("--database-url")?),
-            "--smtp-url" => mail.smtp_url = Some(value("--smtp-url")?),
-            "--mail-from" => mail.from = Some(value("--mail-from")?),
-            "--smtp-ca" => {
-                let path = value("--smtp-ca")?;
-                mail.ca_pem = Some(std::fs::read(&path).with_context(|| format!("read {path}"))?);
+#[derive(Subcommand)]
+enum Command {
+    /// Serve OComms: the API, the web client and live sockets (the default command)
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit (the server also does this at start)
+    Migrate(MigrateArgs),
+    /// Rebuild the Meilisearch index from PostgreSQL (safe while servers run)
+    Reindex(ReindexArgs),
+    /// Send the account mail queued in the database (for deployments whose requests this
+    /// binary does not serve, e.g. the edge)
+    Mailer(MailerArgs),
+    /// Run the embedded S3-compatible file store alone (for a Worker in development); its
+    /// keys are OCOMMS_FILES_ACCESS_KEY and OCOMMS_FILES_SECRET_KEY
+    Files(FilesArgs),
+    /// Accounts and workspaces, without mail or a browser
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where an install keeps its data: the same two flags for every command.
+#[derive(Args, Clone)]
+struct InstallArgs {
+    /// Secrets, the compiled-component cache, the embedded file store and the managed
+    /// PostgreSQL
+    #[arg(long, env = "OCOMMS_DATA_DIR", default_value = ".ocomms", value_name = "PATH")]
+    data_dir: PathBuf,
+    /// Use this PostgreSQL instead of the managed one in the data directory
+    #[arg(long, env = "OCOMMS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+/// Seconds, fractions allowed.
+fn seconds(v: &str) -> Result<Duration, String> {
+    let secs: f64 = v.parse().map_err(|_| format!("{v:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+/// A count, or 0 for no cap.
+fn cap(v: &str) -> Result<usize, String> {
+    let n: usize = v.parse().map_err(|_| format!("{v:?} is not a count"))?;
+    Ok(if n == 0 { usize::MAX } else { n })
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    install: InstallArgs,
+    /// Address to serve on
+    #[arg(long, env = "OCOMMS_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The Spin manifest
+    #[arg(long, env = "OCOMMS_MANIFEST", default_value = "spin.toml", value_name = "PATH")]
+    manifest: PathBuf,
+    /// Compiled components (default DATA_DIR/cache; hosts running the same build may share it)
+    #[arg(long, env = "OCOMMS_CACHE_DIR", value_name = "PATH")]
+    cache_dir: Option<PathBuf>,
+    /// session (PostgreSQL itself, or a session pooler) or transaction (PgBouncer with
+    /// pool_mode = transaction: statements go unnamed)
+    #[arg(long, env = "OCOMMS_DATABASE_POOL_MODE", default_value = "session", value_name = "MODE")]
+    database_pool_mode: PoolMode,
+    /// PostgreSQL itself when --database-url is a transaction pooler, for LISTEN/NOTIFY;
+    /// without it the mail, app-delivery and search queues are polled every 2 s
+    #[arg(long, env = "OCOMMS_DATABASE_DIRECT_URL", value_name = "URL", hide_env_values = true)]
+    database_direct_url: Option<String>,
+    /// Serve the web client from PATH instead of the copy embedded at build time
+    #[arg(long, env = "OCOMMS_WEB_DIR", value_name = "PATH")]
+    web_dir: Option<PathBuf>,
+    /// Deadline for one component request, in seconds
+    #[arg(long, env = "OCOMMS_REQUEST_TIMEOUT", default_value = "10", value_parser = seconds, value_name = "SECS")]
+    request_timeout: Duration,
+    /// Idle time before a connected user shows as away, in seconds
+    #[arg(long, env = "OCOMMS_AWAY_AFTER", default_value = "300", value_parser = seconds, value_name = "SECS")]
+    away_after: Duration,
+    /// Time to send a request head, also how long an idle keep-alive connection stays open
+    #[arg(long, env = "OCOMMS_HEADER_TIMEOUT", default_value = "20", value_parser = seconds, value_name = "SECS")]
+    header_timeout: Duration,
+    /// TCP connections at once per client address, WebSockets included (0: no cap; not
+    /// applied behind a trusted proxy)
+    #[arg(long, env = "OCOMMS_MAX_CONNECTIONS_PER_ADDRESS", default_value = "1024", value_parser = cap, value_name = "N")]
+    max_connections_per_address: usize,
+    /// WebSockets at once per client address (0: no cap)
+    #[arg(long, env = "OCOMMS_MAX_SOCKETS_PER_ADDRESS", default_value = "600", value_parser = cap, value_name = "N")]
+    max_sockets_per_address: usize,
+    /// WebSockets at once per user (0: no cap)
+    #[arg(long, env = "OCOMMS_MAX_SOCKETS_PER_USER", default_value = "20", value_parser = cap, value_name = "N")]
+    max_sockets_per_user: usize,
+    /// /metrics wants `Authorization: Bearer TOKEN`; with neither this nor
+    /// --metrics-listen, /metrics answers loopback clients only
+    #[arg(long, env = "OCOMMS_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Serve /metrics on ADDR instead of --listen
+    #[arg(long, env = "OCOMMS_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    meili: MeiliArgs,
+    #[command(flatten)]
+    mail: MailArgs,
+    #[command(flatten)]
+    relay: RelayArgs,
+}
+
+#[derive(Args)]
+struct MeiliArgs {
+    /// Index messages into this Meilisearch and answer searches from it
+    #[arg(long, env = "OCOMMS_MEILISEARCH_URL", value_name = "URL")]
+    meilisearch_url: Option<String>,
+    /// Its API key
+    #[arg(
+        long,
+        env = "OCOMMS_MEILISEARCH_KEY",
+        value_name = "KEY",
+        requires = "meilisearch_url",
+        hide_env_values = true
+    )]
+    meilisearch_key: Option<String>,
+}
+
+impl MeiliArgs {
+    fn config(self) -> Option<MeiliConfig> {
+        self.meilisearch_url.map(|url| MeiliConfig { url, key: self.meilisearch_key })
+    }
+}
+
+#[derive(Args)]
+struct MailArgs {
+    /// Send account mail through this server: smtp://user:pass@host:587?tls=required
+    /// (STARTTLS), smtps://host:465 (TLS), smtp://host:25 (plain); without one, mail is
+    /// logged and kept on the install admins' outbox page
+    #[arg(long, env = "OCOMMS_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender, e.g. "OComms <chat@example.com>"
+    #[arg(long, env = "OCOMMS_MAIL_FROM", value_name = "ADDRESS")]
+    mail_from: Option<String>,
+    /// Also trust this PEM certificate authority for the mail server's TLS
+    #[arg(long, env = "OCOMMS_SMTP_CA", value_name = "FILE")]
+    smtp_ca: Option<PathBuf>,
+}
+
+impl MailArgs {
+    fn config(self) -> Result<wasm_host::mailer::MailConfig> {
+        let ca_pem = match &self.smtp_ca {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("read {}", path.display()))?),
+            None => None,
+        };
+        Ok(wasm_host::mailer::MailConfig { smtp_url: self.smtp_url, from: self.mail_from, ca_pem })
+    }
+}
+
+/// Several hosts behind a load balancer, one PostgreSQL (docs/scale.md).
+#[derive(Args)]
+#[command(next_help_heading = "Cluster")]
+struct RelayArgs {
+    /// The Valkey/Redis relay between hosts, redis://[:password@]host:port; every host of the
+    /// cluster names the same one and the same --database-url
+    #[arg(long, env = "OCOMMS_RELAY_URL", value_name = "URL", hide_env_values = true)]
+    relay_url: Option<String>,
+    /// Its pub/sub channel
+    #[arg(long, env = "OCOMMS_RELAY_CHANNEL", value_name = "NAME", requires = "relay_url")]
+    relay_channel: Option<String>,
+    /// How long the users of a host that stopped answering still show present elsewhere, in
+    /// seconds (default 15; heartbeats every third of it; the same on every host)
+    #[arg(long, env = "OCOMMS_PRESENCE_TTL", value_parser = seconds, value_name = "SECS", requires = "relay_url")]
+    presence_ttl: Option<Duration>,
+}
+
+impl RelayArgs {
+    fn config(self) -> Result<Option<wasm_host::relay::RelayConfig>> {
+        let Some(url) = self.relay_url else { return Ok(None) };
+        let mut relay = wasm_host::relay::RelayConfig::new(url);
+        if let Some(channel) = self.relay_channel {
+            relay.channel = channel;
+        }
+        if let Some(ttl) = self.presence_ttl {
+            if ttl < Duration::from_secs(1) {
+                bail!("--presence-ttl must be at least 1 second");
             }
-            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+            relay.presence_ttl = ttl;
+            relay.heartbeat = ttl / 3;
+        }
+        Ok(Some(relay))
+    }
+}
+
+impl ServeArgs {
+    fn config(self) -> Result<HostConfig> {
+        let mut cfg = HostConfig::defaults();
+        if self.database_pool_mode == PoolMode::Transaction && self.install.database_url.is_none() {
+            bail!("--database-pool-mode transaction needs --database-url (the managed PostgreSQL has no pooler)");
+        }
+        cfg.listen = self.listen;
+        cfg.manifest = self.manifest;
+        cfg.data_dir = self.install.data_dir;
+        cfg.cache_dir = self.cache_dir;
+        cfg.database_url = self.install.database_url;
+        cfg.pool_mode = self.database_pool_mode;
+        cfg.database_direct_url = self.database_direct_url;
+        cfg.web_dir = self.web_dir;
+        cfg.request_timeout = self.request_timeout;
+        cfg.away_after = self.away_after;
+        cfg.header_timeout = self.header_timeout;
+        cfg.max_connections_per_address = self.max_connections_per_address;
+        cfg.max_sockets_per_address = self.max_sockets_per_address;
+        cfg.max_sockets_per_user = self.max_sockets_per_user;
+        cfg.metrics_token = self.metrics_token;
+        cfg.metrics_listen = self.metrics_listen;
+        cfg.meilisearch = self.meili.config();
+        cfg.mail = self.mail.config()?;
+        cfg.relay = self.relay.config()?;
+        Ok(cfg)
+    }
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    install: InstallArgs,
+    /// Show what would be applied, and refuse as an upgrade would, changing nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct ReindexArgs {
+    #[command(flatten)]
+    install: InstallArgs,
+    #[command(flatten)]
+    meili: RequiredMeili,
+}
+
+#[derive(Args)]
+struct RequiredMeili {
+    /// The Meilisearch to fill
+    #[arg(long, env = "OCOMMS_MEILISEARCH_URL", value_name = "URL")]
+    meilisearch_url: String,
+    /// Its API key
+    #[arg(long, env = "OCOMMS_MEILISEARCH_KEY", value_name = "KEY", hide_env_values = true)]
+    meilisearch_key: Option<String>,
+}
+
+#[derive(Args)]
+struct MailerArgs {
+    #[arg(long, env = "OCOMMS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: String,
+    #[command(flatten)]
+    mail: MailArgs,
+}
+
+#[derive(Args)]
+struct FilesArgs {
+    /// Where the objects are kept
+    #[arg(long, value_name = "PATH")]
+    dir: PathBuf,
+    /// Address to serve on
+    #[arg(long, default_value = "127.0.0.1:9000", value_name = "ADDR")]
+    listen: SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a verified account; with --workspace, also a workspace it owns (the first
+    /// owner of a new install)
+    CreateUser {
+        #[command(flatten)]
+        install: InstallArgs,
+        /// The account's address
+        #[arg(long)]
+        email: String,
+        /// The display name
+        #[arg(long)]
+        name: String,
+        /// Create this workspace with the new account as its owner
+        #[arg(long, value_name = "NAME")]
+        workspace: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Set a new password and end every session of the account
+    ResetPassword {
+        #[command(flatten)]
+        install: InstallArgs,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Make a member an admin or an owner of a workspace
+    Promote {
+        #[command(flatten)]
+        install: InstallArgs,
+        #[arg(long)]
+        email: String,
+        /// The workspace's id or exact name
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, default_value = "admin", value_parser = ["admin", "owner"])]
+        role: String,
+    },
+    /// Turn an account off in every workspace and end its sessions (its messages stay)
+    Deactivate {
+        #[command(flatten)]
+        install: InstallArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// Turn a deactivated account back on
+    Reactivate {
+        #[command(flatten)]
+        install: InstallArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// List the workspaces with their owners and sizes
+    ListWorkspaces {
+        #[command(flatten)]
+        install: InstallArgs,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts (people; bots are listed in their workspaces)
+    ListUsers {
+        #[command(flatten)]
+        install: InstallArgs,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A password never goes on a command line, where other users of the machine see it.
+#[derive(Args)]
+struct PasswordArgs {
+    /// Read the password from the first line of standard input; without it, one is
+    /// generated and printed once
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+impl PasswordArgs {
+    /// The password, and whether we made it up (then it is printed).
+    fn get(&self) -> Result<(String, bool)> {
+        if self.password_stdin {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("read the password from standard input")?;
+            let line = text.lines().next().unwrap_or("").to_owned();
+            if line.is_empty() {
+                bail!("--password-stdin: standard input held no password");
+            }
+            Ok((line, false))
+        } else {
+            Ok((wasm_host::admin::generate_password()?, true))
         }
     }
-    let db = db.with_context(|| format!("mailer needs --database-url URL\n\n{USAGE}"))?;
-    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2, Default::default()).await?;
+}
+
+async fn admin(cmd: AdminCommand) -> Result<()> {
+    let install = match &cmd {
+        AdminCommand::CreateUser { install, .. }
+        | AdminCommand::ResetPassword { install, .. }
+        | AdminCommand::Promote { install, .. }
+        | AdminCommand::Deactivate { install, .. }
+        | AdminCommand::Reactivate { install, .. }
+        | AdminCommand::ListWorkspaces { install, .. }
+        | AdminCommand::ListUsers { install, .. } => install.clone(),
+    };
+    let db = CommandDb::open(install.database_url.as_deref(), &install.data_dir).await?;
+    let result = admin_on(&db, cmd).await;
+    db.close().await?;
+    result
+}
+
+async fn admin_on(db: &CommandDb, cmd: AdminCommand) -> Result<()> {
+    use wasm_host::admin;
+    drop(db.client_at_current_schema().await?);
+    let sql = db.sql()?;
+    match cmd {
+        AdminCommand::CreateUser { email, name, workspace, password, .. } => {
+            let (pw, generated) = password.get()?;
+            let created = admin::create_user(&sql, &email, &name, &pw, workspace.as_deref()).await?;
+            println!("created {email} (user {})", created.user);
+            if let Some((id, name)) = created.workspace {
+                println!("created workspace {name:?} ({id}), owned by {email}");
+            }
+            if generated {
+                println!("password: {pw}\n(shown once: pass it on privately; they can change it in the web client)");
+            }
+        }
+        AdminCommand::ResetPassword { email, password, .. } => {
+            let (pw, generated) = password.get()?;
+            admin::reset_password(&sql, &email, &pw).await?;
+            println!("password of {email} reset; their sessions have ended");
+            if generated {
+                println!("password: {pw}\n(shown once)");
+            }
+        }
+        AdminCommand::Promote { email, workspace, role, .. } => {
+            let ws = admin::promote(&sql, &email, &workspace, &role).await?;
+            println!("{email} is now {role} of {ws}");
+        }
+        AdminCommand::Deactivate { email, .. } => {
+            if admin::set_deactivated(&sql, &email, true).await? {
+                println!("{email} deactivated; their sessions have ended");
+            } else {
+                println!("{email} was already deactivated");
+            }
+        }
+        AdminCommand::Reactivate { email, .. } => {
+            if admin::set_deactivated(&sql, &email, false).await? {
+                println!("{email} reactivated: they can sign in again");
+            } else {
+                println!("{email} was active already");
+            }
+        }
+        AdminCommand::ListWorkspaces { json, .. } => {
+            let list = admin::list_workspaces(&sql).await?;
+            if json {
+                for w in &list {
+                    println!("{}", serde_json::to_string(w)?);
+                }
+            } else {
+                println!(
+                    "{:<36}  {:<24}  {:>7}  {:>8}  {:>8}  {:<16}  owners",
+                    "id", "name", "members", "channels", "messages", "created (UTC)"
+                );
+                for w in &list {
+                    println!(
+                        "{:<36}  {:<24}  {:>7}  {:>8}  {:>8}  {:<16}  {}",
+                        w.id,
+                        w.name,
+                        w.members,
+                        w.channels,
+                        w.messages,
+                        w.created_at,
+                        w.owners.join(", ")
+                    );
+                }
+                println!("{} workspace(s)", list.len());
+            }
+        }
+        AdminCommand::ListUsers { json, .. } => {
+            let list = admin::list_users(&sql).await?;
+            if json {
+                for u in &list {
+                    println!("{}", serde_json::to_string(u)?);
+                }
+            } else {
+                println!(
+                    "{:<36}  {:<32}  {:<24}  {:<8}  {:<11}  workspaces",
+                    "id", "email", "name", "verified", "state"
+                );
+                for u in &list {
+                    let state = if u.active { "active" } else { "deactivated" };
+                    println!(
+                        "{:<36}  {:<32}  {:<24}  {:<8}  {:<11}  {}",
+                        u.id, u.email, u.name, u.verified, state, u.workspaces
+                    );
+                }
+                println!("{} account(s)", list.len());
+            }
+        }
+    }
+    sql.pool.close();
+    Ok(())
+}
+
+/// `ocomms migrate`: the edge Worker never migrates (Hyperdrive pools transactions; a
+/// migration wants one session and its lock), so those deployments run this once per
+/// release; on one machine it previews or applies an upgrade before the service restarts.
+async fn migrate(args: MigrateArgs) -> Result<()> {
+    let db = CommandDb::open(args.install.database_url.as_deref(), &args.install.data_dir).await?;
+    let result = async {
+        let mut client = db.client().await?;
+        let plan = ocomms_migrate::plan(&client).await?;
+        let last = plan.applied.last().map_or_else(|| "none".to_owned(), i32::to_string);
+        if plan.pending.is_empty() {
+            println!("the database is current: {} migrations applied (last {last})", plan.applied.len());
+            return Ok(());
+        }
+        println!("the database has {} migrations (last {last}); {} to apply:", plan.applied.len(), plan.pending.len());
+        for m in &plan.pending {
+            println!("  {:04} {}", m.version, m.name);
+        }
+        if args.dry_run {
+            println!("dry run: nothing applied");
+            return Ok(());
+        }
+        let applied = ocomms_migrate::run(&mut client).await?;
+        println!("applied {} migrations", applied.len());
+        Ok(())
+    }
+    .await;
+    db.close().await?;
+    result
+}
+
+/// `ocomms mailer`: the mail sender on its own, for a database other runtimes serve.
+async fn mailer(args: MailerArgs) -> Result<()> {
+    let mail = args.mail.config()?;
+    let database =
+        wasm_host::db::Database::open(Some(&args.database_url), std::path::Path::new("."), 2, Default::default())
+            .await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let task = wasm_host::mailer::spawn(database.sql(), Some(database.url.clone()), &mail, stop_rx)?;
     println!("ocomms mailer running");
@@ -216,61 +536,45 @@ async fn mailer() -> Result<()> {
     Ok(())
 }
 
-/// A cap from the command line: a count, or 0 for none.
-fn cap(v: &str) -> Result<usize> {
-    let n: usize = v.parse().with_context(|| format!("{v:?} is not a count"))?;
-    Ok(if n == 0 { usize::MAX } else { n })
-}
-
-/// `wasm-host files`: the embedded file store on its own.
-async fn files() -> Result<()> {
-    let mut dir = None;
-    let mut listen: std::net::SocketAddr = "127.0.0.1:9000".parse()?;
-    let mut args = std::env::args().skip(2);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--dir" => dir = Some(std::path::PathBuf::from(value("--dir")?)),
-            "--listen" => listen = value("--listen")?.parse().context("--listen")?,
-            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
-        }
-    }
+/// `ocomms files`: the embedded file store on its own.
+async fn files(args: FilesArgs) -> Result<()> {
     let env =
         |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("{name} is not set"));
     let access = wasm_host::blobstore::StoreAccess {
         access_key: env("OCOMMS_FILES_ACCESS_KEY")?,
         secret_key: env("OCOMMS_FILES_SECRET_KEY")?,
     };
-    let dir = dir.context("--dir is required")?;
-    wasm_host::blobstore::serve_alone(&dir, listen, &access, shutdown_signal()).await
+    wasm_host::blobstore::serve_alone(&args.dir, args.listen, &access, shutdown_signal()).await
 }
 
-/// `wasm-host reindex`: the whole Meilisearch index rebuilt from PostgreSQL beside the live
-/// one, then swapped in, with a progress bar and a summary.
-async fn reindex() -> Result<()> {
-    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
-    let (mut db, mut url, mut key) =
-        (env("OCOMMS_DATABASE_URL"), env("OCOMMS_MEILISEARCH_URL"), env("OCOMMS_MEILISEARCH_KEY"));
-    let mut args = std::env::args().skip(2);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--database-url" => db = Some(value("--database-url")?),
-            "--meilisearch-url" => url = Some(value("--meilisearch-url")?),
-            "--meilisearch-key" => key = Some(value("--meilisearch-key")?),
-            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
-        }
+/// A bar on a terminal; nothing when the output is a log.
+fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
     }
-    let db = db.with_context(|| format!("reindex needs --database-url URL\n\n{USAGE}"))?;
-    let url = url.with_context(|| format!("reindex needs --meilisearch-url URL\n\n{USAGE}"))?;
-    let started = std::time::Instant::now();
-    let database = wasm_host::db::Database::open(Some(&db), std::path::Path::new("."), 2, Default::default()).await?;
-    let indexer = wasm_host::search_index::Indexer::new(database.pool.clone(), &MeiliConfig { url, key })?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    bar
+}
+
+/// `ocomms reindex`: the whole Meilisearch index rebuilt from PostgreSQL beside the live
+/// one, then swapped in, with a progress bar and a summary.
+async fn reindex(args: ReindexArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let db = CommandDb::open(args.install.database_url.as_deref(), &args.install.data_dir).await?;
+    let result = reindex_on(&db, args.meili, started).await;
+    db.close().await?;
+    result
+}
+
+async fn reindex_on(db: &CommandDb, meili: RequiredMeili, started: std::time::Instant) -> Result<()> {
+    drop(db.client_at_current_schema().await?);
+    let sql = db.sql()?;
+    let meili = MeiliConfig { url: meili.meilisearch_url, key: meili.meilisearch_key };
+    let indexer = wasm_host::search_index::Indexer::new(sql.pool.clone(), &meili)?;
+    let bar = progress_bar("{bar:40} {pos}/{len} messages ({per_sec}, {eta} left)");
     let sent = indexer
         .reindex(|done, total| {
             bar.set_length(total);
@@ -278,31 +582,13 @@ async fn reindex() -> Result<()> {
         })
         .await;
     bar.finish_and_clear();
-    database.close().await;
+    sql.pool.close();
     let sent = sent?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "reindexed {sent} messages in {secs:.1} s ({:.0} messages/s); changes made meanwhile follow from the queue",
         sent as f64 / secs.max(0.001)
     );
-    Ok(())
-}
-
-/// `wasm-host migrate --database-url URL`: the edge Worker never migrates (Hyperdrive pools
-/// transactions; a migration wants one session and its advisory lock), so deployments run
-/// this once per release, from a machine that reaches the database.
-async fn migrate() -> Result<()> {
-    let mut args = std::env::args().skip(2);
-    let url = match (args.next().as_deref(), args.next()) {
-        (Some("--database-url"), Some(url)) => url,
-        _ => std::env::var("OCOMMS_DATABASE_URL")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .with_context(|| format!("migrate needs --database-url URL (or OCOMMS_DATABASE_URL)\n\n{USAGE}"))?,
-    };
-    let db = wasm_host::db::Database::open(Some(&url), std::path::Path::new("."), 1, Default::default()).await?;
-    db.close().await;
-    println!("migrations applied");
     Ok(())
 }
 
@@ -321,30 +607,103 @@ async fn shutdown_signal() {
     }
 }
 
+/// The command line with `serve` put in when no command is named (`ocomms --listen …`).
+fn with_default_command(mut args: Vec<String>) -> Vec<String> {
+    let names_command =
+        args.get(1).is_some_and(|a| !a.starts_with('-') || matches!(a.as_str(), "-h" | "--help" | "-V" | "--version"));
+    if !names_command {
+        args.insert(1, "serve".to_owned());
+    }
+    args
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args.config()?, shutdown_signal()).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::Reindex(args) => reindex(args).await,
+        Command::Mailer(args) => mailer(args).await,
+        Command::Files(args) => files(args).await,
+        Command::Admin(cmd) => admin(cmd).await,
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OCOMMS_LOG").unwrap_or_else(|_| "info".into());
+    let cli = Cli::parse_from(with_default_command(std::env::args().collect()));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OCOMMS_LOG").unwrap_or_else(|_| {
+        // Operator commands print what they did; the server logs.
+        if matches!(cli.command, Command::Serve(_) | Command::Mailer(_) | Command::Files(_)) { "info" } else { "warn" }
+            .into()
+    });
     if std::env::var("OCOMMS_LOG_FORMAT").is_ok_and(|v| v == "json") {
         tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     }
-    let result = if std::env::args().nth(1).as_deref() == Some("migrate") {
-        migrate().await
-    } else if std::env::args().nth(1).as_deref() == Some("reindex") {
-        reindex().await
-    } else if std::env::args().nth(1).as_deref() == Some("mailer") {
-        mailer().await
-    } else if std::env::args().nth(1).as_deref() == Some("files") {
-        files().await
-    } else {
-        match parse_args() {
-            Ok(cfg) => serve(cfg, shutdown_signal()).await,
-            Err(e) => Err(e),
-        }
-    };
-    if let Err(e) = result {
-        eprintln!("wasm-host: {e:#}");
+    if let Err(e) = run(cli).await {
+        eprintln!("ocomms: {e:#}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        assert_eq!(with_default_command(args("ocomms")), args("ocomms serve"));
+        assert_eq!(with_default_command(args("ocomms --listen 0.0.0.0:1")), args("ocomms serve --listen 0.0.0.0:1"));
+        assert_eq!(with_default_command(args("ocomms admin list-users")), args("ocomms admin list-users"));
+        assert_eq!(with_default_command(args("ocomms --help")), args("ocomms --help"));
+    }
+
+    #[test]
+    fn caps_and_seconds_parse() {
+        assert_eq!(cap("0"), Ok(usize::MAX));
+        assert_eq!(cap("12"), Ok(12));
+        assert!(cap("-1").is_err());
+        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(seconds("soon").is_err());
+        assert!(seconds("-3").is_err());
+    }
+
+    #[test]
+    fn flags_reach_the_host_config() {
+        let cli = Cli::try_parse_from(args(
+            "ocomms serve --listen 127.0.0.1:9 --data-dir /d --max-sockets-per-user 0 --away-after 2.5 \
+             --relay-url redis://r:6379 --presence-ttl 3 --database-url postgres://x --database-pool-mode transaction",
+        ))
+        .unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        let cfg = serve.config().unwrap();
+        assert_eq!(cfg.listen.port(), 9);
+        assert_eq!(cfg.data_dir, PathBuf::from("/d"));
+        assert_eq!(cfg.max_sockets_per_user, usize::MAX);
+        assert_eq!(cfg.away_after, Duration::from_millis(2500));
+        let relay = cfg.relay.unwrap();
+        assert_eq!(relay.heartbeat, Duration::from_secs(1));
+        assert_eq!(cfg.pool_mode, PoolMode::Transaction);
+    }
+
+    #[test]
+    fn bad_combinations_are_refused() {
+        assert!(Cli::try_parse_from(args("ocomms serve --presence-ttl 3")).is_err(), "needs --relay-url");
+        assert!(Cli::try_parse_from(args("ocomms serve --meilisearch-key k")).is_err(), "needs the URL");
+        let cli = Cli::try_parse_from(args("ocomms serve --database-pool-mode transaction")).unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        assert!(serve.config().is_err(), "the managed PostgreSQL has no pooler");
+        assert!(Cli::try_parse_from(args("ocomms admin promote --email a@b.c --workspace w --role guest")).is_err());
     }
 }

@@ -1,4 +1,4 @@
-// Starts the real host (target/debug/wasm-host) with its managed PostgreSQL in a fresh
+// Starts the real host (target/debug/ocomms) with its managed PostgreSQL in a fresh
 // data directory on a free port, and stops it (SIGTERM: it drains and stops PostgreSQL).
 // OCOMMS_E2E_URL skips all this and uses a host that is already running. `env` adds
 // variables for the host (the caller's own SPIN_VARIABLE_* and OCOMMS_* are not passed on),

@@ -49,7 +49,7 @@ commands:
                       (default 60; installs cargo-fuzz; `test` runs them too when
                       OCOMMS_FUZZ_SECS=N is set)
 
-  openapi-fuzz        Schemathesis (every check) against target/debug/wasm-host and the
+  openapi-fuzz        Schemathesis (every check) against target/debug/ocomms and the
                       built component, as `test` runs it (tests/openapi-fuzz/run.py)
 
 options:

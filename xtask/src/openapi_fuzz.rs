@@ -1,5 +1,5 @@
 //! The OpenAPI-driven fuzz phase of `cargo xtask test`: Schemathesis, with every check,
-//! against the real host (`target/debug/wasm-host` on a fresh data directory with its
+//! against the real host (`target/debug/ocomms` on a fresh data directory with its
 //! managed PostgreSQL), through `tests/openapi-fuzz/run.py`.
 //!
 //! Schemathesis is pinned and installed with pip into a virtual environment under
@@ -127,7 +127,7 @@ fn tempdir(root: &Path) -> Result<PathBuf> {
     bail!("cannot create a scratch directory under {}", base.display())
 }
 
-/// `target/debug/wasm-host` on a free loopback port with its own data directory.
+/// `target/debug/ocomms` on a free loopback port with its own data directory.
 struct Host {
     child: Child,
     url: String,
@@ -135,7 +135,7 @@ struct Host {
 
 impl Host {
     fn start(root: &Path, scratch: &Path) -> Result<Self> {
-        let bin = root.join("target/debug/wasm-host");
+        let bin = root.join("target/debug/ocomms");
         if !bin.exists() {
             bail!("{} is missing: run `cargo build -p wasm-host` first", bin.display());
         }

@@ -20,7 +20,7 @@ pub fn run(opts: &Options, extra: &[String]) -> Result<()> {
     build::web()?;
     build::host(opts.release)?;
     let profile = if opts.release { "release" } else { "debug" };
-    let host = std::env::current_dir()?.join("target").join(profile).join("wasm-host");
+    let host = std::env::current_dir()?.join("target").join(profile).join("ocomms");
     println!("==> starting {} (Ctrl-C stops it)", host.display());
     let status = Command::new(&host).args(extra).status().with_context(|| format!("start {}", host.display()))?;
     if !status.success() {
@@ -228,13 +228,13 @@ fn web_unit_tests() -> Result<Counts> {
     Ok(counts)
 }
 
-/// The browser suite (web/e2e, node's test runner): it starts target/debug/wasm-host with
+/// The browser suite (web/e2e, node's test runner): it starts target/debug/ocomms with
 /// a fresh data directory and its managed PostgreSQL, drives Chromium, and stops the host.
 fn browser_tests() -> Result<Counts> {
     system::ensure_node()?;
     let chromium = system::chromium()?;
     let root = std::env::current_dir()?;
-    let host = root.join("target").join("debug").join("wasm-host");
+    let host = root.join("target").join("debug").join("ocomms");
     let mut child = Command::new("node")
         .args(["--test", "--test-reporter=tap", "--test-concurrency=1", "e2e/"])
         .current_dir(root.join("web"))

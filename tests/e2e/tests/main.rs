@@ -28,6 +28,7 @@ mod limits;
 mod messages;
 mod notifications;
 mod openapi;
+mod operations;
 mod pg_contract;
 mod realtime;
 mod scenarios;

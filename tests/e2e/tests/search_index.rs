@@ -1,6 +1,6 @@
 //! The Meilisearch index follows PostgreSQL: posts, edits, deletes, pins and replies made
 //! through the API reach it, nothing is lost while Meilisearch is down (the queue in
-//! PostgreSQL holds them until it is back), and `wasm-host reindex` rebuilds it.
+//! PostgreSQL holds them until it is back), and `ocomms reindex` rebuilds it.
 //!
 //! Meilisearch is a real server (`common::meili`).
 
@@ -166,7 +166,7 @@ async fn the_index_follows_every_change_and_loses_nothing_while_meilisearch_is_d
         .args(["reindex", "--database-url", &db.url, "--meilisearch-url", &meili.url(), "--meilisearch-key", KEY])
         .env_remove("OCOMMS_DATABASE_URL")
         .output()
-        .expect("run wasm-host reindex");
+        .expect("run ocomms reindex");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "reindex failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&format!("reindexed {} messages", want.len())), "{stdout}");

@@ -37,7 +37,7 @@ pub fn free_port() -> u16 {
 
 /// The wrangler configuration of one test: the repository's bindings and migrations, the
 /// bundle by absolute path, and the test's database, secret and settings as plain variables.
-/// `wasm-host files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
+/// `ocomms files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
 async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, String) {
     let port = free_port();
     let child = tokio::process::Command::new(super::wasm_host::host_binary())
@@ -51,16 +51,16 @@ async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, S
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start wasm-host files");
+        .expect("start ocomms files");
     let started = Instant::now();
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "wasm-host files did not listen on {port}");
+        assert!(started.elapsed() < Duration::from_secs(20), "ocomms files did not listen on {port}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (child, format!("http://127.0.0.1:{port}"))
 }
 
-/// `wasm-host mailer` on the Worker's database, sending to `smtp_url`.
+/// `ocomms mailer` on the Worker's database, sending to `smtp_url`.
 fn start_mailer(database_url: &str, smtp_url: &str) -> tokio::process::Child {
     tokio::process::Command::new(super::wasm_host::host_binary())
         .arg("mailer")
@@ -73,7 +73,7 @@ fn start_mailer(database_url: &str, smtp_url: &str) -> tokio::process::Child {
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start wasm-host mailer")
+        .expect("start ocomms mailer")
 }
 
 fn wrangler_toml(main: &Path, database_url: &str, jwt_secret: &str, vars: &[(&str, String)]) -> String {

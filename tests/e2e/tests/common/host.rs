@@ -157,9 +157,9 @@ pub struct Host {
     /// Spin only: the `wasm-host` serving WebSockets and the rooms service (dropped after
     /// Spin, which publishes to it).
     pub(super) rooms: Option<Box<Host>>,
-    /// Edge only: the file store the Worker signs for (`wasm-host files`), killed on drop.
+    /// Edge only: the file store the Worker signs for (`ocomms files`), killed on drop.
     pub(super) files: Option<tokio::process::Child>,
-    /// Edge only: the mail sender beside the Worker (`wasm-host mailer`), killed on drop.
+    /// Edge only: the mail sender beside the Worker (`ocomms mailer`), killed on drop.
     pub(super) mailer: Option<tokio::process::Child>,
 }
 

@@ -15,10 +15,10 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
-/// `<root>/target/debug/wasm-host` (honouring `CARGO_TARGET_DIR`), or a panic saying how to
+/// `<root>/target/debug/ocomms` (honouring `CARGO_TARGET_DIR`), or a panic saying how to
 /// build it.
 pub fn host_binary() -> PathBuf {
-    let bin = target_dir().join("debug").join("wasm-host");
+    let bin = target_dir().join("debug").join("ocomms");
     assert!(
         bin.is_file(),
         "the host binary {} is missing: run `cargo build -p wasm-host` before the end-to-end tests",
