@@ -445,3 +445,40 @@ async fn bad_archives_and_targets_are_refused_untouched() {
     old.expect_status(401, "an access token signed with the old secret");
     let _: PathBuf = work;
 }
+
+/// Whether anything answers on the managed cluster's recorded port.
+async fn managed_pg_answers(data_dir: &Path) -> bool {
+    let port = std::fs::read_to_string(data_dir.join("pg-port")).unwrap();
+    tokio::net::TcpStream::connect(format!("127.0.0.1:{}", port.trim())).await.is_ok()
+}
+
+/// An install whose service is stopped: the commands start its PostgreSQL for themselves
+/// and leave it stopped again, and the archive holds what the install held.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_install_is_backed_up_and_left_stopped() {
+    let mut host = Target::Host.start().await;
+    let ann = host.signup("ann@example.com").await;
+    let (_, general) = host.create_workspace(&ann.access, "Stopped").await;
+    for i in 0..5 {
+        host.post_message(&ann.access, &general, &format!("before the stop {i}")).await;
+    }
+    let source = all_rows(&db(&host.data_dir).await).await;
+    host.kill().await;
+    host.stop_managed_pg().await;
+    assert!(!managed_pg_answers(&host.data_dir).await, "the install is stopped");
+
+    let users = run(&["admin", "list-users", "--json", "--data-dir", &host.data_dir.to_string_lossy()]).await;
+    assert!(users.status.success(), "{}", text(&users));
+    assert!(String::from_utf8_lossy(&users.stdout).contains("ann@example.com"), "{}", text(&users));
+    assert!(!managed_pg_answers(&host.data_dir).await, "admin stopped the cluster it started");
+
+    let archive = unique_temp_dir().join("stopped.ocomms");
+    let said = backup(&host.data_dir, &archive, true).await;
+    assert!(said.contains("not running"), "{said}");
+    assert!(!managed_pg_answers(&host.data_dir).await, "backup stopped the cluster it started");
+
+    let restored = restored_host(&archive).await;
+    assert_eq!(all_rows(&db(&restored.data_dir).await).await, source, "every row, as it was when it stopped");
+    let texts: Vec<_> = restored.history(&ann.access, &general).await.iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts.len(), 5, "{texts:?}");
+}

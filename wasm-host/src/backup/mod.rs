@@ -32,8 +32,8 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::db::CommandDb;
 use anyhow::{Context as _, Result, bail};
-use ocomms_pglocal::Cluster;
 use tokio_postgres::{Client, NoTls};
 
 use self::archive::ArchiveWriter;
@@ -78,18 +78,14 @@ pub struct RestoreOptions {
 struct Db {
     client: Client,
     url: String,
-    started: Option<Cluster>,
+    opened: CommandDb,
 }
 
 impl Db {
     async fn close(self) {
         drop(self.client);
-        if let Some(cluster) = self.started {
-            if let Err(e) = cluster.stop().await {
-                eprintln!("warning: stopping the managed PostgreSQL started for this command failed: {e}");
-            } else {
-                println!("stopped the managed PostgreSQL again");
-            }
+        if let Err(e) = self.opened.close().await {
+            eprintln!("warning: {e:#}");
         }
     }
 }
@@ -104,57 +100,12 @@ async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
-/// The URL of the managed cluster a data directory names, from its password and port files.
-fn managed_url(data_dir: &Path) -> Result<String> {
-    if !data_dir.join("pg").join("PG_VERSION").exists() {
-        bail!(
-            "{} holds no managed PostgreSQL (no pg/ cluster): name the install's data directory with --data-dir, \
-             or its database with --database-url",
-            data_dir.display()
-        );
-    }
-    let read = |name: &str| {
-        std::fs::read_to_string(data_dir.join(name))
-            .map(|s| s.trim().to_owned())
-            .with_context(|| format!("read {}", data_dir.join(name).display()))
-    };
-    let password = read("pg-password")?;
-    let port: u16 = read("pg-port")?.parse().context("pg-port holds no port number")?;
-    Ok(format!("postgresql://postgres:{password}@127.0.0.1:{port}/ocomms"))
-}
-
 /// The install's database: `--database-url`, or the managed cluster, which is started for
 /// the command when it is not running (the host is stopped) and stopped again after.
 async fn open_source(data_dir: &Path, database_url: Option<&str>) -> Result<Db> {
-    if let Some(url) = database_url {
-        let client = connect(url).await.context("connect to --database-url")?;
-        return Ok(Db { client, url: url.to_owned(), started: None });
-    }
-    let url = managed_url(data_dir)?;
-    match connect(&url).await {
-        Ok(client) => Ok(Db { client, url, started: None }),
-        // Nothing listens on the cluster's port: the install is stopped. Any other failure
-        // (a wrong password, say) must not lead to starting a second server on its files.
-        Err(e) if is_refused(&e) => {
-            println!("the managed PostgreSQL is not running: starting it for the backup");
-            let cluster = crate::db::start_managed(data_dir).await?;
-            let url = cluster.url("ocomms");
-            let client = connect(&url).await.context("connect to the managed PostgreSQL")?;
-            Ok(Db { client, url, started: Some(cluster) })
-        }
-        Err(e) => Err(e).context("connect to the managed PostgreSQL"),
-    }
-}
-
-fn is_refused(e: &tokio_postgres::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return io.kind() == io::ErrorKind::ConnectionRefused;
-        }
-        source = s.source();
-    }
-    false
+    let opened = CommandDb::open(database_url, data_dir).await?;
+    let client = connect(&opened.url).await.context("connect to the install's PostgreSQL")?;
+    Ok(Db { client, url: opened.url.clone(), opened })
 }
 
 /// `"name"` for SQL.
