@@ -124,18 +124,21 @@ impl CommandDb {
         if let Some(url) = url {
             return Ok(Self { url: url.to_owned(), managed: None });
         }
-        if !data_dir.join("pg").is_dir() {
-            anyhow::bail!(
-                "{} holds no managed PostgreSQL (no pg/ inside): name the install's --data-dir, or its --database-url",
-                data_dir.display()
-            );
+        let url = managed_url(data_dir)?;
+        match tokio::time::timeout(Duration::from_secs(10), tokio_postgres::connect(&url, tokio_postgres::NoTls)).await
+        {
+            Ok(Ok(_)) => Ok(Self { url, managed: None }),
+            // Nothing listens on the cluster's port: the install is stopped. Any other failure
+            // (a wrong password, a server that hangs) must not lead to starting a second
+            // server on its files, which would first stop the running one.
+            Ok(Err(e)) if is_refused(&e) => {
+                eprintln!("the managed PostgreSQL is not running: starting it for this command");
+                let cluster = start_managed(data_dir).await?;
+                Ok(Self { url: cluster.url("ocomms"), managed: Some(cluster) })
+            }
+            Ok(Err(e)) => Err(e).context("connect to the managed PostgreSQL"),
+            Err(_) => anyhow::bail!("the managed PostgreSQL did not answer within 10 s"),
         }
-        if let Some(url) = running_managed_url(data_dir).await {
-            return Ok(Self { url, managed: None });
-        }
-        tracing::info!("the managed PostgreSQL is not running: starting it for this command");
-        let cluster = start_managed(data_dir).await?;
-        Ok(Self { url: cluster.url("ocomms"), managed: Some(cluster) })
     }
 
     /// A client, refusing a schema that is not exactly this build's: a command must neither
@@ -183,25 +186,40 @@ impl CommandDb {
     pub async fn close(self) -> Result<()> {
         if let Some(cluster) = self.managed {
             cluster.stop().await.context("stop the managed PostgreSQL")?;
+            eprintln!("stopped the managed PostgreSQL again");
         }
         Ok(())
     }
 }
 
-/// The managed cluster's URL when a server answers on its recorded port with its password.
-async fn running_managed_url(data_dir: &Path) -> Option<String> {
-    let port: u16 = std::fs::read_to_string(data_dir.join("pg-port")).ok()?.trim().parse().ok()?;
-    let password = std::fs::read_to_string(data_dir.join("pg-password")).ok()?;
-    let url = format!("postgresql://postgres:{}@127.0.0.1:{port}/ocomms", password.trim());
-    let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok((client, conn))) => {
-            drop(client);
-            drop(conn);
-            Some(url)
-        }
-        _ => None,
+/// The URL of the managed cluster a data directory names, from its password and port files.
+fn managed_url(data_dir: &Path) -> Result<String> {
+    if !data_dir.join("pg").join("PG_VERSION").exists() {
+        anyhow::bail!(
+            "{} holds no managed PostgreSQL (no pg/ cluster): name the install's data directory with --data-dir, \
+             or its database with --database-url",
+            data_dir.display()
+        );
     }
+    let read = |name: &str| {
+        std::fs::read_to_string(data_dir.join(name))
+            .map(|s| s.trim().to_owned())
+            .with_context(|| format!("read {}", data_dir.join(name).display()))
+    };
+    let password = read("pg-password")?;
+    let port: u16 = read("pg-port")?.parse().context("pg-port holds no port number")?;
+    Ok(format!("postgresql://postgres:{password}@127.0.0.1:{port}/ocomms"))
+}
+
+fn is_refused(e: &tokio_postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `url` with `sslmode=disable` unless it sets an sslmode: the host connects without TLS.
@@ -220,7 +238,7 @@ const PORT_ATTEMPTS: u32 = 5;
 
 /// The managed cluster keeps a generated password and its port in the data directory, so
 /// restarts find the same server (on another port if someone took that one meanwhile).
-async fn start_managed(data_dir: &Path) -> Result<Cluster> {
+pub(crate) async fn start_managed(data_dir: &Path) -> Result<Cluster> {
     let pg_dir = data_dir.join("pg");
     std::fs::create_dir_all(data_dir).with_context(|| format!("create {}", data_dir.display()))?;
     let password = crate::secrets::load_or_create(&data_dir.join("pg-password"))?;

@@ -17,10 +17,12 @@
 //!   [`runtime`]'s outbound hook refuses requests to apps at private addresses;
 //!   [`mailer`]: sends the account mail the component queues (SMTP, or the log).
 //! - [`bundle`]: a release bundle's checksums, checked before anything runs.
+//! - [`backup`]: `ocomms backup` and `ocomms restore`, one archive of a live install.
 //! - [`metrics`], [`web`], [`secrets`]: `/metrics`, the web client's files, generated secrets.
 
 pub mod addresses;
 pub mod admin;
+pub mod backup;
 pub mod blobstore;
 pub mod bundle;
 pub mod db;

@@ -43,6 +43,34 @@ enum Command {
     /// Accounts and workspaces, without mail or a browser
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write one archive of the install (database, files, optionally secrets), while it serves
+    Backup(BackupArgs),
+    /// Make a new install in an empty data directory from a backup archive
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    install: InstallArgs,
+    /// The archive to write (written beside it first, then renamed into place)
+    #[arg(long, env = "OCOMMS_BACKUP_OUTPUT", value_name = "FILE")]
+    output: PathBuf,
+    /// Also archive the generated secrets: whoever holds the archive can then sign in as
+    /// any user
+    #[arg(long, env = "OCOMMS_BACKUP_INCLUDE_SECRETS")]
+    include_secrets: bool,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The data directory to make (absent or empty) and, without --database-url, its
+    /// managed PostgreSQL
+    #[command(flatten)]
+    install: InstallArgs,
+    /// The archive to restore (every entry is verified before anything is written)
+    #[arg(long, env = "OCOMMS_RESTORE_INPUT", value_name = "FILE")]
+    input: PathBuf,
 }
 
 /// Where an install keeps its data: the same two flags for every command.
@@ -625,6 +653,21 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Mailer(args) => mailer(args).await,
         Command::Files(args) => files(args).await,
         Command::Admin(cmd) => admin(cmd).await,
+        Command::Backup(args) => wasm_host::backup::backup(&wasm_host::backup::BackupOptions::new(
+            args.output,
+            args.install.data_dir,
+            args.install.database_url,
+            args.include_secrets,
+        ))
+        .await
+        .map(drop),
+        Command::Restore(args) => wasm_host::backup::restore(&wasm_host::backup::RestoreOptions {
+            input: args.input,
+            data_dir: args.install.data_dir,
+            database_url: args.install.database_url,
+        })
+        .await
+        .map(drop),
     }
 }
 

@@ -14,6 +14,7 @@ mod common;
 mod accounts;
 mod app_delivery;
 mod authz_matrix;
+mod backup;
 mod bad_input;
 mod bundle;
 mod channels_admin;

@@ -47,6 +47,16 @@ impl Host {
         host
     }
 
+    /// `wasm-host` on a data directory made beforehand at `<dir>/data` (a restored one),
+    /// with the repository's spin.toml. The handle owns `dir`, as any other.
+    pub async fn start_in(dir: PathBuf, opts: HostOptions) -> Host {
+        assert!(opts.manifest_toml.is_none(), "start_in runs the repository's manifest");
+        api_component();
+        let mut host = Host::unlaunched(Target::Host, dir, workspace_root().join("spin.toml"), opts);
+        host.launch("127.0.0.1:0").await;
+        host
+    }
+
     /// Spawns the host process listening on `listen` and waits until it prints its address.
     async fn launch(&mut self, listen: &str) {
         let bin = host_binary();
