@@ -11,7 +11,8 @@
 #   /etc/systemd/system/ocomms.service, or where systemd is not running:
 #   PREFIX/bin/ocommsctl            start|stop|status|restart under start-stop-daemon,
 #                                   logging to /var/log/ocomms/ocomms.log
-#   PREFIX/bin/ocomms-admin         `ocomms admin ...` with the settings, as the service user
+#   PREFIX/bin/ocomms-run           any `ocomms` command with the settings, as the service user
+#   PREFIX/bin/ocomms-admin         `ocomms-run admin ...`
 set -eu
 
 usage() {
@@ -192,7 +193,8 @@ else
 	say "installed $(sed -n 's/^OComms \([^ ]*\).*/\1/p' "$PROG/README" | head -n 1) into $PROG"
 fi
 
-# ocomms-admin: `ocomms admin ...` with the install's settings, as the service user.
+# ocomms-run: any `ocomms` command with the install's settings, as the service user
+# (backup, migrate --dry-run, ...); ocomms-admin: `ocomms admin ...` through it.
 BIN=$PROG/bin/ocomms
 write_if_changed() { # FILE MODE: stdin to FILE unless identical
 	tmp="$1.tmp.$$"
@@ -200,9 +202,9 @@ write_if_changed() { # FILE MODE: stdin to FILE unless identical
 	chmod "$2" "$tmp"
 	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
 }
-write_if_changed "$PROG/bin/ocomms-admin" 0755 <<EOF
+write_if_changed "$PROG/bin/ocomms-run" 0755 <<EOF
 #!/bin/sh
-# \`ocomms admin ...\` with this install's settings, as the service user (written by install.sh).
+# \`ocomms ARGS\` with this install's settings, as the service user (written by install.sh).
 set -eu
 SERVICE_USER="$SERVICE_USER"
 export OCOMMS_DATA_DIR="$DATA"
@@ -212,9 +214,14 @@ set -a
 . "$ENV_FILE"
 set +a
 if [ "\$(id -u)" = 0 ] && [ "\$SERVICE_USER" != root ]; then
-	exec setpriv --reuid="\$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups -- "$BIN" admin "\$@"
+	exec setpriv --reuid="\$SERVICE_USER" --regid="$SERVICE_GROUP" --init-groups -- "$BIN" "\$@"
 fi
-exec "$BIN" admin "\$@"
+exec "$BIN" "\$@"
+EOF
+write_if_changed "$PROG/bin/ocomms-admin" 0755 <<EOF
+#!/bin/sh
+# \`ocomms admin ARGS\` with this install's settings, as the service user (written by install.sh).
+exec "$PROG/bin/ocomms-run" admin "\$@"
 EOF
 
 # The systemd unit (final paths, also under --root), with this prefix and user.

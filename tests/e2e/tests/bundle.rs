@@ -237,6 +237,19 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
 
     let (access, channel, posted) = sign_up_and_post(&install, &http).await;
     assert_eq!(history(&install, &http, &access, &channel).await, vec![posted.clone()]);
+    // The operator's wrapper reaches the running service's database with the install's settings.
+    let mut admin = Command::new(install.path("opt/ocomms/bin/ocomms-admin"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
+            admin.env_remove(&name);
+        }
+    }
+    let out = run(admin.args(["list-users", "--json"]));
+    assert!(
+        out.status.success() && text(&out).contains("owner@bundle.test"),
+        "ocomms-admin list-users: {}",
+        text(&out)
+    );
 
     // Again: nothing changes, the same process serves the same data.
     let pid = install.pid();
@@ -320,7 +333,16 @@ fn deployment_files_name_only_accepted_settings() {
     let root = workspace_root();
     let mut accepted = BTreeSet::new();
     let mut help_text = String::new();
-    for sub in [&["serve"][..], &["migrate"], &["reindex"], &["mailer"], &["files"], &["admin", "create-user"]] {
+    for sub in [
+        &["serve"][..],
+        &["migrate"],
+        &["reindex"],
+        &["mailer"],
+        &["files"],
+        &["backup"],
+        &["restore"],
+        &["admin", "create-user"],
+    ] {
         let out = run(Command::new(&bin).args(sub).arg("--help"));
         if out.status.success() {
             help_text.push_str(&text(&out));
