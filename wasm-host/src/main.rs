@@ -19,7 +19,9 @@ use wasm_host::search_index::MeiliConfig;
     version,
     about = "OComms team chat: the server and its operator commands",
     after_help = "With no command, `serve` runs. Application variables come from SPIN_VARIABLE_<NAME> \
-                  (e.g. SPIN_VARIABLE_PUBLIC_URL). See docs/operations.md."
+                  (e.g. SPIN_VARIABLE_PUBLIC_URL). Logging: OCOMMS_LOG (a filter: info, warn, \
+                  wasm_host=debug; default info for the server, warn for commands) and \
+                  OCOMMS_LOG_FORMAT=json. See docs/operations.md."
 )]
 struct Cli {
     #[command(subcommand)]

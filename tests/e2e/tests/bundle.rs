@@ -325,7 +325,7 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
 }
 
 /// Every `--flag` and `OCOMMS_*` variable the deployment files and install.sh name is one the
-/// binary accepts (its subcommands' `--help`, or a variable its main.rs reads by name), or
+/// binary accepts (its commands' `--help`), or
 /// install.sh's own option, or one of the few flags of other programs the files show.
 #[test]
 fn deployment_files_name_only_accepted_settings() {
@@ -354,10 +354,11 @@ fn deployment_files_name_only_accepted_settings() {
     let install_sh = std::fs::read_to_string(root.join("infra/install.sh")).unwrap();
     let usage = install_sh.split("usage: ./install.sh").nth(1).and_then(|u| u.split("\nEOF").next()).unwrap();
     accepted.extend(flags(usage));
-    // Variables the binary reads by name outside clap (logging starts before arguments are
-    // parsed: OCOMMS_LOG, OCOMMS_LOG_FORMAT), found in its source, not assumed.
-    let main_rs = std::fs::read_to_string(root.join("wasm-host/src/main.rs")).unwrap();
-    accepted.extend(variables(&main_rs));
+    // Variables the binary reads outside clap (logging: OCOMMS_LOG, OCOMMS_LOG_FORMAT), as
+    // its top-level help names them.
+    let top = text(&run(Command::new(&bin).arg("--help")));
+    assert!(top.contains("OCOMMS_LOG_FORMAT"), "`ocomms --help` names the logging variables:\n{top}");
+    accepted.extend(variables(&top));
     // Other programs' flags in the files: systemctl, cargo, valkey-server, wrangler.
     for foreign in ["--now", "--release", "--save", "--appendonly", "--connection-string", "--help"] {
         accepted.insert(foreign.to_string());
