@@ -167,17 +167,100 @@ async fn sign_up_and_post(install: &Install, http: &reqwest::Client) -> (String,
 }
 
 async fn history(install: &Install, http: &reqwest::Client, access: &str, channel: &str) -> Vec<String> {
-    let (status, body) = call(
-        http.get(install.url(&format!("/api/v1/channels/{channel}/messages?limit=50"))).bearer_auth(access),
-        "history",
-    )
-    .await;
+    history_at(&install.url(""), http, access, channel).await
+}
+
+/// The channel's texts from the server at `base` (`http://host:port`).
+async fn history_at(base: &str, http: &reqwest::Client, access: &str, channel: &str) -> Vec<String> {
+    let (status, body) =
+        call(http.get(format!("{base}/api/v1/channels/{channel}/messages?limit=50")).bearer_auth(access), "history")
+            .await;
     assert_eq!(status, 200, "{body}");
     body["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str().map(str::to_string)).collect()
 }
 
 async fn ready(install: &Install, http: &reqwest::Client) -> bool {
     http.get(install.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success())
+}
+
+/// The installed wrapper's `backup` while a client keeps posting, then the bundle's own
+/// binary restores the archive into a new directory and serves it: the same account, the
+/// same token (secrets included) and a gap-free prefix of what was posted. (backup.rs
+/// compares every row and file; this is the operator's path through the installed bundle.)
+async fn backup_while_posting_then_restore(install: &Install, http: &reqwest::Client, access: &str, channel: &str) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poster = {
+        let (http, stop) = (http.clone(), stop.clone());
+        let (url, access) = (install.url(&format!("/api/v1/channels/{channel}/messages")), access.to_string());
+        tokio::spawn(async move {
+            let mut sent = 0;
+            // Within the posting limit (30 per 10 s, one already used).
+            while sent < 25 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = json!({ "text": format!("during backup {sent}") });
+                let (status, body) = call(http.post(&url).bearer_auth(&access).json(&body), "post").await;
+                assert_eq!(status, 201, "{body}");
+                sent += 1;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            sent
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let archive = install.root.join("backup.ocomms");
+    let mut backup = Command::new(install.path("opt/ocomms/bin/ocomms-run"));
+    clean_env(&mut backup);
+    let out = run(backup.args(["backup", "--include-secrets", "--output"]).arg(&archive));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = poster.await.unwrap();
+    assert!(out.status.success(), "ocomms-run backup: {}", text(&out));
+    let source = history(install, http, access, channel).await;
+    assert_eq!(source.len(), 1 + sent, "{source:?}");
+
+    let restored_dir = install.root.join("restored");
+    let out = run(Command::new(install.bundle.join("bin/ocomms"))
+        .args(["restore", "--input"])
+        .arg(&archive)
+        .arg("--data-dir")
+        .arg(&restored_dir));
+    assert!(out.status.success(), "restore: {}", text(&out));
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut serve = Command::new(install.bundle.join("bin/ocomms"));
+    clean_env(&mut serve);
+    let log = std::fs::File::create(install.root.join("restored.log")).unwrap();
+    let mut child = serve
+        .args(["serve", "--listen", &listen, "--data-dir"])
+        .arg(&restored_dir)
+        .arg("--manifest")
+        .arg(install.bundle.join("spin.toml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://{listen}");
+    let started = Instant::now();
+    while !http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the restored install did not serve");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let texts = history_at(&base, http, access, channel).await;
+    // SIGTERM stops the managed PostgreSQL with the server.
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    assert!(texts.iter().all(|t| source.contains(t)), "restored {texts:?}\nsource {source:?}");
+    assert!(texts.contains(&"hello from the installed bundle".to_string()));
+    let mut during: Vec<usize> =
+        texts.iter().filter_map(|t| t.strip_prefix("during backup ")).map(|n| n.parse().unwrap()).collect();
+    during.sort_unstable();
+    assert_eq!(during, (0..during.len()).collect::<Vec<_>>(), "a gap-free prefix of the posts");
+    println!("bundle: backup during {sent} posts held {} of them", during.len());
+}
+
+fn clean_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("SPIN_VARIABLE_") || n.starts_with("OCOMMS_")) {
+            cmd.env_remove(&name);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -251,6 +334,9 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
         text(&out)
     );
 
+    backup_while_posting_then_restore(&install, &http, &access, &channel).await;
+    let posted = history(&install, &http, &access, &channel).await;
+
     // Again: nothing changes, the same process serves the same data.
     let pid = install.pid();
     let (ok, out) = install.install_sh(&[]);
@@ -258,7 +344,7 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
     assert!(out.contains("up to date") && out.contains("keeping"), "{out}");
     assert_eq!(install.pid(), pid, "the second run restarted the service");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), env_before);
-    assert_eq!(history(&install, &http, &access, &channel).await, vec![posted.clone()]);
+    assert_eq!(history(&install, &http, &access, &channel).await, posted);
 
     // A newer bundle (here: one with another README, checksummed again) over this install:
     // the program is replaced and the service restarted; configuration and data stay.
@@ -281,7 +367,7 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
     let installed = std::fs::read_to_string(install.path("opt/ocomms/README")).unwrap();
     assert!(installed.contains("newer release"), "the program was not replaced");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), env_before);
-    assert_eq!(history(&install, &http, &access, &channel).await, vec![posted.clone()]);
+    assert_eq!(history(&install, &http, &access, &channel).await, posted);
 
     // One byte of the installed component changed: the service refuses to start.
     let wasm = install.path("opt/ocomms/components/ocomms_component.wasm");
@@ -307,7 +393,7 @@ async fn unpack_install_use_reinstall_upgrade_damage_uninstall() {
     let (ok, out) = install.install_sh(&[]);
     assert!(ok, "repairing install.sh failed:\n{out}\n{}", install.log());
     assert!(out.contains("installed"), "{out}");
-    assert_eq!(history(&install, &http, &access, &channel).await, vec![posted]);
+    assert_eq!(history(&install, &http, &access, &channel).await, posted);
 
     // --uninstall keeps configuration and data; --purge removes them.
     let (ok, out) = install.install_sh(&["--uninstall"]);
