@@ -37,7 +37,17 @@ pub fn fuzz(extra: &[String]) -> Result<()> {
         targets = TARGETS.to_vec();
     }
     ensure_cargo_fuzz()?;
-    run_targets(&targets, secs)
+    run_targets(&targets, secs, Build::Optimised)
+}
+
+/// How the targets are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    /// cargo-fuzz's default (release): many more executions per second, for real campaigns.
+    Optimised,
+    /// `--dev`: unoptimised with debug assertions and overflow checks, which compiles in
+    /// about half the time; for the short smoke run, where the build is most of the cost.
+    Dev,
 }
 
 /// The optional phase of `cargo xtask test`: with `OCOMMS_FUZZ_SECS=N` (N > 0) every target
@@ -57,7 +67,7 @@ pub fn smoke() -> Result<()> {
         return Ok(());
     }
     ensure_cargo_fuzz()?;
-    run_targets(TARGETS, secs)
+    run_targets(TARGETS, secs, Build::Dev)
 }
 
 fn has_cargo_fuzz() -> bool {
@@ -71,22 +81,25 @@ fn ensure_cargo_fuzz() -> Result<()> {
     step("cargo install cargo-fuzz", || run(cargo().args(["install", "cargo-fuzz", "--locked"])))
 }
 
-fn run_targets(targets: &[&str], secs: u64) -> Result<()> {
+fn run_targets(targets: &[&str], secs: u64, build: Build) -> Result<()> {
     let root = std::env::current_dir()?;
+    let how = if build == Build::Dev { " (unoptimised build)" } else { "" };
     for target in targets {
-        step(&format!("fuzz {target} for {secs}s"), || run_target(&root, target, secs))?;
+        step(&format!("fuzz {target} for {secs}s{how}"), || run_target(&root, target, secs, build))?;
     }
     Ok(())
 }
 
-fn run_target(root: &Path, target: &str, secs: u64) -> Result<()> {
+fn run_target(root: &Path, target: &str, secs: u64, build: Build) -> Result<()> {
     let seeds = root.join("fuzz/corpus").join(target);
     let scratch = root.join("target/fuzz-corpus").join(target);
     std::fs::create_dir_all(&scratch).with_context(|| format!("create {}", scratch.display()))?;
     let mut cmd = cargo();
     cmd.current_dir(root.join("fuzz"))
         .env("RUSTC_BOOTSTRAP", "1")
-        .args(["fuzz", "run", "--sanitizer", "none", target])
+        .args(["fuzz", "run", "--sanitizer", "none"])
+        .args(if build == Build::Dev { &["--dev"][..] } else { &[] })
+        .arg(target)
         .arg(&scratch)
         .arg(&seeds)
         .arg("--")

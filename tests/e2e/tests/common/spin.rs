@@ -142,6 +142,11 @@ impl Host {
             cmd.env(format!("SPIN_VARIABLE_{name}"), value);
         }
         cmd.env("SPIN_VARIABLE_PUBLIC_URL", format!("http://127.0.0.1:{port}")).env("HOME", self.dir.join("home"));
+        // Spin keeps compiled components in wasmtime's cache under the user's cache directory.
+        // Every Spin of the run compiles the same component: share that cache (keyed by the
+        // wasm's hash and the compiler's settings, written atomically) instead of compiling
+        // it again for each test's own HOME.
+        cmd.env("XDG_CACHE_HOME", super::wasm_host::target_dir().join("e2e-spin-cache"));
         self.spawn(cmd);
         self.addr = SocketAddr::from(([127, 0, 0, 1], port));
         self.base = format!("http://127.0.0.1:{port}");

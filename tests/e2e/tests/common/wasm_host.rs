@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::{Host, HostOptions, START_TIMEOUT, STOP_TIMEOUT, Target, api_component, unique_temp_dir, workspace_root};
 
 /// `<root>/target`, or `CARGO_TARGET_DIR`.
-fn target_dir() -> PathBuf {
+pub(super) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
