@@ -41,8 +41,11 @@ pub struct Panel {
 }
 
 const FONT: &str = "sans-serif";
-/// Room to the right of the last percentile for the legend, in x units (one per percentile).
-const LEGEND_SPACE: f64 = 1.5;
+/// The legend's column, right of the plot: the plot itself spans exactly the percentiles
+/// (a legend inside it needed empty x range, which left a third of the plot blank).
+const LEGEND_WIDTH: u32 = 360;
+/// Half a percentile of room either side of the first and last points.
+const X_PAD: f64 = 0.25;
 const WIDTH: u32 = 1400;
 const PANEL_HEIGHT: u32 = 560;
 
@@ -167,17 +170,18 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
     // The y axis is linear in log10(ms): evenly spaced, readable labels on any range.
     let (lo, hi) = ((lo.min(hi).max(0.01) / 1.5).log10(), (hi.max(0.02) * 1.5).log10());
     let labels = Latency::default().points().map(|(l, _)| l);
-    let mut chart = ChartBuilder::on(area)
+    let (plot_area, legend_area) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(LEGEND_WIDTH));
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(&panel.title, (FONT, 20))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.2f64..(labels.len() as f64 + LEGEND_SPACE), lo..hi)
+        .build_cartesian_2d(-X_PAD..(labels.len() as f64 - 1.0 + X_PAD), lo..hi)
         .map_err(e)?;
     chart
         .configure_mesh()
         // One key point per unit so that every percentile gets its label.
-        .x_labels(labels.len() + LEGEND_SPACE.ceil() as usize + 1)
+        .x_labels(labels.len() + 1)
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() < 0.05 && i >= 0.0 {
@@ -200,32 +204,37 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
             s.latency.points().iter().enumerate().map(|(x, (_, v))| (x as f64, v.max(0.01).log10().max(lo))).collect();
         let style = ShapeStyle::from(&color).stroke_width(2);
         if s.alt {
-            let line = chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style)).map_err(e)?;
-            line.label(s.label.clone()).legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (8, 0)], style)
-                    + PathElement::new(vec![(13, 0), (21, 0)], style)
-                    + TriangleMarker::new((10, 0), 5, color.filled())
-            });
+            chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style)).map_err(e)?;
             chart.draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 6, color.filled()))).map_err(e)?;
         } else {
-            let line = chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?;
-            line.label(s.label.clone()).legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (21, 0)], style)
-                    + Circle::new((10, 0), 4, color.filled())
-            });
+            chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?;
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(e)?;
+    draw_legend(&legend_area, &panel.series).map_err(e)
+}
+
+/// One line per series, top to bottom in the order drawn: its stroke and marker, then its label.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    series: &[Series],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    const TOP: i32 = 56;
+    const ROW: i32 = 24;
+    for (i, s) in series.iter().enumerate() {
+        let color = COLORS[s.group % COLORS.len()];
+        let style = ShapeStyle::from(&color).stroke_width(2);
+        let y = TOP + ROW * i as i32;
+        if s.alt {
+            area.draw(&PathElement::new(vec![(8, y), (16, y)], style))?;
+            area.draw(&PathElement::new(vec![(21, y), (29, y)], style))?;
+            area.draw(&TriangleMarker::new((18, y), 5, color.filled()))?;
+        } else {
+            area.draw(&PathElement::new(vec![(8, y), (29, y)], style))?;
+            area.draw(&Circle::new((18, y), 4, color.filled()))?;
+        }
+        area.draw(&Text::new(s.label.clone(), (38, y - 8), (FONT, 14)))?;
+    }
     Ok(())
 }
 
