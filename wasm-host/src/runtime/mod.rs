@@ -547,6 +547,15 @@ mod tests {
         None
     }
 
+    /// The looper on a runtime with `cfg` (compiling is blocking: off the async threads).
+    async fn load_looper(cfg: RuntimeConfig, wasm: PathBuf) -> LoadedComponent {
+        let runtime = Runtime::new(cfg).expect("runtime");
+        tokio::task::spawn_blocking(move || runtime.load_component("looper", &wasm, ComponentContext::default()))
+            .await
+            .expect("the loading task")
+            .expect("the looper loads")
+    }
+
     fn get(path: &str) -> http::Request<Bytes> {
         http::Request::get(format!("http://localhost{path}")).body(Bytes::new()).expect("a valid request")
     }
@@ -555,12 +564,7 @@ mod tests {
     async fn oversized_responses_and_traps_fail_only_their_request() {
         let Some(wasm) = looper() else { return };
         let cfg = RuntimeConfig { max_instances: 4, request_timeout: Duration::from_secs(60), ..Default::default() };
-        let runtime = Runtime::new(cfg).expect("runtime");
-        let looper =
-            tokio::task::spawn_blocking(move || runtime.load_component("looper", &wasm, ComponentContext::default()))
-                .await
-                .expect("the loading task")
-                .expect("the looper loads");
+        let looper = load_looper(cfg, wasm).await;
 
         // `/huge` writes 64 MiB; reading stops past the 8 MiB cap.
         let started = Instant::now();
@@ -595,12 +599,7 @@ mod tests {
         let Some(wasm) = looper() else { return };
         // Two slots at most, so the requests (some at once) reuse them.
         let cfg = RuntimeConfig { max_instances: 2, ..Default::default() };
-        let runtime = Runtime::new(cfg).expect("runtime");
-        let looper =
-            tokio::task::spawn_blocking(move || runtime.load_component("looper", &wasm, ComponentContext::default()))
-                .await
-                .expect("the loading task")
-                .expect("the looper loads");
+        let looper = load_looper(cfg, wasm).await;
         let fresh = |looper: LoadedComponent| async move {
             let resp = looper.handle(get("/test/fresh")).await.expect("/fresh answers");
             String::from_utf8(resp.body().to_vec()).expect("text")
