@@ -99,54 +99,9 @@ pub fn host(release: bool) -> Result<()> {
 /// The host and every native crate with the features `cargo test --workspace` resolves, so
 /// the test run that follows reuses these artefacts instead of compiling wasmtime again.
 pub fn native_workspace() -> Result<()> {
-    let title = if lint_requested() {
-        "build host and native crates, linting the workspace (cargo build --workspace, clippy -D warnings)"
-    } else {
-        "build host and native crates (cargo build --workspace)"
-    };
-    step(title, || {
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--workspace"]);
-        lint_while_building(&mut cmd)?;
-        run(&mut cmd)
+    step("build host and native crates (cargo build --workspace)", || {
+        run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["build", "--workspace"]))
     })
-}
-
-static LINT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Lint while building from now on, as `OCOMMS_LINT=1` asks (`cargo xtask ci` does).
-pub fn request_lint() {
-    LINT.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// `OCOMMS_LINT=1` (or [`request_lint`]): compile the workspace's own crates through clippy
-/// with `-D warnings`.
-pub fn lint_requested() -> bool {
-    LINT.load(std::sync::atomic::Ordering::Relaxed) || std::env::var_os("OCOMMS_LINT").is_some_and(|v| v == "1")
-}
-
-/// When [`lint_requested`], makes `cmd` (a native `cargo build` or `cargo test`) compile the
-/// workspace's crates with clippy-driver, which is rustc plus clippy's lints: the build is
-/// the lint run, where `cargo clippy` would first compile every dependency again in check
-/// mode. The build and the test run must both use it, or cargo sees a different compiler
-/// and rebuilds the workspace. Never for the wasm targets: those may be built by another
-/// toolchain (`--offline-toolchain`), which this toolchain's clippy-driver does not match.
-pub fn lint_while_building(cmd: &mut Command) -> Result<()> {
-    if !lint_requested() {
-        return Ok(());
-    }
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(&rustc).args(["--print", "sysroot"]).output().with_context(|| format!("run {rustc}"))?;
-    if !out.status.success() {
-        bail!("{rustc} --print sysroot failed");
-    }
-    let driver = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/clippy-driver");
-    if !driver.is_file() {
-        bail!("OCOMMS_LINT=1 needs clippy ({} is missing: rustup component add clippy)", driver.display());
-    }
-    // cargo-clippy hands its `-- <args>` to the driver this way, each followed by the marker.
-    cmd.env("RUSTC_WORKSPACE_WRAPPER", &driver).env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
-    Ok(())
 }
 
 /// The web client (web/, TypeScript + React, built by Vite into web/dist, which the host

@@ -39,8 +39,7 @@ commands:
                       Schemathesis against the real host: tests/openapi-fuzz)
   test-web            build the component, web client and host; run only the web client's
                       unit tests (vitest) and browser tests
-  ci                  cargo fmt --check, then `test` with the workspace linted as it is
-                      built (clippy -D warnings; also: OCOMMS_LINT=1 cargo xtask test)
+  ci                  cargo fmt --check, clippy -D warnings, then `test`
   build [what]        what: all (default), component, edge, host, web; `edge` also
                       bundles the Worker into target/edge/dist (docs/edge.md)
   dist [--debug]      the release bundle: target/dist/ocomms-<version>-linux-x86_64.tar.gz
