@@ -38,7 +38,7 @@ description = "Test fixture: loops forever on /loop, panics on /panic, echoes sp
 }
 
 /// A counter from `/metrics`.
-async fn metric(host: &Host, name: &str) -> u64 {
+pub(crate) async fn metric(host: &Host, name: &str) -> u64 {
     let r = host.get("/metrics", None).await;
     r.expect_status(200, "metrics");
     r.text

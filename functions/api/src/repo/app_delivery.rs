@@ -427,16 +427,18 @@ pub async fn finish(db: &impl Sql, id: i64, outcome: &Outcome) -> Result<(), DbE
 
 /// Milliseconds until the next delivery is due (0: now), `None` when nothing is pending.
 pub async fn next_due_in_ms(db: &impl Sql) -> Result<Option<i64>, DbError> {
+    // Clamped here, not with SQL's GREATEST, which skips NULLs: `greatest(0, NULL)` is 0,
+    // and an empty queue read as "due now" had every host run rounds back to back.
     let rows = db
         .query(
-            "SELECT (greatest(0, extract(epoch FROM min(greatest(h.next_at, coalesce(h.lease_until, h.next_at)) - now()))
-                     * 1000))::int8 AS wait_ms
+            "SELECT (extract(epoch FROM min(greatest(h.next_at, coalesce(h.lease_until, h.next_at)) - now()))
+                     * 1000)::int8 AS wait_ms
              FROM (SELECT DISTINCT ON (app_id) next_at, lease_until FROM deliveries
                    WHERE state = 'pending' ORDER BY app_id, id) h",
             &[],
         )
         .await?;
-    Ok(rows.first().map(|r| r.opt_int("wait_ms")).transpose()?.flatten())
+    Ok(rows.first().map(|r| r.opt_int("wait_ms")).transpose()?.flatten().map(|ms| ms.max(0)))
 }
 
 /// Drops finished deliveries past their time in the log, and spent `response_url`s.
