@@ -281,7 +281,8 @@ pub async fn serve(cfg: HostConfig, shutdown: impl std::future::Future<Output = 
         );
     }
     let deliveries = crate::deliveries::spawn(state.clone(), listen_url.clone(), stop_rx.clone());
-    let mailer = crate::mailer::spawn(state.sql.clone(), listen_url, &cfg.mail, stop_rx.clone())?;
+    let mailer =
+        crate::mailer::spawn(state.sql.clone(), listen_url, &cfg.mail, state.metrics.clone(), stop_rx.clone())?;
     // Tests and scripts read this line to find the port.
     println!("ocomms listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -8,6 +8,7 @@
 //! that dies mid-send leaves its lease to expire and the mail is sent again (at least once).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -16,6 +17,7 @@ use ocomms_api::repo::email::{self as outbox, Claimed, Outcome};
 use tokio::sync::{Notify, watch};
 
 use crate::db::PgSql;
+use crate::metrics::Metrics;
 
 /// How the host sends mail.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +51,7 @@ pub fn spawn(
     sql: PgSql,
     listen_url: Option<String>,
     cfg: &MailConfig,
+    metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let from: Mailbox = cfg.from.as_deref().unwrap_or(DEFAULT_FROM).parse().map_err(|e| {
@@ -63,7 +66,7 @@ pub fn spawn(
     };
     let wake = Arc::new(Notify::new());
     tokio::spawn(crate::deliveries::listen(listen_url, outbox::NOTIFY_CHANNEL, wake.clone(), stop.clone()));
-    Ok(tokio::spawn(run(sql, sender, from, wake, stop)))
+    Ok(tokio::spawn(run(sql, sender, from, wake, metrics, stop)))
 }
 
 /// The SMTP transport the URL describes, trusting `ca_pem` too when TLS is used.
@@ -92,10 +95,18 @@ fn transport(url: &str, ca_pem: Option<&[u8]>) -> anyhow::Result<AsyncSmtpTransp
     Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
 }
 
-async fn run(sql: PgSql, sender: Sender, from: Mailbox, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn run(
+    sql: PgSql,
+    sender: Sender,
+    from: Mailbox,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut rounds = 0u64;
     loop {
         rounds += 1;
+        metrics.mail_rounds.fetch_add(1, Ordering::Relaxed);
         if rounds % 100 == 1
             && let Err(e) = outbox::prune(&sql).await
         {

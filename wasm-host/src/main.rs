@@ -558,7 +558,8 @@ async fn mailer(args: MailerArgs) -> Result<()> {
         wasm_host::db::Database::open(Some(&args.database_url), std::path::Path::new("."), 2, Default::default())
             .await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = wasm_host::mailer::spawn(database.sql(), Some(database.url.clone()), &mail, stop_rx)?;
+    let task =
+        wasm_host::mailer::spawn(database.sql(), Some(database.url.clone()), &mail, Default::default(), stop_rx)?;
     println!("ocomms mailer running");
     shutdown_signal().await;
     let _ = stop_tx.send(true);

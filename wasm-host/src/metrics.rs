@@ -32,6 +32,8 @@ pub struct Metrics {
     pub header_timeouts: AtomicU64,
     /// WebSockets closed over the per-user or per-address cap.
     pub sockets_refused: AtomicU64,
+    /// Rounds of the mail sender: each claims from the outbox.
+    pub mail_rounds: AtomicU64,
 }
 
 /// Who may read `/metrics`: with a token, only with `Authorization: Bearer <token>`; with
@@ -166,6 +168,12 @@ impl Metrics {
             "counter",
             "WebSockets closed over the per-user or per-address cap.",
             &get(&self.sockets_refused),
+        );
+        metric(
+            "ocomms_mail_rounds_total",
+            "counter",
+            "Rounds of the mail sender (each claims what is due from the outbox).",
+            &get(&self.mail_rounds),
         );
         metric(
             "ocomms_component_instantiations_total",

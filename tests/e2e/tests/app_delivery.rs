@@ -478,18 +478,20 @@ async fn the_cron_trigger_sends_later_retries(host: &Host) {
 mod host {
     use std::time::Duration;
 
-    /// With nothing queued the host runs no delivery rounds (each is a component instance
-    /// and queries): an empty queue is "nothing due", not "due now".
+    /// With nothing queued the host runs no rounds of app deliveries (each is a component
+    /// instance and queries) or of mail: an empty queue is "nothing due", not "due now".
     #[tokio::test(flavor = "multi_thread")]
-    async fn an_empty_queue_runs_no_rounds() {
-        const INSTANCES: &str = "ocomms_component_instantiations_total ";
+    async fn empty_queues_run_no_rounds() {
+        const COUNTERS: [&str; 2] = ["ocomms_component_instantiations_total ", "ocomms_mail_rounds_total "];
         let host = crate::common::Target::Host.start_with(super::options()).await;
-        // The round the runner makes when it starts listening.
+        // The round each runner makes when it starts listening.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let before = crate::deadline::metric(&host, INSTANCES).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let after = crate::deadline::metric(&host, INSTANCES).await;
-        assert!(after - before <= 1, "{} component instances in 2 s with no requests", after - before);
+        for name in COUNTERS {
+            let before = crate::deadline::metric(&host, name).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = crate::deadline::metric(&host, name).await;
+            assert!(after - before <= 1, "{name}went from {before} to {after} in 2 s with nothing queued");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -284,15 +284,15 @@ pub async fn finish(db: &impl Sql, claimed: &Claimed, outcome: Outcome<'_>) -> R
 
 /// Milliseconds until the next pending mail is due, if any.
 pub async fn next_due_ms(db: &impl Sql) -> Result<Option<i64>, DbError> {
+    // Clamped in Rust: SQL's `greatest(0, NULL)` is 0, which made an empty outbox "due now".
     let rows = db
         .query(
-            "SELECT (greatest(0, extract(epoch FROM min(greatest(next_at, coalesce(lease_until, next_at))) - now()))
-                     * 1000)::int8 AS ms
+            "SELECT (extract(epoch FROM min(greatest(next_at, coalesce(lease_until, next_at))) - now()) * 1000)::int8 AS ms
              FROM email_outbox WHERE state = 'pending'",
             &[],
         )
         .await?;
-    rows.first().map(|r| r.opt_int("ms")).transpose().map(Option::flatten)
+    Ok(rows.first().map(|r| r.opt_int("ms")).transpose()?.flatten().map(|ms| ms.max(0)))
 }
 
 /// Drops sent mail and used or expired links after a week: they hold addresses and links.
