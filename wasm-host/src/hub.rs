@@ -24,9 +24,11 @@ use tokio::sync::{Notify, mpsc};
 use crate::metrics::Metrics;
 use crate::relay::message::{Message, UserReport};
 use crate::relay::presence::{Change, RemotePresence, combine};
+use crate::wire::SharedFrame;
 
 pub type ConnId = u64;
-pub type Frame = Arc<ServerFrame>;
+/// Shared by every socket it goes to; serialised once per encoding ([`SharedFrame`]).
+pub type Frame = Arc<SharedFrame>;
 
 /// Frames buffered per socket before it counts as lagging.
 pub const SOCKET_QUEUE: usize = 1024;
@@ -409,7 +411,7 @@ impl Hub {
                 }
                 UserAction::Send { to, frames } => {
                     for frame in frames {
-                        let frame = Arc::new(frame);
+                        let frame = Arc::new(SharedFrame::new(frame));
                         for c in &to {
                             self.send(inner, *c, frame.clone());
                         }
@@ -464,7 +466,7 @@ impl Hub {
                 .flat_map(|room| room.online_users())
                 .filter(|u| *u != c.user)
                 .collect();
-            let frame = Arc::new(ServerFrame::Presence { user_id: c.user, status: after });
+            let frame = Arc::new(SharedFrame::new(ServerFrame::Presence { user_id: c.user, status: after }));
             for viewer in to {
                 let Some(u) = inner.users.get(&viewer) else { continue };
                 for conn in u.conns() {
@@ -504,7 +506,7 @@ impl Hub {
             }
             other => other,
         };
-        let frame = Arc::new(frame);
+        let frame = Arc::new(SharedFrame::new(frame));
         for user in d.to {
             let Some(u) = inner.users.get(&user) else { continue };
             for c in u.conns() {
@@ -579,7 +581,7 @@ mod tests {
     fn drain(h: &mut ConnHandle) -> Vec<ServerFrame> {
         let mut out = Vec::new();
         while let Ok(f) = h.rx.try_recv() {
-            out.push((*f).clone());
+            out.push(f.frame().clone());
         }
         out
     }

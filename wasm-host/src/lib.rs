@@ -44,4 +44,5 @@ pub mod server;
 pub mod spin_headers;
 pub mod state;
 pub mod web;
+pub mod wire;
 pub mod ws;

@@ -11,22 +11,32 @@ use std::time::Duration;
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures::stream::SplitSink;
 use futures::{SinkExt as _, StreamExt as _};
 use ocomms_api::socket;
 use ocomms_core::event::{ClientFrame, Encoding, FrameError, MSGPACK_SUBPROTOCOL, ServerFrame};
 
+use tokio::sync::mpsc;
+
+use crate::hub::Frame;
 use crate::listener::ConnSlot;
 use crate::state::{AppState, HostEnv};
+use crate::wire::encode;
 
 /// How long a client has to send its `auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(30);
 const JSON_SUBPROTOCOL: &str = "ocomms.json";
-const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+/// What one read takes in. Clients send small commands (typing, presence, pings): a larger
+/// frame still arrives whole, the buffer grows for it. tungstenite zero-fills the whole
+/// buffer, so this is resident per socket, idle or not.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
+/// Frames are written out once this much is buffered (and at every flush).
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 pub async fn upgrade(
     State(state): State<Arc<AppState>>,
@@ -49,8 +59,8 @@ pub async fn upgrade(
         .max_message_size(ocomms_api::http::MAX_REQUEST_BYTES)
         // tungstenite's default 128 KiB read buffer is zero-filled per socket: with tens of
         // thousands of mostly idle sockets that dominated memory (bench: ~135 KB/socket).
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |mut socket| async move {
             let encoding = match socket.protocol().and_then(|p| p.to_str().ok()) {
                 Some(MSGPACK_SUBPROTOCOL) => Encoding::MsgPack,
@@ -65,12 +75,28 @@ pub async fn upgrade(
         })
 }
 
-fn encode(encoding: Encoding, frame: &ServerFrame) -> Option<Message> {
-    let bytes = encoding.encode(frame).ok()?;
-    Some(match encoding {
-        Encoding::Json => Message::Text(Utf8Bytes::try_from(bytes).ok()?),
-        Encoding::MsgPack => Message::Binary(bytes.into()),
-    })
+/// Frames already queued behind the one received go out with it, flushed once: a burst
+/// costs one write to the kernel instead of one per frame.
+const WRITE_BATCH: usize = 64;
+
+async fn write_queued(
+    tx: &mut SplitSink<WebSocket, Message>,
+    rx: &mut mpsc::Receiver<Frame>,
+    encoding: Encoding,
+    first: Frame,
+) -> bool {
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(frame) = next {
+        if let Some(m) = frame.message(encoding)
+            && tx.feed(m).await.is_err()
+        {
+            return false;
+        }
+        written += 1;
+        next = if written < WRITE_BATCH { rx.try_recv().ok() } else { None };
+    }
+    tx.flush().await.is_ok()
 }
 
 fn decode(encoding: Encoding, msg: &Message) -> Option<Result<ClientFrame, FrameError>> {
@@ -149,7 +175,7 @@ async fn serve(state: Arc<AppState>, mut socket: WebSocket, encoding: Encoding, 
         tokio::select! {
             frame = handle.rx.recv() => {
                 let Some(frame) = frame else { break };
-                ok = match encode(encoding, &frame) { Some(m) => tx.send(m).await.is_ok(), None => true };
+                ok = write_queued(&mut tx, &mut handle.rx, encoding, frame).await;
             }
             _ = handle.wake.notified() => {
                 if let Some(reason) = handle.ended.get() {
