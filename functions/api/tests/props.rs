@@ -225,10 +225,12 @@ fn the_fake_session_check_matches_the_handlers() {
         body: br#"{"text":5}"#.to_vec(),
         db: DbMode::Fails,
     };
-    // A body of the wrong shape is refused after authentication, before the database.
+    // A body of the wrong shape is refused after the token's check, before the database
+    // (posting checks the session in the statement that reads the channel).
     let r = check(&input);
     assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
-    let r = check(&Input { body: br#"{"text":"hi"}"#.to_vec(), ..input.clone() });
+    let input = Input { body: br#"{"text":"hi"}"#.to_vec(), ..input };
+    let r = check(&input);
     assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.body));
     let r = check(&Input { auth: Auth::Ended, ..input.clone() });
     assert_eq!(r.status, 401, "{}", String::from_utf8_lossy(&r.body));

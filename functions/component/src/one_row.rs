@@ -18,8 +18,20 @@
 //! final part (`INSERT ... RETURNING`) is fine as a top-level CTE, which is why the
 //! statement's CTEs are spliced in front rather than nested. A statement starting with
 //! `WITH` that cannot be split is an error, never sent unwrapped (it could hang on Spin).
+//!
+//! A runtime that answers such queries says so in the component's environment
+//! ([`EMPTY_RESULTS_ENV`] = `answered`; our host does): there the statements go as written,
+//! without the padding's window, sort and join on every query.
 
 use ocomms_api::ports::{DbError, Row, Value};
+
+/// Set to `answered` by a runtime that answers queries matching no rows.
+pub const EMPTY_RESULTS_ENV: &str = "OCOMMS_PG_EMPTY_RESULTS";
+
+/// Whether the runtime said it answers queries that match no rows.
+pub fn runtime_answers_empty_results() -> bool {
+    std::env::var(EMPTY_RESULTS_ENV).is_ok_and(|v| v == "answered")
+}
 
 /// The marker column: the row's position in the statement's result, NULL on the padding row.
 pub const MARKER: &str = "__ocomms_row";

@@ -19,11 +19,19 @@ impl Sql for SpinPg {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         #[cfg(target_arch = "wasm32")]
         {
-            // Never a query that matches no rows: Spin 4.0 would not answer it (`one_row`).
-            let wrapped = crate::one_row::at_least_one_row(sql)?;
+            // Never a query that matches no rows where the runtime would not answer it
+            // (`one_row`): unless the runtime says it does, every query is padded.
+            let pad = !crate::one_row::runtime_answers_empty_results();
+            let wrapped;
+            let statement = if pad {
+                wrapped = crate::one_row::at_least_one_row(sql)?;
+                wrapped.as_str()
+            } else {
+                sql
+            };
             let conn = pg4::Connection::open(&self.address).map_err(map_err)?;
             let params: Vec<ParameterValue> = params.iter().map(to_param).collect();
-            let set = conn.query(&wrapped, &params).map_err(map_err)?;
+            let set = conn.query(statement, &params).map_err(map_err)?;
             let columns: std::sync::Arc<[String]> = set.columns.iter().map(|c| c.name.clone()).collect();
             let rows = set
                 .rows
@@ -32,7 +40,7 @@ impl Sql for SpinPg {
                     Ok(Row { columns: columns.clone(), values: r.into_iter().map(from_db).collect::<Result<_, _>>()? })
                 })
                 .collect::<Result<Vec<Row>, DbError>>()?;
-            crate::one_row::unwrap_rows(rows)
+            if pad { crate::one_row::unwrap_rows(rows) } else { Ok(rows) }
         }
         #[cfg(not(target_arch = "wasm32"))]
         {

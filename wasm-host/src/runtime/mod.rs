@@ -85,6 +85,11 @@ use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
+/// Told to every component: this host answers a spin:postgres query that matches no rows
+/// (Spin 4.0 does not, and the API component pads its queries there; see its `one_row`).
+pub const PG_EMPTY_RESULTS_ENV: &str = "OCOMMS_PG_EMPTY_RESULTS";
+pub const PG_EMPTY_RESULTS_ANSWERED: &str = "answered";
+
 use crate::manifest::AllowedHosts;
 
 pub use outbound::{Interceptors, OutboundInterceptor};
@@ -433,7 +438,11 @@ impl LoadedComponent {
 
         let state = HostState {
             table: wasmtime::component::ResourceTable::new(),
-            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            wasi: WasiCtx::builder()
+                .inherit_stdout()
+                .inherit_stderr()
+                .env(PG_EMPTY_RESULTS_ENV, PG_EMPTY_RESULTS_ANSWERED)
+                .build(),
             http: WasiHttpCtx::new(),
             http_hooks: OutboundHooks { policy: Arc::clone(&inner.policy) },
             pg: PgState::new(inner.pg.clone(), Arc::clone(&inner.policy), rt.cfg.max_result_rows),

@@ -189,7 +189,11 @@ pub async fn access(
          WHERE c.id = $1"
     );
     let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0)]).await?;
-    let Some(r) = rows.first() else { return Ok(None) };
+    rows.first().map(access_from_row).transpose()
+}
+
+/// A channel and the caller's access from a row of [`access`]'s columns.
+fn access_from_row(r: &Row) -> Result<(Channel, ChannelAccess), DbError> {
     let ch = Channel::from_row(r)?;
     let role = r.opt_text("role")?.and_then(|s| Role::parse(&s));
     let access = ChannelAccess {
@@ -199,7 +203,35 @@ pub async fn access(
         is_channel_member: ch.is_member && role.is_some(),
         archived: ch.archived,
     };
-    Ok(Some((ch, access)))
+    Ok((ch, access))
+}
+
+/// Whether session `family` of `user` is live ([`super::sessions::is_live`]), and [`access`],
+/// in one statement: posting checks both on every request.
+pub async fn access_in_session(
+    db: &impl Sql,
+    channel: ChannelId,
+    user: UserId,
+    family: uuid::Uuid,
+) -> Result<(bool, Option<(Channel, ChannelAccess)>), DbError> {
+    let sql = format!(
+        "SELECT s.live, CASE WHEN c.id IS NULL THEN NULL ELSE {CHANNEL_FIELDS} END AS channel,
+                (cm.user_id IS NOT NULL) AS is_member, wm.role
+         FROM (SELECT {live} AS live) s
+         LEFT JOIN channels c ON c.id = $1
+         LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
+         LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2 AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL",
+        live = super::sessions::live_condition("$2", "$3"),
+    );
+    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0), Value::Uuid(family)]).await?;
+    let r = rows.first().ok_or_else(|| DbError::other("the access statement returned no row"))?;
+    if !r.bool("live")? {
+        return Ok((false, None));
+    }
+    if matches!(r.get("channel")?, Value::Null) {
+        return Ok((true, None));
+    }
+    Ok((true, Some(access_from_row(r)?)))
 }
 
 pub async fn join(db: &impl Sql, channel: ChannelId, user: UserId) -> Result<Option<ChannelEvent>, DbError> {

@@ -71,7 +71,7 @@ pub struct Extras {
 }
 
 /// Keeps only mentioned ids that are active members of the channel's workspace, in order.
-/// `$2` is the channel; `{param}` the comma-separated candidate ids.
+/// `$2` is the channel; `param` the comma-separated candidate ids.
 fn known_mentions(param: &str) -> String {
     format!(
         "ARRAY(SELECT x.u FROM unnest(string_to_array({param}::text, ',')::uuid[]) WITH ORDINALITY AS x(u, i)
@@ -97,6 +97,11 @@ const ROOT_JSON: &str = concat!(
 /// statement (so one transaction). A reply also bumps its root's counters and makes the
 /// replier and the root's author follow the thread (an earlier unfollow is kept). Row locks
 /// are always taken message first, channel second, so concurrent statements cannot deadlock.
+///
+/// The seq comes from `channel_next_seq` (migration 0019), so that posts racing for one
+/// channel wait and re-check that small UPDATE only, not the whole statement. The parts for
+/// replies, files and mentions are left out of the statement when the post has none: every
+/// part costs executor start-up on each call, and most posts are plain top-level text.
 pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError> {
     let none = Extras::default();
     let extras = new.extras.unwrap_or(&none);
@@ -105,60 +110,84 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
     {
         return Ok(Posted::Existing(m));
     }
-    let sql = format!(
-        "WITH root AS (UPDATE messages SET reply_count = reply_count + 1, last_reply_at = now()
-                       WHERE id = $7 AND channel_id = $2 AND thread_root_id IS NULL AND deleted_at IS NULL
-                       RETURNING id, author_id, reply_count, last_reply_at),
-         ch AS (UPDATE channels SET last_seq = last_seq + 1,
-                       last_ts_us = greatest(last_ts_us + 1, (extract(epoch FROM now()) * 1000000)::bigint)
-                WHERE id = $2 AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM root)) RETURNING last_seq, last_ts_us),
-         att AS (UPDATE files f SET state = 'attached', message_id = $1
-                 WHERE f.id = ANY (string_to_array($11::text, ',')::uuid[]) AND f.channel_id = $2
-                   AND f.uploader_id = $3 AND f.state = 'ready' AND EXISTS (SELECT 1 FROM ch)
-                 RETURNING f.*),
-         m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id, mentions, mentions_channel,
-                                     mentions_here, thread_root_id, also_to_channel, files, ts_us, bot, blocks,
-                                     attachments)
-               SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $8, $9, $7, $10,
-                      (SELECT coalesce(jsonb_agg({file} ORDER BY array_position(string_to_array($11::text, ',')::uuid[], f.id)),
-                                       '[]'::jsonb) FROM att f),
-                      last_ts_us, $12::jsonb, $13::jsonb, $14::jsonb
-               FROM ch RETURNING *),
-         follow AS (INSERT INTO thread_follows (root_id, user_id, following)
-                    SELECT root.id, f.user_id, true FROM root, m, LATERAL (VALUES (m.author_id), (root.author_id)) f(user_id)
-                    ON CONFLICT (root_id, user_id) DO NOTHING),
-         ev AS (INSERT INTO channel_events (channel_id, seq, kind, data, created_at)
-                SELECT m.channel_id, m.seq, '{kind}',
-                       {MESSAGE_JSON} || CASE WHEN root.id IS NULL THEN '{{}}'::jsonb
-                                              ELSE jsonb_build_object('root', {ROOT_JSON}) END,
-                       m.created_at
-                FROM m LEFT JOIN root ON true
-                RETURNING {EVENT_COLUMNS})
-         SELECT * FROM ev",
-        kind = kind::MESSAGE_POSTED,
-        mentions = known_mentions("$6"),
-        file = super::files::MESSAGE_FILE_JSON,
-    );
-    let params = [
+    let mut params = vec![
         Value::Uuid(new.id.0),
         Value::Uuid(new.channel.0),
         Value::Uuid(new.author.0),
         Value::Text(new.text.into()),
         new.client_msg_id.map_or(Value::Null, |k| Value::Text(k.into())),
-        Value::Text(id_list(new.mentions)),
         new.thread_root.map_or(Value::Null, |r| Value::Uuid(r.0)),
         Value::Bool(new.mentions.channel),
         Value::Bool(new.mentions.here),
         Value::Bool(new.also_to_channel),
-        super::files::id_list(new.files),
         extras.bot.as_ref().map_or(Value::Null, |b| Value::Json(b.clone())),
         Value::Json(serde_json::Value::Array(extras.blocks.clone())),
         Value::Json(serde_json::Value::Array(extras.attachments.clone())),
     ];
+    // Optional parts take the next parameters: a statement names every parameter it gets.
+    let mentions = if new.mentions.users.is_empty() {
+        "'{}'::uuid[]".to_owned()
+    } else {
+        params.push(Value::Text(id_list(new.mentions)));
+        known_mentions(&format!("${}", params.len()))
+    };
+    let (att, files) = if new.files.is_empty() {
+        (String::new(), "'[]'::jsonb".to_owned())
+    } else {
+        params.push(super::files::id_list(new.files));
+        let n = params.len();
+        (
+            format!(
+                "att AS (UPDATE files f SET state = 'attached', message_id = $1
+                         WHERE f.id = ANY (string_to_array(${n}::text, ',')::uuid[]) AND f.channel_id = $2
+                           AND f.uploader_id = $3 AND f.state = 'ready' AND EXISTS (SELECT 1 FROM ch)
+                         RETURNING f.*),"
+            ),
+            format!(
+                "(SELECT coalesce(jsonb_agg({file} ORDER BY array_position(string_to_array(${n}::text, ',')::uuid[], f.id)),
+                                  '[]'::jsonb) FROM att f)",
+                file = super::files::MESSAGE_FILE_JSON
+            ),
+        )
+    };
+    let reply = new.thread_root.is_some();
+    let (root, go, follow, root_json, root_join) = if reply {
+        (
+            "root AS (UPDATE messages SET reply_count = reply_count + 1, last_reply_at = now()
+                      WHERE id = $6 AND channel_id = $2 AND thread_root_id IS NULL AND deleted_at IS NULL
+                      RETURNING id, author_id, reply_count, last_reply_at),",
+            "EXISTS (SELECT 1 FROM root)",
+            ",
+         follow AS (INSERT INTO thread_follows (root_id, user_id, following)
+                    SELECT root.id, f.user_id, true FROM root, m, LATERAL (VALUES (m.author_id), (root.author_id)) f(user_id)
+                    ON CONFLICT (root_id, user_id) DO NOTHING)",
+            format!(" || CASE WHEN root.id IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('root', {ROOT_JSON}) END"),
+            " LEFT JOIN root ON true",
+        )
+    } else {
+        ("", "true", "", String::new(), "")
+    };
+    let sql = format!(
+        "WITH {root}
+         ch AS (SELECT next_seq AS last_seq, next_ts_us AS last_ts_us FROM channel_next_seq($2, {go})),
+         {att}
+         m AS (INSERT INTO messages (id, channel_id, seq, author_id, text, client_msg_id, mentions, mentions_channel,
+                                     mentions_here, thread_root_id, also_to_channel, files, ts_us, bot, blocks,
+                                     attachments)
+               SELECT $1, $2, last_seq, $3, $4, $5, {mentions}, $7, $8, $6, $9, {files},
+                      last_ts_us, $10::jsonb, $11::jsonb, $12::jsonb
+               FROM ch RETURNING *){follow},
+         ev AS (INSERT INTO channel_events (channel_id, seq, kind, data, created_at)
+                SELECT m.channel_id, m.seq, '{kind}', {MESSAGE_JSON}{root_json}, m.created_at
+                FROM m{root_join}
+                RETURNING {EVENT_COLUMNS})
+         SELECT * FROM ev",
+        kind = kind::MESSAGE_POSTED,
+    );
     match db.query(&sql, &params).await {
         Ok(rows) => match rows.first() {
             Some(r) => Ok(Posted::New(events::from_row(new.channel, r)?)),
-            None if new.thread_root.is_some() => Ok(Posted::RootGone),
+            None if reply => Ok(Posted::RootGone),
             None => Err(DbError::other("insert returned no row")),
         },
         // Lost a race with a concurrent retry carrying the same key: return the winner.

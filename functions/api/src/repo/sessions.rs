@@ -99,15 +99,20 @@ pub async fn family_of(db: &impl Sql, token_hash: &str) -> Result<Option<Uuid>, 
 /// Is the session still live and its user active? Checked on every request, so logout and
 /// deactivation take effect at once rather than when the access token expires.
 pub async fn is_live(db: &impl Sql, user: UserId, family: Uuid) -> Result<bool, DbError> {
-    let rows = db
-        .query(
-            "SELECT 1 AS one FROM users u WHERE u.id = $1 AND u.deactivated_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = $2 AND t.revoked_at IS NOT NULL)
-               AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = $2 AND t.user_id = $1)",
-            &[Value::Uuid(user.0), Value::Uuid(family)],
-        )
-        .await?;
+    let sql = format!("SELECT 1 AS one WHERE {}", live_condition("$1", "$2"));
+    let rows = db.query(&sql, &[Value::Uuid(user.0), Value::Uuid(family)]).await?;
     Ok(!rows.is_empty())
+}
+
+/// SQL that is true when session `family` of `user` (parameters, e.g. `$1`, `$2`) is live and
+/// the user active: [`is_live`], and statements that check the session along with their
+/// own reads.
+pub(crate) fn live_condition(user: &str, family: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users u WHERE u.id = {user} AND u.deactivated_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = {family} AND t.revoked_at IS NOT NULL)
+                   AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = {family} AND t.user_id = {user}))"
+    )
 }
 
 /// What the owner sees of a session, to recognise it.

@@ -5,7 +5,7 @@ use ocomms_core::{ApiError, files, mentions, policy, validate};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::authenticate;
+use super::{authenticate, session_in_channel, token_caller};
 use crate::Api;
 use crate::error::Result;
 use crate::http::{Request, Response};
@@ -39,10 +39,10 @@ struct PostBody {
 }
 
 pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
-    let caller = authenticate(api, req).await?;
+    // The token (no database), the body, then one statement for the session and the channel.
+    let caller = token_caller(api, req)?;
     let body: PostBody = req.json()?;
-    let (_, access) =
-        channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
+    let (_, access) = session_in_channel(api, &caller, ch).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_post(&access)?;
     let key = body.client_msg_id.as_deref().map(validate::client_msg_id).transpose()?;
     // A retry of a post that went through: its files are attached by now.

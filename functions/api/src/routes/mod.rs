@@ -23,20 +23,48 @@ pub mod users;
 pub mod workspaces;
 
 use ocomms_core::ApiError;
+use ocomms_core::ids::ChannelId;
+use ocomms_core::policy::ChannelAccess;
 
 use crate::Api;
 use crate::auth::{Caller, jwt};
 use crate::error::Result;
 use crate::http::Request;
 use crate::ports::{Env as _, Ports};
-use crate::repo::sessions;
+use crate::repo::channels::Channel;
+use crate::repo::{channels as channel_repo, sessions};
 
 /// The bearer token's caller, provided the session is live and the user active.
 pub async fn authenticate<P: Ports>(api: &Api<P>, req: &Request) -> Result<Caller> {
-    let token = req.bearer().ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
-    let caller = jwt::verify(&api.config.jwt_secret, token, api.env.now_ms())?;
+    let caller = token_caller(api, req)?;
     if !sessions::is_live(&api.sql, caller.user_id, caller.session_id).await? {
-        return Err(ApiError::unauthenticated("session has ended").into());
+        return Err(session_ended().into());
     }
     Ok(caller)
+}
+
+/// [`authenticate`]'s session check for a caller from [`token_caller`], with the caller's
+/// access to channel `ch` read in the same statement (`None`: no such channel): one round
+/// trip fewer on the hottest path, posting.
+pub async fn session_in_channel<P: Ports>(
+    api: &Api<P>,
+    caller: &Caller,
+    ch: ChannelId,
+) -> Result<Option<(Channel, ChannelAccess)>> {
+    let (live, access) = channel_repo::access_in_session(&api.sql, ch, caller.user_id, caller.session_id).await?;
+    if !live {
+        return Err(session_ended().into());
+    }
+    Ok(access)
+}
+
+fn session_ended() -> ApiError {
+    ApiError::unauthenticated("session has ended")
+}
+
+/// The bearer token's caller, its signature and expiry checked (not its session: see
+/// [`authenticate`] and [`session_in_channel`]).
+pub fn token_caller<P: Ports>(api: &Api<P>, req: &Request) -> Result<Caller> {
+    let token = req.bearer().ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+    Ok(jwt::verify(&api.config.jwt_secret, token, api.env.now_ms())?)
 }

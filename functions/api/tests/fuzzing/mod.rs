@@ -118,7 +118,10 @@ impl Input {
 }
 
 /// The session check's statement: answered with a row when the session is live.
-const SESSION_CHECK: &str = "SELECT 1 AS one FROM users u WHERE u.id = $1 AND u.deactivated_at IS NULL";
+const SESSION_CHECK: &str = "SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $1";
+/// The session check with a channel's access (posting): answered `live = false` when the
+/// session has ended; when it is live, the statement is database work like any other.
+const SESSION_AND_ACCESS: &str = "SELECT s.live,";
 
 pub struct FakeDb {
     mode: DbMode,
@@ -152,6 +155,14 @@ impl Sql for FakeDb {
                 Vec::new()
             };
             return Ok(rows);
+        }
+        if sql.trim_start().starts_with(SESSION_AND_ACCESS) {
+            self.session_checks.set(self.session_checks.get() + 1);
+            if self.mode != DbMode::Unavailable && !self.live {
+                let columns: Vec<String> = ["live", "channel", "is_member", "role"].map(String::from).into();
+                let values = vec![Value::Bool(false), Value::Null, Value::Bool(false), Value::Null];
+                return Ok(vec![Row { columns: columns.into(), values }]);
+            }
         }
         self.answer(sql, Vec::new())
     }
