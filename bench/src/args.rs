@@ -17,11 +17,14 @@ general:
   --quick                 a small profile (about a minute of load) for smoke runs and CI;
                           flags after it still apply
   --scenarios LIST        comma-separated, any of: post, native, idle, fanout, socketio,
-                          cluster (default: all but cluster). post = the command path
-                          through the WASM component; native = the same load on the natively
-                          compiled API; socketio = the idle and fan-out runs against the
-                          Socket.IO reference; cluster = the fan-out runs through HAProxy in
-                          front of 1 host, then of --cluster-hosts hosts, all with the relay
+                          edge, runtime, cluster (default: all but cluster). post = the
+                          command path through the WASM component; native = the same load on
+                          the natively compiled API; socketio = the idle and fan-out runs
+                          against the Socket.IO reference; edge = the edge Worker under
+                          wrangler dev (local workerd) beside the host; runtime = the trivial
+                          test component served by the host and by the wasmtime CLI;
+                          cluster = the fan-out runs through HAProxy in front of 1 host, then
+                          of --cluster-hosts hosts, all with the relay
   --host PATH             host binary (default: wasm-host next to this binary, else
                           <workspace>/target/release/ocomms)
   --manifest PATH         Spin manifest (default <workspace>/spin.toml)
@@ -57,6 +60,20 @@ fanout (WebSocket delivery, ours and Socket.IO's):
   --fanout-grace-secs S   wait for stragglers after the last post (default 10)
   --fanout-open-secs S    deadline for opening the sockets (default 60)
 
+edge (needs `cargo xtask build edge`: the bundle and wrangler):
+  --edge-sockets N        sockets in one channel, on the Worker and then on the host
+                          (default 100); the posts use the fanout flags' rate and time
+  --wrangler PATH         wrangler (default <workspace>/edge-gateway/node_modules/.bin/wrangler)
+  --edge-bundle PATH      the Worker (default <workspace>/target/edge/dist/worker.mjs)
+
+runtime (the reference runtime):
+  --wasmtime PATH         the wasmtime CLI, the same version as the host's wasmtime (default
+                          <workspace>/bench/wasmtime-cli/bin/wasmtime; cargo xtask bench
+                          installs it there)
+  --fixture PATH          the trivial component (default
+                          <workspace>/target/components/looper.wasm: cargo xtask build fixtures)
+  --runtime-secs S        deadline of each GET load (default 5)
+
 cluster (needs redis-server or valkey-server, and haproxy):
   --cluster-hosts N       hosts of the larger cluster (default 3; the smaller one has 1)
   --relay-server PATH     the relay (default valkey-server or redis-server on the PATH)
@@ -76,6 +93,8 @@ pub enum Scenario {
     Idle,
     Fanout,
     SocketIo,
+    Edge,
+    Runtime,
     Cluster,
 }
 
@@ -87,6 +106,8 @@ impl Scenario {
             Scenario::Idle => "idle",
             Scenario::Fanout => "fanout",
             Scenario::SocketIo => "socketio",
+            Scenario::Edge => "edge",
+            Scenario::Runtime => "runtime",
             Scenario::Cluster => "cluster",
         }
     }
@@ -137,10 +158,20 @@ pub struct Args {
     pub fanout_open_time: Duration,
     pub node: PathBuf,
     pub socketio_dir: PathBuf,
+    pub edge_sockets: usize,
+    pub wrangler: PathBuf,
+    pub edge_bundle: PathBuf,
+    pub wasmtime: PathBuf,
+    pub fixture: PathBuf,
+    pub runtime_time: Duration,
     pub cluster_hosts: usize,
     pub relay_server: Option<PathBuf>,
     pub haproxy: Option<PathBuf>,
 }
+
+/// Where `cargo xtask bench` installs the wasmtime CLI (`cargo install --root`), inside
+/// the bench's own directory so that a rebuild of the workspace keeps it.
+pub const WASMTIME_CLI_DIR: &str = "bench/wasmtime-cli";
 
 /// The workspace root (the bench crate's parent directory).
 pub fn workspace_root() -> PathBuf {
@@ -163,7 +194,15 @@ impl Args {
         Self {
             quick: false,
             // Not `cluster`: it needs a relay and HAProxy, and doubles the fan-out time.
-            scenarios: vec![Scenario::Post, Scenario::Native, Scenario::Idle, Scenario::Fanout, Scenario::SocketIo],
+            scenarios: vec![
+                Scenario::Post,
+                Scenario::Native,
+                Scenario::Idle,
+                Scenario::Fanout,
+                Scenario::SocketIo,
+                Scenario::Edge,
+                Scenario::Runtime,
+            ],
             host: default_host(),
             manifest: root.join("spin.toml"),
             out: root.join("bench/out/bench.json"),
@@ -190,6 +229,12 @@ impl Args {
             fanout_open_time: Duration::from_secs(60),
             node: PathBuf::from("node"),
             socketio_dir: root.join("bench/socketio"),
+            edge_sockets: 100,
+            wrangler: root.join("edge-gateway/node_modules/.bin/wrangler"),
+            edge_bundle: root.join("target/edge/dist/worker.mjs"),
+            wasmtime: root.join(WASMTIME_CLI_DIR).join("bin/wasmtime"),
+            fixture: root.join("target/components/looper.wasm"),
+            runtime_time: Duration::from_secs(5),
             cluster_hosts: 3,
             relay_server: None,
             haproxy: None,
@@ -213,6 +258,8 @@ impl Args {
         self.fanout_time = Duration::from_secs(3);
         self.fanout_grace = Duration::from_secs(3);
         self.fanout_open_time = Duration::from_secs(20);
+        self.edge_sockets = 20;
+        self.runtime_time = Duration::from_secs(2);
     }
 
     /// Parses flags; `Ok(None)` means help was printed.
@@ -264,6 +311,12 @@ impl Args {
                 "--fanout-open-secs" => a.fanout_open_time = secs(&value).with_context(ctx)?,
                 "--node" => a.node = value.into(),
                 "--socketio-dir" => a.socketio_dir = value.into(),
+                "--edge-sockets" => a.edge_sockets = value.parse().with_context(ctx)?,
+                "--wrangler" => a.wrangler = value.into(),
+                "--edge-bundle" => a.edge_bundle = value.into(),
+                "--wasmtime" => a.wasmtime = value.into(),
+                "--fixture" => a.fixture = value.into(),
+                "--runtime-secs" => a.runtime_time = secs(&value).with_context(ctx)?,
                 "--cluster-hosts" => a.cluster_hosts = value.parse().with_context(ctx)?,
                 "--relay-server" => a.relay_server = Some(value.into()),
                 "--haproxy" => a.haproxy = Some(value.into()),
@@ -295,6 +348,9 @@ impl Args {
         }
         if self.post_clients == 0 || self.post_clients > 4096 {
             bail!("--post-clients must be 1..=4096");
+        }
+        if self.edge_sockets == 0 || self.edge_sockets > 10_000 {
+            bail!("--edge-sockets must be 1..=10000");
         }
         if self.idle_sockets > 1_000_000 || self.fanout_sockets.iter().any(|&n| n == 0 || n > 1_000_000) {
             bail!("socket counts must be 1..=1000000");
@@ -344,8 +400,10 @@ fn scenario(s: &str) -> Result<Scenario> {
         "idle" => Scenario::Idle,
         "fanout" => Scenario::Fanout,
         "socketio" => Scenario::SocketIo,
+        "edge" => Scenario::Edge,
+        "runtime" => Scenario::Runtime,
         "cluster" => Scenario::Cluster,
-        other => bail!("unknown scenario {other:?}: use post, native, idle, fanout, socketio, cluster"),
+        other => bail!("unknown scenario {other:?}: use post, native, idle, fanout, socketio, edge, runtime, cluster"),
     })
 }
 

@@ -89,9 +89,10 @@ fn latency(v: &Value) -> Option<Latency> {
     })
 }
 
-/// The fan-out runs (one colour per case: ours solid with circles, Socket.IO dashed with
-/// triangles), the command path (one colour per request kind: WASM solid, native dashed) and
-/// the cluster runs (one colour per case: 1 host solid, the larger cluster dashed).
+/// The fan-out runs (one colour per case: ours solid with circles, Socket.IO and the edge
+/// Worker dashed with triangles), the command path (one colour per request kind: WASM solid,
+/// native dashed, the edge in two more colours), the cluster runs (one colour per case: 1
+/// host solid, the larger cluster dashed) and the reference runtime.
 fn panels(report: &Value) -> Vec<Panel> {
     let Some(sc) = report.get("scenarios").and_then(Value::as_object) else { return Vec::new() };
     // (cluster hosts, sockets, layout, server, latency); hosts 0 for the plain fan-out runs.
@@ -117,17 +118,28 @@ fn panels(report: &Value) -> Vec<Panel> {
             cases.len() - 1
         });
         let label = format!("{server} {sockets} sockets, {layout}");
-        let alt = if hosts == 0 { server != "ours" } else { hosts > 1 };
+        // Our host solid; Socket.IO and the edge Worker dashed.
+        let alt = if hosts == 0 { server != "ours" && server != "host" } else { hosts > 1 };
         series.push(Series { label, latency: lat, group, alt });
     }
     let mut cmd = Vec::new();
-    for label in ["wasm", "native"] {
+    // WASM solid, native dashed (one colour per request kind); the edge Worker in colours of
+    // its own.
+    for (label, alt, first_group) in [("wasm", false, 0), ("native", true, 0), ("edge", true, 2)] {
         let Some(v) = sc.get(&format!("post_{label}")) else { continue };
-        let alt = label == "native";
-        for (group, (key, what)) in [("post", "POST message"), ("noop_404", "GET 404, no db")].into_iter().enumerate() {
+        for (kind, (key, what)) in [("post", "POST message"), ("noop_404", "GET 404, no db")].into_iter().enumerate() {
             if let Some(lat) = v.get(key).and_then(|l| l.get("latency")).and_then(latency) {
-                cmd.push(Series { label: format!("{what} ({label})"), latency: lat, group, alt });
+                cmd.push(Series { label: format!("{what} ({label})"), latency: lat, group: first_group + kind, alt });
             }
+        }
+    }
+    // The reference runtime: our host solid, the wasmtime CLI dashed.
+    let mut reference = Vec::new();
+    for (key, v) in sc.iter().filter(|(k, _)| k.starts_with("runtime (")) {
+        if let Some(lat) = v.get("latency").and_then(latency) {
+            let group = reference.len();
+            let label = key.trim_start_matches("runtime (").trim_end_matches(')').to_string();
+            reference.push(Series { alt: label != "our host", label, latency: lat, group });
         }
     }
     vec![
@@ -136,6 +148,10 @@ fn panels(report: &Value) -> Vec<Panel> {
         Panel {
             title: "cluster: fan-out through HAProxy, 1 host vs more hosts, each with the relay".into(),
             series: cluster,
+        },
+        Panel {
+            title: "reference runtime: GET of the trivial component, our host vs the wasmtime CLI".into(),
+            series: reference,
         },
     ]
 }

@@ -465,7 +465,7 @@ pub async fn run(
         };
         let shared_pids: Vec<u32> =
             postgres.iter().copied().chain([relay.aux.pid, cl.proxy_pid()]).filter(|&p| p != 0).collect();
-        let hosts = Hosts { label: label.clone(), direct, shared: shared_pids, cluster: true };
+        let hosts = Hosts { label: label.clone(), direct, shared: shared_pids, cluster: true, gauge: true };
         let target = Target::Ours { api: &api, fx, hosts: &hosts };
         for &case in &cases {
             let name = format!("fanout {label} {}", case.name());

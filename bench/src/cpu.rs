@@ -83,6 +83,30 @@ pub fn children(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Live descendants of `root` whose command name is `comm` (e.g. the `workerd` that
+/// `wrangler dev` starts).
+pub fn descendants_named(root: u32, comm: &str) -> Vec<u32> {
+    let procs = processes();
+    let mut out: Vec<u32> = procs
+        .keys()
+        .copied()
+        .filter(|&pid| {
+            let mut cur = pid;
+            for _ in 0..procs.len() {
+                match procs.get(&cur) {
+                    Some(&(ppid, _)) if ppid == root => return true,
+                    Some(&(ppid, _)) if ppid != 0 && ppid != cur => cur = ppid,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// Busy ticks of the whole machine (all CPUs), from the first line of /proc/stat.
 fn machine_busy_ticks() -> u64 {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0 };

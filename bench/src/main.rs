@@ -5,15 +5,18 @@
 //! It starts its own `wasm-host` (temporary data dir, managed PostgreSQL) under `prlimit`,
 //! on 127.0.0.1 only; the native server ([`native`], this binary's `serve-native` mode) on
 //! the host's database; and `node bench/socketio/server.js`. Scenarios: [`post`] (the
-//! command path, WASM and native), [`idle`] and [`fanout`] (ours and Socket.IO's), and
-//! [`cluster`] (the fan-out through HAProxy to 1 host vs 3 hosts with a relay), each
-//! bounded by a count and a deadline. It reports figures and never asserts timings.
+//! command path, WASM and native), [`idle`] and [`fanout`] (ours and Socket.IO's), [`edge`]
+//! (the edge Worker under `wrangler dev` beside the host), [`runtime`] (the trivial test
+//! component on our host and on the wasmtime CLI), and [`cluster`] (the fan-out through
+//! HAProxy to 1 host vs 3 hosts with a relay), each bounded by a count and a deadline. It
+//! reports figures and never asserts timings.
 
 mod api;
 mod args;
 mod chart;
 mod cluster;
 mod cpu;
+mod edge;
 mod fanout;
 mod files;
 mod host;
@@ -21,6 +24,7 @@ mod idle;
 mod native;
 mod post;
 mod proc;
+mod runtime;
 mod search;
 mod sockets;
 mod stats;
@@ -72,6 +76,13 @@ struct Report {
     ours_theirs: Compare,
     /// `cluster`: N hosts vs 1 host, both with the relay behind HAProxy.
     cluster: Compare,
+    /// `edge`: the Worker under wrangler dev vs the host.
+    edge: Compare,
+    /// `edge`: the send-to-receive runs, Worker then host.
+    edge_runs: Vec<(String, FanoutSummary)>,
+    /// `runtime`: our host vs each way of running the wasmtime CLI.
+    runtime: Vec<Compare>,
+    runtime_loads: Vec<(String, post::LoadSummary)>,
     fanout: Vec<FanoutSummary>,
     /// `cluster` runs with their number of hosts.
     cluster_runs: Vec<(usize, FanoutSummary)>,
@@ -101,6 +112,14 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
             &format!("{} hosts", args.cluster_hosts),
             "1 host",
         ),
+        edge: Compare::new(
+            "edge: the Worker under wrangler dev (local workerd) vs the host (same load, same run)",
+            "edge",
+            "host",
+        ),
+        edge_runs: Vec::new(),
+        runtime: Vec::new(),
+        runtime_loads: Vec::new(),
         fanout: Vec::new(),
         cluster_runs: Vec::new(),
         post: Vec::new(),
@@ -207,6 +226,8 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
             "wasm_vs_native": report.wasm_native.json(),
             "ours_vs_socketio": report.ours_theirs.json(),
             "cluster_hosts_vs_one": report.cluster.json(),
+            "edge_vs_host": report.edge.json(),
+            "runtime": report.runtime.iter().map(Compare::json).collect::<Vec<_>>(),
         },
         "scenarios": Value::Object(report.results.clone()),
         "notes": report.notes,
@@ -228,6 +249,12 @@ async fn real_main(argv: Vec<String>) -> Result<()> {
     }
     if !report.cluster.is_empty() {
         report.cluster.print();
+    }
+    if !report.edge.is_empty() {
+        report.edge.print();
+    }
+    for c in &report.runtime {
+        c.print();
     }
     println!("\nheadline: {}", serde_json::to_string_pretty(&report_json["headline"])?);
     for n in &report.notes {
@@ -285,7 +312,10 @@ impl Report {
 async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report: &mut Report) -> Result<()> {
     let pool = args.post_clients.max(args.connect_concurrency) + 16;
     let api = Api::new(host.proc.addr, host.pid(), pool)?;
-    let sockets_on_host = args.has(Scenario::Idle) || args.has(Scenario::Fanout) || args.has(Scenario::Cluster);
+    let sockets_on_host = args.has(Scenario::Idle)
+        || args.has(Scenario::Fanout)
+        || args.has(Scenario::Cluster)
+        || args.has(Scenario::Edge);
     let many =
         (args.has(Scenario::Fanout) || args.has(Scenario::Cluster)) && args.fanout_layouts.contains(&Layout::Many);
     let channels =
@@ -378,6 +408,14 @@ async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report
         let exit = tokio::task::block_in_place(|| p.stop(Duration::from_secs(10)));
         println!("socket.io {exit}");
         report.results.insert("socketio_server".into(), json!({ "rss_end_bytes": rss, "exit": exit, "pid": p.pid }));
+    }
+    if args.has(Scenario::Edge) {
+        let r = edge::run(args, host, &api, &fx, out_dir, report).await;
+        report.ok("edge", r);
+    }
+    if args.has(Scenario::Runtime) {
+        let r = step("runtime", runtime::run(args, host, out_dir, report)).await;
+        report.ok("runtime", r);
     }
     if args.has(Scenario::Cluster) {
         let r = cluster::run(args, host, &fx, nofile, out_dir, report).await;
@@ -544,6 +582,24 @@ fn headline(report: &Report, cluster_hosts: usize) -> Value {
         }));
     }
     h.insert("fanout".into(), Value::Array(cases));
+    if let (Some(e), Some(w)) = (post("edge"), post("wasm")) {
+        h.insert("edge_post_requests_per_sec".into(), json!(r3(e.post.requests_per_sec)));
+        h.insert("edge_post_p99_ms".into(), json!(r3(e.post.latency.p99_ms)));
+        h.insert("post_host_over_edge".into(), json!(ratio(w.post.requests_per_sec, e.post.requests_per_sec).map(r3)));
+    }
+    for (label, s) in &report.edge_runs {
+        h.insert(
+            format!("send_to_receive_{label}"),
+            json!({ "case": s.case, "p50_ms": r3(s.latency.p50_ms), "p99_ms": r3(s.latency.p99_ms), "missing": s.missing }),
+        );
+    }
+    let ours = report.runtime_loads.iter().find(|(l, _)| l == "our host").map(|(_, s)| s.requests_per_sec);
+    for (label, s) in report.runtime_loads.iter().filter(|(l, _)| l != "our host") {
+        h.insert(
+            format!("runtime_ours_over_{}", label.replace([' ', '-', '='], "_")),
+            json!(ours.and_then(|o| ratio(o, s.requests_per_sec)).map(r3)),
+        );
+    }
     if !report.cluster_runs.is_empty() {
         h.insert("cluster".into(), cluster::headline(report, cluster_hosts));
     }
@@ -571,6 +627,8 @@ fn config_json(a: &Args) -> Value {
         "fanout_many_rate": a.fanout_many_rate,
         "fanout_secs": a.fanout_time.as_secs_f64(),
         "fanout_grace_secs": a.fanout_grace.as_secs_f64(),
+        "edge_sockets": a.edge_sockets,
+        "runtime_secs": a.runtime_time.as_secs_f64(),
         "cluster_hosts": a.cluster_hosts,
         "host_nofile_requested": a.host_nofile,
         "host_profile": profile_of(&a.host),

@@ -17,7 +17,7 @@ use crate::stats::{Latency, Table, r3};
 #[derive(Debug, Clone)]
 enum Target {
     Post { url: String, token: String },
-    Nope { url: String },
+    Get { url: String },
 }
 
 #[derive(Debug, Default)]
@@ -44,7 +44,7 @@ async fn one(api: &Api, target: &Target, i: u64) -> Result<u16, reqwest::Error> 
         Target::Post { url, token } => {
             api.http.post(url).bearer_auth(token).json(&json!({ "text": format!("bench post {i}") })).send().await?
         }
-        Target::Nope { url } => api.http.get(url).send().await?,
+        Target::Get { url } => api.http.get(url).send().await?,
     };
     let status = resp.status().as_u16();
     resp.bytes().await?;
@@ -238,8 +238,29 @@ pub async fn run(api: &Api, fx: &Fixture, label: &str, args: &Args, table: &mut 
     };
     let spec = Spec { name: post_name, target: post, expected: 201, limit: args.post_time, max: args.post_max };
     let (post_json, post) = measured(api, spec, args, table).await?;
-    let nope = Target::Nope { url: api.url("/api/v1/nope") };
+    let nope = Target::Get { url: api.url("/api/v1/nope") };
     let spec = Spec { name: noop_name, target: nope, expected: 404, limit: args.noop_time, max: args.noop_max };
     let (nope_json, noop) = measured(api, spec, args, table).await?;
     Ok((json!({ "server": label, "post": post_json, "noop_404": nope_json }), PostSummary { post, noop }))
+}
+
+/// `args.post_clients` clients GET `path` until `limit` or `max` requests, expecting
+/// `expected`: the reference-runtime loads.
+pub async fn get(
+    api: &Api,
+    name: &str,
+    path: &str,
+    expected: u16,
+    limit: Duration,
+    args: &Args,
+    table: &mut Table,
+) -> Result<(Value, LoadSummary)> {
+    let spec = Spec {
+        name: name.to_string(),
+        target: Target::Get { url: api.url(path) },
+        expected,
+        limit,
+        max: args.noop_max,
+    };
+    measured(api, spec, args, table).await
 }

@@ -35,9 +35,27 @@ pub fn status_bytes(pid: u32, field: &str) -> Result<u64> {
 
 impl Proc {
     /// Spawns `cmd` (stdout piped, stderr to `log`) and waits up to `limit` for a stdout
-    /// line `<listening><addr>`; the address must be on loopback. With `prlimit` as the
+    /// line holding `<listening><addr>`; the address must be on loopback. With `prlimit` as the
     /// program, the pid is the server's own (prlimit execs it).
-    pub fn start(name: &'static str, mut cmd: Command, log: PathBuf, listening: &str, limit: Duration) -> Result<Self> {
+    pub fn start(name: &'static str, cmd: Command, log: PathBuf, listening: &str, limit: Duration) -> Result<Self> {
+        Self::launch(name, cmd, log, Some(listening), limit)
+    }
+
+    /// Spawns `cmd` like [`Proc::start`] without waiting for a line: the caller knows the
+    /// address (`addr`) and how to tell that it serves.
+    pub fn spawn(name: &'static str, cmd: Command, log: PathBuf, addr: SocketAddr) -> Result<Self> {
+        let mut p = Self::launch(name, cmd, log, None, Duration::ZERO)?;
+        p.addr = addr;
+        Ok(p)
+    }
+
+    fn launch(
+        name: &'static str,
+        mut cmd: Command,
+        log: PathBuf,
+        listening: Option<&str>,
+        limit: Duration,
+    ) -> Result<Self> {
         let mut log_file = File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let started = Instant::now();
         let mut child = cmd
@@ -49,14 +67,17 @@ impl Proc {
         let pid = child.id();
         let stdout = child.stdout.take().context("child stdout")?;
         let (tx, rx) = mpsc::channel::<SocketAddr>();
-        let prefix = listening.to_string();
+        let prefix = listening.unwrap_or_default().to_string();
         // Drains the child's stdout (its logs may go there too) for its whole life.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let _ = writeln!(log_file, "{line}");
-                if let Some(rest) = line.trim().strip_prefix(prefix.as_str())
+                // Anywhere in the line: wrangler puts a `[wrangler:info]` tag before it.
+                if !prefix.is_empty()
+                    && let Some(at) = line.find(prefix.as_str())
+                    && let Some(rest) = line[at + prefix.len()..].split_whitespace().next()
                     && let Ok(addr) = rest.trim_end_matches('/').parse::<SocketAddr>()
                     && let Some(tx) = tx.take()
                 {
@@ -72,6 +93,9 @@ impl Proc {
             log,
             startup: Duration::ZERO,
         };
+        if listening.is_none() {
+            return Ok(p);
+        }
         let deadline = started + limit;
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {

@@ -28,12 +28,15 @@ pub struct Hosts {
     pub shared: Vec<u32>,
     /// Hosts with the relay behind a proxy (the `cluster` scenario).
     pub cluster: bool,
+    /// Whether `/metrics` has the `ocomms_websockets` gauge (the host's; the edge Worker
+    /// has no `/metrics`).
+    pub gauge: bool,
 }
 
 impl Hosts {
     /// The bench's own host, reached directly.
     pub fn single(api: &Api) -> Self {
-        Self { label: "ours".into(), direct: vec![api.clone()], shared: Vec::new(), cluster: false }
+        Self { label: "ours".into(), direct: vec![api.clone()], shared: Vec::new(), cluster: false, gauge: true }
     }
 
     pub fn pids(&self) -> Vec<u32> {
@@ -123,6 +126,7 @@ impl Target<'_> {
     /// Open sockets per server process, in the order of [`Target::pids`].
     pub async fn sockets_per_server(&self) -> Result<Vec<f64>> {
         match self {
+            Target::Ours { hosts, .. } if !hosts.gauge => Ok(vec![f64::NAN; hosts.direct.len()]),
             Target::Ours { hosts, .. } => {
                 let mut out = Vec::with_capacity(hosts.direct.len());
                 for api in &hosts.direct {
@@ -137,8 +141,12 @@ impl Target<'_> {
         }
     }
 
-    /// Polls the socket count until it is at most `target` or `limit` passes.
+    /// Polls the socket count until it is at most `target` or `limit` passes; a server
+    /// without a gauge is not waited for.
     pub async fn wait_sockets(&self, target: f64, limit: Duration) -> f64 {
+        if matches!(self, Target::Ours { hosts, .. } if !hosts.gauge) {
+            return f64::NAN;
+        }
         let deadline = Instant::now() + limit;
         loop {
             let n = self.sockets().await.unwrap_or(f64::NAN);

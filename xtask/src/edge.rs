@@ -54,7 +54,7 @@ fn node_bin(tool: &str) -> PathBuf {
 }
 
 /// The version of `package` that Cargo.lock pins.
-fn locked_version(package: &str) -> Result<String> {
+pub fn locked_version(package: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("read Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
@@ -68,7 +68,7 @@ fn locked_version(package: &str) -> Result<String> {
     bail!("Cargo.lock has no {package}")
 }
 
-fn installed_version(bin: &Path) -> Option<String> {
+pub fn installed_version(bin: &Path) -> Option<String> {
     let out = Command::new(bin).arg("--version").stderr(Stdio::null()).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace().nth(1).map(str::to_string)

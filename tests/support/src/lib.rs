@@ -7,6 +7,8 @@
 //! the test process ends, however it ends (a panic, an abort, or a kill), since Rust does
 //! not drop statics.
 
+pub mod wrangler;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};

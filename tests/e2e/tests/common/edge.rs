@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Host, HostOptions, START_TIMEOUT, Target, toml_string, unique_temp_dir, workspace_root};
+use super::{Host, HostOptions, START_TIMEOUT, Target, unique_temp_dir, workspace_root};
 
 /// The deployable bundle `cargo xtask build edge` writes.
 fn edge_bundle() -> PathBuf {
@@ -35,8 +35,6 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// The wrangler configuration of one test: the repository's bindings and migrations, the
-/// bundle by absolute path, and the test's database, secret and settings as plain variables.
 /// `ocomms files` on a free port, with key `edge-e2e`/`secret`; the process and its URL.
 async fn start_file_store(dir: &Path, secret: &str) -> (tokio::process::Child, String) {
     let port = free_port();
@@ -76,43 +74,15 @@ fn start_mailer(database_url: &str, smtp_url: &str) -> tokio::process::Child {
         .expect("start ocomms mailer")
 }
 
+/// The wrangler configuration of one test: the test's database, secret and settings.
 fn wrangler_toml(main: &Path, database_url: &str, jwt_secret: &str, vars: &[(&str, String)]) -> String {
-    let vars: String = vars.iter().map(|(k, v)| format!("{k} = {}\n", toml_string(v))).collect();
-    format!(
-        r#"name = "ocomms-e2e"
-main = {main}
-compatibility_date = "2026-04-01"
-no_bundle = true
-
-[[rules]]
-type = "CompiledWasm"
-globs = ["**/*.wasm"]
-fallthrough = false
-
-[vars]
-DATABASE_URL = {db}
-JWT_SECRET = {secret}
-PUBLIC_URL = "http://localhost"
-{vars}
-[[durable_objects.bindings]]
-name = "ROOMS"
-class_name = "ChannelRoom"
-
-[[durable_objects.bindings]]
-name = "USERS"
-class_name = "UserSockets"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["ChannelRoom", "UserSockets"]
-
-[triggers]
-crons = ["* * * * *"]
-"#,
-        main = toml_string(&main.to_string_lossy()),
-        db = toml_string(database_url),
-        secret = toml_string(jwt_secret),
-    )
+    let mut all: Vec<(&str, String)> = vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("JWT_SECRET", jwt_secret.to_owned()),
+        ("PUBLIC_URL", "http://localhost".to_owned()),
+    ];
+    all.extend(vars.iter().cloned());
+    ocomms_testsupport::wrangler::local_config("ocomms-e2e", main, &all)
 }
 
 impl Host {

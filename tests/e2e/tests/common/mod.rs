@@ -184,10 +184,7 @@ pub fn repo_manifest_with_absolute_sources() -> String {
     out
 }
 
-/// A TOML basic string.
-pub fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
+pub use ocomms_testsupport::wrangler::toml_string;
 
 /// A new directory under the system's temporary directory, unique in this process and
 /// across processes.
