@@ -92,14 +92,19 @@ fn reader(
     marker: Arc<str>,
     sent: Arc<Sent>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    done: Arc<tokio::sync::watch::Sender<usize>>,
 ) -> tokio::task::JoinHandle<Received> {
     tokio::spawn(async move {
         let mut seen = vec![false; sent.at.len()];
         let mut r = Received { lat_us: Vec::with_capacity(expected), ..Received::default() };
+        let mut stopped = false;
         while (r.unique as usize) < expected {
             let msg = tokio::select! {
                 msg = ws.next() => msg,
-                _ = stop.changed() => break,
+                _ = stop.changed() => {
+                    stopped = true;
+                    break;
+                }
             };
             let text = match msg {
                 Some(Ok(Message::Text(t))) => t,
@@ -137,6 +142,12 @@ fn reader(
                 None if kind == Kind::Ours && t.contains("\"type\":\"resync\"") => r.resyncs += 1,
                 None => {}
             }
+        }
+        if !stopped {
+            done.send_modify(|n| *n += 1);
+            // Open until every socket is done: closing is not delivery, and closes must not
+            // land among the last posts (a channel's sockets finish at its last message).
+            let _ = stop.wait_for(|&s| s).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
         r
@@ -327,12 +338,14 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         ok: (0..m).map(|_| AtomicBool::new(false)).collect(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
+    let done_tx = Arc::new(done_tx);
     let readers: Vec<_> = opened
         .sockets
         .into_iter()
         .map(|(ws, i)| {
             let expected = expected_for(i % channels, channels, m);
-            reader(ws, kind, expected, marker.clone(), sent.clone(), stop_rx.clone())
+            reader(ws, kind, expected, marker.clone(), sent.clone(), stop_rx.clone(), done_tx.clone())
         })
         .collect();
     // Let presence frames from the last joins pass before the clock starts.
@@ -376,14 +389,13 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         }
     }
     let post_elapsed_ns = sent.now_ns().saturating_sub(first_send_ns);
-    // Readers stop on their own once they have every message; stragglers get the grace.
-    let stopper = {
-        let grace = args.fanout_grace;
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            let _ = stop_tx.send(true);
-        })
-    };
+    // Readers finish once they have every message; stragglers get the grace. Then all
+    // sockets close at once, timed apart from delivery.
+    let n_readers = readers.len();
+    let _ = tokio::time::timeout(args.fanout_grace, done_rx.wait_for(|&n| n >= n_readers)).await;
+    let cpu = cpu0.since();
+    let closing = Instant::now();
+    let _ = stop_tx.send(true);
     let mut lat = Vec::new();
     let (mut unique, mut dups, mut resyncs, mut closed, mut last_ns) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for r in readers {
@@ -396,8 +408,7 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
             lat.extend(r.lat_us);
         }
     }
-    stopper.abort();
-    let cpu = cpu0.since();
+    let close_secs = closing.elapsed().as_secs_f64();
     let _ = rss_stop.send(());
     let rss_peak = rss_peak.await.unwrap_or(0);
     let expected: u64 = (0..m)
@@ -432,6 +443,7 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
     );
     table.add(&name, "missing / duplicates / resyncs", format!("{missing} / {dups} / {resyncs}"));
     table.add(&name, "sockets closed early", closed);
+    table.add(&name, "all sockets closed, after delivery s", format!("{close_secs:.2}"));
     table.add(&name, "sender HTTP p50 / p99 ms", format!("{:.2} / {:.2}", post_lat.p50_ms, post_lat.p99_ms));
     table.add(&name, "sender late p99 ms", format!("{:.2}", late.p99_ms));
     table.add(
@@ -459,6 +471,7 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         "open_errors": opened.errors,
         "first_open_error": opened.first_error,
         "open_secs": r3(opened.elapsed.as_secs_f64()),
+        "close_secs": r3(close_secs),
         "senders": senders,
         "messages_planned": m,
         "rate_requested": rate,
