@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, QueueMode, RecyclingMethod};
 use futures::{StreamExt as _, TryStreamExt as _};
 use ocomms_api::ports::{DbError, PLAN_PER_CALL, Row, Sql, Value};
 use ocomms_pg_values::{Param, db_error};
@@ -72,6 +72,8 @@ impl Database {
         // instead of holding its slot until the request deadline, and readiness probes answer.
         let pool = Pool::builder(mgr)
             .max_size(max_connections)
+            // Warm connections first, as in the components' pools (`runtime::pg_pools`).
+            .queue_mode(QueueMode::Lifo)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(POOL_TIMEOUT))
             .create_timeout(Some(POOL_TIMEOUT))

@@ -8,7 +8,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, QueueMode, RecyclingMethod};
 use tokio_postgres::config::Host;
 
 use crate::manifest::AllowedHosts;
@@ -106,6 +106,10 @@ impl PgPools {
         );
         Pool::builder(mgr)
             .max_size(self.max_connections)
+            // The most recently used connection first: its prepared statements and its
+            // backend's catalog and plan caches are warm. Round robin (FIFO) spread light
+            // load over every connection a burst had opened, each paying its warm-up again.
+            .queue_mode(QueueMode::Lifo)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(self.timeout))
             .create_timeout(Some(self.timeout))
