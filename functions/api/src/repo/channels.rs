@@ -206,32 +206,60 @@ fn access_from_row(r: &Row) -> Result<(Channel, ChannelAccess), DbError> {
     Ok((ch, access))
 }
 
-/// Whether session `family` of `user` is live ([`super::sessions::is_live`]), and [`access`],
-/// in one statement: posting checks both on every request.
+/// What posting reads before it writes, in one statement ([`access_in_session`]).
+#[derive(Debug)]
+pub struct PostingAccess {
+    /// The caller's session is live ([`super::sessions::is_live`]); nothing else is read if not.
+    pub live: bool,
+    /// The channel and the caller's [`access`] to it (`None`: no such channel).
+    pub access: Option<(Channel, ChannelAccess)>,
+    /// The caller's message here with the post's `client_msg_id`: the post is a retry of
+    /// one that went through.
+    pub earlier: Option<serde_json::Value>,
+}
+
+/// Whether session `family` of `user` is live, [`access`], and the message a retry with
+/// `client_msg_id` would repeat, in one statement: posting needs all three on every request
+/// (browsers send a `client_msg_id` with every post).
 pub async fn access_in_session(
     db: &impl Sql,
     channel: ChannelId,
     user: UserId,
     family: uuid::Uuid,
-) -> Result<(bool, Option<(Channel, ChannelAccess)>), DbError> {
+    client_msg_id: Option<&str>,
+) -> Result<PostingAccess, DbError> {
+    let earlier = match client_msg_id {
+        Some(_) => format!(
+            "(SELECT {json} FROM messages m
+              WHERE m.channel_id = c.id AND m.author_id = $2 AND m.client_msg_id = $4)",
+            json = super::messages::MESSAGE_JSON
+        ),
+        None => "NULL::jsonb".to_owned(),
+    };
     let sql = format!(
         "SELECT s.live, CASE WHEN c.id IS NULL THEN NULL ELSE {CHANNEL_FIELDS} END AS channel,
-                (cm.user_id IS NOT NULL) AS is_member, wm.role
+                (cm.user_id IS NOT NULL) AS is_member, wm.role, {earlier} AS earlier
          FROM (SELECT {live} AS live) s
          LEFT JOIN channels c ON c.id = $1
          LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
          LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2 AND wm.removed_at IS NULL AND wm.deactivated_at IS NULL",
         live = super::sessions::live_condition("$2", "$3"),
     );
-    let rows = db.query(&sql, &[Value::Uuid(channel.0), Value::Uuid(user.0), Value::Uuid(family)]).await?;
+    let mut params = vec![Value::Uuid(channel.0), Value::Uuid(user.0), Value::Uuid(family)];
+    if let Some(key) = client_msg_id {
+        params.push(Value::Text(key.into()));
+    }
+    let rows = db.query(&sql, &params).await?;
     let r = rows.first().ok_or_else(|| DbError::other("the access statement returned no row"))?;
-    if !r.bool("live")? {
-        return Ok((false, None));
+    let mut found = PostingAccess { live: r.bool("live")?, access: None, earlier: None };
+    if !found.live || matches!(r.get("channel")?, Value::Null) {
+        return Ok(found);
     }
-    if matches!(r.get("channel")?, Value::Null) {
-        return Ok((true, None));
+    found.access = Some(access_from_row(r)?);
+    if !matches!(r.get("earlier")?, Value::Null) {
+        found.earlier = Some(r.json("earlier")?);
     }
-    Ok((true, Some(access_from_row(r)?)))
+    Ok(found)
 }
 
 pub async fn join(db: &impl Sql, channel: ChannelId, user: UserId) -> Result<Option<ChannelEvent>, DbError> {

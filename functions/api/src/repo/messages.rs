@@ -102,14 +102,13 @@ const ROOT_JSON: &str = concat!(
 /// channel wait and re-check that small UPDATE only, not the whole statement. The parts for
 /// replies, files and mentions are left out of the statement when the post has none: every
 /// part costs executor start-up on each call, and most posts are plain top-level text.
+///
+/// The caller looks for an earlier post with the same `client_msg_id` first
+/// ([`super::channels::access_in_session`]); one stored meanwhile (a retry racing its
+/// original) fails the insert's unique index and comes back as [`Posted::Existing`].
 pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError> {
     let none = Extras::default();
     let extras = new.extras.unwrap_or(&none);
-    if let Some(key) = new.client_msg_id
-        && let Some(m) = by_client_id(db, new.channel, new.author, key).await?
-    {
-        return Ok(Posted::Existing(m));
-    }
     let mut params = vec![
         Value::Uuid(new.id.0),
         Value::Uuid(new.channel.0),
@@ -199,7 +198,7 @@ pub async fn post(db: &impl Sql, new: &NewMessage<'_>) -> Result<Posted, DbError
     }
 }
 
-pub(crate) async fn by_client_id(
+async fn by_client_id(
     db: &impl Sql,
     channel: ChannelId,
     author: UserId,

@@ -39,16 +39,16 @@ struct PostBody {
 }
 
 pub async fn post<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
-    // The token (no database), the body, then one statement for the session and the channel.
+    // The token (no database), the body, then one statement for the session, the channel
+    // and an earlier post with the same client_msg_id.
     let caller = token_caller(api, req)?;
     let body: PostBody = req.json()?;
-    let (_, access) = session_in_channel(api, &caller, ch).await?.ok_or_else(|| ApiError::not_found("channel"))?;
-    policy::can_post(&access)?;
     let key = body.client_msg_id.as_deref().map(validate::client_msg_id).transpose()?;
+    let found = session_in_channel(api, &caller, ch, key.as_deref()).await?;
+    let (_, access) = found.access.ok_or_else(|| ApiError::not_found("channel"))?;
+    policy::can_post(&access)?;
     // A retry of a post that went through: its files are attached by now.
-    if let Some(k) = key.as_deref()
-        && let Some(m) = messages::by_client_id(&api.sql, ch, caller.user_id, k).await?
-    {
+    if let Some(m) = found.earlier {
         return Ok(Response::ok(json!({ "message": m })));
     }
     // Counted after the retry check: resending a stored post costs nothing.

@@ -24,14 +24,12 @@ pub mod workspaces;
 
 use ocomms_core::ApiError;
 use ocomms_core::ids::ChannelId;
-use ocomms_core::policy::ChannelAccess;
 
 use crate::Api;
 use crate::auth::{Caller, jwt};
 use crate::error::Result;
 use crate::http::Request;
 use crate::ports::{Env as _, Ports};
-use crate::repo::channels::Channel;
 use crate::repo::{channels as channel_repo, sessions};
 
 /// The bearer token's caller, provided the session is live and the user active.
@@ -44,18 +42,20 @@ pub async fn authenticate<P: Ports>(api: &Api<P>, req: &Request) -> Result<Calle
 }
 
 /// [`authenticate`]'s session check for a caller from [`token_caller`], with the caller's
-/// access to channel `ch` read in the same statement (`None`: no such channel): one round
-/// trip fewer on the hottest path, posting.
+/// access to channel `ch` and the message a retry with `client_msg_id` repeats read in the
+/// same statement: two round trips fewer on the hottest path, posting.
 pub async fn session_in_channel<P: Ports>(
     api: &Api<P>,
     caller: &Caller,
     ch: ChannelId,
-) -> Result<Option<(Channel, ChannelAccess)>> {
-    let (live, access) = channel_repo::access_in_session(&api.sql, ch, caller.user_id, caller.session_id).await?;
-    if !live {
+    client_msg_id: Option<&str>,
+) -> Result<channel_repo::PostingAccess> {
+    let found =
+        channel_repo::access_in_session(&api.sql, ch, caller.user_id, caller.session_id, client_msg_id).await?;
+    if !found.live {
         return Err(session_ended().into());
     }
-    Ok(access)
+    Ok(found)
 }
 
 fn session_ended() -> ApiError {
