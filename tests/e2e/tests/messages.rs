@@ -89,7 +89,51 @@ async fn edits_and_deletes_are_ordered_events_and_deleted_text_is_gone(host: &Ho
     bob_ws.close().await;
 }
 
-crate::common::both_targets!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);
+/// A `client_msg_id` makes a post idempotent for its author in its channel, and nowhere else.
+async fn a_client_msg_id_is_the_authors_in_one_channel(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let bob = host.signup("bob@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (ws_id, general) = host.create_workspace(&ann.access, "Acme").await;
+    host.add_to_workspace(&ann, &bob, &ws_id).await;
+    let random = host.create_channel(&ann.access, &ws_id, "random", "public").await;
+    let post = |token: &str, ch: &str, body: serde_json::Value| {
+        let (token, path) = (token.to_owned(), format!("/api/v1/channels/{ch}/messages"));
+        async move { host.post(&path, Some(&token), body).await }
+    };
+
+    let first = post(&ann.access, &general, json!({ "text": "once", "client_msg_id": "k-1" })).await;
+    first.expect_status(201, "a post with a key");
+    let id = first.str_at("/message/id");
+    let again = post(&ann.access, &general, json!({ "text": "once", "client_msg_id": "k-1" })).await;
+    again.expect_status(200, "the retry");
+    assert_eq!(again.str_at("/message/id"), id, "the retry answers the stored message");
+
+    // Another author's key, and the same key in another channel, are new posts.
+    let bobs = post(&bob.access, &general, json!({ "text": "mine", "client_msg_id": "k-1" })).await;
+    bobs.expect_status(201, "Bob's post with Ann's key");
+    let elsewhere = post(&ann.access, &random, json!({ "text": "there", "client_msg_id": "k-1" })).await;
+    elsewhere.expect_status(201, "the same key in another channel");
+    let ids = [id.clone(), bobs.str_at("/message/id"), elsewhere.str_at("/message/id")];
+    assert!(ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2], "three messages: {ids:?}");
+
+    // An outsider learns nothing from a key, and a bad key is refused before anything.
+    post(&eve.access, &general, json!({ "text": "once", "client_msg_id": "k-1" }))
+        .await
+        .expect_error(404, "not_found", "an outsider retrying Ann's key");
+    post(&ann.access, &general, json!({ "text": "x", "client_msg_id": "k".repeat(65) }))
+        .await
+        .expect_error(422, "validation_failed", "a key over 64 characters");
+    let history = host.history(&ann.access, &general).await;
+    let texts: Vec<_> = history.iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts.iter().filter(|t| **t == "once").count(), 1, "one stored post for the retried key: {texts:?}");
+    assert!(!texts.contains(&"x"), "the refused post left nothing: {texts:?}");
+}
+
+crate::common::both_targets!(
+    edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,
+    a_client_msg_id_is_the_authors_in_one_channel,
+);
 
 // The same, behind a transaction pooler.
 crate::common::through_pgbouncer!(edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,);
