@@ -118,12 +118,16 @@ async fn a_client_msg_id_is_the_authors_in_one_channel(host: &Host) {
     assert!(ids[0] != ids[1] && ids[0] != ids[2] && ids[1] != ids[2], "three messages: {ids:?}");
 
     // An outsider learns nothing from a key, and a bad key is refused before anything.
-    post(&eve.access, &general, json!({ "text": "once", "client_msg_id": "k-1" }))
-        .await
-        .expect_error(404, "not_found", "an outsider retrying Ann's key");
-    post(&ann.access, &general, json!({ "text": "x", "client_msg_id": "k".repeat(65) }))
-        .await
-        .expect_error(422, "validation_failed", "a key over 64 characters");
+    post(&eve.access, &general, json!({ "text": "once", "client_msg_id": "k-1" })).await.expect_error(
+        404,
+        "not_found",
+        "an outsider retrying Ann's key",
+    );
+    post(&ann.access, &general, json!({ "text": "x", "client_msg_id": "k".repeat(65) })).await.expect_error(
+        422,
+        "validation_failed",
+        "a key over 64 characters",
+    );
     let history = host.history(&ann.access, &general).await;
     let texts: Vec<_> = history.iter().filter_map(|m| m["text"].as_str()).collect();
     assert_eq!(texts.iter().filter(|t| **t == "once").count(), 1, "one stored post for the retried key: {texts:?}");

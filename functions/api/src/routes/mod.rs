@@ -50,8 +50,7 @@ pub async fn session_in_channel<P: Ports>(
     ch: ChannelId,
     client_msg_id: Option<&str>,
 ) -> Result<channel_repo::PostingAccess> {
-    let found =
-        channel_repo::access_in_session(&api.sql, ch, caller.user_id, caller.session_id, client_msg_id).await?;
+    let found = channel_repo::access_in_session(&api.sql, ch, caller.user_id, caller.session_id, client_msg_id).await?;
     if !found.live {
         return Err(session_ended().into());
     }
