@@ -2,8 +2,8 @@
 
 /// 8 MiB: the 1 MiB stack, the data, and the heap a request typically uses. A request that
 /// starts in a memory this large does not `memory.grow`, and the host need not change the
-/// protection of its slot on every request (the host resets only the pages a request
-/// dirtied, so pages it never touches cost nothing).
+/// protection of its slot on every request (the host resets only written pages, so pages
+/// no request touches cost nothing).
 const INITIAL_MEMORY: u64 = 8 << 20;
 
 fn main() {

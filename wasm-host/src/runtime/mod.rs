@@ -110,9 +110,19 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 /// Bytes of each linear memory kept resident and reset in place between instances (see
-/// `Runtime::new`): more than a request of the API component dirties, so a warm slot
-/// needs no system call but the scan; a request that dirties more is madvised past this.
-const MEMORY_KEEP_RESIDENT: usize = 16 << 20;
+/// `Runtime::new`); dirty pages past this are madvised away.
+///
+/// The scan cannot tell this request's writes from older ones: a page stays "written" after
+/// its reset, so a slot resets, on every later request, each page any earlier request dirtied,
+/// up to this bound. With 16 MiB, one login (Argon2 fills 19 MiB) left its slot resetting
+/// 5 MiB per request: `memset` was 22 % of the host's CPU on the GET 404, and throughput fell
+/// from 8,600 to 5,900 req/s. Too small a bound costs as much the other way: pages are kept in
+/// address order, and once the kept ones fill it, the pages a request dirties above them (the
+/// heap's top page, written by every request) are madvised and faulted in again on every
+/// request, with a TLB shootdown each (seen at 128 KiB). 1 MiB holds what the common requests
+/// dirty (a 404 or a post about 60 KiB, a page of 100 messages about 600 KiB) and bounds
+/// what a heavy request leaves behind.
+const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 /// The same for tables (a component's function tables are tens of KiB).
 const TABLE_KEEP_RESIDENT: usize = 1 << 20;
 
@@ -604,8 +614,9 @@ mod tests {
 
     /// The pool keeps slots resident and resets them in place between instances: every
     /// request must still start from the component's initial state. `/fresh` reports its
-    /// instance's request count, its memory size at start, and whether the marker the last
-    /// request wrote past the initial memory is still there.
+    /// instance's request count, its memory size at start, and how many of the markers the last
+    /// request wrote past the initial memory are still there (one per page of 4 MiB: more than
+    /// the pool keeps resident, so pages reset in place and pages madvised away are both seen).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_request_starts_from_the_initial_memory_in_a_reused_slot() {
         let Some(wasm) = looper() else { return };
