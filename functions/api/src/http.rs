@@ -234,6 +234,19 @@ impl Response {
     pub fn ok(value: serde_json::Value) -> Self {
         Self::json(200, &value)
     }
+    /// 200 with `value` serialized: for bodies that carry JSON text through unparsed.
+    pub fn ok_serialized(value: &impl serde::Serialize) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+    /// 200 with an object of `fields`, moved in: `json!` copies every value it is given
+    /// through serialization, which for a page of messages cost as much as parsing them.
+    pub fn ok_fields<const N: usize>(fields: [(&str, serde_json::Value); N]) -> Self {
+        Self::ok(serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    }
     pub fn created(value: serde_json::Value) -> Self {
         Self::json(201, &value)
     }

@@ -66,4 +66,13 @@ impl Row {
             other => Err(Self::mismatch(name, "json", other)),
         }
     }
+    /// The JSON in column `name`, moved out of the row: a page of messages is built in
+    /// PostgreSQL, and copying each message tree again cost more than parsing it.
+    pub fn into_json(mut self, name: &str) -> Result<serde_json::Value, DbError> {
+        let i = self.columns.iter().position(|c| c == name);
+        match i.and_then(|i| self.values.get_mut(i)) {
+            Some(Value::Json(v)) => Ok(std::mem::take(v)),
+            _ => self.json(name),
+        }
+    }
 }

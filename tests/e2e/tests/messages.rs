@@ -134,9 +134,84 @@ async fn a_client_msg_id_is_the_authors_in_one_channel(host: &Host) {
     assert!(!texts.contains(&"x"), "the refused post left nothing: {texts:?}");
 }
 
+/// History pages back from the newest: `limit` messages oldest first, `next_before` until the
+/// first page, replies only when also sent to the channel, a deleted root with replies as a
+/// tombstone, and the text of other deleted messages nowhere.
+async fn history_pages_back_to_the_first_message(host: &Host) {
+    let ann = host.signup("ann@example.com").await;
+    let eve = host.signup("eve@example.com").await;
+    let (_, general) = host.create_workspace(&ann.access, "Acme").await;
+    let path = format!("/api/v1/channels/{general}/messages");
+    let post = |body: serde_json::Value| {
+        let (token, path) = (ann.access.clone(), path.clone());
+        async move {
+            let r = host.post(&path, Some(&token), body).await;
+            r.expect_status(201, "a post");
+            r.str_at("/message/id")
+        }
+    };
+    // The timeline: m1 (a root, deleted later with a reply kept), m2 .. m5, and the replies
+    // "quiet" (thread only) and "loud" (also to the channel), and "gone" (deleted).
+    let root = post(json!({ "text": "m1" })).await;
+    post(json!({ "text": "quiet", "thread_root_id": root })).await;
+    for i in 2..=5 {
+        post(json!({ "text": format!("m{i}") })).await;
+    }
+    post(json!({ "text": "loud", "thread_root_id": root, "also_to_channel": true })).await;
+    let gone = post(json!({ "text": "gone" })).await;
+    for id in [&root, &gone] {
+        let r = host.send(host.request(reqwest::Method::DELETE, &format!("/api/v1/messages/{id}"), Some(&ann.access)));
+        r.await.expect_status(204, "a delete");
+    }
+
+    let page = |query: String| {
+        let (token, path) = (ann.access.clone(), format!("{path}?{query}"));
+        async move {
+            let r = host.get(&path, Some(&token)).await;
+            r.expect_status(200, "a page of history");
+            let messages = r.body["messages"].as_array().cloned().unwrap_or_else(|| panic!("no messages: {r:?}"));
+            let texts: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    if m["deleted"] == json!(true) {
+                        "(deleted)".into()
+                    } else {
+                        m["text"].as_str().unwrap_or("?").into()
+                    }
+                })
+                .collect();
+            let seqs: Vec<i64> = messages.iter().map(|m| m["seq"].as_i64().expect("a seq")).collect();
+            (texts, seqs, r.body["next_before"].as_i64())
+        }
+    };
+    let (texts, seqs, next) = page("limit=2".into()).await;
+    assert_eq!(texts, ["m5", "loud"], "the newest page, oldest first");
+    assert!(seqs[0] < seqs[1], "{seqs:?}");
+    assert_eq!(next, Some(seqs[0]), "a full page points before its oldest message");
+    let (texts, _, next) = page(format!("limit=2&before={}", next.unwrap_or_default())).await;
+    assert_eq!(texts, ["m3", "m4"]);
+    let (texts, seqs, next) = page(format!("limit=2&before={}", next.unwrap_or_default())).await;
+    assert_eq!(texts, ["(deleted)", "m2"], "the deleted root stays, as a tombstone without its text");
+    let (texts, _, last) = page(format!("limit=2&before={}", next.unwrap_or_default())).await;
+    assert!(texts.is_empty() && last.is_none(), "nothing before the first message: {texts:?} {last:?}");
+    let (texts, _, next) = page(format!("limit=3&before={}", seqs[1] + 1)).await;
+    assert_eq!((texts.as_slice(), next), (&["(deleted)".to_string(), "m2".to_string()][..], None), "a short page ends");
+    let (texts, _, _) = page("limit=50".into()).await;
+    assert_eq!(texts, ["(deleted)", "m2", "m3", "m4", "m5", "loud"], "the whole timeline in one page");
+
+    for (query, why) in
+        [("limit=0", "a limit of zero"), ("limit=201", "a limit over 200"), ("before=x", "a bad cursor")]
+    {
+        let r = host.get(&format!("{path}?{query}"), Some(&ann.access)).await;
+        assert!(matches!(r.status, 400 | 422), "{why}: {r:?}");
+    }
+    host.get(&path, Some(&eve.access)).await.expect_error(404, "not_found", "an outsider reading history");
+}
+
 crate::common::both_targets!(
     edits_and_deletes_are_ordered_events_and_deleted_text_is_gone,
     a_client_msg_id_is_the_authors_in_one_channel,
+    history_pages_back_to_the_first_message,
 );
 
 // The same, behind a transaction pooler.

@@ -130,5 +130,5 @@ pub async fn pinned(db: &impl Sql, channel: ChannelId) -> Result<Vec<serde_json:
          WHERE p.channel_id = $1 AND m.deleted_at IS NULL ORDER BY p.pinned_at DESC, m.seq DESC"
     );
     let rows = db.query(&sql, &[Value::Uuid(channel.0)]).await?;
-    rows.iter().map(|r| r.json("msg")).collect()
+    rows.into_iter().map(|r| r.into_json("msg")).collect()
 }

@@ -3,7 +3,8 @@
 use ocomms_core::ids::{ChannelId, FileId, MessageId, UserId};
 use ocomms_core::{ApiError, files, mentions, policy, validate};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::{authenticate, session_in_channel, token_caller};
 use crate::Api;
@@ -130,7 +131,12 @@ pub async fn thread<P: Ports>(api: &Api<P>, req: &Request, id: MessageId) -> Res
     let mut replies = t.replies;
     let has_more = replies.len() > limit as usize;
     replies.truncate(limit as usize);
-    Ok(Response::ok(json!({ "root": t.root, "replies": replies, "has_more": has_more, "following": t.following })))
+    Ok(Response::ok_fields([
+        ("root", t.root),
+        ("replies", Value::Array(replies)),
+        ("has_more", Value::Bool(has_more)),
+        ("following", Value::Bool(t.following)),
+    ]))
 }
 
 /// Follows (`PUT`) or unfollows (`DELETE`) a thread.
@@ -166,8 +172,14 @@ pub async fn history<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Re
         channels::access(&api.sql, ch, caller.user_id).await?.ok_or_else(|| ApiError::not_found("channel"))?;
     policy::can_read_channel(&access)?;
     let page = messages::history(&api.sql, ch, before, limit).await?;
-    let next_before = (page.len() == limit as usize).then(|| page.first().and_then(|m| m["seq"].as_i64())).flatten();
-    Ok(Response::ok(json!({ "messages": page, "next_before": next_before })))
+    /// The body, with the page spliced in as PostgreSQL wrote it.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        messages: &'a RawValue,
+        next_before: Option<i64>,
+    }
+    let next_before = if page.len == limit as usize { page.oldest_seq } else { None };
+    Ok(Response::ok_serialized(&Body { messages: &page.messages, next_before }))
 }
 
 pub async fn events<P: Ports>(api: &Api<P>, req: &Request, ch: ChannelId) -> Result<Response> {
