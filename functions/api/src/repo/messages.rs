@@ -8,34 +8,53 @@ use super::events::{self, EVENT_COLUMNS};
 use crate::ports::{DbError, Sql, Value};
 use crate::{ms, ts};
 
-/// The JSON shape of a message, built by PostgreSQL so that history, events and the POST
-/// reply are the same object. `m` is the messages row. Reactions and pins are not part of
-/// it: they change through their own events, and an edit event must not carry a stale copy.
-pub const MESSAGE_JSON: &str = concat!(
-    "jsonb_build_object('id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'author_id', m.author_id,
+/// The keys and values of a message's JSON (an argument list for `jsonb_build_object`): see
+/// [`MESSAGE_JSON`].
+macro_rules! message_fields {
+    () => {
+        concat!(
+            "'id', m.id, 'channel_id', m.channel_id, 'seq', m.seq, 'author_id', m.author_id,
        'text', m.text, 'client_msg_id', m.client_msg_id, 'created_at_ms', ",
-    ms!("m.created_at"),
-    ", 'edited_at_ms', CASE WHEN m.edited_at IS NULL THEN NULL ELSE ",
-    ms!("m.edited_at"),
-    " END, 'deleted', m.deleted_at IS NOT NULL, 'mentions', to_jsonb(m.mentions), 'mentions_channel', m.mentions_channel,
+            ms!("m.created_at"),
+            ", 'edited_at_ms', CASE WHEN m.edited_at IS NULL THEN NULL ELSE ",
+            ms!("m.edited_at"),
+            " END, 'deleted', m.deleted_at IS NOT NULL, 'mentions', to_jsonb(m.mentions), 'mentions_channel', m.mentions_channel,
        'mentions_here', m.mentions_here, 'thread_root_id', m.thread_root_id,
        'also_to_channel', m.also_to_channel, 'reply_count', m.reply_count,
        'last_reply_at_ms', CASE WHEN m.last_reply_at IS NULL THEN NULL ELSE ",
-    ms!("m.last_reply_at"),
-    " END, 'files', m.files, 'ts', ",
-    ts!("m.ts_us"),
-    ", 'bot', m.bot, 'blocks', m.blocks, 'attachments', m.attachments)"
-);
+            ms!("m.last_reply_at"),
+            " END, 'files', m.files, 'ts', ",
+            ts!("m.ts_us"),
+            ", 'bot', m.bot, 'blocks', m.blocks, 'attachments', m.attachments"
+        )
+    };
+}
 
-/// What reads add to [`MESSAGE_JSON`]: reactions grouped by emoji (in the order each was
-/// first used, with who reacted in order) and whether the message is pinned.
-pub const READ_EXTRAS: &str = "jsonb_build_object(
-    'reactions', (SELECT coalesce(jsonb_agg(jsonb_build_object('emoji', r.emoji, 'count', r.n, 'user_ids', r.users)
+/// The keys and values reads add: see [`READ_EXTRAS`].
+macro_rules! read_extra_fields {
+    () => {
+        "'reactions', (SELECT coalesce(jsonb_agg(jsonb_build_object('emoji', r.emoji, 'count', r.n, 'user_ids', r.users)
                                             ORDER BY r.first, r.emoji), '[]'::jsonb)
                   FROM (SELECT emoji, count(*) AS n, jsonb_agg(user_id ORDER BY created_at, user_id) AS users,
                                min(created_at) AS first
                         FROM reactions WHERE message_id = m.id GROUP BY emoji) r),
-    'pinned', EXISTS (SELECT 1 FROM pins p WHERE p.message_id = m.id))";
+    'pinned', EXISTS (SELECT 1 FROM pins p WHERE p.message_id = m.id)"
+    };
+}
+
+/// The JSON shape of a message, built by PostgreSQL so that history, events and the POST
+/// reply are the same object. `m` is the messages row. Reactions and pins are not part of
+/// it: they change through their own events, and an edit event must not carry a stale copy.
+pub const MESSAGE_JSON: &str = concat!("jsonb_build_object(", message_fields!(), ")");
+
+/// What reads add to [`MESSAGE_JSON`]: reactions grouped by emoji (in the order each was
+/// first used, with who reacted in order) and whether the message is pinned.
+pub const READ_EXTRAS: &str = concat!("jsonb_build_object(", read_extra_fields!(), ")");
+
+/// [`MESSAGE_JSON`] with [`READ_EXTRAS`] as `json`, for a page passed on as text: the same
+/// keys and values, written in order. Building it as `jsonb` sorted and merged each object's
+/// keys (`qsort_arg` was the top symbol), and 100 messages took 2.4 ms to execute, not 1.7.
+const READ_JSON_TEXT: &str = concat!("json_build_object(", message_fields!(), ", ", read_extra_fields!(), ")");
 
 pub enum Posted {
     /// Newly stored; the event is what rooms must be told.
@@ -234,7 +253,7 @@ pub struct Page {
 pub async fn history(db: &impl Sql, channel: ChannelId, before: Option<i64>, limit: u32) -> Result<Page, DbError> {
     let sql = format!(
         "SELECT '[' || coalesce(string_agg(p.msg::text, ',' ORDER BY p.seq), '') || ']' AS messages, count(*) AS n, min(p.seq) AS oldest
-         FROM (SELECT {MESSAGE_JSON} || {READ_EXTRAS} AS msg, m.seq FROM messages m
+         FROM (SELECT {READ_JSON_TEXT} AS msg, m.seq FROM messages m
                WHERE m.channel_id = $1 AND m.seq < $2 AND (m.thread_root_id IS NULL OR m.also_to_channel)
                  AND (m.deleted_at IS NULL OR (m.thread_root_id IS NULL AND m.reply_count > 0))
                ORDER BY m.seq DESC LIMIT $3) p"
