@@ -135,7 +135,9 @@ pub async fn run(
     let api = Api::new(w.proc.addr, w.workerd, pool)?;
     report.table.add("edge", "wrangler dev ready s", format!("{:.2}", w.proc.startup.as_secs_f64()));
 
-    let r = crate::step("post (edge)", crate::post::run(&api, fx, "edge", args, &mut report.table)).await;
+    let r =
+        crate::step("post (edge)", crate::post::run(&api, fx, "edge", &host.database_url()?, args, &mut report.table))
+            .await;
     let post = report.ok("post (edge)", r);
     if let Some((v, s)) = post {
         for name in crate::post::names("edge") {
@@ -187,7 +189,11 @@ fn compare(report: &mut Report, runs: &[(String, FanoutSummary)]) {
     let (edge, host): (Option<PostSummary>, Option<PostSummary>) = (post("edge"), post("wasm"));
     let c = &mut report.edge;
     if let (Some(e), Some(h)) = (edge, host) {
-        for (case, a, b) in [("POST message", e.post, h.post), ("GET 404 (no db)", e.noop, h.noop)] {
+        for (case, a, b) in [
+            ("POST message", e.post, h.post),
+            ("GET 404 (no db)", e.noop, h.noop),
+            (crate::HISTORY_CASE, e.history, h.history),
+        ] {
             c.num(case, "requests/s", a.requests_per_sec, b.requests_per_sec, 1);
             c.num(case, "p50 ms", a.latency.p50_ms, b.latency.p50_ms, 2);
             c.num(case, "p99 ms", a.latency.p99_ms, b.latency.p99_ms, 2);

@@ -65,6 +65,8 @@ async fn main() {
 
 /// Files the client needs at once beyond the scenario's sockets.
 const FD_MARGIN: u64 = 512;
+/// The history load's row in the comparison tables.
+const HISTORY_CASE: &str = "GET history, 50 messages";
 const SOCKETIO_LISTENING: &str = "socketio listening on http://";
 
 /// Everything the run produces, filled in as scenarios finish.
@@ -336,7 +338,7 @@ async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report
     );
 
     if args.has(Scenario::Post) {
-        let r = step("post (wasm)", post::run(&api, &fx, "wasm", args, &mut report.table)).await;
+        let r = step("post (wasm)", post::run(&api, &fx, "wasm", &host.database_url()?, args, &mut report.table)).await;
         let r = report.ok("post (wasm)", r);
         record_post(report, "wasm", r);
     }
@@ -451,7 +453,7 @@ async fn native_post(
     .await??;
     println!("native pid {} on http://{}, ready in {:.2}s", p.pid, p.addr, p.startup.as_secs_f64());
     let api = Api::new(p.addr, p.pid, args.post_clients + 16)?;
-    let r = post::run(&api, fx, "native", args, table).await;
+    let r = post::run(&api, fx, "native", &host.database_url()?, args, table).await;
     let rss = p.rss().unwrap_or(0);
     let exit = tokio::task::block_in_place(|| p.stop(Duration::from_secs(10)));
     println!("native {exit}");
@@ -497,14 +499,16 @@ fn compare_post(report: &mut Report) {
     let get = |l: &str| report.post.iter().find(|(k, _)| k == l).map(|(_, s)| *s);
     let (Some(w), Some(n)) = (get("wasm"), get("native")) else { return };
     let c = &mut report.wasm_native;
-    for (case, a, b) in [("POST message", w.post, n.post), ("GET 404 (no db)", w.noop, n.noop)] {
+    for (case, a, b) in
+        [("POST message", w.post, n.post), ("GET 404 (no db)", w.noop, n.noop), (HISTORY_CASE, w.history, n.history)]
+    {
         c.num(case, "requests/s", a.requests_per_sec, b.requests_per_sec, 1);
         c.num(case, "p50 ms", a.latency.p50_ms, b.latency.p50_ms, 2);
         c.num(case, "p99 ms", a.latency.p99_ms, b.latency.p99_ms, 2);
         c.num(case, "max ms", a.latency.max_ms, b.latency.max_ms, 2);
         c.text(case, "errors", a.errors, b.errors);
     }
-    for (case, l) in [("POST message", w.post), ("GET 404 (no db)", w.noop)] {
+    for (case, l) in [("POST message", w.post), ("GET 404 (no db)", w.noop), (HISTORY_CASE, w.history)] {
         if let Some(ms) = l.component_ms {
             c.text(case, "in the component ms/request", format!("{ms:.3}"), "-");
         }
