@@ -192,7 +192,7 @@ fn compare(report: &mut Report, runs: &[(String, FanoutSummary)]) {
         for (case, a, b) in [
             ("POST message", e.post, h.post),
             ("GET 404 (no db)", e.noop, h.noop),
-            (crate::HISTORY_CASE, e.history, h.history),
+            (crate::report::HISTORY_CASE, e.history, h.history),
         ] {
             c.num(case, "requests/s", a.requests_per_sec, b.requests_per_sec, 1);
             c.num(case, "p50 ms", a.latency.p50_ms, b.latency.p50_ms, 2);
