@@ -56,6 +56,9 @@ fanout (WebSocket delivery, ours and Socket.IO's):
   --fanout-senders M      concurrent HTTP senders (default 4)
   --fanout-rate R         messages per second, all senders together, one channel (default 10)
   --fanout-many-rate R    the same for the many layout (default 100)
+  --fanout-capacity-rate R  the largest one-channel run once more at R msg/s, more than
+                          either server delivers, for its ceiling (default 40; 0 skips it;
+                          --quick skips it)
   --fanout-secs S         posting time per run: R x S messages (default 10)
   --fanout-grace-secs S   wait for stragglers after the last post (default 10)
   --fanout-open-secs S    deadline for opening the sockets (default 60)
@@ -153,6 +156,7 @@ pub struct Args {
     pub fanout_senders: usize,
     pub fanout_rate: f64,
     pub fanout_many_rate: f64,
+    pub fanout_capacity_rate: f64,
     pub fanout_time: Duration,
     pub fanout_grace: Duration,
     pub fanout_open_time: Duration,
@@ -224,6 +228,7 @@ impl Args {
             fanout_senders: 4,
             fanout_rate: 10.0,
             fanout_many_rate: 100.0,
+            fanout_capacity_rate: 40.0,
             fanout_time: Duration::from_secs(10),
             fanout_grace: Duration::from_secs(10),
             fanout_open_time: Duration::from_secs(60),
@@ -255,6 +260,7 @@ impl Args {
         self.fanout_senders = 2;
         self.fanout_rate = 10.0;
         self.fanout_many_rate = 20.0;
+        self.fanout_capacity_rate = 0.0;
         self.fanout_time = Duration::from_secs(3);
         self.fanout_grace = Duration::from_secs(3);
         self.fanout_open_time = Duration::from_secs(20);
@@ -306,6 +312,7 @@ impl Args {
                 "--fanout-senders" => a.fanout_senders = value.parse().with_context(ctx)?,
                 "--fanout-rate" => a.fanout_rate = value.parse().with_context(ctx)?,
                 "--fanout-many-rate" => a.fanout_many_rate = value.parse().with_context(ctx)?,
+                "--fanout-capacity-rate" => a.fanout_capacity_rate = value.parse().with_context(ctx)?,
                 "--fanout-secs" => a.fanout_time = secs(&value).with_context(ctx)?,
                 "--fanout-grace-secs" => a.fanout_grace = secs(&value).with_context(ctx)?,
                 "--fanout-open-secs" => a.fanout_open_time = secs(&value).with_context(ctx)?,
@@ -333,7 +340,7 @@ impl Args {
 
     /// Messages one fan-out run posts, for the largest rate (bounds memory and time).
     pub fn fanout_messages_max(&self) -> f64 {
-        self.fanout_rate.max(self.fanout_many_rate) * self.fanout_time.as_secs_f64()
+        self.fanout_rate.max(self.fanout_many_rate).max(self.fanout_capacity_rate) * self.fanout_time.as_secs_f64()
     }
 
     fn check(&self) -> Result<()> {

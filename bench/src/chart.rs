@@ -43,7 +43,7 @@ pub struct Panel {
 const FONT: &str = "sans-serif";
 /// The legend's column, right of the plot: the plot itself spans exactly the percentiles
 /// (a legend inside it needed empty x range, which left a third of the plot blank).
-const LEGEND_WIDTH: u32 = 360;
+const LEGEND_WIDTH: u32 = 440;
 /// Half a percentile of room either side of the first and last points.
 const X_PAD: f64 = 0.25;
 const WIDTH: u32 = 1400;
@@ -95,29 +95,32 @@ fn latency(v: &Value) -> Option<Latency> {
 /// host solid, the larger cluster dashed) and the reference runtime.
 fn panels(report: &Value) -> Vec<Panel> {
     let Some(sc) = report.get("scenarios").and_then(Value::as_object) else { return Vec::new() };
-    // (cluster hosts, sockets, layout, server, latency); hosts 0 for the plain fan-out runs.
-    let mut runs: Vec<(u64, u64, String, String, Latency)> = sc
+    // (cluster hosts, sockets, layout, server, rate, latency); hosts 0 for the plain fan-out
+    // runs. The rate tells a capacity run from the run of the same case at the usual rate.
+    let mut runs: Vec<(u64, u64, String, String, String, Latency)> = sc
         .values()
         .filter_map(|v| {
             let sockets = v.get("sockets")?.as_u64()?;
             let layout = v.get("layout")?.as_str()?.to_string();
             let server = v.get("server")?.as_str()?.to_string();
             let hosts = v.get("cluster_hosts").and_then(Value::as_u64).unwrap_or(0);
-            Some((hosts, sockets, layout, server, latency(v.get("latency")?)?))
+            let rate =
+                v.get("rate_requested").and_then(Value::as_f64).map_or(String::new(), |r| format!(", {r} msg/s"));
+            Some((hosts, sockets, layout, server, rate, latency(v.get("latency")?)?))
         })
         .collect();
-    runs.sort_by(|a, b| (a.1, &a.2, a.0, &a.3).cmp(&(b.1, &b.2, b.0, &b.3)));
+    runs.sort_by(|a, b| (a.1, &a.2, &a.4, a.0, &a.3).cmp(&(b.1, &b.2, &b.4, b.0, &b.3)));
     let (mut fan, mut cluster) = (Vec::new(), Vec::new());
-    let mut fan_cases: Vec<(u64, String)> = Vec::new();
-    let mut cluster_cases: Vec<(u64, String)> = Vec::new();
-    for (hosts, sockets, layout, server, lat) in runs {
+    let mut fan_cases: Vec<(u64, String, String)> = Vec::new();
+    let mut cluster_cases: Vec<(u64, String, String)> = Vec::new();
+    for (hosts, sockets, layout, server, rate, lat) in runs {
         let (series, cases) = if hosts == 0 { (&mut fan, &mut fan_cases) } else { (&mut cluster, &mut cluster_cases) };
-        let case = (sockets, layout.clone());
+        let case = (sockets, layout.clone(), rate.clone());
         let group = cases.iter().position(|c| *c == case).unwrap_or_else(|| {
             cases.push(case);
             cases.len() - 1
         });
-        let label = format!("{server} {sockets} sockets, {layout}");
+        let label = format!("{server} {sockets} sockets, {layout}{rate}");
         // Our host solid; Socket.IO and the edge Worker dashed.
         let alt = if hosts == 0 { server != "ours" && server != "host" } else { hosts > 1 };
         series.push(Series { label, latency: lat, group, alt });

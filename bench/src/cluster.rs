@@ -425,7 +425,7 @@ pub async fn run(
     }
     let cases: Vec<Case> = counts
         .iter()
-        .flat_map(|&sockets| args.fanout_layouts.iter().map(move |&layout| Case { sockets, layout }))
+        .flat_map(|&sockets| args.fanout_layouts.iter().map(move |&layout| Case::new(args, sockets, layout)))
         .collect();
 
     let dir = TempDir(temp_dir("cluster-")?);

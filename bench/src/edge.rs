@@ -147,7 +147,7 @@ pub async fn run(
         report.post.push(("edge".into(), s));
     }
 
-    let case = Case { sockets: args.edge_sockets, layout: Layout::One };
+    let case = Case::new(args, args.edge_sockets, Layout::One);
     let edge_hosts = Hosts {
         label: "edge".into(),
         direct: vec![api.clone()],

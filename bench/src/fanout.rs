@@ -16,16 +16,46 @@ use crate::sockets::{Ws, open, open_many, open_socketio, subscribed};
 use crate::stats::{Latency, Table, r3};
 use crate::target::{Kind, Target, rss_sampler};
 
-/// One fan-out run: how many sockets, laid out how.
+/// One fan-out run: how many sockets, laid out how, and how many messages a second.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
     pub sockets: usize,
     pub layout: Layout,
+    /// Messages per second, all senders together.
+    pub rate: f64,
+    /// Offered more than a server can deliver: the run measures its ceiling, where the other
+    /// runs measure latency at a rate both servers keep up with.
+    pub capacity: bool,
 }
 
 impl Case {
+    /// A run at the layout's rate (`--fanout-rate` or `--fanout-many-rate`).
+    pub fn new(args: &Args, sockets: usize, layout: Layout) -> Self {
+        let rate = match layout {
+            Layout::One => args.fanout_rate,
+            Layout::Many => args.fanout_many_rate,
+        };
+        Case { sockets, layout, rate, capacity: false }
+    }
+
+    /// The largest one-channel run again at `--fanout-capacity-rate`, if that is set and the
+    /// one-channel layout is selected.
+    pub fn capacity(args: &Args) -> Option<Self> {
+        let sockets = *args.fanout_sockets.iter().max()?;
+        (args.fanout_capacity_rate > 0.0 && args.fanout_layouts.contains(&Layout::One)).then_some(Case {
+            sockets,
+            layout: Layout::One,
+            rate: args.fanout_capacity_rate,
+            capacity: true,
+        })
+    }
+
     pub fn name(&self) -> String {
-        format!("{} sockets, {}", self.sockets, self.layout.name())
+        if self.capacity {
+            format!("{} sockets, {}, {} msg/s", self.sockets, self.layout.name(), self.rate)
+        } else {
+            format!("{} sockets, {}", self.sockets, self.layout.name())
+        }
     }
 }
 
@@ -257,10 +287,7 @@ pub async fn run(target: &Target<'_>, case: Case, args: &Args, table: &mut Table
         Layout::One => 1,
         Layout::Many => args.fanout_channels.clamp(1, n.max(1)),
     };
-    let rate = match case.layout {
-        Layout::One => args.fanout_rate,
-        Layout::Many => args.fanout_many_rate,
-    };
+    let rate = case.rate;
     let m = ((rate * args.fanout_time.as_secs_f64()).ceil() as usize).max(1);
     let addr = target.addr();
 

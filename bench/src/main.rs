@@ -339,28 +339,27 @@ async fn scenarios(args: &Args, host: &Host, nofile: u64, out_dir: &Path, report
     }
 
     if args.has(Scenario::Fanout) || theirs.is_some() {
-        for &n in &args.fanout_sockets {
-            for &layout in &args.fanout_layouts {
-                let case = Case { sockets: n, layout };
-                let mut pair: Vec<FanoutSummary> = Vec::new();
-                let mut targets = Vec::new();
-                if args.has(Scenario::Fanout) {
-                    targets.push(ours);
-                }
-                targets.extend(theirs);
-                for t in targets {
-                    let name = format!("fanout {} {}", t.label(), case.name());
-                    let r = step(&name, fanout::run(&t, case, args, &mut report.table)).await;
-                    if let Some((v, s)) = report.ok(&name, r) {
-                        report.results.insert(name.clone(), v);
-                        report.table.print(&name, Some(&name));
-                        pair.push(s);
-                    }
-                    settle().await;
-                }
-                compare_fanout(report, &case, &pair);
-                report.fanout.extend(pair);
+        let cases = args.fanout_sockets.iter().flat_map(|&n| args.fanout_layouts.iter().map(move |&l| (n, l)));
+        let cases: Vec<Case> = cases.map(|(n, l)| Case::new(args, n, l)).chain(Case::capacity(args)).collect();
+        for case in cases {
+            let mut pair: Vec<FanoutSummary> = Vec::new();
+            let mut targets = Vec::new();
+            if args.has(Scenario::Fanout) {
+                targets.push(ours);
             }
+            targets.extend(theirs);
+            for t in targets {
+                let name = format!("fanout {} {}", t.label(), case.name());
+                let r = step(&name, fanout::run(&t, case, args, &mut report.table)).await;
+                if let Some((v, s)) = report.ok(&name, r) {
+                    report.results.insert(name.clone(), v);
+                    report.table.print(&name, Some(&name));
+                    pair.push(s);
+                }
+                settle().await;
+            }
+            compare_fanout(report, &case, &pair);
+            report.fanout.extend(pair);
         }
     }
     if let Some(mut p) = node {
@@ -461,6 +460,7 @@ fn config_json(a: &Args) -> Value {
         "fanout_channels": a.fanout_channels,
         "fanout_senders": a.fanout_senders,
         "fanout_rate": a.fanout_rate,
+        "fanout_capacity_rate": a.fanout_capacity_rate,
         "fanout_many_rate": a.fanout_many_rate,
         "fanout_secs": a.fanout_time.as_secs_f64(),
         "fanout_grace_secs": a.fanout_grace.as_secs_f64(),
