@@ -11,10 +11,13 @@ impl Host {
 
     /// Sends a request and reads the whole reply.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("HTTP request failed: {e:#}\nhost output:\n{}", self.log_text()));
+        let resp = req.send().await.unwrap_or_else(|e| {
+            // reqwest's Display stops at "error sending request": the causes say whether the
+            // connection was refused, reset or closed before the reply.
+            let causes: Vec<String> =
+                std::iter::successors(std::error::Error::source(&e), |c| c.source()).map(|c| c.to_string()).collect();
+            panic!("HTTP request failed: {e} ({})\nhost output:\n{}", causes.join(": "), self.log_text())
+        });
         Reply::read(resp).await
     }
 
