@@ -128,9 +128,11 @@ fn panels(report: &Value) -> Vec<Panel> {
     let mut cmd = Vec::new();
     // WASM solid, native dashed (one colour per request kind); the edge Worker in colours of
     // its own.
-    for (label, alt, first_group) in [("wasm", false, 0), ("native", true, 0), ("edge", true, 2)] {
+    const KINDS: [(&str, &str); 3] =
+        [("post", "POST message"), ("noop_404", "GET 404, no db"), ("history", "GET history, 50 messages")];
+    for (label, alt, first_group) in [("wasm", false, 0), ("native", true, 0), ("edge", true, KINDS.len())] {
         let Some(v) = sc.get(&format!("post_{label}")) else { continue };
-        for (kind, (key, what)) in [("post", "POST message"), ("noop_404", "GET 404, no db")].into_iter().enumerate() {
+        for (kind, (key, what)) in KINDS.into_iter().enumerate() {
             if let Some(lat) = v.get(key).and_then(|l| l.get("latency")).and_then(latency) {
                 cmd.push(Series { label: format!("{what} ({label})"), latency: lat, group: first_group + kind, alt });
             }
