@@ -239,13 +239,28 @@ where
     }
 }
 
+/// What [`Api::handle`] answers to a request no route serves (404, or 405 with `Allow`),
+/// decided from the path alone. `None`: a route serves it. A runtime that builds the API for
+/// every request (an instance per request) answers these without reading its configuration:
+/// `public_url` and `client_address_header` are the two settings the answer depends on.
+pub fn refuse_unrouted(req: &Request, public_url: &str, client_address_header: Option<&str>) -> Option<Response> {
+    let mut resp = router::unrouted(req.method, &req.path)?;
+    let trusted_proxy = client_address_header.is_some_and(|h| !h.trim().is_empty());
+    security::SecurityHeaders::default().apply(&mut resp.headers, over_tls(req, public_url, trusted_proxy));
+    Some(resp)
+}
+
+/// Whether `req` reached us over TLS; a forwarded scheme counts only from a proxy we trust
+/// (one whose client-address header is configured).
+fn over_tls(req: &Request, public_url: &str, trusted_proxy: bool) -> bool {
+    let forwarded_proto = if trusted_proxy { req.header("x-forwarded-proto") } else { None };
+    security::over_tls(Some(public_url), forwarded_proto)
+}
+
 impl<P: ports::Ports> Api<P> {
     /// Answers a request; every answer carries the [`security`] headers.
     pub async fn handle(&self, req: Request) -> Response {
-        // A forwarded scheme counts only from the proxy whose address header we trust.
-        let forwarded_proto =
-            self.config.client_address_header.as_ref().and_then(|_| req.header("x-forwarded-proto")).map(str::to_owned);
-        let tls = security::over_tls(Some(&self.config.public_url), forwarded_proto.as_deref());
+        let tls = over_tls(&req, &self.config.public_url, self.config.client_address_header.is_some());
         let mut resp = router::dispatch(self, req).await;
         security::SecurityHeaders::default().apply(&mut resp.headers, tls);
         resp

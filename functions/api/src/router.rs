@@ -30,8 +30,28 @@ pub async fn dispatch<P: Ports>(api: &Api<P>, req: Request) -> Response {
     }
 }
 
+/// The refusal for a request no route serves: 404, or 405 with `Allow` for a known path
+/// asked with another method. `None`: a handler takes it. Needs no configuration, so a
+/// runtime that builds the API per request can answer these without building it.
+pub fn unrouted(method: Method, path: &str) -> Option<Response> {
+    if path.starts_with(HOOKS_PREFIX) || path == INTERNAL_DELIVERIES || crate::webapi::is_method(path) {
+        return None;
+    }
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Some(Response::error(&ApiError::not_found("route")));
+    };
+    check_route(method, &segments(rest)).err()
+}
+
+fn segments(rest: &str) -> Vec<&str> {
+    rest.trim_end_matches('/').split('/').collect()
+}
+
 async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error> {
     use Method::*;
+    if let Some(refusal) = unrouted(req.method, &req.path) {
+        return Ok(refusal);
+    }
     if let Some(rest) = req.path.strip_prefix(HOOKS_PREFIX) {
         if let Some(token) = rest.strip_prefix(commands::RESPONSE_PATH) {
             return commands::respond(api, req, token).await;
@@ -44,13 +64,11 @@ async fn route<P: Ports>(api: &Api<P>, req: &Request) -> Result<Response, Error>
     if crate::webapi::is_method(&req.path) {
         return crate::webapi::dispatch(api, req).await;
     }
+    // `unrouted` let through only listed routes under the prefix.
     let Some(rest) = req.path.strip_prefix(PREFIX) else {
         return Err(ApiError::not_found("route").into());
     };
-    let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-    if let Err(refusal) = check_route(req.method, &segs) {
-        return Ok(refusal);
-    }
+    let segs = segments(rest);
     match (req.method, segs.as_slice()) {
         (Get, ["openapi.json"]) => Ok(openapi()),
         (Post, ["auth", "signup"]) => auth::signup(api, req).await,
@@ -268,24 +286,34 @@ pub const ROUTES: &[(Method, &str)] = {
 
 /// Runs for every route on every request, so it allocates nothing.
 fn pattern_matches(pattern: &str, segs: &[&str]) -> bool {
-    let pat = pattern.trim_start_matches('/');
     let fits = |p: &str, s: &str| (p.starts_with('{') && !s.is_empty()) || p == s;
-    // Most patterns differ in their first segment or in their number of segments: checking
-    // those first rejects them without splitting the whole pattern. Profiled: splitting every
-    // pattern was 7 % of the component's time on a post.
-    let first = pat.split_once('/').map_or(pat, |(first, _)| first);
-    segs.first().is_some_and(|s| fits(first, s))
-        && pat.bytes().filter(|&b| b == b'/').count() + 1 == segs.len()
-        && pat.split('/').zip(segs).all(|(p, s)| fits(p, s))
+    let pat = pattern.strip_prefix('/').unwrap_or(pattern);
+    // Most patterns differ in their first segment, a literal: compare it in place before
+    // splitting anything. Profiled: the route scan was a fifth of the component's time on a
+    // 404, most of it in the splitting.
+    if let Some(first) = segs.first()
+        && !pat.starts_with('{')
+        && !(pat.as_bytes().starts_with(first.as_bytes())
+            && matches!(pat.as_bytes().get(first.len()), None | Some(b'/')))
+    {
+        return false;
+    }
+    let mut pats = pat.split('/');
+    segs.iter().all(|s| pats.next().is_some_and(|p| fits(p, s))) && pats.next().is_none()
 }
 
 /// 404 for paths no route has, 405 with `Allow` for a known path with another method.
 fn check_route(method: Method, segs: &[&str]) -> Result<(), Response> {
-    // The common case, a listed route, needs no list of the allowed methods.
-    if ROUTES.iter().any(|(m, p)| *m == method && pattern_matches(p, segs)) {
-        return Ok(());
+    // One pass: the common case, a listed route, returns at its entry.
+    let mut allowed = Vec::new();
+    for (m, p) in ROUTES {
+        if pattern_matches(p, segs) {
+            if *m == method {
+                return Ok(());
+            }
+            allowed.push(*m);
+        }
     }
-    let allowed: Vec<Method> = ROUTES.iter().filter(|(_, p)| pattern_matches(p, segs)).map(|(m, _)| *m).collect();
     if allowed.is_empty() {
         Err(Response::error(&ApiError::not_found("route")))
     } else {

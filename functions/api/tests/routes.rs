@@ -162,3 +162,71 @@ fn the_openapi_document_describes_exactly_the_routes() {
 fn normalise(path: &str) -> String {
     path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
 }
+
+/// `refuse_unrouted` is what a runtime answers before it builds the API: for every request it
+/// refuses, the API would have answered the same, byte for byte (HSTS included), and every
+/// request it lets through reaches past the router.
+#[test]
+fn refusing_before_building_the_api_answers_as_the_api_does() {
+    let mut paths: Vec<String> = ROUTES.iter().map(|(_, p)| concrete(p)).collect();
+    paths.extend(
+        [
+            "/api/v1/nope",
+            "/api/v1/",
+            "/api/v1",
+            "/api/v2/me",
+            "/",
+            "/index.html",
+            "/api/v1/channels/x/y/z/w",
+            "/api/v1/chat.postMessage",
+            "/api/v1/no.such.method",
+            "/api/v1/internal/deliveries",
+            "/hooks/T000/B000/secret",
+            "/hooks/commands/some-token",
+            "/api/v1/me?x=1",
+            "/api/v1/nope?x=1",
+        ]
+        .map(str::to_string),
+    );
+    let settings =
+        [("http://localhost", None), ("https://chat.example.com", None), ("http://localhost", Some("x-real-ip"))];
+    for (public_url, header) in settings {
+        let config = Config::new(vec![1u8; 32], public_url).with_limits(Default::default(), header.map(str::to_string));
+        let api = Api::new(NoDb, NoRooms, FixedEnv, config);
+        for path in &paths {
+            for method in METHODS.into_iter().chain([Method::Other]) {
+                let req = || {
+                    let mut r = Request::new(method, path);
+                    r.headers.push(("x-forwarded-proto".into(), "https".into()));
+                    r
+                };
+                let full = futures::executor::block_on(api.handle(req()));
+                match ocomms_api::refuse_unrouted(&req(), public_url, header) {
+                    Some(early) => assert_eq!(early, full, "{method:?} {path} ({public_url}, {header:?})"),
+                    // Whether that path exists depends on the configuration (an internal secret).
+                    None if path == "/api/v1/internal/deliveries" => {}
+                    None => assert!(
+                        status_and_code(method, path) != (405, "method_not_allowed".into())
+                            && !routed_404(method, path),
+                        "{method:?} {path}: let through, but the router refused it"
+                    ),
+                }
+            }
+        }
+    }
+    // The refusals above include both kinds, with and without HSTS.
+    let nope = Request::new(Method::Get, "/api/v1/nope");
+    let refused = ocomms_api::refuse_unrouted(&nope, "https://chat.example.com", None).expect("404");
+    assert_eq!(refused.status, 404);
+    assert!(refused.header("strict-transport-security").is_some());
+    assert!(
+        ocomms_api::refuse_unrouted(&nope, "http://localhost", None)
+            .expect("404")
+            .header("strict-transport-security")
+            .is_none()
+    );
+    assert_eq!(
+        ocomms_api::refuse_unrouted(&Request::new(Method::Put, "/api/v1/me"), "", None).expect("405").status,
+        405
+    );
+}
