@@ -42,7 +42,7 @@ post / native (HTTP command path):
   --post-secs S           deadline for posting (default 10)
   --post-max N            total posts at most (default 50000)
   --noop-secs S           deadline for GET /api/v1/nope (default 5)
-  --noop-max N            total no-op requests at most (default 50000)
+  --noop-max N            requests per no-op, history or runtime load at most (default 500000)
 
 idle (memory per socket):
   --idle-sockets K        sockets to open (default 15000; capped by the open-file limit)
@@ -219,7 +219,7 @@ impl Args {
             post_time: Duration::from_secs(10),
             post_max: 50_000,
             noop_time: Duration::from_secs(5),
-            noop_max: 50_000,
+            noop_max: 500_000,
             idle_sockets: 15_000,
             idle_time: Duration::from_secs(60),
             fanout_sockets: vec![1_000, 10_000],
