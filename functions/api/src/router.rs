@@ -289,8 +289,8 @@ fn pattern_matches(pattern: &str, segs: &[&str]) -> bool {
     let fits = |p: &str, s: &str| (p.starts_with('{') && !s.is_empty()) || p == s;
     let pat = pattern.strip_prefix('/').unwrap_or(pattern);
     // Most patterns differ in their first segment, a literal: compare it in place before
-    // splitting anything. Profiled: the route scan was a fifth of the component's time on a
-    // 404, most of it in the splitting.
+    // splitting anything. (The scan is about a fifth of the component's own time on a 404;
+    // a byte-wise version of the rest measured no faster.)
     if let Some(first) = segs.first()
         && !pat.starts_with('{')
         && !(pat.as_bytes().starts_with(first.as_bytes())
